@@ -1,0 +1,2 @@
+//! The instinct command line.
+fn main() {}

@@ -1,0 +1,330 @@
+//! The fourteen instruction types, internally tagged by `"type"` in JSON.
+
+use crate::Activation;
+use serde::{Deserialize, Serialize};
+
+/// One step of a model. Buffer fields (`input`, `output`, `key`) are indices into `buffer_sizes`;
+/// `weights` indexes the `weights`/`bias` slots, `parameters*` the `parameters` vectors and `map`
+/// the `maps` list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Instruction {
+    /// `out[r] = Σ_c W[r][c]·in[c] + bias[r]`, then the optional activation over the whole output.
+    #[serde(rename = "DOT")]
+    Dot {
+        /// Buffer read.
+        input: usize,
+        /// Buffer written (whole).
+        output: usize,
+        /// Weight and bias slot.
+        weights: usize,
+        /// Activation applied after the affine map; `null` or absent means none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        activation: Option<Activation>,
+    },
+    /// `out[internal_index + i] = in[i]` for every element of `input`.
+    #[serde(rename = "COPY")]
+    Copy {
+        /// Buffer read (whole).
+        input: usize,
+        /// Buffer written (partially).
+        output: usize,
+        /// Offset inside `output` where the copy starts.
+        internal_index: usize,
+    },
+    /// `out[i] = in[indexes[i]]`; duplicates allowed.
+    #[serde(rename = "COPY_MASKED")]
+    CopyMasked {
+        /// Buffer read.
+        input: usize,
+        /// Buffer written (its first `indexes.len()` elements).
+        output: usize,
+        /// Positions inside `input` to gather.
+        indexes: Vec<usize>,
+    },
+    /// The activation over the whole buffer, in place.
+    #[serde(rename = "ACTIVATION")]
+    Activation {
+        /// Buffer read and written.
+        input: usize,
+        /// Activation to apply.
+        activation: Activation,
+    },
+    /// `x[i] += p[i]`, in place.
+    #[serde(rename = "ADD_ELEMENTWISE")]
+    AddElementwise {
+        /// Buffer read and written.
+        input: usize,
+        /// Index of the parameter vector.
+        parameters: usize,
+    },
+    /// `x[i] *= p[i]`, in place.
+    #[serde(rename = "MUL_ELEMENTWISE")]
+    MulElementwise {
+        /// Buffer read and written.
+        input: usize,
+        /// Index of the parameter vector.
+        parameters: usize,
+    },
+    /// `x = min(max(x, lo[i]), hi[i])` in place; either bound may be absent.
+    #[serde(rename = "CLIP_ELEMENTWISE")]
+    ClipElementwise {
+        /// Buffer read and written.
+        input: usize,
+        /// Index of the lower-bound parameter vector.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parameters_min: Option<usize>,
+        /// Index of the upper-bound parameter vector.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parameters_max: Option<usize>,
+    },
+    /// Looks `round(in[internal_input_index])` up in a map and writes the vector found (or
+    /// `default`) to `out[internal_output_index..][..size]`.
+    #[serde(rename = "MAP_TRANSFORM")]
+    MapTransform {
+        /// Buffer holding the key.
+        input: usize,
+        /// Buffer written (partially).
+        output: usize,
+        /// Position of the key inside `input`.
+        internal_input_index: usize,
+        /// Offset inside `output` where the vector goes.
+        internal_output_index: usize,
+        /// Index into `maps`.
+        map: usize,
+        /// Number of values written.
+        size: usize,
+        /// Values written when the key is not in the map.
+        default: Vec<f32>,
+    },
+    /// `out[i] = in0[i] + in1[i] + …` (left fold).
+    #[serde(rename = "ADD_ELEMENTWISE_BUFFERS")]
+    AddElementwiseBuffers {
+        /// Buffers read (at least two).
+        input: Vec<usize>,
+        /// Buffer written (whole).
+        output: usize,
+    },
+    /// `out[i] = in0[i] · in1[i] · …` (left fold).
+    #[serde(rename = "MULTIPLY_ELEMENTWISE_BUFFERS")]
+    MultiplyElementwiseBuffers {
+        /// Buffers read (at least two).
+        input: Vec<usize>,
+        /// Buffer written (whole).
+        output: usize,
+    },
+    /// `out[h·d + j] = data[h·d + j] · heads[h]` with `d = sz(data) / sz(heads)`.
+    #[serde(rename = "MULTIPLY_BUFFER_HEADS")]
+    MultiplyBufferHeads {
+        /// `[data, heads]`.
+        input: Vec<usize>,
+        /// Buffer written (whole).
+        output: usize,
+    },
+    /// `out[h·d + j] = data[h·d + j] + heads[h]` with `d = sz(data) / sz(heads)`.
+    #[serde(rename = "ADD_BUFFER_HEADS")]
+    AddBufferHeads {
+        /// `[data, heads]`.
+        input: Vec<usize>,
+        /// Buffer written (whole).
+        output: usize,
+    },
+    /// `out[0] = Σ in`; only element 0 of the output is written.
+    #[serde(rename = "REDUCE_SUM")]
+    ReduceSum {
+        /// Buffer summed.
+        input: usize,
+        /// Buffer whose element 0 receives the sum.
+        output: usize,
+    },
+    /// `out = softmax(W·key + b) ⊙ input`.
+    #[serde(rename = "ATTENTION")]
+    Attention {
+        /// Query/value buffer; same size as `output`.
+        input: usize,
+        /// Key buffer, the input of the linear map.
+        key: usize,
+        /// Buffer written (whole).
+        output: usize,
+        /// Weight and bias slot, `[sz(output)][sz(key)]`.
+        weights: usize,
+    },
+}
+
+/// How an instruction writes its output buffer; this drives the dataflow checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteKind {
+    /// Every element of the output buffer is overwritten.
+    Full,
+    /// Only part of the output buffer may be written (COPY, COPY_MASKED, MAP_TRANSFORM). REDUCE_SUM
+    /// writes only element 0 but counts as a full write, as in the reference.
+    Partial,
+    /// The buffer is read and then written in place.
+    InPlace,
+}
+
+impl Instruction {
+    /// The JSON `"type"` name (`"DOT"`).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Instruction::Dot { .. } => "DOT",
+            Instruction::Copy { .. } => "COPY",
+            Instruction::CopyMasked { .. } => "COPY_MASKED",
+            Instruction::Activation { .. } => "ACTIVATION",
+            Instruction::AddElementwise { .. } => "ADD_ELEMENTWISE",
+            Instruction::MulElementwise { .. } => "MUL_ELEMENTWISE",
+            Instruction::ClipElementwise { .. } => "CLIP_ELEMENTWISE",
+            Instruction::MapTransform { .. } => "MAP_TRANSFORM",
+            Instruction::AddElementwiseBuffers { .. } => "ADD_ELEMENTWISE_BUFFERS",
+            Instruction::MultiplyElementwiseBuffers { .. } => "MULTIPLY_ELEMENTWISE_BUFFERS",
+            Instruction::MultiplyBufferHeads { .. } => "MULTIPLY_BUFFER_HEADS",
+            Instruction::AddBufferHeads { .. } => "ADD_BUFFER_HEADS",
+            Instruction::ReduceSum { .. } => "REDUCE_SUM",
+            Instruction::Attention { .. } => "ATTENTION",
+        }
+    }
+
+    /// Every buffer index this instruction reads, with the JSON field that names it
+    /// (`("input", 2)`, `("input[1]", 5)`, `("key", 0)`). In-place instructions read their input.
+    pub fn reads(&self) -> Vec<(String, usize)> {
+        match self {
+            Instruction::Dot { input, .. }
+            | Instruction::Copy { input, .. }
+            | Instruction::CopyMasked { input, .. }
+            | Instruction::Activation { input, .. }
+            | Instruction::AddElementwise { input, .. }
+            | Instruction::MulElementwise { input, .. }
+            | Instruction::ClipElementwise { input, .. }
+            | Instruction::MapTransform { input, .. }
+            | Instruction::ReduceSum { input, .. } => vec![("input".to_string(), *input)],
+            Instruction::AddElementwiseBuffers { input, .. }
+            | Instruction::MultiplyElementwiseBuffers { input, .. }
+            | Instruction::MultiplyBufferHeads { input, .. }
+            | Instruction::AddBufferHeads { input, .. } => input
+                .iter()
+                .enumerate()
+                .map(|(i, &b)| (format!("input[{i}]"), b))
+                .collect(),
+            Instruction::Attention { input, key, .. } => {
+                vec![("input".to_string(), *input), ("key".to_string(), *key)]
+            }
+        }
+    }
+
+    /// The buffer this instruction writes and the JSON field naming it (`"output"`, or `"input"`
+    /// for in-place instructions).
+    pub fn writes(&self) -> (&'static str, usize) {
+        match self {
+            Instruction::Activation { input, .. }
+            | Instruction::AddElementwise { input, .. }
+            | Instruction::MulElementwise { input, .. }
+            | Instruction::ClipElementwise { input, .. } => ("input", *input),
+            Instruction::Dot { output, .. }
+            | Instruction::Copy { output, .. }
+            | Instruction::CopyMasked { output, .. }
+            | Instruction::MapTransform { output, .. }
+            | Instruction::AddElementwiseBuffers { output, .. }
+            | Instruction::MultiplyElementwiseBuffers { output, .. }
+            | Instruction::MultiplyBufferHeads { output, .. }
+            | Instruction::AddBufferHeads { output, .. }
+            | Instruction::ReduceSum { output, .. }
+            | Instruction::Attention { output, .. } => ("output", *output),
+        }
+    }
+
+    /// How the output buffer is written.
+    pub fn write_kind(&self) -> WriteKind {
+        match self {
+            Instruction::Copy { .. }
+            | Instruction::CopyMasked { .. }
+            | Instruction::MapTransform { .. } => WriteKind::Partial,
+            Instruction::Activation { .. }
+            | Instruction::AddElementwise { .. }
+            | Instruction::MulElementwise { .. }
+            | Instruction::ClipElementwise { .. } => WriteKind::InPlace,
+            _ => WriteKind::Full,
+        }
+    }
+
+    /// The weight slot this instruction uses (DOT and ATTENTION).
+    pub fn weight_slot(&self) -> Option<usize> {
+        match self {
+            Instruction::Dot { weights, .. } | Instruction::Attention { weights, .. } => {
+                Some(*weights)
+            }
+            _ => None,
+        }
+    }
+
+    /// The parameter vectors this instruction uses, with the JSON field naming each.
+    pub fn parameter_refs(&self) -> Vec<(&'static str, usize)> {
+        match self {
+            Instruction::AddElementwise { parameters, .. }
+            | Instruction::MulElementwise { parameters, .. } => vec![("parameters", *parameters)],
+            Instruction::ClipElementwise {
+                parameters_min,
+                parameters_max,
+                ..
+            } => parameters_min
+                .map(|p| ("parameters_min", p))
+                .into_iter()
+                .chain(parameters_max.map(|p| ("parameters_max", p)))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The activation applied by this instruction, if any.
+    pub fn activation(&self) -> Option<Activation> {
+        match self {
+            Instruction::Dot { activation, .. } => *activation,
+            Instruction::Activation { activation, .. } => Some(*activation),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Instruction {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn dot_activation_may_be_null_or_absent() {
+        let a = parse(r#"{"type":"DOT","input":0,"output":1,"weights":0,"activation":null}"#);
+        let b = parse(r#"{"type":"DOT","input":0,"output":1,"weights":0}"#);
+        assert_eq!(a, b);
+        assert_eq!(a.activation(), None);
+    }
+
+    #[test]
+    fn unknown_keys_are_ignored() {
+        let a = parse(r#"{"type":"REDUCE_SUM","input":1,"output":2,"comment":"x"}"#);
+        assert_eq!(a, Instruction::ReduceSum { input: 1, output: 2 });
+    }
+
+    #[test]
+    fn unknown_type_and_negative_index_are_errors() {
+        assert!(serde_json::from_str::<Instruction>(r#"{"type":"CONV","input":0}"#).is_err());
+        assert!(
+            serde_json::from_str::<Instruction>(r#"{"type":"REDUCE_SUM","input":-1,"output":2}"#)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn in_place_instructions_read_and_write_their_input() {
+        let i = Instruction::ClipElementwise {
+            input: 3,
+            parameters_min: None,
+            parameters_max: Some(1),
+        };
+        assert_eq!(i.reads(), vec![("input".to_string(), 3)]);
+        assert_eq!(i.writes(), ("input", 3));
+        assert_eq!(i.write_kind(), WriteKind::InPlace);
+        assert_eq!(i.parameter_refs(), vec![("parameters_max", 1)]);
+    }
+}

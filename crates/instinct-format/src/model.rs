@@ -1,0 +1,139 @@
+//! `ModelInfo`, the whole JSON document, and its parts `ValidationData` and `IdMap`.
+
+use crate::Instruction;
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A model exactly as the JSON file describes it. Nothing here is checked: run it through
+/// `instinct_validate::validate` to get something an executor accepts.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// Input feature names; `"name[N]"` stands for N values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<Vec<String>>,
+    /// Number of input values; must agree with `features` when both are given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_size: Option<usize>,
+    /// Sizes of the computation buffers, laid out back to back; the last one is the output.
+    pub buffer_sizes: Vec<usize>,
+    /// The program, run in order.
+    pub instructions: Vec<Instruction>,
+    /// Weight slots, each `[out][in]` row-major.
+    pub weights: Vec<Vec<Vec<f32>>>,
+    /// Bias vectors, one per weight slot.
+    pub bias: Vec<Vec<f32>>,
+    /// Vectors used by element-wise instructions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Vec<Vec<f32>>>,
+    /// Lookup tables used by MAP_TRANSFORM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maps: Option<Vec<IdMap>>,
+    /// Rows checked when the model is loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_data: Option<ValidationData>,
+}
+
+/// Input rows and the outputs the model must produce for them (checked at load, abs 1e-5).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ValidationData {
+    /// One row of `feature_size` values per case.
+    pub inputs: Vec<Vec<f32>>,
+    /// One row of output-buffer values per case.
+    pub expected_outputs: Vec<Vec<f32>>,
+}
+
+/// A MAP_TRANSFORM table: JSON object whose keys are integers written as strings.
+///
+/// Entries are kept exactly as written, in file order and including duplicates, so that
+/// validation can report keys that are not integers or that appear twice (the reference silently
+/// drops the former and keeps an arbitrary one of the latter) and so that writing the model back
+/// reproduces the file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct IdMap {
+    /// `(key as written, values)` in file order.
+    pub entries: Vec<(String, Vec<f32>)>,
+}
+
+impl IdMap {
+    /// Builds a map from integer keys.
+    pub fn from_ids(entries: impl IntoIterator<Item = (i32, Vec<f32>)>) -> IdMap {
+        IdMap {
+            entries: entries
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        }
+    }
+
+    /// Number of entries as written.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the map has no entry.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl Serialize for IdMap {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.entries.len()))?;
+        for (k, v) in &self.entries {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for IdMap {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<IdMap, D::Error> {
+        struct IdMapVisitor;
+        impl<'de> Visitor<'de> for IdMapVisitor {
+            type Value = IdMap;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object mapping integer keys to arrays of numbers")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<IdMap, A::Error> {
+                let mut entries = Vec::new();
+                while let Some((k, v)) = access.next_entry::<String, Vec<f32>>()? {
+                    entries.push((k, v));
+                }
+                Ok(IdMap { entries })
+            }
+        }
+        deserializer.deserialize_map(IdMapVisitor)
+    }
+}
+
+impl ModelInfo {
+    /// The parameter vectors, or an empty slice when the key is absent.
+    pub fn parameters(&self) -> &[Vec<f32>] {
+        self.parameters.as_deref().unwrap_or(&[])
+    }
+
+    /// The maps, or an empty slice when the key is absent.
+    pub fn maps(&self) -> &[IdMap] {
+        self.maps.as_deref().unwrap_or(&[])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_map_keeps_order_and_duplicates() {
+        let m: IdMap = serde_json::from_str(r#"{"3":[1.0],"-4":[2.0],"3":[5.0]}"#).unwrap();
+        assert_eq!(m.entries.len(), 3);
+        assert_eq!(m.entries[1], ("-4".to_string(), vec![2.0]));
+        assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"3":[1.0],"-4":[2.0],"3":[5.0]}"#);
+    }
+
+    #[test]
+    fn computation_buffer_sizes_key_is_not_accepted() {
+        let json = r#"{"feature_size":1,"computation_buffer_sizes":[1,1],"instructions":[],"weights":[],"bias":[]}"#;
+        assert!(serde_json::from_str::<ModelInfo>(json).is_err());
+    }
+}

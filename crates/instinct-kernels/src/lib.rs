@@ -1,0 +1,1 @@
+//! Scalar reference math on slices: dot products, activations, softmax

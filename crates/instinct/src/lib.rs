@@ -1,0 +1,1 @@
+//! instinct: load, validate and run small neural networks in the instmodel format
