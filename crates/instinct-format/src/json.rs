@@ -179,7 +179,7 @@ mod tests {
     fn syntax_errors_carry_line_and_column() {
         let err = ModelInfo::from_json_str("{\n  \"buffer_sizes\": [1,]\n}").unwrap_err();
         match err {
-            FormatError::Json { line, column, .. } => assert_eq!((line, column), (2, 22)) // the `]` after the trailing comma,
+            FormatError::Json { line, column, .. } => assert_eq!((line, column), (2, 22)), // the `]` after the trailing comma
             other => panic!("unexpected {other}"),
         }
     }
