@@ -1,0 +1,423 @@
+//! `Diagnostic`, `DiagnosticKind` and `Diagnostics`: what validation reports, as data.
+
+use serde::Serialize;
+
+/// One problem in a model: what is wrong (`kind`) and where (`path`, a JSON path such as
+/// `instructions[3].weights` or `weights[2][0]`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Diagnostic {
+    /// JSON path of the offending value; `""` for the document itself.
+    pub path: String,
+    /// What is wrong, with the shapes involved.
+    #[serde(flatten)]
+    pub kind: DiagnosticKind,
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}", self.kind)
+        } else {
+            write!(f, "{}: {}", self.path, self.kind)
+        }
+    }
+}
+
+/// Every problem found in a model, in document order. Never empty.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// The problems.
+    pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
+        self.0.iter()
+    }
+
+    /// Number of problems.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there is no problem (never true for a returned error).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.len();
+        write!(f, "{n} problem{}", if n == 1 { "" } else { "s" })?;
+        for d in &self.0 {
+            write!(f, "\n  {d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+/// What is wrong. Messages are lowercase and name the shapes involved; the location is in
+/// [`Diagnostic::path`].
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DiagnosticKind {
+    /// Neither `features` nor `feature_size` is present.
+    #[error("the model declares neither `features` nor `feature_size`")]
+    MissingFeatures,
+    /// `features` is an empty list.
+    #[error("`features` is empty")]
+    EmptyFeatures,
+    /// A feature name is not `name` or `name[N]` with N > 0.
+    #[error("invalid feature name {name:?}: {reason}")]
+    InvalidFeatureName {
+        /// The name as written.
+        name: String,
+        /// The rule it breaks.
+        reason: String,
+    },
+    /// `feature_size` disagrees with the width of `features`.
+    #[error("feature_size is {declared} but the features add up to {computed}")]
+    FeatureSizeMismatch {
+        /// `feature_size` as written.
+        declared: usize,
+        /// Sum of the feature widths.
+        computed: usize,
+    },
+    /// The input does not fill whole buffers: the feature size is no prefix sum of `buffer_sizes`.
+    #[error("the {feature_size} input values do not fill whole buffers (buffer ends: {prefix_sums:?})")]
+    FeatureSizeNotBufferPrefix {
+        /// The model's feature size.
+        feature_size: usize,
+        /// Running sums of `buffer_sizes` up to the first that passes the feature size.
+        prefix_sums: Vec<usize>,
+    },
+    /// `buffer_sizes` is empty.
+    #[error("`buffer_sizes` is empty")]
+    NoBuffers,
+    /// A buffer other than the first has size 0.
+    #[error("buffer {buffer} has size 0 (only the first buffer may be empty)")]
+    ZeroBufferSize {
+        /// Buffer index.
+        buffer: usize,
+    },
+    /// Every buffer is empty, so the model has no output.
+    #[error("the buffers hold no values")]
+    NoMemory,
+    /// The buffers hold more elements than the limit.
+    #[error("the buffers hold {total} elements, more than the limit of {max}")]
+    TooManyBufferElements {
+        /// Sum of `buffer_sizes` (saturating).
+        total: usize,
+        /// `Limits::max_buffer_elements`.
+        max: usize,
+    },
+    /// `instructions` is empty.
+    #[error("`instructions` is empty")]
+    NoInstructions,
+    /// More instructions than the limit.
+    #[error("{count} instructions, more than the limit of {max}")]
+    TooManyInstructions {
+        /// Number of instructions.
+        count: usize,
+        /// `Limits::max_instructions`.
+        max: usize,
+    },
+    /// `weights` and `bias` have different numbers of slots.
+    #[error("{weights} weight slots but {bias} bias vectors")]
+    SlotCountMismatch {
+        /// `weights.len()`.
+        weights: usize,
+        /// `bias.len()`.
+        bias: usize,
+    },
+    /// More weight slots than instructions (a reference rule).
+    #[error("{slots} weight slots for only {instructions} instructions")]
+    MoreSlotsThanInstructions {
+        /// `bias.len()`.
+        slots: usize,
+        /// `instructions.len()`.
+        instructions: usize,
+    },
+    /// A bias vector's length differs from its weight slot's row count.
+    #[error("bias {slot} has {bias_len} values but weight slot {slot} has {rows} rows")]
+    BiasRowsMismatch {
+        /// Slot index.
+        slot: usize,
+        /// `bias[slot].len()`.
+        bias_len: usize,
+        /// `weights[slot].len()`.
+        rows: usize,
+    },
+    /// Weights and biases hold more elements than the limit.
+    #[error("weights and biases hold {total} elements, more than the limit of {max}")]
+    TooManyWeightElements {
+        /// Total elements (saturating).
+        total: usize,
+        /// `Limits::max_weight_elements`.
+        max: usize,
+    },
+    /// Parameters, maps and MAP_TRANSFORM defaults hold more elements than the limit.
+    #[error("parameters and maps hold {total} elements, more than the limit of {max}")]
+    TooManyParameterElements {
+        /// Total elements (saturating).
+        total: usize,
+        /// `Limits::max_parameter_elements`.
+        max: usize,
+    },
+    /// A weight, bias, parameter or map value is NaN or infinite.
+    #[error("{value} is not a finite number{}", more_suffix(.more))]
+    NonFinite {
+        /// The first non-finite value, as text (`NaN`, `inf`).
+        value: String,
+        /// How many more non-finite values the same array holds.
+        more: usize,
+    },
+    /// A buffer index is past the end of `buffer_sizes`.
+    #[error("buffer {buffer} does not exist (the model has {buffers} buffers)")]
+    BufferOutOfRange {
+        /// The index used.
+        buffer: usize,
+        /// `buffer_sizes.len()`.
+        buffers: usize,
+    },
+    /// A DOT reads and writes the same buffer.
+    #[error("DOT reads and writes buffer {buffer}")]
+    DotInPlace {
+        /// The buffer.
+        buffer: usize,
+    },
+    /// An instruction's output overlaps an input it is still reading, so the result would
+    /// depend on evaluation order (the reference computes garbage there).
+    #[error("{instruction} writes buffer {buffer} while still reading it as {role}")]
+    AliasedOutput {
+        /// Instruction type.
+        instruction: String,
+        /// The buffer.
+        buffer: usize,
+        /// Which operand (`key`, `input`, `heads`).
+        role: String,
+    },
+    /// A weight slot index is past the end of `weights`.
+    #[error("weight slot {slot} does not exist (the model has {slots})")]
+    WeightSlotOutOfRange {
+        /// The index used.
+        slot: usize,
+        /// `weights.len()`.
+        slots: usize,
+    },
+    /// A weight slot's row count differs from what the instruction needs.
+    #[error("weight slot {slot} has {rows} rows but instruction {instruction} needs {expected} (its output size)")]
+    WeightRowsMismatch {
+        /// Slot index.
+        slot: usize,
+        /// Rows present.
+        rows: usize,
+        /// Rows needed.
+        expected: usize,
+        /// The instruction that uses the slot.
+        instruction: usize,
+    },
+    /// A weight row's length differs from the instruction's input size.
+    #[error("weight row has {columns} values but instruction {instruction} reads {expected} (buffer {buffer}){}", more_suffix(.more))]
+    WeightColumnsMismatch {
+        /// Values in the row.
+        columns: usize,
+        /// Values needed.
+        expected: usize,
+        /// The buffer whose size sets `expected`.
+        buffer: usize,
+        /// The instruction that uses the slot.
+        instruction: usize,
+        /// How many more rows of the slot are wrong too.
+        more: usize,
+    },
+    /// A bias vector's length differs from the instruction's output size.
+    #[error("bias {slot} has {len} values but instruction {instruction} writes {expected}")]
+    BiasLengthMismatch {
+        /// Slot index.
+        slot: usize,
+        /// Values present.
+        len: usize,
+        /// Output size.
+        expected: usize,
+        /// The instruction that uses the slot.
+        instruction: usize,
+    },
+    /// Two buffers that must have the same size do not.
+    #[error("{instruction} needs buffer {buffer} to have {expected} values like its output, but it has {actual}")]
+    BufferSizeMismatch {
+        /// Instruction type.
+        instruction: String,
+        /// The buffer of the wrong size.
+        buffer: usize,
+        /// Its size.
+        actual: usize,
+        /// The size needed.
+        expected: usize,
+    },
+    /// A parameter vector index is past the end of `parameters`.
+    #[error("parameter vector {index} does not exist (the model has {count})")]
+    ParameterOutOfRange {
+        /// The index used.
+        index: usize,
+        /// Number of parameter vectors.
+        count: usize,
+    },
+    /// A parameter vector's length differs from the buffer it applies to.
+    #[error("parameter vector {index} has {len} values but instruction {instruction} applies it to buffer {buffer} of {expected}")]
+    ParameterLengthMismatch {
+        /// Parameter index.
+        index: usize,
+        /// Values present.
+        len: usize,
+        /// Buffer size.
+        expected: usize,
+        /// The buffer.
+        buffer: usize,
+        /// The instruction.
+        instruction: usize,
+    },
+    /// A map index is past the end of `maps`.
+    #[error("map {index} does not exist (the model has {count})")]
+    MapOutOfRange {
+        /// The index used.
+        index: usize,
+        /// Number of maps.
+        count: usize,
+    },
+    /// A map key is not an integer in the i32 range.
+    #[error("map key {key:?} is not an integer in the 32-bit range")]
+    MapKeyNotInteger {
+        /// The key as written.
+        key: String,
+    },
+    /// Two keys of one map denote the same integer.
+    #[error("map key {key:?} repeats key {first:?} (both are {value})")]
+    DuplicateMapKey {
+        /// The later key as written.
+        key: String,
+        /// The earlier key as written.
+        first: String,
+        /// The integer both denote.
+        value: i32,
+    },
+    /// A MAP_TRANSFORM value (or its default) is shorter than the instruction's `size`.
+    #[error("{len} values, fewer than the {size} that instruction {instruction} writes")]
+    MapValueTooShort {
+        /// Values present.
+        len: usize,
+        /// The instruction's `size`.
+        size: usize,
+        /// The instruction.
+        instruction: usize,
+    },
+    /// A write or read through an offset runs past the end of a buffer.
+    #[error("{what} spans {start}..{end} but buffer {buffer} has {size} values")]
+    OutOfBounds {
+        /// What runs out (`copy destination`, `gathered index`, `map key position`, ...).
+        what: String,
+        /// First position touched.
+        start: usize,
+        /// One past the last position touched (saturating).
+        end: usize,
+        /// The buffer.
+        buffer: usize,
+        /// Its size.
+        size: usize,
+    },
+    /// An n-ary instruction has too few or too many inputs.
+    #[error("{instruction} takes {expected} inputs, got {count}")]
+    InputCount {
+        /// Instruction type.
+        instruction: String,
+        /// Inputs given.
+        count: usize,
+        /// What it takes (`2`, `at least 2`).
+        expected: String,
+    },
+    /// The heads buffer's size does not divide the data buffer's.
+    #[error("heads buffer of {heads} values does not divide the data buffer of {data}")]
+    HeadsNotDivisible {
+        /// Data size.
+        data: usize,
+        /// Heads size.
+        heads: usize,
+    },
+    /// A weight slot no instruction uses (a reference rule).
+    #[error("weight slot {slot} is never used")]
+    UnusedWeights {
+        /// Slot index.
+        slot: usize,
+    },
+    /// A parameter vector no instruction uses (a reference rule).
+    #[error("parameter vector {index} is never used")]
+    UnusedParameters {
+        /// Parameter index.
+        index: usize,
+    },
+    /// A map no instruction uses (a reference rule).
+    #[error("map {index} is never used")]
+    UnusedMap {
+        /// Map index.
+        index: usize,
+    },
+    /// An instruction's result is overwritten before anything reads it (a reference rule).
+    #[error("the result written to buffer {buffer} is overwritten by instruction {overwritten_by} before anything reads it")]
+    UnusedComputation {
+        /// The buffer.
+        buffer: usize,
+        /// The instruction that overwrites it.
+        overwritten_by: usize,
+    },
+    /// An instruction reads a buffer that is not input and that nothing has written yet.
+    #[error("buffer {buffer} is read before any instruction writes it")]
+    ReadBeforeWrite {
+        /// The buffer.
+        buffer: usize,
+    },
+    /// No instruction writes the output (last) buffer.
+    #[error("the output buffer {buffer} is never written")]
+    OutputNeverWritten {
+        /// The last buffer's index.
+        buffer: usize,
+    },
+    /// `validation_data` has different numbers of input and output rows.
+    #[error("validation_data has {inputs} input rows but {outputs} expected output rows")]
+    ValidationRowCountMismatch {
+        /// Input rows.
+        inputs: usize,
+        /// Output rows.
+        outputs: usize,
+    },
+    /// A validation row has the wrong number of values.
+    #[error("validation row has {len} values, expected {expected}")]
+    ValidationRowLength {
+        /// Values present.
+        len: usize,
+        /// Values expected.
+        expected: usize,
+    },
+    /// The model does not reproduce a validation row within tolerance (NaN never matches).
+    #[error("validation row {row}: output {index} is {computed}, expected {expected} (tolerance {tolerance})")]
+    ValidationMismatch {
+        /// Row index.
+        row: usize,
+        /// Output position.
+        index: usize,
+        /// Expected value.
+        expected: f32,
+        /// Computed value.
+        computed: f32,
+        /// Absolute tolerance.
+        tolerance: f32,
+    },
+}
+
+fn more_suffix(more: &usize) -> String {
+    match *more {
+        0 => String::new(),
+        n => format!(" ({n} more like it)"),
+    }
+}

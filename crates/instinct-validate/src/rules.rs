@@ -1,0 +1,737 @@
+//! The structural rules: sizes, indices, shapes, bounds, finiteness, limits and usage.
+
+use crate::dataflow;
+use crate::{Diagnostic, DiagnosticKind as K, Layout, Limits};
+use instinct_format::{FormatError, Instruction, ModelInfo, feature_width};
+use std::collections::{HashMap, HashSet};
+
+/// Collects diagnostics, dropping exact repeats (a weight slot shared by two instructions with
+/// the same wrong shape is reported once).
+pub(crate) struct Report<'a> {
+    out: &'a mut Vec<Diagnostic>,
+    seen: HashSet<(String, String)>,
+}
+
+impl Report<'_> {
+    pub(crate) fn push(&mut self, path: impl Into<String>, kind: K) {
+        let path = path.into();
+        if self.seen.insert((path.clone(), kind.to_string())) {
+            self.out.push(Diagnostic { path, kind });
+        }
+    }
+}
+
+/// Runs every check, appending problems to `out`; returns the layout when the sizes allow one.
+pub(crate) fn check(info: &ModelInfo, limits: &Limits, out: &mut Vec<Diagnostic>) -> Option<Layout> {
+    let mut r = Report {
+        out,
+        seen: HashSet::new(),
+    };
+    let feature_size = check_features(info, &mut r);
+    let sizes_ok = check_buffers(info, limits, &mut r);
+    let input_buffers = feature_size.and_then(|fs| input_buffer_count(info, fs, &mut r));
+    check_counts_and_limits(info, limits, &mut r);
+    check_finite_values(info, &mut r);
+    check_map_keys(info, &mut r);
+    check_validation_data(info, feature_size, &mut r);
+    let instructions_ok = info.instructions.len() <= limits.max_instructions;
+    let indices_ok = instructions_ok && check_instructions(info, &mut r);
+    if let (Some(k), true) = (input_buffers, indices_ok && sizes_ok) {
+        dataflow::check(info, k, &mut r);
+    }
+    let (feature_size, input_buffers) = (feature_size?, input_buffers?);
+    if !sizes_ok {
+        return None;
+    }
+    let mut offsets = Vec::with_capacity(info.buffer_sizes.len());
+    let mut total = 0usize;
+    for &s in &info.buffer_sizes {
+        offsets.push(total);
+        total += s; // cannot overflow: check_buffers bounded the sum
+    }
+    Some(Layout {
+        sizes: info.buffer_sizes.clone(),
+        offsets,
+        feature_size,
+        input_buffers,
+        total,
+    })
+}
+
+fn check_features(info: &ModelInfo, r: &mut Report) -> Option<usize> {
+    let Some(features) = &info.features else {
+        if info.feature_size.is_none() {
+            r.push("", K::MissingFeatures);
+        }
+        return info.feature_size;
+    };
+    if features.is_empty() {
+        r.push("features", K::EmptyFeatures);
+        return None;
+    }
+    let mut total = Some(0usize);
+    for (i, name) in features.iter().enumerate() {
+        match feature_width(name) {
+            Ok(w) => total = total.and_then(|t| t.checked_add(w)),
+            Err(e) => {
+                let reason = match e {
+                    FormatError::InvalidFeatureName { reason, .. } => reason.to_string(),
+                    other => other.to_string(),
+                };
+                r.push(
+                    format!("features[{i}]"),
+                    K::InvalidFeatureName {
+                        name: name.clone(),
+                        reason,
+                    },
+                );
+                return None;
+            }
+        }
+    }
+    let Some(computed) = total else {
+        r.push(
+            "features",
+            K::InvalidFeatureName {
+                name: features.join(","),
+                reason: "the widths add up past the largest integer".into(),
+            },
+        );
+        return None;
+    };
+    match info.feature_size {
+        Some(declared) if declared != computed => {
+            r.push("feature_size", K::FeatureSizeMismatch { declared, computed });
+            None
+        }
+        _ => Some(computed),
+    }
+}
+
+/// Checks buffer sizes and the buffer-element limit; true when a layout can be built.
+fn check_buffers(info: &ModelInfo, limits: &Limits, r: &mut Report) -> bool {
+    let sizes = &info.buffer_sizes;
+    if sizes.is_empty() {
+        r.push("buffer_sizes", K::NoBuffers);
+        return false;
+    }
+    let mut ok = true;
+    for (i, &s) in sizes.iter().enumerate().skip(1) {
+        if s == 0 {
+            r.push(format!("buffer_sizes[{i}]"), K::ZeroBufferSize { buffer: i });
+            ok = false;
+        }
+    }
+    let total = sizes.iter().fold(0usize, |a, &s| a.saturating_add(s));
+    if total > limits.max_buffer_elements {
+        r.push(
+            "buffer_sizes",
+            K::TooManyBufferElements {
+                total,
+                max: limits.max_buffer_elements,
+            },
+        );
+        ok = false;
+    } else if total == 0 {
+        r.push("buffer_sizes", K::NoMemory);
+        ok = false;
+    }
+    ok
+}
+
+/// How many leading buffers the input fills exactly.
+fn input_buffer_count(info: &ModelInfo, feature_size: usize, r: &mut Report) -> Option<usize> {
+    let mut sum = 0usize;
+    let mut prefix_sums = Vec::new();
+    for (i, &s) in info.buffer_sizes.iter().enumerate() {
+        sum = sum.saturating_add(s);
+        prefix_sums.push(sum);
+        if sum == feature_size {
+            return Some(i + 1);
+        }
+        if sum > feature_size {
+            break;
+        }
+    }
+    if !info.buffer_sizes.is_empty() {
+        r.push(
+            "buffer_sizes",
+            K::FeatureSizeNotBufferPrefix {
+                feature_size,
+                prefix_sums,
+            },
+        );
+    }
+    None
+}
+
+fn check_counts_and_limits(info: &ModelInfo, limits: &Limits, r: &mut Report) {
+    let n = info.instructions.len();
+    if n == 0 {
+        r.push("instructions", K::NoInstructions);
+    } else if n > limits.max_instructions {
+        r.push(
+            "instructions",
+            K::TooManyInstructions {
+                count: n,
+                max: limits.max_instructions,
+            },
+        );
+    }
+    let (w, b) = (info.weights.len(), info.bias.len());
+    if w != b {
+        r.push("bias", K::SlotCountMismatch { weights: w, bias: b });
+    }
+    if b > n {
+        r.push(
+            "weights",
+            K::MoreSlotsThanInstructions {
+                slots: b,
+                instructions: n,
+            },
+        );
+    }
+    for (slot, (rows, bias)) in info.weights.iter().zip(&info.bias).enumerate() {
+        if rows.len() != bias.len() {
+            r.push(
+                format!("bias[{slot}]"),
+                K::BiasRowsMismatch {
+                    slot,
+                    bias_len: bias.len(),
+                    rows: rows.len(),
+                },
+            );
+        }
+    }
+    let weight_total = info
+        .weights
+        .iter()
+        .flatten()
+        .map(Vec::len)
+        .chain(info.bias.iter().map(Vec::len))
+        .fold(0usize, usize::saturating_add);
+    if weight_total > limits.max_weight_elements {
+        r.push(
+            "weights",
+            K::TooManyWeightElements {
+                total: weight_total,
+                max: limits.max_weight_elements,
+            },
+        );
+    }
+    let defaults = info.instructions.iter().map(|i| match i {
+        Instruction::MapTransform { default, .. } => default.len(),
+        _ => 0,
+    });
+    let parameter_total = info
+        .parameters()
+        .iter()
+        .map(Vec::len)
+        .chain(info.maps().iter().flat_map(|m| m.entries.iter().map(|(_, v)| v.len())))
+        .chain(defaults)
+        .fold(0usize, usize::saturating_add);
+    if parameter_total > limits.max_parameter_elements {
+        r.push(
+            "parameters",
+            K::TooManyParameterElements {
+                total: parameter_total,
+                max: limits.max_parameter_elements,
+            },
+        );
+    }
+}
+
+/// Reports the first non-finite value of `values` (with a count of the rest) at `path(i)`.
+fn check_finite<'a>(
+    r: &mut Report,
+    values: impl IntoIterator<Item = &'a f32>,
+    path: impl Fn(usize) -> String,
+) {
+    let mut first = None;
+    let mut more = 0;
+    for (i, v) in values.into_iter().enumerate() {
+        if !v.is_finite() {
+            if first.is_none() {
+                first = Some((i, *v));
+            } else {
+                more += 1;
+            }
+        }
+    }
+    if let Some((i, v)) = first {
+        r.push(
+            path(i),
+            K::NonFinite {
+                value: v.to_string(),
+                more,
+            },
+        );
+    }
+}
+
+fn check_finite_values(info: &ModelInfo, r: &mut Report) {
+    for (s, rows) in info.weights.iter().enumerate() {
+        // Position (row, column) of the i-th value of a possibly ragged slot.
+        let at = |mut i: usize| {
+            for (row, cols) in rows.iter().enumerate() {
+                if i < cols.len() {
+                    return format!("weights[{s}][{row}][{i}]");
+                }
+                i -= cols.len();
+            }
+            format!("weights[{s}]")
+        };
+        check_finite(r, rows.iter().flatten(), at);
+    }
+    for (s, b) in info.bias.iter().enumerate() {
+        check_finite(r, b, |i| format!("bias[{s}][{i}]"));
+    }
+    for (p, v) in info.parameters().iter().enumerate() {
+        check_finite(r, v, |i| format!("parameters[{p}][{i}]"));
+    }
+    for (m, map) in info.maps().iter().enumerate() {
+        for (k, v) in &map.entries {
+            check_finite(r, v, |i| format!("maps[{m}][{k:?}][{i}]"));
+        }
+    }
+    for (n, ins) in info.instructions.iter().enumerate() {
+        if let Instruction::MapTransform { default, .. } = ins {
+            check_finite(r, default, |i| format!("instructions[{n}].default[{i}]"));
+        }
+    }
+}
+
+fn check_map_keys(info: &ModelInfo, r: &mut Report) {
+    for (m, map) in info.maps().iter().enumerate() {
+        let mut seen: HashMap<i32, &str> = HashMap::new();
+        for (key, _) in &map.entries {
+            let path = format!("maps[{m}][{key:?}]");
+            match key.parse::<i32>() {
+                Err(_) => r.push(path, K::MapKeyNotInteger { key: key.clone() }),
+                Ok(value) => {
+                    if let Some(first) = seen.get(&value) {
+                        r.push(
+                            path,
+                            K::DuplicateMapKey {
+                                key: key.clone(),
+                                first: first.to_string(),
+                                value,
+                            },
+                        );
+                    } else {
+                        seen.insert(value, key);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn check_validation_data(info: &ModelInfo, feature_size: Option<usize>, r: &mut Report) {
+    let Some(data) = &info.validation_data else {
+        return;
+    };
+    if data.inputs.len() != data.expected_outputs.len() {
+        r.push(
+            "validation_data",
+            K::ValidationRowCountMismatch {
+                inputs: data.inputs.len(),
+                outputs: data.expected_outputs.len(),
+            },
+        );
+    }
+    if let Some(fs) = feature_size {
+        for (i, row) in data.inputs.iter().enumerate() {
+            if row.len() != fs {
+                r.push(
+                    format!("validation_data.inputs[{i}]"),
+                    K::ValidationRowLength {
+                        len: row.len(),
+                        expected: fs,
+                    },
+                );
+            }
+        }
+    }
+    if let Some(&out) = info.buffer_sizes.last() {
+        for (i, row) in data.expected_outputs.iter().enumerate() {
+            if row.len() != out {
+                r.push(
+                    format!("validation_data.expected_outputs[{i}]"),
+                    K::ValidationRowLength {
+                        len: row.len(),
+                        expected: out,
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// Per-instruction checks; returns true when every buffer index is in range (so the dataflow
+/// pass can run).
+fn check_instructions(info: &ModelInfo, r: &mut Report) -> bool {
+    let sizes = &info.buffer_sizes;
+    let mut used_weights = vec![false; info.weights.len()];
+    let mut used_parameters = vec![false; info.parameters().len()];
+    let mut used_maps = vec![false; info.maps().len()];
+    let mut all_ok = true;
+    for (n, ins) in info.instructions.iter().enumerate() {
+        let at = |field: &str| format!("instructions[{n}].{field}");
+        if let Some(slot) = ins.weight_slot() {
+            match used_weights.get_mut(slot) {
+                Some(u) => *u = true,
+                None => r.push(
+                    at("weights"),
+                    K::WeightSlotOutOfRange {
+                        slot,
+                        slots: info.weights.len(),
+                    },
+                ),
+            }
+        }
+        for (field, index) in ins.parameter_refs() {
+            match used_parameters.get_mut(index) {
+                Some(u) => *u = true,
+                None => r.push(
+                    at(field),
+                    K::ParameterOutOfRange {
+                        index,
+                        count: info.parameters().len(),
+                    },
+                ),
+            }
+        }
+        if let Instruction::MapTransform { map, .. } = ins {
+            match used_maps.get_mut(*map) {
+                Some(u) => *u = true,
+                None => r.push(
+                    at("map"),
+                    K::MapOutOfRange {
+                        index: *map,
+                        count: info.maps().len(),
+                    },
+                ),
+            }
+        }
+        let mut ok = true;
+        let (write_field, written) = ins.writes();
+        let mut buffers = ins.reads();
+        buffers.push((write_field.to_string(), written));
+        for (field, b) in buffers {
+            if b >= sizes.len() {
+                r.push(
+                    at(&field),
+                    K::BufferOutOfRange {
+                        buffer: b,
+                        buffers: sizes.len(),
+                    },
+                );
+                ok = false;
+            }
+        }
+        if ok {
+            check_shapes(info, n, ins, r);
+        }
+        all_ok &= ok;
+    }
+    for (slot, used) in used_weights.iter().enumerate() {
+        if !used {
+            r.push(format!("weights[{slot}]"), K::UnusedWeights { slot });
+        }
+    }
+    for (index, used) in used_parameters.iter().enumerate() {
+        if !used {
+            r.push(format!("parameters[{index}]"), K::UnusedParameters { index });
+        }
+    }
+    for (index, used) in used_maps.iter().enumerate() {
+        if !used {
+            r.push(format!("maps[{index}]"), K::UnusedMap { index });
+        }
+    }
+    all_ok
+}
+
+/// Shape and bounds checks of one instruction whose buffer indices are all in range.
+fn check_shapes(info: &ModelInfo, n: usize, ins: &Instruction, r: &mut Report) {
+    let sz = |b: usize| info.buffer_sizes[b];
+    let at = |field: &str| format!("instructions[{n}].{field}");
+    let name = ins.type_name().to_string();
+    let out_of_bounds = |what: &str, start: usize, end: usize, buffer: usize| K::OutOfBounds {
+        what: what.to_string(),
+        start,
+        end,
+        buffer,
+        size: sz(buffer),
+    };
+    match ins {
+        Instruction::Dot {
+            input,
+            output,
+            weights,
+            ..
+        } => {
+            if input == output {
+                r.push(at("output"), K::DotInPlace { buffer: *output });
+            }
+            check_affine(info, n, *weights, sz(*output), *input, r);
+        }
+        Instruction::Attention {
+            input,
+            key,
+            output,
+            weights,
+        } => {
+            if sz(*input) != sz(*output) {
+                r.push(
+                    at("input"),
+                    K::BufferSizeMismatch {
+                        instruction: name.clone(),
+                        buffer: *input,
+                        actual: sz(*input),
+                        expected: sz(*output),
+                    },
+                );
+            }
+            for (role, b) in [("key", key), ("input", input)] {
+                if b == output {
+                    r.push(
+                        at("output"),
+                        K::AliasedOutput {
+                            instruction: name.clone(),
+                            buffer: *b,
+                            role: role.to_string(),
+                        },
+                    );
+                }
+            }
+            check_affine(info, n, *weights, sz(*output), *key, r);
+        }
+        Instruction::Copy {
+            input,
+            output,
+            internal_index,
+        } => {
+            let end = internal_index.saturating_add(sz(*input));
+            if end > sz(*output) {
+                r.push(
+                    at("internal_index"),
+                    out_of_bounds("copy destination", *internal_index, end, *output),
+                );
+            }
+        }
+        Instruction::CopyMasked {
+            input,
+            output,
+            indexes,
+        } => {
+            if indexes.len() > sz(*output) {
+                r.push(
+                    at("indexes"),
+                    out_of_bounds("gathered values", 0, indexes.len(), *output),
+                );
+            }
+            if let Some((j, &idx)) = indexes.iter().enumerate().find(|(_, i)| **i >= sz(*input)) {
+                r.push(
+                    at(&format!("indexes[{j}]")),
+                    out_of_bounds("gathered index", idx, idx.saturating_add(1), *input),
+                );
+            }
+        }
+        Instruction::AddElementwise { input, parameters }
+        | Instruction::MulElementwise { input, parameters } => {
+            check_parameter_length(info, n, *parameters, *input, r);
+        }
+        Instruction::ClipElementwise {
+            input,
+            parameters_min,
+            parameters_max,
+        } => {
+            for p in parameters_min.iter().chain(parameters_max) {
+                check_parameter_length(info, n, *p, *input, r);
+            }
+        }
+        Instruction::MapTransform {
+            input,
+            output,
+            internal_input_index,
+            internal_output_index,
+            map,
+            size,
+            default,
+        } => {
+            if *internal_input_index >= sz(*input) {
+                r.push(
+                    at("internal_input_index"),
+                    out_of_bounds(
+                        "map key position",
+                        *internal_input_index,
+                        internal_input_index.saturating_add(1),
+                        *input,
+                    ),
+                );
+            }
+            let end = internal_output_index.saturating_add(*size);
+            if end > sz(*output) {
+                r.push(
+                    at("internal_output_index"),
+                    out_of_bounds("map value destination", *internal_output_index, end, *output),
+                );
+            }
+            let short = |len: usize| K::MapValueTooShort {
+                len,
+                size: *size,
+                instruction: n,
+            };
+            if default.len() < *size {
+                r.push(at("default"), short(default.len()));
+            }
+            if let Some(m) = info.maps().get(*map)
+                && let Some((key, values)) = m.entries.iter().find(|(_, v)| v.len() < *size)
+            {
+                r.push(format!("maps[{map}][{key:?}]"), short(values.len()));
+            }
+        }
+        Instruction::AddElementwiseBuffers { input, output }
+        | Instruction::MultiplyElementwiseBuffers { input, output } => {
+            if input.len() < 2 {
+                r.push(
+                    at("input"),
+                    K::InputCount {
+                        instruction: name.clone(),
+                        count: input.len(),
+                        expected: "at least 2".into(),
+                    },
+                );
+            }
+            for (j, &b) in input.iter().enumerate() {
+                if sz(b) != sz(*output) {
+                    r.push(
+                        at(&format!("input[{j}]")),
+                        K::BufferSizeMismatch {
+                            instruction: name.clone(),
+                            buffer: b,
+                            actual: sz(b),
+                            expected: sz(*output),
+                        },
+                    );
+                }
+            }
+        }
+        Instruction::MultiplyBufferHeads { input, output }
+        | Instruction::AddBufferHeads { input, output } => {
+            let [data, heads] = input[..] else {
+                r.push(
+                    at("input"),
+                    K::InputCount {
+                        instruction: name,
+                        count: input.len(),
+                        expected: "2".into(),
+                    },
+                );
+                return;
+            };
+            let (d, h) = (sz(data), sz(heads));
+            if h == 0 || d % h != 0 {
+                r.push(at("input[1]"), K::HeadsNotDivisible { data: d, heads: h });
+            }
+            if d != sz(*output) {
+                r.push(
+                    at("input[0]"),
+                    K::BufferSizeMismatch {
+                        instruction: name.clone(),
+                        buffer: data,
+                        actual: d,
+                        expected: sz(*output),
+                    },
+                );
+            }
+            // Writing the heads buffer while reading it is only order-independent when every
+            // head covers one element.
+            if *output == heads && h != 0 && d / h > 1 {
+                r.push(
+                    at("output"),
+                    K::AliasedOutput {
+                        instruction: name,
+                        buffer: heads,
+                        role: "heads".into(),
+                    },
+                );
+            }
+        }
+        Instruction::ReduceSum { output, .. } => {
+            if sz(*output) == 0 {
+                r.push(at("output"), out_of_bounds("sum destination", 0, 1, *output));
+            }
+        }
+        Instruction::Activation { .. } => {}
+    }
+}
+
+/// Checks that weight slot `slot` is `[rows][sz(input)]` with a bias of `rows` values.
+fn check_affine(
+    info: &ModelInfo,
+    n: usize,
+    slot: usize,
+    rows: usize,
+    input: usize,
+    r: &mut Report,
+) {
+    let (Some(w), Some(b)) = (info.weights.get(slot), info.bias.get(slot)) else {
+        return; // reported as WeightSlotOutOfRange or SlotCountMismatch
+    };
+    if w.len() != rows {
+        r.push(
+            format!("weights[{slot}]"),
+            K::WeightRowsMismatch {
+                slot,
+                rows: w.len(),
+                expected: rows,
+                instruction: n,
+            },
+        );
+    }
+    let cols = info.buffer_sizes[input];
+    let mut bad = w.iter().enumerate().filter(|(_, row)| row.len() != cols);
+    if let Some((row, first)) = bad.next() {
+        r.push(
+            format!("weights[{slot}][{row}]"),
+            K::WeightColumnsMismatch {
+                columns: first.len(),
+                expected: cols,
+                buffer: input,
+                instruction: n,
+                more: bad.count(),
+            },
+        );
+    }
+    if b.len() != rows {
+        r.push(
+            format!("bias[{slot}]"),
+            K::BiasLengthMismatch {
+                slot,
+                len: b.len(),
+                expected: rows,
+                instruction: n,
+            },
+        );
+    }
+}
+
+fn check_parameter_length(info: &ModelInfo, n: usize, index: usize, buffer: usize, r: &mut Report) {
+    if let Some(p) = info.parameters().get(index)
+        && p.len() != info.buffer_sizes[buffer]
+    {
+        r.push(
+            format!("parameters[{index}]"),
+            K::ParameterLengthMismatch {
+                index,
+                len: p.len(),
+                expected: info.buffer_sizes[buffer],
+                buffer,
+                instruction: n,
+            },
+        );
+    }
+}
