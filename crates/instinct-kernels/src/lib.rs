@@ -1,1 +1,10 @@
-//! Scalar reference math on slices: dot products, activations, softmax
+//! CPU math on slices. The functions here are the portable scalar versions that define the
+//! semantics every faster path must reproduce (within the tolerances the tests name).
+//!
+//! This crate knows nothing of the model format: callers map their activation names to the
+//! functions in [`activation`].
+
+pub mod activation;
+pub mod dot;
+
+pub use dot::dot;

@@ -1,1 +1,171 @@
-//! instinct: load, validate and run small neural networks in the instmodel format
+//! instinct: load, validate and run small neural networks in the instruction-based JSON format of
+//! `instmodel_inference` and the Python `instmodel` exporter.
+//!
+//! [`Model::load`] reads a file, checks every rule (reporting all problems at once, each with its
+//! JSON path), compiles the model and checks it reproduces its own `validation_data`.
+//!
+//! ```
+//! use instinct::Model;
+//! let model = Model::from_json_str(r#"{
+//!     "features": ["x1", "x2"],
+//!     "buffer_sizes": [2, 2, 1],
+//!     "instructions": [
+//!         {"type": "DOT", "input": 0, "output": 1, "weights": 0, "activation": "RELU"},
+//!         {"type": "DOT", "input": 1, "output": 2, "weights": 1, "activation": "SIGMOID"}
+//!     ],
+//!     "weights": [[[2.0, 0.5], [-2.0, -0.5]], [[0.5, -1.0]]],
+//!     "bias": [[0.25, -0.25], [2.0]]
+//! }"#)?;
+//! let p = model.predict_single(&[1.0, -1.0])?;
+//! // hidden = relu([2·1 + 0.5·(-1) + 0.25, -2·1 - 0.5·(-1) - 0.25]) = [1.75, 0]
+//! // output = sigmoid(0.5·1.75 + 2) = sigmoid(2.875)
+//! assert!((p - 1.0 / (1.0 + (-2.875f32).exp())).abs() < 1e-6);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub use instinct_cpu as cpu;
+pub use instinct_format as format;
+pub use instinct_kernels as kernels;
+pub use instinct_validate as validate;
+
+pub use instinct_cpu::{Interpreter, ParallelOutput, PredictConfig, PredictError};
+pub use instinct_format::{
+    Activation, FormatError, IdMap, Instruction, Limits, ModelBuilder, ModelInfo, ValidationData,
+    from_logistic_regression,
+};
+pub use instinct_validate::{Diagnostic, DiagnosticKind, Diagnostics, Layout, ValidModel};
+
+use std::path::Path;
+
+/// Why a model could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read, or is not model JSON.
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    /// The model breaks one or more rules (or does not reproduce its validation data).
+    #[error("invalid model: {0}")]
+    Invalid(#[from] Diagnostics),
+}
+
+/// A validated, compiled model ready to run on the CPU. `Send + Sync`.
+#[derive(Debug, Clone)]
+pub struct Model {
+    valid: ValidModel,
+    interpreter: Interpreter,
+}
+
+impl Model {
+    /// Loads a model file with the default [`Limits`].
+    pub fn load(path: impl AsRef<Path>) -> Result<Model, LoadError> {
+        Model::load_with_limits(path, &Limits::default())
+    }
+
+    /// Loads a model file with explicit limits.
+    pub fn load_with_limits(path: impl AsRef<Path>, limits: &Limits) -> Result<Model, LoadError> {
+        let info = ModelInfo::load(path, limits)?;
+        Model::from_info_with_limits(info, limits)
+    }
+
+    /// Parses and loads a model from JSON text.
+    pub fn from_json_str(json: &str) -> Result<Model, LoadError> {
+        let limits = Limits::default();
+        let info = ModelInfo::from_json_slice(json.as_bytes(), &limits)?;
+        Model::from_info_with_limits(info, &limits)
+    }
+
+    /// Validates and compiles a model description.
+    pub fn from_info(info: ModelInfo) -> Result<Model, LoadError> {
+        Model::from_info_with_limits(info, &Limits::default())
+    }
+
+    /// Validates (with explicit limits) and compiles a model description, then checks its
+    /// `validation_data`.
+    pub fn from_info_with_limits(info: ModelInfo, limits: &Limits) -> Result<Model, LoadError> {
+        let valid = instinct_validate::validate_owned(info, limits)?;
+        let interpreter = Interpreter::new(&valid);
+        instinct_cpu::check_validation_data(&valid, &interpreter)?;
+        Ok(Model { valid, interpreter })
+    }
+
+    /// The model description.
+    pub fn info(&self) -> &ModelInfo {
+        self.valid.info()
+    }
+
+    /// The validated model (to build other executors from).
+    pub fn valid(&self) -> &ValidModel {
+        &self.valid
+    }
+
+    /// Buffer offsets, input and output spans.
+    pub fn layout(&self) -> &Layout {
+        self.valid.layout()
+    }
+
+    /// The per-sample CPU interpreter.
+    pub fn interpreter(&self) -> &Interpreter {
+        &self.interpreter
+    }
+
+    /// One name per input value (`b[3]` expands to `b[0]`, `b[1]`, `b[2]`), when the model has
+    /// feature names.
+    pub fn feature_names(&self) -> Option<Vec<String>> {
+        let features = self.info().features.as_deref()?;
+        instinct_format::expand_feature_names(features).ok()
+    }
+
+    /// Number of input values per sample.
+    pub fn feature_size(&self) -> usize {
+        self.interpreter.feature_size()
+    }
+
+    /// Number of output values per sample.
+    pub fn output_size(&self) -> usize {
+        self.interpreter.output_size()
+    }
+
+    /// Values of unified memory one sample needs.
+    pub fn required_memory(&self) -> usize {
+        self.interpreter.required_memory()
+    }
+
+    /// Runs one sample. See [`Interpreter::predict`].
+    pub fn predict(&self, input: &[f32]) -> Result<Vec<f32>, PredictError> {
+        self.interpreter.predict(input)
+    }
+
+    /// The last output value of one sample. See [`Interpreter::predict_single`].
+    pub fn predict_single(&self, input: &[f32]) -> Result<f32, PredictError> {
+        self.interpreter.predict_single(input)
+    }
+
+    /// Runs one sample without allocating. See [`Interpreter::predict_into`].
+    pub fn predict_into(
+        &self,
+        input: &[f32],
+        memory: &mut [f32],
+        output: &mut [f32],
+    ) -> Result<(), PredictError> {
+        self.interpreter.predict_into(input, memory, output)
+    }
+
+    /// Runs one sample in caller-owned memory. See [`Interpreter::predict_with_buffer`].
+    pub fn predict_with_buffer(&self, memory: &mut [f32]) -> Result<(), PredictError> {
+        self.interpreter.predict_with_buffer(memory)
+    }
+
+    /// Output value `index` in unified memory. See [`Interpreter::get_output`].
+    pub fn get_output(&self, memory: &[f32], index: usize) -> Result<f32, PredictError> {
+        self.interpreter.get_output(memory, index)
+    }
+
+    /// Many samples over several threads. See [`Interpreter::predict_parallel`].
+    pub fn predict_parallel(
+        &self,
+        inputs: &[f32],
+        config: PredictConfig,
+    ) -> Result<ParallelOutput, PredictError> {
+        self.interpreter.predict_parallel(inputs, config)
+    }
+}

@@ -1,0 +1,138 @@
+//! `Interpreter`: runs a plan one sample at a time, with allocation-free variants.
+
+use crate::{Plan, PredictError, ValidModel};
+
+/// Runs a valid model on the CPU, one sample at a time. `Send + Sync`: share one across threads,
+/// each with its own memory for the allocation-free calls.
+#[derive(Debug, Clone)]
+pub struct Interpreter {
+    plan: Plan,
+}
+
+impl Interpreter {
+    /// Compiles a valid model.
+    pub fn new(model: &ValidModel) -> Interpreter {
+        Interpreter {
+            plan: Plan::new(model),
+        }
+    }
+
+    /// The compiled plan.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Number of input values per sample.
+    pub fn feature_size(&self) -> usize {
+        self.plan.feature_size
+    }
+
+    /// Number of output values per sample (the last buffer's size).
+    pub fn output_size(&self) -> usize {
+        self.plan.output.len()
+    }
+
+    /// Where the output starts in the unified memory.
+    pub fn output_start(&self) -> usize {
+        self.plan.output.start
+    }
+
+    /// Values of unified memory one sample needs (the sum of the buffer sizes).
+    pub fn required_memory(&self) -> usize {
+        self.plan.memory
+    }
+
+    /// Runs one sample and returns its output (allocates the result and the memory).
+    pub fn predict(&self, input: &[f32]) -> Result<Vec<f32>, PredictError> {
+        let mut memory = vec![0.0; self.plan.memory];
+        let mut output = vec![0.0; self.output_size()];
+        self.predict_into(input, &mut memory, &mut output)?;
+        Ok(output)
+    }
+
+    /// The last output value of one sample (instmodel parity: a single-output model's value).
+    pub fn predict_single(&self, input: &[f32]) -> Result<f32, PredictError> {
+        let output = self.predict(input)?;
+        Ok(output[output.len() - 1])
+    }
+
+    /// Runs one sample without allocating: `memory` is scratch of at least
+    /// [`required_memory`](Self::required_memory) values, `output` receives the output values.
+    pub fn predict_into(
+        &self,
+        input: &[f32],
+        memory: &mut [f32],
+        output: &mut [f32],
+    ) -> Result<(), PredictError> {
+        self.check_input(input)?;
+        if output.len() != self.output_size() {
+            return Err(PredictError::OutputLength {
+                actual: output.len(),
+                expected: self.output_size(),
+            });
+        }
+        let memory = self.memory_slice(memory)?;
+        memory[..input.len()].copy_from_slice(input);
+        memory[input.len()..].fill(0.0);
+        self.plan.run(memory);
+        output.copy_from_slice(&memory[self.plan.output.clone()]);
+        Ok(())
+    }
+
+    /// Runs one sample in caller-owned unified memory, as the reference's `predict_with_buffer`:
+    /// the input is `memory[..feature_size]`, and afterwards the output is at
+    /// [`output`](Self::output). Unlike the reference, everything past the input is zeroed first,
+    /// so nothing leaks from a previous sample.
+    pub fn predict_with_buffer(&self, memory: &mut [f32]) -> Result<(), PredictError> {
+        let fs = self.plan.feature_size;
+        let memory = self.memory_slice(memory)?;
+        memory[fs..].fill(0.0);
+        self.plan.run(memory);
+        Ok(())
+    }
+
+    /// The output values inside unified memory after [`predict_with_buffer`](Self::predict_with_buffer).
+    pub fn output<'m>(&self, memory: &'m [f32]) -> Result<&'m [f32], PredictError> {
+        memory
+            .get(self.plan.output.clone())
+            .ok_or(PredictError::MemoryTooSmall {
+                actual: memory.len(),
+                required: self.plan.memory,
+            })
+    }
+
+    /// Output value `index` inside unified memory (the reference's `get_output`).
+    pub fn get_output(&self, memory: &[f32], index: usize) -> Result<f32, PredictError> {
+        let out = self.output(memory)?;
+        out.get(index).copied().ok_or(PredictError::OutputIndex {
+            index,
+            size: out.len(),
+        })
+    }
+
+    pub(crate) fn check_input(&self, input: &[f32]) -> Result<(), PredictError> {
+        if input.len() != self.plan.feature_size {
+            return Err(PredictError::InputLength {
+                actual: input.len(),
+                expected: self.plan.feature_size,
+            });
+        }
+        Ok(())
+    }
+
+    fn memory_slice<'m>(&self, memory: &'m mut [f32]) -> Result<&'m mut [f32], PredictError> {
+        let actual = memory.len();
+        memory
+            .get_mut(..self.plan.memory)
+            .ok_or(PredictError::MemoryTooSmall {
+                actual,
+                required: self.plan.memory,
+            })
+    }
+
+    /// Runs one sample whose input is already in `memory[..feature_size]` and whose rest is
+    /// zero; `memory` is exactly `required_memory()` long.
+    pub(crate) fn run_prepared(&self, memory: &mut [f32]) {
+        self.plan.run(memory);
+    }
+}

@@ -1,0 +1,424 @@
+//! `Plan`: a valid model compiled to steps with absolute offsets and flattened weights.
+
+use instinct_format::{Activation, Instruction};
+use instinct_kernels::activation as act;
+use instinct_validate::ValidModel;
+use std::collections::HashMap;
+use std::ops::Range;
+
+/// One weight slot, flattened row-major.
+#[derive(Debug, Clone)]
+pub(crate) struct Affine {
+    pub weights: Vec<f32>,
+    pub bias: Vec<f32>,
+    pub cols: usize,
+}
+
+/// One instruction with every index resolved to a position in the unified memory.
+#[derive(Debug, Clone)]
+pub(crate) enum Step {
+    Dot {
+        input: Range<usize>,
+        output: Range<usize>,
+        slot: usize,
+        activation: Option<Activation>,
+    },
+    Copy {
+        input: Range<usize>,
+        output_start: usize,
+    },
+    Gather {
+        input_start: usize,
+        output_start: usize,
+        indexes: Vec<usize>,
+    },
+    Activation {
+        span: Range<usize>,
+        activation: Activation,
+    },
+    AddParameters {
+        span: Range<usize>,
+        parameters: usize,
+    },
+    MulParameters {
+        span: Range<usize>,
+        parameters: usize,
+    },
+    Clip {
+        span: Range<usize>,
+        min: Option<usize>,
+        max: Option<usize>,
+    },
+    MapTransform {
+        key_at: usize,
+        output_start: usize,
+        size: usize,
+        map: usize,
+        default: Vec<f32>,
+    },
+    AddBuffers {
+        inputs: Vec<usize>,
+        output: Range<usize>,
+    },
+    MulBuffers {
+        inputs: Vec<usize>,
+        output: Range<usize>,
+    },
+    MulHeads {
+        data: usize,
+        heads: Range<usize>,
+        output: Range<usize>,
+    },
+    AddHeads {
+        data: usize,
+        heads: Range<usize>,
+        output: Range<usize>,
+    },
+    ReduceSum {
+        input: Range<usize>,
+        output_at: usize,
+    },
+    Attention {
+        query: usize,
+        key: Range<usize>,
+        output: Range<usize>,
+        slot: usize,
+    },
+}
+
+/// A valid model compiled for the CPU: steps over absolute offsets, weights flattened once
+/// (a slot shared by several instructions is stored once), maps turned into hash tables.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub(crate) steps: Vec<Step>,
+    pub(crate) slots: Vec<Affine>,
+    pub(crate) parameters: Vec<Vec<f32>>,
+    pub(crate) maps: Vec<HashMap<i32, Vec<f32>>>,
+    pub(crate) feature_size: usize,
+    pub(crate) memory: usize,
+    pub(crate) output: Range<usize>,
+}
+
+impl Plan {
+    /// Compiles a valid model.
+    pub fn new(model: &ValidModel) -> Plan {
+        let info = model.info();
+        let layout = model.layout();
+        let span = |b: usize| layout.span(b);
+        let start = |b: usize| layout.offsets[b];
+        let steps = info
+            .instructions
+            .iter()
+            .map(|ins| match ins {
+                Instruction::Dot {
+                    input,
+                    output,
+                    weights,
+                    activation,
+                } => Step::Dot {
+                    input: span(*input),
+                    output: span(*output),
+                    slot: *weights,
+                    activation: *activation,
+                },
+                Instruction::Copy {
+                    input,
+                    output,
+                    internal_index,
+                } => Step::Copy {
+                    input: span(*input),
+                    output_start: start(*output) + internal_index,
+                },
+                Instruction::CopyMasked {
+                    input,
+                    output,
+                    indexes,
+                } => Step::Gather {
+                    input_start: start(*input),
+                    output_start: start(*output),
+                    indexes: indexes.clone(),
+                },
+                Instruction::Activation { input, activation } => Step::Activation {
+                    span: span(*input),
+                    activation: *activation,
+                },
+                Instruction::AddElementwise { input, parameters } => Step::AddParameters {
+                    span: span(*input),
+                    parameters: *parameters,
+                },
+                Instruction::MulElementwise { input, parameters } => Step::MulParameters {
+                    span: span(*input),
+                    parameters: *parameters,
+                },
+                Instruction::ClipElementwise {
+                    input,
+                    parameters_min,
+                    parameters_max,
+                } => Step::Clip {
+                    span: span(*input),
+                    min: *parameters_min,
+                    max: *parameters_max,
+                },
+                Instruction::MapTransform {
+                    input,
+                    output,
+                    internal_input_index,
+                    internal_output_index,
+                    map,
+                    size,
+                    default,
+                } => Step::MapTransform {
+                    key_at: start(*input) + internal_input_index,
+                    output_start: start(*output) + internal_output_index,
+                    size: *size,
+                    map: *map,
+                    default: default[..*size].to_vec(),
+                },
+                Instruction::AddElementwiseBuffers { input, output } => Step::AddBuffers {
+                    inputs: input.iter().map(|&b| start(b)).collect(),
+                    output: span(*output),
+                },
+                Instruction::MultiplyElementwiseBuffers { input, output } => Step::MulBuffers {
+                    inputs: input.iter().map(|&b| start(b)).collect(),
+                    output: span(*output),
+                },
+                Instruction::MultiplyBufferHeads { input, output } => Step::MulHeads {
+                    data: start(input[0]),
+                    heads: span(input[1]),
+                    output: span(*output),
+                },
+                Instruction::AddBufferHeads { input, output } => Step::AddHeads {
+                    data: start(input[0]),
+                    heads: span(input[1]),
+                    output: span(*output),
+                },
+                Instruction::ReduceSum { input, output } => Step::ReduceSum {
+                    input: span(*input),
+                    output_at: start(*output),
+                },
+                Instruction::Attention {
+                    input,
+                    key,
+                    output,
+                    weights,
+                } => Step::Attention {
+                    query: start(*input),
+                    key: span(*key),
+                    output: span(*output),
+                    slot: *weights,
+                },
+            })
+            .collect();
+        let slots = info
+            .weights
+            .iter()
+            .zip(&info.bias)
+            .map(|(rows, bias)| Affine {
+                weights: rows.iter().flatten().copied().collect(),
+                bias: bias.clone(),
+                cols: rows.first().map_or(0, Vec::len),
+            })
+            .collect();
+        let maps = (0..info.maps().len())
+            .map(|m| {
+                model
+                    .map_entries(m)
+                    .into_iter()
+                    .map(|(k, v)| (k, v.to_vec()))
+                    .collect()
+            })
+            .collect();
+        Plan {
+            steps,
+            slots,
+            parameters: info.parameters().to_vec(),
+            maps,
+            feature_size: layout.feature_size,
+            memory: layout.total,
+            output: layout.output_span(),
+        }
+    }
+
+    /// Runs every step over one sample's unified memory, whose input is already in place and
+    /// whose other values are zero. `mem.len()` must be exactly the plan's memory size.
+    pub(crate) fn run(&self, mem: &mut [f32]) {
+        debug_assert_eq!(mem.len(), self.memory);
+        for step in &self.steps {
+            self.run_step(step, mem);
+        }
+    }
+
+    fn run_step(&self, step: &Step, mem: &mut [f32]) {
+        match step {
+            Step::Dot {
+                input,
+                output,
+                slot,
+                activation,
+            } => {
+                let (x, y) = disjoint(mem, input.clone(), output.clone());
+                affine(&self.slots[*slot], x, y);
+                if let Some(a) = activation {
+                    apply_activation(*a, y);
+                }
+            }
+            Step::Copy {
+                input,
+                output_start,
+            } => mem.copy_within(input.clone(), *output_start),
+            Step::Gather {
+                input_start,
+                output_start,
+                indexes,
+            } => {
+                // In order, one element at a time: with input == output a later index may read
+                // an element written earlier, exactly as the reference does.
+                for (i, &j) in indexes.iter().enumerate() {
+                    mem[output_start + i] = mem[input_start + j];
+                }
+            }
+            Step::Activation { span, activation } => apply_activation(*activation, &mut mem[span.clone()]),
+            Step::AddParameters { span, parameters } => {
+                for (x, p) in mem[span.clone()].iter_mut().zip(&self.parameters[*parameters]) {
+                    *x += p;
+                }
+            }
+            Step::MulParameters { span, parameters } => {
+                for (x, p) in mem[span.clone()].iter_mut().zip(&self.parameters[*parameters]) {
+                    *x *= p;
+                }
+            }
+            Step::Clip { span, min, max } => {
+                let xs = &mut mem[span.clone()];
+                if let Some(m) = min {
+                    for (x, lo) in xs.iter_mut().zip(&self.parameters[*m]) {
+                        *x = x.max(*lo);
+                    }
+                }
+                if let Some(m) = max {
+                    for (x, hi) in xs.iter_mut().zip(&self.parameters[*m]) {
+                        *x = x.min(*hi);
+                    }
+                }
+            }
+            Step::MapTransform {
+                key_at,
+                output_start,
+                size,
+                map,
+                default,
+            } => {
+                let key = map_key(mem[*key_at]);
+                let values = self.maps[*map].get(&key).map_or(&default[..], |v| &v[..*size]);
+                mem[*output_start..output_start + size].copy_from_slice(values);
+            }
+            Step::AddBuffers { inputs, output } => {
+                for i in 0..output.len() {
+                    let mut acc = mem[inputs[0] + i];
+                    for &s in &inputs[1..] {
+                        acc += mem[s + i];
+                    }
+                    mem[output.start + i] = acc;
+                }
+            }
+            Step::MulBuffers { inputs, output } => {
+                for i in 0..output.len() {
+                    let mut acc = mem[inputs[0] + i];
+                    for &s in &inputs[1..] {
+                        acc *= mem[s + i];
+                    }
+                    mem[output.start + i] = acc;
+                }
+            }
+            Step::MulHeads {
+                data,
+                heads,
+                output,
+            } => heads_op(mem, *data, heads.clone(), output.clone(), |x, h| x * h),
+            Step::AddHeads {
+                data,
+                heads,
+                output,
+            } => heads_op(mem, *data, heads.clone(), output.clone(), |x, h| x + h),
+            Step::ReduceSum { input, output_at } => {
+                let sum = mem[input.clone()].iter().fold(0.0f32, |a, &x| a + x);
+                mem[*output_at] = sum;
+            }
+            Step::Attention {
+                query,
+                key,
+                output,
+                slot,
+            } => {
+                let (k, y) = disjoint(mem, key.clone(), output.clone());
+                affine(&self.slots[*slot], k, y);
+                act::softmax_in_place(y);
+                for i in 0..output.len() {
+                    mem[output.start + i] *= mem[query + i];
+                }
+            }
+        }
+    }
+}
+
+/// The MAP_TRANSFORM key: round half away from zero, saturate to i32, NaN to 0 (Rust's `as`).
+#[inline]
+pub(crate) fn map_key(x: f32) -> i32 {
+    x.round() as i32
+}
+
+/// `y = W·x + b` for one weight slot.
+#[inline]
+fn affine(a: &Affine, x: &[f32], y: &mut [f32]) {
+    if a.cols == 0 {
+        y.copy_from_slice(&a.bias);
+        return;
+    }
+    for ((out, row), b) in y.iter_mut().zip(a.weights.chunks_exact(a.cols)).zip(&a.bias) {
+        *out = instinct_kernels::dot(row, x) + b;
+    }
+}
+
+/// `out[h·d + j] = op(data[h·d + j], heads[h])`, element by element in order.
+fn heads_op(mem: &mut [f32], data: usize, heads: Range<usize>, output: Range<usize>, op: fn(f32, f32) -> f32) {
+    let dim = output.len() / heads.len();
+    for h in 0..heads.len() {
+        let head = mem[heads.start + h];
+        for j in 0..dim {
+            let i = h * dim + j;
+            mem[output.start + i] = op(mem[data + i], head);
+        }
+    }
+}
+
+/// Applies an activation to a buffer in place.
+pub(crate) fn apply_activation(activation: Activation, xs: &mut [f32]) {
+    let f: fn(f32) -> f32 = match activation {
+        Activation::Softmax => return act::softmax_in_place(xs),
+        Activation::Relu => act::relu,
+        Activation::Sigmoid => act::sigmoid,
+        Activation::Tanh => act::tanh,
+        Activation::Sqrt => act::sqrt,
+        Activation::Log => act::log,
+        Activation::Log10 => act::log10,
+        Activation::Inverse => act::inverse,
+        Activation::Gelu => act::gelu,
+        Activation::Softplus => act::softplus,
+        Activation::Exp => act::exp,
+        Activation::Sign => act::sign,
+    };
+    act::map_in_place(xs, f);
+}
+
+/// Borrows two non-overlapping ranges of `mem`, the first shared, the second mutable.
+/// Validation guarantees the buffers involved are distinct, hence disjoint.
+fn disjoint(mem: &mut [f32], read: Range<usize>, write: Range<usize>) -> (&[f32], &mut [f32]) {
+    if read.end <= write.start {
+        let (a, b) = mem.split_at_mut(write.start);
+        (&a[read], &mut b[..write.len()])
+    } else {
+        debug_assert!(write.end <= read.start, "validation keeps these buffers apart");
+        let (a, b) = mem.split_at_mut(read.start);
+        (&b[..read.len()], &mut a[write])
+    }
+}
