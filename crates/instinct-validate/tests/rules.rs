@@ -1,0 +1,572 @@
+//! One test per validation rule: a valid base model, one mutation, and the exact diagnostic
+//! (kind with its fields, and JSON path) that must be reported.
+
+use instinct_format::{IdMap, Limits, ModelInfo};
+use instinct_validate::{DiagnosticKind as K, validate};
+use serde_json::{Value, json};
+
+/// A valid model touching most instruction types. Buffers: 0 input (3), 1 hidden (4),
+/// 2 concat (4), 3 embedding (2), 4 sum (4), 5 heads product (4), 6 attention (4), 7 output (1).
+fn base() -> Value {
+    json!({
+        "features": ["a", "b[2]"],
+        "buffer_sizes": [3, 4, 4, 2, 4, 4, 4, 1],
+        "instructions": [
+            {"type": "DOT", "input": 0, "output": 1, "weights": 0, "activation": "RELU"},
+            {"type": "ADD_ELEMENTWISE", "input": 1, "parameters": 0},
+            {"type": "CLIP_ELEMENTWISE", "input": 1, "parameters_min": 1},
+            {"type": "COPY", "input": 0, "output": 2, "internal_index": 1},
+            {"type": "COPY_MASKED", "input": 0, "output": 2, "indexes": [0]},
+            {"type": "MAP_TRANSFORM", "input": 0, "output": 3, "internal_input_index": 0,
+             "internal_output_index": 0, "map": 0, "size": 2, "default": [0.0, 0.0]},
+            {"type": "ADD_ELEMENTWISE_BUFFERS", "input": [1, 2], "output": 4},
+            {"type": "MULTIPLY_BUFFER_HEADS", "input": [4, 3], "output": 5},
+            {"type": "ATTENTION", "input": 5, "key": 0, "output": 6, "weights": 1},
+            {"type": "REDUCE_SUM", "input": 6, "output": 7}
+        ],
+        "weights": [
+            [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, 0.8, 0.9], [1.0, 1.1, 1.2]],
+            [[0.1, -0.2, 0.3], [-0.4, 0.5, -0.6], [0.7, -0.8, 0.9], [-1.0, 1.1, -1.2]]
+        ],
+        "bias": [[0.1, 0.2, 0.3, 0.4], [0.0, 0.1, 0.0, 0.1]],
+        "parameters": [[1.0, 2.0, 3.0, 4.0], [0.0, -1.0, 0.0, -1.0]],
+        "maps": [{"1": [0.5, 0.25], "-2": [1.0, 2.0]}]
+    })
+}
+
+fn info_of(v: Value) -> ModelInfo {
+    serde_json::from_value(v).expect("test models are well-formed JSON models")
+}
+
+/// Mutates the base model and asserts that `kind` is reported at `path`.
+fn check(mutate: impl FnOnce(&mut Value), path: &str, kind: K) {
+    let mut v = base();
+    mutate(&mut v);
+    check_info(info_of(v), &Limits::default(), path, kind);
+}
+
+fn check_info(info: ModelInfo, limits: &Limits, path: &str, kind: K) {
+    let problems = validate(&info, limits).expect_err("the model must be invalid");
+    assert!(
+        problems.iter().any(|d| d.path == path && d.kind == kind),
+        "expected `{path}: {kind}` among:\n{problems}"
+    );
+}
+
+#[test]
+fn base_model_is_valid_with_its_layout() {
+    let model = validate(&info_of(base()), &Limits::default()).unwrap();
+    let layout = model.layout();
+    assert_eq!(layout.offsets, vec![0, 3, 7, 11, 13, 17, 21, 25]);
+    assert_eq!((layout.feature_size, layout.input_buffers, layout.total), (3, 1, 26));
+    assert_eq!(layout.output_span(), 25..26);
+}
+
+#[test]
+fn features() {
+    check(|v| drop(v.as_object_mut().unwrap().remove("features")), "", K::MissingFeatures);
+    check(|v| v["features"] = json!([]), "features", K::EmptyFeatures);
+    check(
+        |v| v["features"] = json!(["a", "b[0]"]),
+        "features[1]",
+        K::InvalidFeatureName {
+            name: "b[0]".into(),
+            reason: "the width must be positive".into(),
+        },
+    );
+    check(
+        |v| v["feature_size"] = json!(4),
+        "feature_size",
+        K::FeatureSizeMismatch {
+            declared: 4,
+            computed: 3,
+        },
+    );
+    check(
+        |v| v["features"] = json!(["a", "b[3]"]),
+        "buffer_sizes",
+        K::FeatureSizeNotBufferPrefix {
+            feature_size: 4,
+            prefix_sums: vec![3, 7],
+        },
+    );
+}
+
+#[test]
+fn buffers() {
+    check(|v| v["buffer_sizes"] = json!([]), "buffer_sizes", K::NoBuffers);
+    check(|v| v["buffer_sizes"][3] = json!(0), "buffer_sizes[3]", K::ZeroBufferSize { buffer: 3 });
+    let empty = json!({"feature_size": 0, "buffer_sizes": [0],
+        "instructions": [{"type": "ACTIVATION", "input": 0, "activation": "RELU"}],
+        "weights": [], "bias": []});
+    check_info(info_of(empty), &Limits::default(), "buffer_sizes", K::NoMemory);
+}
+
+#[test]
+fn a_huge_buffer_is_refused_in_milliseconds() {
+    let mut v = base();
+    v["buffer_sizes"][7] = json!(1_000_000_000_000u64);
+    let info = info_of(v);
+    let started = std::time::Instant::now();
+    check_info(
+        info,
+        &Limits::default(),
+        "buffer_sizes",
+        K::TooManyBufferElements {
+            total: 1_000_000_000_025,
+            max: 1_000_000,
+        },
+    );
+    assert!(started.elapsed().as_millis() < 100);
+}
+
+#[test]
+fn instruction_and_slot_counts() {
+    check(|v| v["instructions"] = json!([]), "instructions", K::NoInstructions);
+    let limits = Limits {
+        max_instructions: 5,
+        ..Limits::default()
+    };
+    check_info(info_of(base()), &limits, "instructions", K::TooManyInstructions { count: 10, max: 5 });
+    check(
+        |v| drop(v["bias"].as_array_mut().unwrap().pop()),
+        "bias",
+        K::SlotCountMismatch { weights: 2, bias: 1 },
+    );
+    let two_slots = json!({"feature_size": 1, "buffer_sizes": [1, 1],
+        "instructions": [{"type": "DOT", "input": 0, "output": 1, "weights": 0}],
+        "weights": [[[1.0]], [[1.0]]], "bias": [[0.0], [0.0]]});
+    check_info(
+        info_of(two_slots),
+        &Limits::default(),
+        "weights",
+        K::MoreSlotsThanInstructions {
+            slots: 2,
+            instructions: 1,
+        },
+    );
+    check(
+        |v| v["bias"][0] = json!([0.0, 0.0, 0.0]),
+        "bias[0]",
+        K::BiasRowsMismatch {
+            slot: 0,
+            bias_len: 3,
+            rows: 4,
+        },
+    );
+}
+
+#[test]
+fn element_limits() {
+    let limits = Limits {
+        max_weight_elements: 10,
+        max_parameter_elements: 5,
+        ..Limits::default()
+    };
+    // 2 slots of 4×3 weights + 4 biases; 2 parameter vectors of 4, 2 map values of 2, a default of 2.
+    check_info(info_of(base()), &limits, "weights", K::TooManyWeightElements { total: 32, max: 10 });
+    check_info(info_of(base()), &limits, "parameters", K::TooManyParameterElements { total: 14, max: 5 });
+}
+
+#[test]
+fn non_finite_values() {
+    let non_finite = |value: &str| K::NonFinite {
+        value: value.into(),
+        more: 0,
+    };
+    let mut info = info_of(base());
+    info.weights[1][2][1] = f32::NAN;
+    check_info(info, &Limits::default(), "weights[1][2][1]", non_finite("NaN"));
+    let mut info = info_of(base());
+    info.bias[0][3] = f32::INFINITY;
+    info.bias[0][1] = f32::INFINITY;
+    check_info(
+        info,
+        &Limits::default(),
+        "bias[0][1]",
+        K::NonFinite {
+            value: "inf".into(),
+            more: 1,
+        },
+    );
+    let mut info = info_of(base());
+    info.parameters.as_mut().unwrap()[1][0] = f32::NEG_INFINITY;
+    check_info(info, &Limits::default(), "parameters[1][0]", non_finite("-inf"));
+    let mut info = info_of(base());
+    let entries = &mut info.maps.as_mut().unwrap()[0].entries;
+    entries.iter_mut().find(|(k, _)| k == "-2").unwrap().1[1] = f32::NAN;
+    check_info(info, &Limits::default(), "maps[0][\"-2\"][1]", non_finite("NaN"));
+    let mut info = info_of(base());
+    if let instinct_format::Instruction::MapTransform { default, .. } = &mut info.instructions[5] {
+        default[0] = f32::NAN;
+    }
+    check_info(info, &Limits::default(), "instructions[5].default[0]", non_finite("NaN"));
+}
+
+#[test]
+fn indices_out_of_range() {
+    check(
+        |v| v["instructions"][0]["output"] = json!(8),
+        "instructions[0].output",
+        K::BufferOutOfRange { buffer: 8, buffers: 8 },
+    );
+    check(
+        |v| v["instructions"][6]["input"] = json!([1, 9]),
+        "instructions[6].input[1]",
+        K::BufferOutOfRange { buffer: 9, buffers: 8 },
+    );
+    check(
+        |v| v["instructions"][0]["weights"] = json!(5),
+        "instructions[0].weights",
+        K::WeightSlotOutOfRange { slot: 5, slots: 2 },
+    );
+    check(
+        |v| v["instructions"][1]["parameters"] = json!(9),
+        "instructions[1].parameters",
+        K::ParameterOutOfRange { index: 9, count: 2 },
+    );
+    check(
+        |v| v["instructions"][2]["parameters_max"] = json!(2),
+        "instructions[2].parameters_max",
+        K::ParameterOutOfRange { index: 2, count: 2 },
+    );
+    check(
+        |v| v["instructions"][5]["map"] = json!(3),
+        "instructions[5].map",
+        K::MapOutOfRange { index: 3, count: 1 },
+    );
+}
+
+#[test]
+fn weight_shapes() {
+    check(
+        |v| {
+            v["weights"][0].as_array_mut().unwrap().pop();
+            v["bias"][0].as_array_mut().unwrap().pop();
+        },
+        "weights[0]",
+        K::WeightRowsMismatch {
+            slot: 0,
+            rows: 3,
+            expected: 4,
+            instruction: 0,
+        },
+    );
+    check(
+        |v| {
+            v["weights"][0].as_array_mut().unwrap().pop();
+            v["bias"][0].as_array_mut().unwrap().pop();
+        },
+        "bias[0]",
+        K::BiasLengthMismatch {
+            slot: 0,
+            len: 3,
+            expected: 4,
+            instruction: 0,
+        },
+    );
+    check(
+        |v| v["weights"][0][2].as_array_mut().unwrap().push(json!(1.0)),
+        "weights[0][2]",
+        K::WeightColumnsMismatch {
+            columns: 4,
+            expected: 3,
+            buffer: 0,
+            instruction: 0,
+            more: 0,
+        },
+    );
+}
+
+#[test]
+fn dot_and_attention_aliasing() {
+    check(|v| v["instructions"][0]["output"] = json!(0), "instructions[0].output", K::DotInPlace { buffer: 0 });
+    check(
+        |v| v["instructions"][8]["key"] = json!(6),
+        "instructions[8].output",
+        K::AliasedOutput {
+            instruction: "ATTENTION".into(),
+            buffer: 6,
+            role: "key".into(),
+        },
+    );
+    check(
+        |v| v["instructions"][8]["input"] = json!(6),
+        "instructions[8].output",
+        K::AliasedOutput {
+            instruction: "ATTENTION".into(),
+            buffer: 6,
+            role: "input".into(),
+        },
+    );
+}
+
+#[test]
+fn buffer_size_agreement() {
+    check(
+        |v| v["instructions"][8]["input"] = json!(3),
+        "instructions[8].input",
+        K::BufferSizeMismatch {
+            instruction: "ATTENTION".into(),
+            buffer: 3,
+            actual: 2,
+            expected: 4,
+        },
+    );
+    check(
+        |v| v["instructions"][6]["input"] = json!([1, 3]),
+        "instructions[6].input[1]",
+        K::BufferSizeMismatch {
+            instruction: "ADD_ELEMENTWISE_BUFFERS".into(),
+            buffer: 3,
+            actual: 2,
+            expected: 4,
+        },
+    );
+    check(
+        |v| v["instructions"][6]["input"] = json!([1]),
+        "instructions[6].input",
+        K::InputCount {
+            instruction: "ADD_ELEMENTWISE_BUFFERS".into(),
+            count: 1,
+            expected: "at least 2".into(),
+        },
+    );
+    check(
+        |v| v["instructions"][7]["input"] = json!([4, 3, 3]),
+        "instructions[7].input",
+        K::InputCount {
+            instruction: "MULTIPLY_BUFFER_HEADS".into(),
+            count: 3,
+            expected: "2".into(),
+        },
+    );
+    check(
+        |v| v["buffer_sizes"][3] = json!(3),
+        "instructions[7].input[1]",
+        K::HeadsNotDivisible { data: 4, heads: 3 },
+    );
+    check(
+        |v| v["instructions"][7]["output"] = json!(3),
+        "instructions[7].output",
+        K::AliasedOutput {
+            instruction: "MULTIPLY_BUFFER_HEADS".into(),
+            buffer: 3,
+            role: "heads".into(),
+        },
+    );
+}
+
+#[test]
+fn parameter_lengths() {
+    check(
+        |v| v["parameters"][0] = json!([1.0, 2.0, 3.0]),
+        "parameters[0]",
+        K::ParameterLengthMismatch {
+            index: 0,
+            len: 3,
+            expected: 4,
+            buffer: 1,
+            instruction: 1,
+        },
+    );
+    // Longer vectors are refused too, although the reference ignores the excess.
+    check(
+        |v| v["parameters"][1] = json!([0.0, 0.0, 0.0, 0.0, 0.0]),
+        "parameters[1]",
+        K::ParameterLengthMismatch {
+            index: 1,
+            len: 5,
+            expected: 4,
+            buffer: 1,
+            instruction: 2,
+        },
+    );
+}
+
+#[test]
+fn out_of_bounds_copies_and_lookups() {
+    let oob = |what: &str, start, end, buffer, size| K::OutOfBounds {
+        what: what.into(),
+        start,
+        end,
+        buffer,
+        size,
+    };
+    check(
+        |v| v["instructions"][3]["internal_index"] = json!(2),
+        "instructions[3].internal_index",
+        oob("copy destination", 2, 5, 2, 4),
+    );
+    check(
+        |v| v["instructions"][4]["indexes"] = json!([0, 3]),
+        "instructions[4].indexes[1]",
+        oob("gathered index", 3, 4, 0, 3),
+    );
+    check(
+        |v| v["instructions"][4]["indexes"] = json!([0, 0, 0, 0, 0]),
+        "instructions[4].indexes",
+        oob("gathered values", 0, 5, 2, 4),
+    );
+    check(
+        |v| v["instructions"][5]["internal_input_index"] = json!(3),
+        "instructions[5].internal_input_index",
+        oob("map key position", 3, 4, 0, 3),
+    );
+    check(
+        |v| v["instructions"][5]["internal_output_index"] = json!(1),
+        "instructions[5].internal_output_index",
+        oob("map value destination", 1, 3, 3, 2),
+    );
+    let sum_into_empty = json!({"feature_size": 0, "buffer_sizes": [0, 2, 1],
+        "instructions": [
+            {"type": "DOT", "input": 0, "output": 1, "weights": 0},
+            {"type": "REDUCE_SUM", "input": 1, "output": 0},
+            {"type": "REDUCE_SUM", "input": 1, "output": 2}],
+        "weights": [[[], []]], "bias": [[1.0, 2.0]]});
+    check_info(
+        info_of(sum_into_empty),
+        &Limits::default(),
+        "instructions[1].output",
+        oob("sum destination", 0, 1, 0, 0),
+    );
+}
+
+#[test]
+fn map_keys_and_values() {
+    check(
+        |v| v["maps"][0]["1.5"] = json!([0.0, 0.0]),
+        "maps[0][\"1.5\"]",
+        K::MapKeyNotInteger { key: "1.5".into() },
+    );
+    check(
+        |v| v["maps"][0]["99999999999"] = json!([0.0, 0.0]),
+        "maps[0][\"99999999999\"]",
+        K::MapKeyNotInteger {
+            key: "99999999999".into(),
+        },
+    );
+    let mut info = info_of(base());
+    info.maps = Some(vec![IdMap {
+        entries: vec![("1".into(), vec![0.0, 1.0]), ("01".into(), vec![2.0, 3.0])],
+    }]);
+    check_info(
+        info,
+        &Limits::default(),
+        "maps[0][\"01\"]",
+        K::DuplicateMapKey {
+            key: "01".into(),
+            first: "1".into(),
+            value: 1,
+        },
+    );
+    check(
+        |v| v["instructions"][5]["default"] = json!([0.0]),
+        "instructions[5].default",
+        K::MapValueTooShort {
+            len: 1,
+            size: 2,
+            instruction: 5,
+        },
+    );
+    check(
+        |v| v["maps"][0]["1"] = json!([0.5]),
+        "maps[0][\"1\"]",
+        K::MapValueTooShort {
+            len: 1,
+            size: 2,
+            instruction: 5,
+        },
+    );
+}
+
+#[test]
+fn unused_slots() {
+    check(
+        |v| {
+            v["weights"].as_array_mut().unwrap().push(json!([[1.0]]));
+            v["bias"].as_array_mut().unwrap().push(json!([0.0]));
+        },
+        "weights[2]",
+        K::UnusedWeights { slot: 2 },
+    );
+    check(
+        |v| v["parameters"].as_array_mut().unwrap().push(json!([1.0])),
+        "parameters[2]",
+        K::UnusedParameters { index: 2 },
+    );
+    check(
+        |v| v["maps"].as_array_mut().unwrap().push(json!({"3": [1.0]})),
+        "maps[1]",
+        K::UnusedMap { index: 1 },
+    );
+}
+
+#[test]
+fn dataflow() {
+    check(
+        |v| {
+            let again = v["instructions"][0].clone();
+            v["instructions"].as_array_mut().unwrap().insert(1, again);
+        },
+        "instructions[0]",
+        K::UnusedComputation {
+            buffer: 1,
+            overwritten_by: 1,
+        },
+    );
+    check(
+        |v| v["instructions"][6]["input"] = json!([1, 5]),
+        "instructions[6].input[1]",
+        K::ReadBeforeWrite { buffer: 5 },
+    );
+    check(
+        |v| drop(v["instructions"].as_array_mut().unwrap().pop()),
+        "buffer_sizes[7]",
+        K::OutputNeverWritten { buffer: 7 },
+    );
+}
+
+#[test]
+fn validation_data_shapes() {
+    check(
+        |v| v["validation_data"] = json!({"inputs": [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]], "expected_outputs": [[0.0]]}),
+        "validation_data",
+        K::ValidationRowCountMismatch { inputs: 2, outputs: 1 },
+    );
+    check(
+        |v| v["validation_data"] = json!({"inputs": [[1.0, 2.0]], "expected_outputs": [[0.0]]}),
+        "validation_data.inputs[0]",
+        K::ValidationRowLength { len: 2, expected: 3 },
+    );
+    check(
+        |v| v["validation_data"] = json!({"inputs": [[1.0, 2.0, 3.0]], "expected_outputs": [[0.0, 1.0]]}),
+        "validation_data.expected_outputs[0]",
+        K::ValidationRowLength { len: 2, expected: 1 },
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let mut v = base();
+    v["instructions"][0]["weights"] = json!(7);
+    v["instructions"][3]["internal_index"] = json!(9);
+    v["parameters"][0] = json!([1.0]);
+    let problems = validate(&info_of(v), &Limits::default()).unwrap_err();
+    let paths: Vec<&str> = problems.iter().map(|d| d.path.as_str()).collect();
+    for expected in ["instructions[0].weights", "instructions[3].internal_index", "parameters[0]", "weights[0]"] {
+        assert!(paths.contains(&expected), "{expected} missing from {paths:?}");
+    }
+}
+
+#[test]
+fn diagnostics_serialize_with_kind_and_path() {
+    let mut v = base();
+    v["instructions"][0]["weights"] = json!(7);
+    let problems = validate(&info_of(v), &Limits::default()).unwrap_err();
+    let json = serde_json::to_value(&problems).unwrap();
+    assert_eq!(
+        json[0],
+        json!({"path": "instructions[0].weights", "kind": "weight_slot_out_of_range", "slot": 7, "slots": 2})
+    );
+}
