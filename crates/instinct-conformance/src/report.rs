@@ -1,0 +1,169 @@
+//! Running every case through every subject, known gaps as data, and the result table.
+
+use crate::{Case, CaseError, ErrorStats, Subject, Tolerance};
+use instinct::Model;
+use serde::Deserialize;
+use std::path::Path;
+
+/// A case a backend is known to fail, with the reason. Listed in
+/// `fixtures/conformance/known-gaps.json`; a listed gap that starts passing is an error, so the
+/// list stays true.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct KnownGap {
+    /// Case name.
+    pub case: String,
+    /// Subject name.
+    pub backend: String,
+    /// Why it fails.
+    pub reason: String,
+}
+
+/// Reads the known-gaps list (a JSON array of `{case, backend, reason}`).
+pub fn load_known_gaps(path: &Path) -> Result<Vec<KnownGap>, CaseError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CaseError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|e| CaseError::Invalid {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// What happened to one case on one backend.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Within tolerance.
+    Pass(ErrorStats),
+    /// Outside tolerance.
+    Fail(ErrorStats),
+    /// The backend or the model load failed.
+    Error(String),
+    /// Failed, as the known-gaps list says it does.
+    KnownGap(String),
+    /// Listed as a known gap but passed: the list is out of date.
+    StaleGap,
+}
+
+impl Outcome {
+    /// Whether this outcome fails the conformance run.
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Outcome::Fail(_) | Outcome::Error(_) | Outcome::StaleGap)
+    }
+}
+
+/// One cell of the table.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Case name.
+    pub case: String,
+    /// Subject name.
+    pub backend: String,
+    /// Result.
+    pub outcome: Outcome,
+}
+
+/// The outcome of a conformance run.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// One row per case and backend.
+    pub rows: Vec<Row>,
+    /// The tolerance used.
+    pub tolerance: Tolerance,
+}
+
+/// Runs every case through every subject and compares with the case's expected outputs.
+pub fn run(cases: &[Case], subjects: &[Box<dyn Subject>], gaps: &[KnownGap], tolerance: Tolerance) -> Report {
+    let mut rows = Vec::new();
+    for case in cases {
+        let model = Model::from_info(case.info.clone());
+        for subject in subjects {
+            let gap = gaps.iter().find(|g| g.case == case.name && g.backend == subject.name());
+            let raw = match &model {
+                Ok(model) => match subject.run(model, &case.expected.inputs) {
+                    Ok(actual) => {
+                        let stats = ErrorStats::compare(&actual, &case.expected.outputs, tolerance);
+                        if stats.passed() { Outcome::Pass(stats) } else { Outcome::Fail(stats) }
+                    }
+                    Err(e) => Outcome::Error(e),
+                },
+                Err(e) => Outcome::Error(format!("model does not load: {e}")),
+            };
+            let outcome = match (gap, raw) {
+                (Some(_), Outcome::Pass(_)) => Outcome::StaleGap,
+                (Some(g), _) => Outcome::KnownGap(g.reason.clone()),
+                (None, raw) => raw,
+            };
+            rows.push(Row {
+                case: case.name.clone(),
+                backend: subject.name().to_string(),
+                outcome,
+            });
+        }
+    }
+    Report { rows, tolerance }
+}
+
+impl Report {
+    /// The failing rows.
+    pub fn failures(&self) -> Vec<&Row> {
+        self.rows.iter().filter(|r| r.outcome.is_failure()).collect()
+    }
+
+    /// A case × backend table of max abs / max rel errors.
+    pub fn table(&self) -> String {
+        let mut backends: Vec<&str> = Vec::new();
+        let mut cases: Vec<&str> = Vec::new();
+        for r in &self.rows {
+            if !backends.contains(&r.backend.as_str()) {
+                backends.push(&r.backend);
+            }
+            if !cases.contains(&r.case.as_str()) {
+                cases.push(&r.case);
+            }
+        }
+        let width = cases.iter().map(|c| c.len()).max().unwrap_or(4).max(4);
+        let mut out = format!("{:width$}", "case");
+        for b in &backends {
+            out += &format!("  {b:>22}");
+        }
+        out += "\n";
+        for c in &cases {
+            out += &format!("{c:width$}");
+            for b in &backends {
+                let cell = self
+                    .rows
+                    .iter()
+                    .find(|r| r.case == *c && r.backend == *b)
+                    .map_or("-".to_string(), |r| cell(&r.outcome));
+                out += &format!("  {cell:>22}");
+            }
+            out += "\n";
+        }
+        out += &format!(
+            "cells: max abs / max rel error against the oracle; tolerance {}\n",
+            self.tolerance
+        );
+        for r in &self.rows {
+            match &r.outcome {
+                Outcome::KnownGap(reason) => out += &format!("known gap {} / {}: {reason}\n", r.case, r.backend),
+                Outcome::Error(e) => out += &format!("error {} / {}: {e}\n", r.case, r.backend),
+                Outcome::StaleGap => {
+                    out += &format!("stale gap {} / {}: it passes now; remove it from known-gaps.json\n", r.case, r.backend)
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+fn cell(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Pass(s) => format!("{:.1e} / {:.1e}", s.max_abs, s.max_rel),
+        Outcome::Fail(s) => format!("FAIL {:.1e}/{:.1e}", s.max_abs, s.max_rel),
+        Outcome::Error(_) => "ERROR".into(),
+        Outcome::KnownGap(_) => "known gap".into(),
+        Outcome::StaleGap => "STALE GAP".into(),
+    }
+}
