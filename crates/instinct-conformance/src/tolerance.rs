@@ -65,6 +65,9 @@ pub struct ErrorStats {
     pub max_abs: f64,
     /// Largest `|actual - expected| / |expected|` over finite pairs with `expected != 0`.
     pub max_rel: f64,
+    /// Largest `|actual - expected| / (abs + rel·|expected|)` for a `Close` tolerance: how much
+    /// of the allowed difference the worst value used (≤ 1 passes).
+    pub max_tolerance_used: f64,
     /// Number of values compared.
     pub values: usize,
     /// Number of values outside the tolerance (shape mismatches count as one each row).
@@ -93,6 +96,9 @@ impl ErrorStats {
                     s.max_abs = s.max_abs.max(d);
                     if e != 0.0 {
                         s.max_rel = s.max_rel.max(d / e.abs());
+                    }
+                    if let Tolerance::Close { abs, rel } = tolerance {
+                        s.max_tolerance_used = s.max_tolerance_used.max(d / (abs + rel * e.abs()));
                     }
                 }
             }
