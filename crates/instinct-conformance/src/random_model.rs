@@ -390,7 +390,9 @@ impl Gen {
                 let from = self.recent();
                 let activation = self.activation();
                 let heads = self.dot(from, h, activation);
-                let output = self.new_buffer(d);
+                // Sometimes a wider output: the values past the data stay zero.
+                let extra = usize::from(self.rng.chance(0.2));
+                let output = self.new_buffer(d + extra);
                 let input = vec![data, heads];
                 self.info.instructions.push(if op == Op::MulHeads {
                     Instruction::MultiplyBufferHeads { input, output }

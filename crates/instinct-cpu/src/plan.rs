@@ -65,12 +65,12 @@ pub(crate) enum Step {
         output: Range<usize>,
     },
     MulHeads {
-        data: usize,
+        data: Range<usize>,
         heads: Range<usize>,
         output: Range<usize>,
     },
     AddHeads {
-        data: usize,
+        data: Range<usize>,
         heads: Range<usize>,
         output: Range<usize>,
     },
@@ -183,12 +183,12 @@ impl Plan {
                     output: span(*output),
                 },
                 Instruction::MultiplyBufferHeads { input, output } => Step::MulHeads {
-                    data: start(input[0]),
+                    data: span(input[0]),
                     heads: span(input[1]),
                     output: span(*output),
                 },
                 Instruction::AddBufferHeads { input, output } => Step::AddHeads {
-                    data: start(input[0]),
+                    data: span(input[0]),
                     heads: span(input[1]),
                     output: span(*output),
                 },
@@ -334,14 +334,15 @@ impl Plan {
                 data,
                 heads,
                 output,
-            } => heads_op(mem, *data, heads.clone(), output.clone(), |x, h| x * h),
+            } => heads_op(mem, data.clone(), heads.clone(), output.start, |x, h| x * h),
             Step::AddHeads {
                 data,
                 heads,
                 output,
-            } => heads_op(mem, *data, heads.clone(), output.clone(), |x, h| x + h),
+            } => heads_op(mem, data.clone(), heads.clone(), output.start, |x, h| x + h),
             Step::ReduceSum { input, output_at } => {
-                let sum = mem[input.clone()].iter().fold(0.0f32, |a, &x| a + x);
+                // `Sum` for f32, left to right, exactly as the reference sums.
+                let sum: f32 = mem[input.clone()].iter().sum();
                 mem[*output_at] = sum;
             }
             Step::Attention {
@@ -379,14 +380,15 @@ fn affine(a: &Affine, x: &[f32], y: &mut [f32]) {
     }
 }
 
-/// `out[h·d + j] = op(data[h·d + j], heads[h])`, element by element in order.
-fn heads_op(mem: &mut [f32], data: usize, heads: Range<usize>, output: Range<usize>, op: fn(f32, f32) -> f32) {
-    let dim = output.len() / heads.len();
+/// `out[h·d + j] = op(data[h·d + j], heads[h])` with `d = |data| / |heads|`, element by element
+/// in order. An output longer than the data keeps its remaining values.
+fn heads_op(mem: &mut [f32], data: Range<usize>, heads: Range<usize>, output_start: usize, op: fn(f32, f32) -> f32) {
+    let dim = data.len() / heads.len();
     for h in 0..heads.len() {
         let head = mem[heads.start + h];
         for j in 0..dim {
             let i = h * dim + j;
-            mem[output.start + i] = op(mem[data + i], head);
+            mem[output_start + i] = op(mem[data.start + i], head);
         }
     }
 }

@@ -46,9 +46,9 @@ pub struct ValidationData {
 /// A MAP_TRANSFORM table: JSON object whose keys are integers written as strings.
 ///
 /// Entries are kept exactly as written, in file order and including duplicates, so that
-/// validation can report keys that are not integers or that appear twice (the reference silently
-/// drops the former and keeps an arbitrary one of the latter) and so that writing the model back
-/// reproduces the file.
+/// validation can report keys that are not integers (the reference silently drops them) or that
+/// denote the same integer twice (`"3"` twice, where the reference keeps the last, or `"3"` and
+/// `"03"`, where it keeps an arbitrary one), and so that writing the model back reproduces the file.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct IdMap {
     /// `(key as written, values)` in file order.

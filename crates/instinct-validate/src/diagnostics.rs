@@ -166,7 +166,7 @@ pub enum DiagnosticKind {
         /// `Limits::max_parameter_elements`.
         max: usize,
     },
-    /// A weight, bias, parameter or map value is NaN or infinite.
+    /// A weight, bias, parameter, map or validation value is NaN or infinite.
     #[error("{value} is not a finite number{}", more_suffix(.more))]
     NonFinite {
         /// The first non-finite value, as text (`NaN`, `inf`).
@@ -185,6 +185,12 @@ pub enum DiagnosticKind {
     /// A DOT reads and writes the same buffer.
     #[error("DOT reads and writes buffer {buffer}")]
     DotInPlace {
+        /// The buffer.
+        buffer: usize,
+    },
+    /// A DOT or ATTENTION operand is the empty buffer 0 (the reference panics on it).
+    #[error("buffer {buffer} is empty, so this matrix product has no shape")]
+    EmptyOperand {
         /// The buffer.
         buffer: usize,
     },

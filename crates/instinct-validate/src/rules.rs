@@ -294,6 +294,15 @@ fn check_finite_values(info: &ModelInfo, r: &mut Report) {
             check_finite(r, v, |i| format!("maps[{m}][{k:?}][{i}]"));
         }
     }
+    if let Some(data) = &info.validation_data {
+        // Non-finite rows cannot be written back as JSON, and an infinite expectation checks nothing.
+        for (i, row) in data.inputs.iter().enumerate() {
+            check_finite(r, row, |j| format!("validation_data.inputs[{i}][{j}]"));
+        }
+        for (i, row) in data.expected_outputs.iter().enumerate() {
+            check_finite(r, row, |j| format!("validation_data.expected_outputs[{i}][{j}]"));
+        }
+    }
     for (n, ins) in info.instructions.iter().enumerate() {
         if let Instruction::MapTransform { default, .. } = ins {
             check_finite(r, default, |i| format!("instructions[{n}].default[{i}]"));
@@ -475,6 +484,7 @@ fn check_shapes(info: &ModelInfo, n: usize, ins: &Instruction, r: &mut Report) {
             if input == output {
                 r.push(at("output"), K::DotInPlace { buffer: *output });
             }
+            check_not_empty(info, n, &[("input", *input), ("output", *output)], r);
             check_affine(info, n, *weights, sz(*output), *input, r);
         }
         Instruction::Attention {
@@ -506,6 +516,7 @@ fn check_shapes(info: &ModelInfo, n: usize, ins: &Instruction, r: &mut Report) {
                     );
                 }
             }
+            check_not_empty(info, n, &[("key", *key), ("output", *output)], r);
             check_affine(info, n, *weights, sz(*output), *key, r);
         }
         Instruction::Copy {
@@ -636,7 +647,9 @@ fn check_shapes(info: &ModelInfo, n: usize, ins: &Instruction, r: &mut Report) {
             if h == 0 || d % h != 0 {
                 r.push(at("input[1]"), K::HeadsNotDivisible { data: d, heads: h });
             }
-            if d != sz(*output) {
+            // A longer output keeps its remaining values (well defined); a shorter one would
+            // make the reference write into the next buffer.
+            if d > sz(*output) {
                 r.push(
                     at("input[0]"),
                     K::BufferSizeMismatch {
@@ -666,6 +679,15 @@ fn check_shapes(info: &ModelInfo, n: usize, ins: &Instruction, r: &mut Report) {
             }
         }
         Instruction::Activation { .. } => {}
+    }
+}
+
+/// DOT and ATTENTION need non-empty operands: the reference panics on a zero-width matrix.
+fn check_not_empty(info: &ModelInfo, n: usize, operands: &[(&str, usize)], r: &mut Report) {
+    for &(field, buffer) in operands {
+        if info.buffer_sizes[buffer] == 0 {
+            r.push(format!("instructions[{n}].{field}"), K::EmptyOperand { buffer });
+        }
     }
 }
 

@@ -197,6 +197,12 @@ fn non_finite_values() {
     entries.iter_mut().find(|(k, _)| k == "-2").unwrap().1[1] = f32::NAN;
     check_info(info, &Limits::default(), "maps[0][\"-2\"][1]", non_finite("NaN"));
     let mut info = info_of(base());
+    info.validation_data = Some(instinct_format::ValidationData {
+        inputs: vec![vec![1.0, f32::INFINITY, 0.0]],
+        expected_outputs: vec![vec![0.0]],
+    });
+    check_info(info, &Limits::default(), "validation_data.inputs[0][1]", non_finite("inf"));
+    let mut info = info_of(base());
     if let instinct_format::Instruction::MapTransform { default, .. } = &mut info.instructions[5] {
         default[0] = f32::NAN;
     }
@@ -425,10 +431,30 @@ fn out_of_bounds_copies_and_lookups() {
             {"type": "REDUCE_SUM", "input": 1, "output": 2}],
         "weights": [[[], []]], "bias": [[1.0, 2.0]]});
     check_info(
-        info_of(sum_into_empty),
+        info_of(sum_into_empty.clone()),
         &Limits::default(),
         "instructions[1].output",
         oob("sum destination", 0, 1, 0, 0),
+    );
+    check_info(info_of(sum_into_empty), &Limits::default(), "instructions[0].input", K::EmptyOperand { buffer: 0 });
+}
+
+#[test]
+fn heads_output_may_be_longer_than_the_data_but_not_shorter() {
+    let mut v = base();
+    v["buffer_sizes"][5] = json!(6);
+    v["instructions"][8]["input"] = json!(4);
+    v["instructions"][9]["input"] = json!(5);
+    assert!(validate(&info_of(v), &Limits::default()).is_ok());
+    check(
+        |v| v["buffer_sizes"][5] = json!(3),
+        "instructions[7].input[0]",
+        K::BufferSizeMismatch {
+            instruction: "MULTIPLY_BUFFER_HEADS".into(),
+            buffer: 4,
+            actual: 4,
+            expected: 3,
+        },
     );
 }
 

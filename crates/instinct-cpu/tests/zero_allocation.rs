@@ -1,0 +1,44 @@
+//! The buffer API allocates nothing per sample: a counting global allocator proves it.
+
+use instinct_cpu::Interpreter;
+use instinct_format::{Limits, ModelInfo};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+struct Counting;
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; we only count.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn predict_into_and_predict_with_buffer_do_not_allocate() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/instmodel-keras/branchy.json");
+    let info = ModelInfo::load(path, &Limits::default()).unwrap();
+    let model = instinct_validate::validate(&info, &Limits::default()).unwrap();
+    let interpreter = Interpreter::new(&model);
+    let inputs = info.validation_data.as_ref().unwrap().inputs.clone();
+    let mut memory = vec![0.0f32; interpreter.required_memory()];
+    let mut output = vec![0.0f32; interpreter.output_size()];
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    for x in &inputs {
+        interpreter.predict_into(x, &mut memory, &mut output).unwrap();
+        memory[..x.len()].copy_from_slice(x);
+        interpreter.predict_with_buffer(&mut memory).unwrap();
+        interpreter.get_output(&memory, 0).unwrap();
+    }
+    assert_eq!(ALLOCATIONS.load(Ordering::SeqCst) - before, 0);
+}
