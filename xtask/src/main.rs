@@ -1,2 +1,92 @@
-//! Project automation.
-fn main() {}
+//! Project automation: `cargo xtask ci | conformance | fixtures`.
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+mod tidy;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  ci           fmt --check, clippy -D warnings, the tests, then the conformance
+  conformance  every case in fixtures/conformance through every backend; fails on any violation
+  fixtures     regenerate fixtures/conformance/keras_* from fixtures/instmodel-keras (the bless step)";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("conformance") => conformance(),
+        Some("fixtures") => fixtures(),
+        Some("help" | "-h" | "--help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+pub(crate) fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is inside the workspace")
+        .to_path_buf()
+}
+
+fn cargo(args: &[&str]) -> Result<()> {
+    eprintln!("$ cargo {}", args.join(" "));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(args)
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("cannot run cargo {}", args.join(" ")))?;
+    if !status.success() {
+        bail!("`cargo {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+fn ci() -> Result<()> {
+    cargo(&["fmt", "--all", "--check"])?;
+    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    cargo(&["test", "--workspace"])?;
+    conformance()
+}
+
+fn conformance() -> Result<()> {
+    cargo(&[
+        "run",
+        "--quiet",
+        "--release",
+        "--package",
+        "instinct-conformance",
+        "--",
+        "run",
+        "fixtures/conformance",
+    ])
+}
+
+fn fixtures() -> Result<()> {
+    cargo(&[
+        "run",
+        "--quiet",
+        "--package",
+        "instinct-conformance",
+        "--",
+        "import-keras",
+        "fixtures/instmodel-keras",
+        "fixtures/conformance",
+    ])?;
+    eprintln!("review the change with `git diff --stat fixtures/conformance` before committing");
+    Ok(())
+}

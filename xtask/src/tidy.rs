@@ -1,0 +1,77 @@
+//! Hygiene checks of the tree, written as tests: `cargo test -p xtask`.
+
+#[cfg(test)]
+mod tests {
+    use crate::root;
+    use std::path::{Path, PathBuf};
+
+    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                if path.file_name().is_some_and(|n| n != "target") {
+                    rust_files(&path, out);
+                }
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    fn all_rust_files() -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        rust_files(&root().join("crates"), &mut files);
+        rust_files(&root().join("xtask"), &mut files);
+        assert!(files.len() > 20);
+        files
+    }
+
+    #[test]
+    fn every_rust_file_opens_with_a_module_doc_line() {
+        for f in all_rust_files() {
+            let text = std::fs::read_to_string(&f).unwrap();
+            assert!(text.starts_with("//!"), "{} must open with a `//!` line", f.display());
+        }
+    }
+
+    #[test]
+    fn no_todo_or_unimplemented_in_the_crates() {
+        let (todo, unimpl) = (concat!("todo", "!("), concat!("unimplemented", "!("));
+        for f in all_rust_files() {
+            let text = std::fs::read_to_string(&f).unwrap();
+            assert!(!text.contains(todo) && !text.contains(unimpl), "{}", f.display());
+        }
+    }
+
+    #[test]
+    fn every_unsafe_block_has_a_safety_comment() {
+        for f in all_rust_files() {
+            let text = std::fs::read_to_string(&f).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            let (block, imp) = (concat!("unsafe", " {"), concat!("unsafe", " impl"));
+            for (i, line) in lines.iter().enumerate() {
+                if line.contains(block) || line.trim_start().starts_with(imp) {
+                    let before = lines[i.saturating_sub(3)..i].join("\n");
+                    assert!(before.contains("SAFETY:"), "{}:{} lacks a SAFETY comment", f.display(), i + 1);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_lock_file_is_ignored_and_no_native_cpu_flag_is_set() {
+        let ignore = std::fs::read_to_string(root().join(".gitignore")).unwrap();
+        assert!(ignore.lines().any(|l| l.trim() == "Cargo.lock"));
+        let config = std::fs::read_to_string(root().join(".cargo/config.toml")).unwrap_or_default();
+        assert!(!config.contains(concat!("target-cpu", "=native")));
+    }
+
+    #[test]
+    fn tests_do_not_read_the_shared_folder() {
+        let shared = concat!("..", "/shared");
+        for f in all_rust_files() {
+            let text = std::fs::read_to_string(&f).unwrap();
+            assert!(!text.contains(shared), "{} reads {shared}", f.display());
+        }
+    }
+}
