@@ -169,3 +169,8 @@ impl Model {
         self.interpreter.predict_parallel(inputs, config)
     }
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
