@@ -30,7 +30,11 @@ mod tests {
     fn every_rust_file_opens_with_a_module_doc_line() {
         for f in all_rust_files() {
             let text = std::fs::read_to_string(&f).unwrap();
-            assert!(text.starts_with("//!"), "{} must open with a `//!` line", f.display());
+            assert!(
+                text.starts_with("//!"),
+                "{} must open with a `//!` line",
+                f.display()
+            );
         }
     }
 
@@ -39,7 +43,11 @@ mod tests {
         let (todo, unimpl) = (concat!("todo", "!("), concat!("unimplemented", "!("));
         for f in all_rust_files() {
             let text = std::fs::read_to_string(&f).unwrap();
-            assert!(!text.contains(todo) && !text.contains(unimpl), "{}", f.display());
+            assert!(
+                !text.contains(todo) && !text.contains(unimpl),
+                "{}",
+                f.display()
+            );
         }
     }
 
@@ -52,7 +60,12 @@ mod tests {
             for (i, line) in lines.iter().enumerate() {
                 if line.contains(block) || line.trim_start().starts_with(imp) {
                     let before = lines[i.saturating_sub(3)..i].join("\n");
-                    assert!(before.contains("SAFETY:"), "{}:{} lacks a SAFETY comment", f.display(), i + 1);
+                    assert!(
+                        before.contains("SAFETY:"),
+                        "{}:{} lacks a SAFETY comment",
+                        f.display(),
+                        i + 1
+                    );
                 }
             }
         }

@@ -1,2 +1,164 @@
-//! The instinct command line.
-fn main() {}
+//! The `instinct` command: argument definitions, dispatch and the mapping of failures to exit codes.
+
+mod bench;
+mod failure;
+mod input;
+mod inspect;
+mod npy;
+mod output;
+mod predict;
+mod validate;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Validate, inspect, run and time instmodel models.
+#[derive(Debug, Parser)]
+// Without a subcommand, clap's derive prints the help with exit code 2 but no `error:` line;
+// asking for the subcommand like any other missing argument keeps every usage error alike.
+#[command(name = "instinct", version, about, arg_required_else_help = false)]
+#[command(
+    after_help = "Exit codes: 0 ok, 1 invalid model or bad data row, 2 unreadable file or usage error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a model against every rule (and its own validation_data) and summarize it.
+    Validate {
+        /// The model JSON file.
+        model: PathBuf,
+        /// Print the result as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a model's features, buffers, instructions, parameter counts, FLOPs and memory.
+    Inspect {
+        /// The model JSON file.
+        model: PathBuf,
+        /// Print the description as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a model over the rows of a .json, .csv or .npy file.
+    Predict {
+        /// The model JSON file.
+        model: PathBuf,
+        /// Input rows: .json (`[[...]]` or `{"inputs": [[...]]}`), .csv (optional header) or .npy (2-D <f4/<f8).
+        #[arg(long, short, value_name = "FILE")]
+        input: PathBuf,
+        /// Where to write the outputs (.json, .csv or .npy); JSON rows on stdout without it.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Worker threads (default: all cores).
+        #[arg(long, value_name = "N", value_parser = parse_threads)]
+        threads: Option<usize>,
+    },
+    /// Time predictions on seeded random inputs uniform in [-1, 1].
+    Bench {
+        /// The model JSON file.
+        model: PathBuf,
+        /// Samples per timed run.
+        #[arg(long, value_name = "N", default_value_t = 200_000, value_parser = parse_samples)]
+        samples: usize,
+        /// Worker threads (default: all cores).
+        #[arg(long, value_name = "N", value_parser = parse_threads)]
+        threads: Option<usize>,
+        /// Seed of the random inputs.
+        #[arg(long, value_name = "S", default_value_t = 42)]
+        seed: u64,
+        /// The executor to time.
+        #[arg(long, value_enum, default_value_t = Engine::Interp)]
+        engine: Engine,
+        /// Print the measurement as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The executors `bench` can time. Only the interpreter exists so far; listing the values here
+/// makes clap name the accepted ones when another is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Engine {
+    /// The per-sample CPU interpreter over `predict_parallel`.
+    Interp,
+}
+
+impl Engine {
+    /// The name used on the command line and in JSON reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Interp => "interp",
+        }
+    }
+}
+
+/// More threads than this is surely a typo, and spawning them could fail (which `std` answers
+/// with a panic), so it is refused up front.
+const MAX_THREADS: usize = 1024;
+
+fn parse_threads(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
+        _ => Err(format!("expected a whole number from 1 to {MAX_THREADS}")),
+    }
+}
+
+fn parse_samples(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("expected a whole number of at least 1".to_string()),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // `--help` and `--version` come through here too, with exit code 0 and text for
+            // stdout; usage errors have code 2 and go to stderr. Printing can only fail if the
+            // stream is gone, and then there is nobody left to tell.
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(failure::UNREADABLE));
+        }
+    };
+    let result = match cli.command {
+        Command::Validate { model, json } => validate::run(&model, json),
+        Command::Inspect { model, json } => inspect::run(&model, json),
+        Command::Predict {
+            model,
+            input,
+            output,
+            threads,
+        } => predict::run(&model, &input, output.as_deref(), threads),
+        Command::Bench {
+            model,
+            samples,
+            threads,
+            seed,
+            engine,
+            json,
+        } => bench::run(&bench::Options {
+            model,
+            samples,
+            threads,
+            seed,
+            engine,
+            json,
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            // `{:#}` prints the whole context chain on one line ("a: b: c"); multi-line causes
+            // such as a list of diagnostics keep their own line breaks.
+            let _ = writeln!(std::io::stderr(), "error: {:#}", failure.error);
+            ExitCode::from(failure.code)
+        }
+    }
+}

@@ -1,7 +1,9 @@
 //! The conformance runner: `instinct-conformance run DIR` prints the case × backend table and
 //! fails on any tolerance violation; `import-keras SRC DST` regenerates the Keras cases.
 
-use instinct_conformance::{Tolerance, all_subjects, import_keras_fixtures, load_cases, load_known_gaps, run};
+use instinct_conformance::{
+    Tolerance, all_subjects, import_keras_fixtures, load_cases, load_known_gaps, run,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -31,7 +33,11 @@ fn run_cases(dir: PathBuf) -> Result<ExitCode, String> {
     print!("{}", report.table());
     let failures = report.failures();
     if failures.is_empty() {
-        println!("conformance: {} cases × {} backends passed", cases.len(), all_subjects().len());
+        println!(
+            "conformance: {} cases × {} backends passed",
+            cases.len(),
+            all_subjects().len()
+        );
         Ok(ExitCode::SUCCESS)
     } else {
         for f in &failures {

@@ -73,9 +73,16 @@ pub fn random_case(seed: u64, rows: usize) -> RandomCase {
     g.build();
     let feature_size: usize = g.info.buffer_sizes[..g.pristine_inputs_len()].iter().sum();
     let inputs = (0..rows)
-        .map(|_| (0..feature_size).map(|_| g.rng.uniform(-2.5, 2.5)).collect())
+        .map(|_| {
+            (0..feature_size)
+                .map(|_| g.rng.uniform(-2.5, 2.5))
+                .collect()
+        })
         .collect();
-    RandomCase { info: g.info, inputs }
+    RandomCase {
+        info: g.info,
+        inputs,
+    }
 }
 
 const OPS: [Op; 14] = [
@@ -200,13 +207,17 @@ impl Gen {
     /// A new weight slot `[rows][cols]`, or an existing one of that shape.
     fn slot(&mut self, rows: usize, cols: usize) -> usize {
         let existing: Vec<usize> = (0..self.info.weights.len())
-            .filter(|&s| self.info.weights[s].len() == rows && self.info.weights[s][0].len() == cols)
+            .filter(|&s| {
+                self.info.weights[s].len() == rows && self.info.weights[s][0].len() == cols
+            })
             .collect();
         if !existing.is_empty() && self.rng.chance(0.5) {
             return self.rng.pick(&existing);
         }
         let scale = 1.5 / (cols as f32).sqrt();
-        let w = (0..rows).map(|_| self.values(cols, -scale, scale)).collect();
+        let w = (0..rows)
+            .map(|_| self.values(cols, -scale, scale))
+            .collect();
         let b = self.values(rows, -0.5, 0.5);
         self.info.weights.push(w);
         self.info.bias.push(b);
@@ -283,11 +294,17 @@ impl Gen {
                 let input = self.recent();
                 let activation = Activation::ALL[self.rng.below(Activation::ALL.len())];
                 self.touch(input);
-                self.info.instructions.push(Instruction::Activation { input, activation });
+                self.info
+                    .instructions
+                    .push(Instruction::Activation { input, activation });
             }
             Op::AddElementwise | Op::MulElementwise => {
                 let input = self.recent();
-                let (lo, hi) = if op == Op::AddElementwise { (-1.0, 1.0) } else { (-1.5, 1.5) };
+                let (lo, hi) = if op == Op::AddElementwise {
+                    (-1.0, 1.0)
+                } else {
+                    (-1.5, 1.5)
+                };
                 let values = self.values(self.size(input), lo, hi);
                 let parameters = self.parameters(values);
                 self.touch(input);
@@ -363,7 +380,12 @@ impl Gen {
                 let a = self.recent();
                 let n = self.size(a);
                 let mut inputs = vec![a];
-                let same: Vec<usize> = self.written.iter().copied().filter(|&b| self.size(b) == n).collect();
+                let same: Vec<usize> = self
+                    .written
+                    .iter()
+                    .copied()
+                    .filter(|&b| self.size(b) == n)
+                    .collect();
                 let count = self.rng.range(2, 3);
                 while inputs.len() < count {
                     let b = if same.len() > 1 && self.rng.chance(0.5) {
@@ -377,15 +399,21 @@ impl Gen {
                 }
                 let output = self.new_buffer(n);
                 self.info.instructions.push(if op == Op::AddBuffers {
-                    Instruction::AddElementwiseBuffers { input: inputs, output }
+                    Instruction::AddElementwiseBuffers {
+                        input: inputs,
+                        output,
+                    }
                 } else {
-                    Instruction::MultiplyElementwiseBuffers { input: inputs, output }
+                    Instruction::MultiplyElementwiseBuffers {
+                        input: inputs,
+                        output,
+                    }
                 });
             }
             Op::MulHeads | Op::AddHeads => {
                 let data = self.recent();
                 let d = self.size(data);
-                let divisors: Vec<usize> = (1..=d).filter(|h| d % h == 0).collect();
+                let divisors: Vec<usize> = (1..=d).filter(|h| d.is_multiple_of(*h)).collect();
                 let h = self.rng.pick(&divisors);
                 let from = self.recent();
                 let activation = self.activation();
@@ -404,7 +432,9 @@ impl Gen {
                 let input = self.recent();
                 let size = self.rng.range(1, 2);
                 let output = self.new_buffer(size);
-                self.info.instructions.push(Instruction::ReduceSum { input, output });
+                self.info
+                    .instructions
+                    .push(Instruction::ReduceSum { input, output });
             }
             Op::Attention => {
                 let input = self.recent();

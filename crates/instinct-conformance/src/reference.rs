@@ -29,7 +29,11 @@ pub fn run_f64(model: &ValidModel, input: &[f32]) -> Vec<f64> {
                 weights,
                 activation,
             } => {
-                let y = affine(&info.weights[*weights], &info.bias[*weights], &mem[off(*input)..][..sz(*input)]);
+                let y = affine(
+                    &info.weights[*weights],
+                    &info.bias[*weights],
+                    &mem[off(*input)..][..sz(*input)],
+                );
                 mem[off(*output)..][..sz(*output)].copy_from_slice(&y);
                 if let Some(a) = activation {
                     activate(*a, &mut mem[off(*output)..][..sz(*output)]);
@@ -129,7 +133,11 @@ pub fn run_f64(model: &ValidModel, input: &[f32]) -> Vec<f64> {
                 output,
                 weights,
             } => {
-                let mut y = affine(&info.weights[*weights], &info.bias[*weights], &mem[off(*key)..][..sz(*key)]);
+                let mut y = affine(
+                    &info.weights[*weights],
+                    &info.bias[*weights],
+                    &mem[off(*key)..][..sz(*key)],
+                );
                 activate(Activation::Softmax, &mut y);
                 for (i, v) in y.iter().enumerate() {
                     mem[off(*output) + i] = v * mem[off(*input) + i];
@@ -168,9 +176,27 @@ fn activate_one(activation: Activation, x: f64) -> f64 {
         Activation::Relu => x.max(0.0),
         Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
         Activation::Tanh => x.tanh(),
-        Activation::Sqrt => if x > 0.0 { x.sqrt() } else { 0.0 },
-        Activation::Log => if x > 0.0 { x.ln_1p() } else { 0.0 },
-        Activation::Log10 => if x > 0.0 { x.ln_1p() / std::f64::consts::LN_10 } else { 0.0 },
+        Activation::Sqrt => {
+            if x > 0.0 {
+                x.sqrt()
+            } else {
+                0.0
+            }
+        }
+        Activation::Log => {
+            if x > 0.0 {
+                x.ln_1p()
+            } else {
+                0.0
+            }
+        }
+        Activation::Log10 => {
+            if x > 0.0 {
+                x.ln_1p() / std::f64::consts::LN_10
+            } else {
+                0.0
+            }
+        }
         Activation::Inverse => 1.0 - x,
         Activation::Gelu => 0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2)),
         Activation::Softplus => {

@@ -48,7 +48,10 @@ pub enum Outcome {
 impl Outcome {
     /// Whether this outcome fails the conformance run.
     pub fn is_failure(&self) -> bool {
-        matches!(self, Outcome::Fail(_) | Outcome::Error(_) | Outcome::StaleGap)
+        matches!(
+            self,
+            Outcome::Fail(_) | Outcome::Error(_) | Outcome::StaleGap
+        )
     }
 }
 
@@ -73,17 +76,28 @@ pub struct Report {
 }
 
 /// Runs every case through every subject and compares with the case's expected outputs.
-pub fn run(cases: &[Case], subjects: &[Box<dyn Subject>], gaps: &[KnownGap], tolerance: Tolerance) -> Report {
+pub fn run(
+    cases: &[Case],
+    subjects: &[Box<dyn Subject>],
+    gaps: &[KnownGap],
+    tolerance: Tolerance,
+) -> Report {
     let mut rows = Vec::new();
     for case in cases {
         let model = Model::from_info(case.info.clone());
         for subject in subjects {
-            let gap = gaps.iter().find(|g| g.case == case.name && g.backend == subject.name());
+            let gap = gaps
+                .iter()
+                .find(|g| g.case == case.name && g.backend == subject.name());
             let raw = match &model {
                 Ok(model) => match subject.run(model, &case.expected.inputs) {
                     Ok(actual) => {
                         let stats = ErrorStats::compare(&actual, &case.expected.outputs, tolerance);
-                        if stats.passed() { Outcome::Pass(stats) } else { Outcome::Fail(stats) }
+                        if stats.passed() {
+                            Outcome::Pass(stats)
+                        } else {
+                            Outcome::Fail(stats)
+                        }
                     }
                     Err(e) => Outcome::Error(e),
                 },
@@ -107,7 +121,10 @@ pub fn run(cases: &[Case], subjects: &[Box<dyn Subject>], gaps: &[KnownGap], tol
 impl Report {
     /// The failing rows.
     pub fn failures(&self) -> Vec<&Row> {
-        self.rows.iter().filter(|r| r.outcome.is_failure()).collect()
+        self.rows
+            .iter()
+            .filter(|r| r.outcome.is_failure())
+            .collect()
     }
 
     /// A case × backend table of max abs / max rel errors.
@@ -146,10 +163,15 @@ impl Report {
         );
         for r in &self.rows {
             match &r.outcome {
-                Outcome::KnownGap(reason) => out += &format!("known gap {} / {}: {reason}\n", r.case, r.backend),
+                Outcome::KnownGap(reason) => {
+                    out += &format!("known gap {} / {}: {reason}\n", r.case, r.backend)
+                }
                 Outcome::Error(e) => out += &format!("error {} / {}: {e}\n", r.case, r.backend),
                 Outcome::StaleGap => {
-                    out += &format!("stale gap {} / {}: it passes now; remove it from known-gaps.json\n", r.case, r.backend)
+                    out += &format!(
+                        "stale gap {} / {}: it passes now; remove it from known-gaps.json\n",
+                        r.case, r.backend
+                    )
                 }
                 _ => {}
             }

@@ -20,12 +20,7 @@ impl Subject for InterpreterSubject {
     fn run(&self, model: &Model, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f64>>, String> {
         inputs
             .iter()
-            .map(|x| {
-                model
-                    .predict(x)
-                    .map(widen)
-                    .map_err(|e| e.to_string())
-            })
+            .map(|x| model.predict(x).map(widen).map_err(|e| e.to_string()))
             .collect()
     }
 }

@@ -19,7 +19,10 @@ pub enum Tolerance {
 impl Tolerance {
     /// The project-wide tolerance against `instmodel_inference` and between backends:
     /// abs 1e-5 + rel 1e-5 (summation order may differ).
-    pub const CLOSE: Tolerance = Tolerance::Close { abs: 1e-5, rel: 1e-5 };
+    pub const CLOSE: Tolerance = Tolerance::Close {
+        abs: 1e-5,
+        rel: 1e-5,
+    };
 
     /// Whether `actual` is acceptable for `expected`. NaN matches only NaN, an infinity only the
     /// same infinity.
@@ -32,7 +35,9 @@ impl Tolerance {
         }
         match *self {
             Tolerance::Exact => actual == expected,
-            Tolerance::Close { abs, rel } => (actual - expected).abs() <= abs + rel * expected.abs(),
+            Tolerance::Close { abs, rel } => {
+                (actual - expected).abs() <= abs + rel * expected.abs()
+            }
             Tolerance::Ulp(n) => ulp_distance(actual as f32, expected as f32) <= n as u64,
         }
     }
@@ -53,7 +58,11 @@ pub fn ulp_distance(a: f32, b: f32) -> u64 {
     // Map the sign-magnitude bit patterns onto a monotonic integer line.
     let key = |x: f32| {
         let bits = x.to_bits() as i32;
-        if bits < 0 { i32::MIN as i64 - bits as i64 } else { bits as i64 }
+        if bits < 0 {
+            i32::MIN as i64 - bits as i64
+        } else {
+            bits as i64
+        }
     };
     (key(a) - key(b)).unsigned_abs()
 }
@@ -136,7 +145,11 @@ mod tests {
 
     #[test]
     fn stats_count_violations_and_shape_mismatches() {
-        let s = ErrorStats::compare(&[vec![1.0, 2.0], vec![3.0]], &[vec![1.0, 2.1], vec![3.0, 4.0]], Tolerance::CLOSE);
+        let s = ErrorStats::compare(
+            &[vec![1.0, 2.0], vec![3.0]],
+            &[vec![1.0, 2.1], vec![3.0, 4.0]],
+            Tolerance::CLOSE,
+        );
         assert_eq!((s.values, s.violations), (2, 2));
         assert!((s.max_abs - 0.1).abs() < 1e-12);
     }

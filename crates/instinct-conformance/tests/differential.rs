@@ -14,7 +14,8 @@ use std::path::PathBuf;
 fn run_instmodel(json: &str, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f64>>, String> {
     let info: instmodel_inference::InstructionModelInfo =
         serde_json::from_str(json).map_err(|e| format!("instmodel cannot parse: {e}"))?;
-    let model = instmodel_inference::InstructionModel::new(info).map_err(|e| format!("instmodel refuses: {e}"))?;
+    let model = instmodel_inference::InstructionModel::new(info)
+        .map_err(|e| format!("instmodel refuses: {e}"))?;
     inputs
         .iter()
         .map(|x| {
@@ -29,7 +30,14 @@ fn run_instmodel(json: &str, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f64>>, Strin
 fn ours(model: &Model, inputs: &[Vec<f32>]) -> Vec<Vec<f64>> {
     inputs
         .iter()
-        .map(|x| model.predict(x).unwrap().into_iter().map(f64::from).collect())
+        .map(|x| {
+            model
+                .predict(x)
+                .unwrap()
+                .into_iter()
+                .map(f64::from)
+                .collect()
+        })
         .collect()
 }
 
@@ -55,7 +63,13 @@ fn keras_fixtures_match_instmodel_run_live() {
         }
         let json = std::fs::read_to_string(&path).unwrap();
         let model = Model::from_json_str(&json).unwrap();
-        let inputs = model.info().validation_data.as_ref().unwrap().inputs.clone();
+        let inputs = model
+            .info()
+            .validation_data
+            .as_ref()
+            .unwrap()
+            .inputs
+            .clone();
         let theirs = run_instmodel(&json, &inputs).unwrap();
         let stats = ErrorStats::compare(&ours(&model, &inputs), &theirs, Tolerance::CLOSE);
         assert!(stats.passed(), "{name}: {stats:?}");
@@ -64,7 +78,9 @@ fn keras_fixtures_match_instmodel_run_live() {
         checked += 1;
     }
     assert_eq!(checked, 9);
-    eprintln!("keras fixtures vs instmodel_inference: 9 models, largest |difference| {worst:e}, largest fraction of the tolerance used {used:.3}");
+    eprintln!(
+        "keras fixtures vs instmodel_inference: 9 models, largest |difference| {worst:e}, largest fraction of the tolerance used {used:.3}"
+    );
 }
 
 /// Runs `check` over `cases` random models and reports the largest difference seen.
@@ -79,9 +95,12 @@ fn over_random_models(
     runner
         .run(&any::<u64>(), |seed| {
             let case = random_case(seed, 4);
-            let model = Model::from_info(case.info.clone())
-                .map_err(|e| TestCaseError::fail(format!("seed {seed}: generated model invalid: {e}")))?;
-            let d = check(&case, &model).map_err(|e| TestCaseError::fail(format!("seed {seed}: {e}\n{}", case.info.to_json_string())))?;
+            let model = Model::from_info(case.info.clone()).map_err(|e| {
+                TestCaseError::fail(format!("seed {seed}: generated model invalid: {e}"))
+            })?;
+            let d = check(&case, &model).map_err(|e| {
+                TestCaseError::fail(format!("seed {seed}: {e}\n{}", case.info.to_json_string()))
+            })?;
             let mut w = worst.borrow_mut();
             w.max_abs = w.max_abs.max(d.max_abs);
             w.max_tolerance_used = w.max_tolerance_used.max(d.max_tolerance_used);
@@ -98,36 +117,62 @@ fn over_random_models(
 
 #[test]
 fn random_models_match_instmodel() {
-    over_random_models(1000, 0x1157_0001, "random models vs instmodel_inference", |case, model| {
-        let theirs = run_instmodel(&case.info.to_json_string(), &case.inputs).map_err(TestCaseError::fail)?;
-        let stats = ErrorStats::compare(&ours(model, &case.inputs), &theirs, Tolerance::CLOSE);
-        prop_assert!(stats.passed(), "{stats:?}");
-        Ok(stats)
-    });
+    over_random_models(
+        1000,
+        0x1157_0001,
+        "random models vs instmodel_inference",
+        |case, model| {
+            let theirs = run_instmodel(&case.info.to_json_string(), &case.inputs)
+                .map_err(TestCaseError::fail)?;
+            let stats = ErrorStats::compare(&ours(model, &case.inputs), &theirs, Tolerance::CLOSE);
+            prop_assert!(stats.passed(), "{stats:?}");
+            Ok(stats)
+        },
+    );
 }
 
 #[test]
 fn random_models_match_the_f64_reference() {
-    over_random_models(1000, 0x1157_0002, "random models vs the f64 reference", |case, model| {
-        let reference: Vec<Vec<f64>> = case.inputs.iter().map(|x| run_f64(model.valid(), x)).collect();
-        let stats = ErrorStats::compare(&ours(model, &case.inputs), &reference, Tolerance::CLOSE);
-        prop_assert!(stats.passed(), "{stats:?}");
-        Ok(stats)
-    });
+    over_random_models(
+        1000,
+        0x1157_0002,
+        "random models vs the f64 reference",
+        |case, model| {
+            let reference: Vec<Vec<f64>> = case
+                .inputs
+                .iter()
+                .map(|x| run_f64(model.valid(), x))
+                .collect();
+            let stats =
+                ErrorStats::compare(&ours(model, &case.inputs), &reference, Tolerance::CLOSE);
+            prop_assert!(stats.passed(), "{stats:?}");
+            Ok(stats)
+        },
+    );
 }
 
 #[test]
 fn parallel_prediction_equals_per_sample_prediction_for_any_thread_count() {
-    over_random_models(150, 0x1157_0003, "predict_parallel vs predict", |case, model| {
-        let flat: Vec<f32> = case.inputs.iter().flatten().copied().collect();
-        let expected = ours(model, &case.inputs);
-        for threads in [1, 2, 3, 8] {
-            let out = model.predict_parallel(&flat, PredictConfig::new().with_threads(threads)).unwrap();
-            let got: Vec<Vec<f64>> = out.rows().map(|r| r.iter().map(|&v| f64::from(v)).collect()).collect();
-            // Each sample runs the same code from zeroed memory, so results are bit-identical.
-            let stats = ErrorStats::compare(&got, &expected, Tolerance::Exact);
-            prop_assert!(stats.passed(), "threads {threads}: {stats:?}");
-        }
-        Ok(ErrorStats::default())
-    });
+    over_random_models(
+        150,
+        0x1157_0003,
+        "predict_parallel vs predict",
+        |case, model| {
+            let flat: Vec<f32> = case.inputs.iter().flatten().copied().collect();
+            let expected = ours(model, &case.inputs);
+            for threads in [1, 2, 3, 8] {
+                let out = model
+                    .predict_parallel(&flat, PredictConfig::new().with_threads(threads))
+                    .unwrap();
+                let got: Vec<Vec<f64>> = out
+                    .rows()
+                    .map(|r| r.iter().map(|&v| f64::from(v)).collect())
+                    .collect();
+                // Each sample runs the same code from zeroed memory, so results are bit-identical.
+                let stats = ErrorStats::compare(&got, &expected, Tolerance::Exact);
+                prop_assert!(stats.passed(), "threads {threads}: {stats:?}");
+            }
+            Ok(ErrorStats::default())
+        },
+    );
 }

@@ -51,7 +51,9 @@ pub enum PredictError {
     #[error("thread count must be at least 1")]
     ZeroThreads,
     /// A result slice that is empty, reversed or past the model's memory.
-    #[error("result slice {start}..{end} is not a non-empty range inside the model's {memory} values")]
+    #[error(
+        "result slice {start}..{end} is not a non-empty range inside the model's {memory} values"
+    )]
     SliceRange {
         /// Start (absolute index in the unified memory).
         start: usize,
@@ -60,6 +62,9 @@ pub enum PredictError {
         /// `required_memory()`.
         memory: usize,
     },
+    /// The operating system refused to start a worker thread.
+    #[error("cannot start a worker thread: {0}")]
+    ThreadSpawn(String),
     /// A sample index past the number of samples.
     #[error("sample {index} does not exist ({samples} samples)")]
     SampleIndex {

@@ -95,7 +95,9 @@ impl ParallelOutput {
 
     /// Rows of values, one per sample.
     pub fn rows(&self) -> impl Iterator<Item = &[f32]> {
-        self.values.chunks(self.slice_size.max(1)).take(self.samples)
+        self.values
+            .chunks(self.slice_size.max(1))
+            .take(self.samples)
     }
 
     /// The values, sample after sample.
@@ -117,7 +119,7 @@ impl Interpreter {
         if fs == 0 {
             return Err(PredictError::NoFeatures);
         }
-        if inputs.len() % fs != 0 {
+        if !inputs.len().is_multiple_of(fs) {
             return Err(PredictError::RaggedBatch {
                 actual: inputs.len(),
                 feature_size: fs,
@@ -128,21 +130,22 @@ impl Interpreter {
             return Err(PredictError::ZeroThreads);
         }
         let memory = self.required_memory();
-        let (start, end) = config
-            .slice
-            .unwrap_or((self.output_start(), self.output_start() + self.output_size()));
+        let (start, end) = config.slice.unwrap_or((
+            self.output_start(),
+            self.output_start() + self.output_size(),
+        ));
         if start >= end || end > memory {
             return Err(PredictError::SliceRange { start, end, memory });
         }
         let (samples, width) = (inputs.len() / fs, end - start);
         let mut values = vec![0.0f32; samples * width];
         let per_thread = samples.div_ceil(threads).max(1);
-        std::thread::scope(|scope| {
+        std::thread::scope(|scope| -> Result<(), PredictError> {
             for (ins, outs) in inputs
                 .chunks(per_thread * fs)
                 .zip(values.chunks_mut(per_thread * width))
             {
-                scope.spawn(move || {
+                let spawned = std::thread::Builder::new().spawn_scoped(scope, move || {
                     let mut mem = vec![0.0f32; memory];
                     for (x, y) in ins.chunks_exact(fs).zip(outs.chunks_exact_mut(width)) {
                         mem[..fs].copy_from_slice(x);
@@ -151,8 +154,11 @@ impl Interpreter {
                         y.copy_from_slice(&mem[start..end]);
                     }
                 });
+                // Threads already started finish their share when the scope ends.
+                spawned.map_err(|e| PredictError::ThreadSpawn(e.to_string()))?;
             }
-        });
+            Ok(())
+        })?;
         Ok(ParallelOutput {
             values,
             samples,

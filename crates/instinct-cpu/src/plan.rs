@@ -277,14 +277,22 @@ impl Plan {
                     mem[output_start + i] = mem[input_start + j];
                 }
             }
-            Step::Activation { span, activation } => apply_activation(*activation, &mut mem[span.clone()]),
+            Step::Activation { span, activation } => {
+                apply_activation(*activation, &mut mem[span.clone()])
+            }
             Step::AddParameters { span, parameters } => {
-                for (x, p) in mem[span.clone()].iter_mut().zip(&self.parameters[*parameters]) {
+                for (x, p) in mem[span.clone()]
+                    .iter_mut()
+                    .zip(&self.parameters[*parameters])
+                {
                     *x += p;
                 }
             }
             Step::MulParameters { span, parameters } => {
-                for (x, p) in mem[span.clone()].iter_mut().zip(&self.parameters[*parameters]) {
+                for (x, p) in mem[span.clone()]
+                    .iter_mut()
+                    .zip(&self.parameters[*parameters])
+                {
                     *x *= p;
                 }
             }
@@ -309,7 +317,9 @@ impl Plan {
                 default,
             } => {
                 let key = map_key(mem[*key_at]);
-                let values = self.maps[*map].get(&key).map_or(&default[..], |v| &v[..*size]);
+                let values = self.maps[*map]
+                    .get(&key)
+                    .map_or(&default[..], |v| &v[..*size]);
                 mem[*output_start..output_start + size].copy_from_slice(values);
             }
             Step::AddBuffers { inputs, output } => {
@@ -375,14 +385,24 @@ fn affine(a: &Affine, x: &[f32], y: &mut [f32]) {
         y.copy_from_slice(&a.bias);
         return;
     }
-    for ((out, row), b) in y.iter_mut().zip(a.weights.chunks_exact(a.cols)).zip(&a.bias) {
+    for ((out, row), b) in y
+        .iter_mut()
+        .zip(a.weights.chunks_exact(a.cols))
+        .zip(&a.bias)
+    {
         *out = instinct_kernels::dot(row, x) + b;
     }
 }
 
 /// `out[h·d + j] = op(data[h·d + j], heads[h])` with `d = |data| / |heads|`, element by element
 /// in order. An output longer than the data keeps its remaining values.
-fn heads_op(mem: &mut [f32], data: Range<usize>, heads: Range<usize>, output_start: usize, op: fn(f32, f32) -> f32) {
+fn heads_op(
+    mem: &mut [f32],
+    data: Range<usize>,
+    heads: Range<usize>,
+    output_start: usize,
+    op: fn(f32, f32) -> f32,
+) {
     let dim = data.len() / heads.len();
     for h in 0..heads.len() {
         let head = mem[heads.start + h];
@@ -419,7 +439,10 @@ fn disjoint(mem: &mut [f32], read: Range<usize>, write: Range<usize>) -> (&[f32]
         let (a, b) = mem.split_at_mut(write.start);
         (&a[read], &mut b[..write.len()])
     } else {
-        debug_assert!(write.end <= read.start, "validation keeps these buffers apart");
+        debug_assert!(
+            write.end <= read.start,
+            "validation keeps these buffers apart"
+        );
         let (a, b) = mem.split_at_mut(read.start);
         (&b[..read.len()], &mut a[write])
     }

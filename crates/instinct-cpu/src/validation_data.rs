@@ -9,7 +9,10 @@ pub const VALIDATION_TOLERANCE: f32 = 1e-5;
 /// Runs every `validation_data` row and reports each row whose output differs from the expected
 /// one by more than [`VALIDATION_TOLERANCE`] (first differing value per row). NaN never matches
 /// (the reference lets it pass); equal infinities match.
-pub fn check_validation_data(model: &ValidModel, interpreter: &Interpreter) -> Result<(), Diagnostics> {
+pub fn check_validation_data(
+    model: &ValidModel,
+    interpreter: &Interpreter,
+) -> Result<(), Diagnostics> {
     let Some(data) = &model.info().validation_data else {
         return Ok(());
     };
@@ -18,7 +21,10 @@ pub fn check_validation_data(model: &ValidModel, interpreter: &Interpreter) -> R
     let mut problems = Vec::new();
     for (row, (input, expected)) in data.inputs.iter().zip(&data.expected_outputs).enumerate() {
         // Row lengths were checked by validation.
-        if interpreter.predict_into(input, &mut memory, &mut output).is_err() {
+        if interpreter
+            .predict_into(input, &mut memory, &mut output)
+            .is_err()
+        {
             continue;
         }
         let bad = output.iter().zip(expected).enumerate().find(|(_, (c, e))| {

@@ -12,7 +12,11 @@ fn interpreter() -> Interpreter {
             vec![0.0, 0.1, -0.2],
             Some(Activation::Relu),
         )
-        .dense(vec![vec![1.0, 0.0, -1.0], vec![0.0, 1.0, 1.0]], vec![0.0, 0.0], Some(Activation::Softmax))
+        .dense(
+            vec![vec![1.0, 0.0, -1.0], vec![0.0, 1.0, 1.0]],
+            vec![0.0, 0.0],
+            Some(Activation::Softmax),
+        )
         .build()
         .unwrap();
     Interpreter::new(&instinct_validate::validate(&info, &Limits::default()).unwrap())
@@ -21,31 +25,76 @@ fn interpreter() -> Interpreter {
 #[test]
 fn sizes() {
     let m = interpreter();
-    assert_eq!((m.feature_size(), m.output_size(), m.required_memory(), m.output_start()), (2, 2, 7, 5));
+    assert_eq!(
+        (
+            m.feature_size(),
+            m.output_size(),
+            m.required_memory(),
+            m.output_start()
+        ),
+        (2, 2, 7, 5)
+    );
 }
 
 #[test]
 fn wrong_sizes_are_errors() {
     let m = interpreter();
-    assert_eq!(m.predict(&[1.0]), Err(PredictError::InputLength { actual: 1, expected: 2 }));
-    assert_eq!(m.predict_single(&[1.0, 2.0, 3.0]), Err(PredictError::InputLength { actual: 3, expected: 2 }));
+    assert_eq!(
+        m.predict(&[1.0]),
+        Err(PredictError::InputLength {
+            actual: 1,
+            expected: 2
+        })
+    );
+    assert_eq!(
+        m.predict_single(&[1.0, 2.0, 3.0]),
+        Err(PredictError::InputLength {
+            actual: 3,
+            expected: 2
+        })
+    );
     let mut small = vec![0.0; 6];
-    assert_eq!(m.predict_with_buffer(&mut small), Err(PredictError::MemoryTooSmall { actual: 6, required: 7 }));
+    assert_eq!(
+        m.predict_with_buffer(&mut small),
+        Err(PredictError::MemoryTooSmall {
+            actual: 6,
+            required: 7
+        })
+    );
     let mut memory = vec![0.0; 7];
     let mut out = vec![0.0; 3];
     assert_eq!(
         m.predict_into(&[1.0, 2.0], &mut memory, &mut out),
-        Err(PredictError::OutputLength { actual: 3, expected: 2 })
+        Err(PredictError::OutputLength {
+            actual: 3,
+            expected: 2
+        })
     );
-    assert_eq!(m.get_output(&memory, 2), Err(PredictError::OutputIndex { index: 2, size: 2 }));
+    assert_eq!(
+        m.get_output(&memory, 2),
+        Err(PredictError::OutputIndex { index: 2, size: 2 })
+    );
     assert_eq!(
         m.predict_parallel(&[1.0, 2.0, 3.0], PredictConfig::new()),
-        Err(PredictError::RaggedBatch { actual: 3, feature_size: 2 })
+        Err(PredictError::RaggedBatch {
+            actual: 3,
+            feature_size: 2
+        })
     );
-    assert_eq!(m.predict_parallel(&[1.0, 2.0], PredictConfig::new().with_threads(0)), Err(PredictError::ZeroThreads));
     assert_eq!(
-        m.predict_parallel(&[1.0, 2.0], PredictConfig::new().with_slice_result_buffer(3, 9)),
-        Err(PredictError::SliceRange { start: 3, end: 9, memory: 7 })
+        m.predict_parallel(&[1.0, 2.0], PredictConfig::new().with_threads(0)),
+        Err(PredictError::ZeroThreads)
+    );
+    assert_eq!(
+        m.predict_parallel(
+            &[1.0, 2.0],
+            PredictConfig::new().with_slice_result_buffer(3, 9)
+        ),
+        Err(PredictError::SliceRange {
+            start: 3,
+            end: 9,
+            memory: 7
+        })
     );
 }
 
@@ -55,7 +104,10 @@ fn outputs_follow_the_formula() {
     // hidden = relu([1-2, 0.5+1+0.1, -1+4-0.2]) = [0, 1.6, 2.8]; logits = [-2.8, 4.4]
     let y = m.predict(&[1.0, 2.0]).unwrap();
     let e = (-2.8f32 - 4.4).exp();
-    assert!((y[0] - e / (1.0 + e)).abs() < 1e-6 && (y[1] - 1.0 / (1.0 + e)).abs() < 1e-6, "{y:?}");
+    assert!(
+        (y[0] - e / (1.0 + e)).abs() < 1e-6 && (y[1] - 1.0 / (1.0 + e)).abs() < 1e-6,
+        "{y:?}"
+    );
 }
 
 #[test]
@@ -64,7 +116,10 @@ fn stale_memory_never_leaks_into_a_prediction() {
     // even when the caller's memory is full of garbage from before.
     let info = ModelBuilder::with_feature_size(2)
         .buffer_sizes([2, 3])
-        .instruction(Instruction::ReduceSum { input: 0, output: 1 })
+        .instruction(Instruction::ReduceSum {
+            input: 0,
+            output: 1,
+        })
         .build()
         .unwrap();
     let m = Interpreter::new(&instinct_validate::validate(&info, &Limits::default()).unwrap());
@@ -73,21 +128,41 @@ fn stale_memory_never_leaks_into_a_prediction() {
     m.predict_with_buffer(&mut memory).unwrap();
     assert_eq!(m.output(&memory).unwrap(), &[3.0, 0.0, 0.0]);
     let mut out = [9.0; 3];
-    m.predict_into(&[4.0, 5.0], &mut [7.0; 5], &mut out).unwrap();
+    m.predict_into(&[4.0, 5.0], &mut [7.0; 5], &mut out)
+        .unwrap();
     assert_eq!(out, [9.0, 0.0, 0.0]);
-    let batch = m.predict_parallel(&[1.0, 1.0, 2.0, 2.0, 3.0, 3.0], PredictConfig::new().with_threads(2)).unwrap();
-    assert_eq!(batch.as_slice(), &[2.0, 0.0, 0.0, 4.0, 0.0, 0.0, 6.0, 0.0, 0.0]);
+    let batch = m
+        .predict_parallel(
+            &[1.0, 1.0, 2.0, 2.0, 3.0, 3.0],
+            PredictConfig::new().with_threads(2),
+        )
+        .unwrap();
+    assert_eq!(
+        batch.as_slice(),
+        &[2.0, 0.0, 0.0, 4.0, 0.0, 0.0, 6.0, 0.0, 0.0]
+    );
 }
 
 #[test]
 fn parallel_output_accessors() {
     let m = interpreter();
     let out = m
-        .predict_parallel(&[1.0, 2.0, 0.0, 0.0], PredictConfig::new().with_threads(2).with_slice_result_buffer(2, 5))
+        .predict_parallel(
+            &[1.0, 2.0, 0.0, 0.0],
+            PredictConfig::new()
+                .with_threads(2)
+                .with_slice_result_buffer(2, 5),
+        )
         .unwrap();
     assert_eq!((out.num_samples(), out.slice_size(), out.len()), (2, 3, 6));
     assert_eq!(out.get_result(0).unwrap(), &[0.0, 1.6, 2.8]);
-    assert_eq!(out.get_result(2), Err(PredictError::SampleIndex { index: 2, samples: 2 }));
+    assert_eq!(
+        out.get_result(2),
+        Err(PredictError::SampleIndex {
+            index: 2,
+            samples: 2
+        })
+    );
     let mut dest = vec![0.0; 6];
     out.copy_results(&mut dest).unwrap();
     assert_eq!(dest, out.as_slice());

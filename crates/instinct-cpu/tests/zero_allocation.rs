@@ -26,7 +26,10 @@ static GLOBAL: Counting = Counting;
 
 #[test]
 fn predict_into_and_predict_with_buffer_do_not_allocate() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/instmodel-keras/branchy.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/instmodel-keras/branchy.json"
+    );
     let info = ModelInfo::load(path, &Limits::default()).unwrap();
     let model = instinct_validate::validate(&info, &Limits::default()).unwrap();
     let interpreter = Interpreter::new(&model);
@@ -35,7 +38,9 @@ fn predict_into_and_predict_with_buffer_do_not_allocate() {
     let mut output = vec![0.0f32; interpreter.output_size()];
     let before = ALLOCATIONS.load(Ordering::SeqCst);
     for x in &inputs {
-        interpreter.predict_into(x, &mut memory, &mut output).unwrap();
+        interpreter
+            .predict_into(x, &mut memory, &mut output)
+            .unwrap();
         memory[..x.len()].copy_from_slice(x);
         interpreter.predict_with_buffer(&mut memory).unwrap();
         interpreter.get_output(&memory, 0).unwrap();

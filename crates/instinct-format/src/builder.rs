@@ -65,7 +65,10 @@ impl ModelBuilder {
 
     /// Appends a parameter vector.
     pub fn parameters(mut self, values: Vec<f32>) -> ModelBuilder {
-        self.info.parameters.get_or_insert_with(Vec::new).push(values);
+        self.info
+            .parameters
+            .get_or_insert_with(Vec::new)
+            .push(values);
         self
     }
 
@@ -121,7 +124,9 @@ impl ModelBuilder {
     /// other rule is checked by validation.
     pub fn build(self) -> Result<ModelInfo, FormatError> {
         if self.info.features.is_none() && self.info.feature_size.is_none() {
-            return Err(FormatError::Incomplete("features or feature_size is required"));
+            return Err(FormatError::Incomplete(
+                "features or feature_size is required",
+            ));
         }
         Ok(self.info)
     }

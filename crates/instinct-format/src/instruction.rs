@@ -303,7 +303,13 @@ mod tests {
     #[test]
     fn unknown_keys_are_ignored() {
         let a = parse(r#"{"type":"REDUCE_SUM","input":1,"output":2,"comment":"x"}"#);
-        assert_eq!(a, Instruction::ReduceSum { input: 1, output: 2 });
+        assert_eq!(
+            a,
+            Instruction::ReduceSum {
+                input: 1,
+                output: 2
+            }
+        );
     }
 
     #[test]

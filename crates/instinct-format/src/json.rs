@@ -46,7 +46,8 @@ impl ModelInfo {
     /// Compact JSON, as the Python exporter writes it. `f32` values are written in their
     /// shortest exact form, so reading the text back gives the identical model.
     pub fn to_json_string(&self) -> String {
-        serde_json::to_string(self).expect("a ModelInfo always serializes: all map keys are strings")
+        serde_json::to_string(self)
+            .expect("a ModelInfo always serializes: all map keys are strings")
     }
 
     /// Indented JSON.
@@ -101,11 +102,21 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FormatError> {
     let file_name = path
         .file_name()
         .ok_or_else(|| io(std::io::Error::other("not a file path")))?;
+    // Unique per process and call, so concurrent writers never share a temporary file.
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(file_name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    tmp_name.push(format!(".{}-{n}.tmp", std::process::id()));
     let tmp = path.with_file_name(tmp_name);
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&tmp)?;
+        std::io::Write::write_all(&mut file, bytes)?;
+        // On disk before the rename, so a crash leaves the old file or the new one, never an empty one.
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    let result = write();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
@@ -169,10 +180,16 @@ mod tests {
 
     #[test]
     fn brackets_inside_strings_do_not_count() {
-        let json = format!(r#"{{"features": ["{}"], "buffer_sizes": [1]}}"#, "[".repeat(100));
+        let json = format!(
+            r#"{{"features": ["{}"], "buffer_sizes": [1]}}"#,
+            "[".repeat(100)
+        );
         let err = ModelInfo::from_json_str(&json).unwrap_err();
         // It gets past the depth check and fails on the missing `instructions` key instead.
-        assert!(matches!(err, FormatError::Json { ref message, .. } if message.contains("instructions")), "{err}");
+        assert!(
+            matches!(err, FormatError::Json { ref message, .. } if message.contains("instructions")),
+            "{err}"
+        );
     }
 
     #[test]
@@ -191,12 +208,16 @@ mod tests {
             ..Limits::default()
         };
         let err = ModelInfo::from_json_slice(b"{\"features\": []}", &limits).unwrap_err();
-        assert!(matches!(err, FormatError::FileTooLarge { bytes: 16, max: 10 }));
+        assert!(matches!(
+            err,
+            FormatError::FileTooLarge { bytes: 16, max: 10 }
+        ));
     }
 
     #[test]
     fn trailing_garbage_is_an_error() {
-        let json = r#"{"feature_size":1,"buffer_sizes":[1],"instructions":[],"weights":[],"bias":[]} x"#;
+        let json =
+            r#"{"feature_size":1,"buffer_sizes":[1],"instructions":[],"weights":[],"bias":[]} x"#;
         assert!(ModelInfo::from_json_str(json).is_err());
     }
 

@@ -128,7 +128,10 @@ mod tests {
         let m: IdMap = serde_json::from_str(r#"{"3":[1.0],"-4":[2.0],"3":[5.0]}"#).unwrap();
         assert_eq!(m.entries.len(), 3);
         assert_eq!(m.entries[1], ("-4".to_string(), vec![2.0]));
-        assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"3":[1.0],"-4":[2.0],"3":[5.0]}"#);
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"3":[1.0],"-4":[2.0],"3":[5.0]}"#
+        );
     }
 
     #[test]

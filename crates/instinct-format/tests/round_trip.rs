@@ -40,7 +40,10 @@ fn save_writes_a_loadable_file_and_leaves_no_temporary() {
     let out = dir.join("model.json");
     info.save(&out).unwrap();
     assert_eq!(ModelInfo::load(&out, &Limits::default()).unwrap(), info);
-    let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, vec![std::ffi::OsString::from("model.json")]);
     std::fs::remove_dir_all(&dir).unwrap();
 }

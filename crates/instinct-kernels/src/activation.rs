@@ -116,7 +116,8 @@ mod tests {
     fn check(f: fn(f32) -> f32, x: f32, expected: f32) {
         let y = f(x);
         assert!(
-            (y - expected).abs() <= 1e-6 * expected.abs().max(1.0) || (y.is_nan() && expected.is_nan()),
+            (y - expected).abs() <= 1e-6 * expected.abs().max(1.0)
+                || (y.is_nan() && expected.is_nan()),
             "f({x}) = {y}, expected {expected}"
         );
     }

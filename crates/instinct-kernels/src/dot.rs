@@ -34,7 +34,9 @@ mod tests {
     #[test]
     fn matches_an_f64_sum_on_awkward_lengths() {
         for n in [0usize, 1, 7, 8, 9, 15, 16, 17, 63, 65, 250] {
-            let a: Vec<f32> = (0..n).map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.25).collect();
+            let a: Vec<f32> = (0..n)
+                .map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.25)
+                .collect();
             let b: Vec<f32> = (0..n).map(|i| ((i * 13 % 7) as f32 - 3.0) * 0.5).collect();
             let exact: f64 = a.iter().zip(&b).map(|(x, y)| *x as f64 * *y as f64).sum();
             // Every product and partial sum is a multiple of 1/8 well inside f32's exact range.

@@ -23,7 +23,8 @@ impl std::fmt::Display for Diagnostic {
     }
 }
 
-/// Every problem found in a model, in document order. Never empty.
+/// Every problem found in a model, grouped by rule (features, buffers, counts, values,
+/// instructions in order, usage, dataflow). Never empty when returned as an error.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(transparent)]
 pub struct Diagnostics(pub Vec<Diagnostic>);
@@ -86,7 +87,9 @@ pub enum DiagnosticKind {
         computed: usize,
     },
     /// The input does not fill whole buffers: the feature size is no prefix sum of `buffer_sizes`.
-    #[error("the {feature_size} input values do not fill whole buffers (buffer ends: {prefix_sums:?})")]
+    #[error(
+        "the {feature_size} input values do not fill whole buffers (buffer ends: {prefix_sums:?})"
+    )]
     FeatureSizeNotBufferPrefix {
         /// The model's feature size.
         feature_size: usize,
@@ -214,7 +217,9 @@ pub enum DiagnosticKind {
         slots: usize,
     },
     /// A weight slot's row count differs from what the instruction needs.
-    #[error("weight slot {slot} has {rows} rows but instruction {instruction} needs {expected} (its output size)")]
+    #[error(
+        "weight slot {slot} has {rows} rows but instruction {instruction} needs {expected} (its output size)"
+    )]
     WeightRowsMismatch {
         /// Slot index.
         slot: usize,
@@ -252,7 +257,9 @@ pub enum DiagnosticKind {
         instruction: usize,
     },
     /// Two buffers that must have the same size do not.
-    #[error("{instruction} needs buffer {buffer} to have {expected} values like its output, but it has {actual}")]
+    #[error(
+        "{instruction} needs buffer {buffer} to have {expected} values like its output, but it has {actual}"
+    )]
     BufferSizeMismatch {
         /// Instruction type.
         instruction: String,
@@ -272,7 +279,9 @@ pub enum DiagnosticKind {
         count: usize,
     },
     /// A parameter vector's length differs from the buffer it applies to.
-    #[error("parameter vector {index} has {len} values but instruction {instruction} applies it to buffer {buffer} of {expected}")]
+    #[error(
+        "parameter vector {index} has {len} values but instruction {instruction} applies it to buffer {buffer} of {expected}"
+    )]
     ParameterLengthMismatch {
         /// Parameter index.
         index: usize,
@@ -370,7 +379,9 @@ pub enum DiagnosticKind {
         index: usize,
     },
     /// An instruction's result is overwritten before anything reads it (a reference rule).
-    #[error("the result written to buffer {buffer} is overwritten by instruction {overwritten_by} before anything reads it")]
+    #[error(
+        "the result written to buffer {buffer} is overwritten by instruction {overwritten_by} before anything reads it"
+    )]
     UnusedComputation {
         /// The buffer.
         buffer: usize,
@@ -406,7 +417,9 @@ pub enum DiagnosticKind {
         expected: usize,
     },
     /// The model does not reproduce a validation row within tolerance (NaN never matches).
-    #[error("validation row {row}: output {index} is {computed}, expected {expected} (tolerance {tolerance})")]
+    #[error(
+        "validation row {row}: output {index} is {computed}, expected {expected} (tolerance {tolerance})"
+    )]
     ValidationMismatch {
         /// Row index.
         row: usize,

@@ -22,7 +22,11 @@ impl Report<'_> {
 }
 
 /// Runs every check, appending problems to `out`; returns the layout when the sizes allow one.
-pub(crate) fn check(info: &ModelInfo, limits: &Limits, out: &mut Vec<Diagnostic>) -> Option<Layout> {
+pub(crate) fn check(
+    info: &ModelInfo,
+    limits: &Limits,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Layout> {
     let mut r = Report {
         out,
         seen: HashSet::new(),
@@ -101,7 +105,10 @@ fn check_features(info: &ModelInfo, r: &mut Report) -> Option<usize> {
     };
     match info.feature_size {
         Some(declared) if declared != computed => {
-            r.push("feature_size", K::FeatureSizeMismatch { declared, computed });
+            r.push(
+                "feature_size",
+                K::FeatureSizeMismatch { declared, computed },
+            );
             None
         }
         _ => Some(computed),
@@ -118,7 +125,10 @@ fn check_buffers(info: &ModelInfo, limits: &Limits, r: &mut Report) -> bool {
     let mut ok = true;
     for (i, &s) in sizes.iter().enumerate().skip(1) {
         if s == 0 {
-            r.push(format!("buffer_sizes[{i}]"), K::ZeroBufferSize { buffer: i });
+            r.push(
+                format!("buffer_sizes[{i}]"),
+                K::ZeroBufferSize { buffer: i },
+            );
             ok = false;
         }
     }
@@ -180,7 +190,13 @@ fn check_counts_and_limits(info: &ModelInfo, limits: &Limits, r: &mut Report) {
     }
     let (w, b) = (info.weights.len(), info.bias.len());
     if w != b {
-        r.push("bias", K::SlotCountMismatch { weights: w, bias: b });
+        r.push(
+            "bias",
+            K::SlotCountMismatch {
+                weights: w,
+                bias: b,
+            },
+        );
     }
     if b > n {
         r.push(
@@ -227,7 +243,11 @@ fn check_counts_and_limits(info: &ModelInfo, limits: &Limits, r: &mut Report) {
         .parameters()
         .iter()
         .map(Vec::len)
-        .chain(info.maps().iter().flat_map(|m| m.entries.iter().map(|(_, v)| v.len())))
+        .chain(
+            info.maps()
+                .iter()
+                .flat_map(|m| m.entries.iter().map(|(_, v)| v.len())),
+        )
         .chain(defaults)
         .fold(0usize, usize::saturating_add);
     if parameter_total > limits.max_parameter_elements {
@@ -300,7 +320,9 @@ fn check_finite_values(info: &ModelInfo, r: &mut Report) {
             check_finite(r, row, |j| format!("validation_data.inputs[{i}][{j}]"));
         }
         for (i, row) in data.expected_outputs.iter().enumerate() {
-            check_finite(r, row, |j| format!("validation_data.expected_outputs[{i}][{j}]"));
+            check_finite(r, row, |j| {
+                format!("validation_data.expected_outputs[{i}][{j}]")
+            });
         }
     }
     for (n, ins) in info.instructions.iter().enumerate() {
@@ -451,7 +473,10 @@ fn check_instructions(info: &ModelInfo, r: &mut Report) -> bool {
     }
     for (index, used) in used_parameters.iter().enumerate() {
         if !used {
-            r.push(format!("parameters[{index}]"), K::UnusedParameters { index });
+            r.push(
+                format!("parameters[{index}]"),
+                K::UnusedParameters { index },
+            );
         }
     }
     for (index, used) in used_maps.iter().enumerate() {
@@ -587,7 +612,12 @@ fn check_shapes(info: &ModelInfo, n: usize, ins: &Instruction, r: &mut Report) {
             if end > sz(*output) {
                 r.push(
                     at("internal_output_index"),
-                    out_of_bounds("map value destination", *internal_output_index, end, *output),
+                    out_of_bounds(
+                        "map value destination",
+                        *internal_output_index,
+                        end,
+                        *output,
+                    ),
                 );
             }
             let short = |len: usize| K::MapValueTooShort {
@@ -644,7 +674,7 @@ fn check_shapes(info: &ModelInfo, n: usize, ins: &Instruction, r: &mut Report) {
                 return;
             };
             let (d, h) = (sz(data), sz(heads));
-            if h == 0 || d % h != 0 {
+            if h == 0 || !d.is_multiple_of(h) {
                 r.push(at("input[1]"), K::HeadsNotDivisible { data: d, heads: h });
             }
             // A longer output keeps its remaining values (well defined); a shorter one would
@@ -675,7 +705,10 @@ fn check_shapes(info: &ModelInfo, n: usize, ins: &Instruction, r: &mut Report) {
         }
         Instruction::ReduceSum { output, .. } => {
             if sz(*output) == 0 {
-                r.push(at("output"), out_of_bounds("sum destination", 0, 1, *output));
+                r.push(
+                    at("output"),
+                    out_of_bounds("sum destination", 0, 1, *output),
+                );
             }
         }
         Instruction::Activation { .. } => {}
@@ -686,7 +719,10 @@ fn check_shapes(info: &ModelInfo, n: usize, ins: &Instruction, r: &mut Report) {
 fn check_not_empty(info: &ModelInfo, n: usize, operands: &[(&str, usize)], r: &mut Report) {
     for &(field, buffer) in operands {
         if info.buffer_sizes[buffer] == 0 {
-            r.push(format!("instructions[{n}].{field}"), K::EmptyOperand { buffer });
+            r.push(
+                format!("instructions[{n}].{field}"),
+                K::EmptyOperand { buffer },
+            );
         }
     }
 }
@@ -728,7 +764,8 @@ fn check_affine(
             },
         );
     }
-    if b.len() != rows {
+    // A bias that disagrees with its own weight rows is already `BiasRowsMismatch`.
+    if b.len() != rows && b.len() == w.len() {
         r.push(
             format!("bias[{slot}]"),
             K::BiasLengthMismatch {

@@ -58,13 +58,20 @@ fn base_model_is_valid_with_its_layout() {
     let model = validate(&info_of(base()), &Limits::default()).unwrap();
     let layout = model.layout();
     assert_eq!(layout.offsets, vec![0, 3, 7, 11, 13, 17, 21, 25]);
-    assert_eq!((layout.feature_size, layout.input_buffers, layout.total), (3, 1, 26));
+    assert_eq!(
+        (layout.feature_size, layout.input_buffers, layout.total),
+        (3, 1, 26)
+    );
     assert_eq!(layout.output_span(), 25..26);
 }
 
 #[test]
 fn features() {
-    check(|v| drop(v.as_object_mut().unwrap().remove("features")), "", K::MissingFeatures);
+    check(
+        |v| drop(v.as_object_mut().unwrap().remove("features")),
+        "",
+        K::MissingFeatures,
+    );
     check(|v| v["features"] = json!([]), "features", K::EmptyFeatures);
     check(
         |v| v["features"] = json!(["a", "b[0]"]),
@@ -94,12 +101,25 @@ fn features() {
 
 #[test]
 fn buffers() {
-    check(|v| v["buffer_sizes"] = json!([]), "buffer_sizes", K::NoBuffers);
-    check(|v| v["buffer_sizes"][3] = json!(0), "buffer_sizes[3]", K::ZeroBufferSize { buffer: 3 });
+    check(
+        |v| v["buffer_sizes"] = json!([]),
+        "buffer_sizes",
+        K::NoBuffers,
+    );
+    check(
+        |v| v["buffer_sizes"][3] = json!(0),
+        "buffer_sizes[3]",
+        K::ZeroBufferSize { buffer: 3 },
+    );
     let empty = json!({"feature_size": 0, "buffer_sizes": [0],
         "instructions": [{"type": "ACTIVATION", "input": 0, "activation": "RELU"}],
         "weights": [], "bias": []});
-    check_info(info_of(empty), &Limits::default(), "buffer_sizes", K::NoMemory);
+    check_info(
+        info_of(empty),
+        &Limits::default(),
+        "buffer_sizes",
+        K::NoMemory,
+    );
 }
 
 #[test]
@@ -122,16 +142,28 @@ fn a_huge_buffer_is_refused_in_milliseconds() {
 
 #[test]
 fn instruction_and_slot_counts() {
-    check(|v| v["instructions"] = json!([]), "instructions", K::NoInstructions);
+    check(
+        |v| v["instructions"] = json!([]),
+        "instructions",
+        K::NoInstructions,
+    );
     let limits = Limits {
         max_instructions: 5,
         ..Limits::default()
     };
-    check_info(info_of(base()), &limits, "instructions", K::TooManyInstructions { count: 10, max: 5 });
+    check_info(
+        info_of(base()),
+        &limits,
+        "instructions",
+        K::TooManyInstructions { count: 10, max: 5 },
+    );
     check(
         |v| drop(v["bias"].as_array_mut().unwrap().pop()),
         "bias",
-        K::SlotCountMismatch { weights: 2, bias: 1 },
+        K::SlotCountMismatch {
+            weights: 2,
+            bias: 1,
+        },
     );
     let two_slots = json!({"feature_size": 1, "buffer_sizes": [1, 1],
         "instructions": [{"type": "DOT", "input": 0, "output": 1, "weights": 0}],
@@ -164,8 +196,18 @@ fn element_limits() {
         ..Limits::default()
     };
     // 2 slots of 4×3 weights + 4 biases; 2 parameter vectors of 4, 2 map values of 2, a default of 2.
-    check_info(info_of(base()), &limits, "weights", K::TooManyWeightElements { total: 32, max: 10 });
-    check_info(info_of(base()), &limits, "parameters", K::TooManyParameterElements { total: 14, max: 5 });
+    check_info(
+        info_of(base()),
+        &limits,
+        "weights",
+        K::TooManyWeightElements { total: 32, max: 10 },
+    );
+    check_info(
+        info_of(base()),
+        &limits,
+        "parameters",
+        K::TooManyParameterElements { total: 14, max: 5 },
+    );
 }
 
 #[test]
@@ -176,7 +218,12 @@ fn non_finite_values() {
     };
     let mut info = info_of(base());
     info.weights[1][2][1] = f32::NAN;
-    check_info(info, &Limits::default(), "weights[1][2][1]", non_finite("NaN"));
+    check_info(
+        info,
+        &Limits::default(),
+        "weights[1][2][1]",
+        non_finite("NaN"),
+    );
     let mut info = info_of(base());
     info.bias[0][3] = f32::INFINITY;
     info.bias[0][1] = f32::INFINITY;
@@ -191,22 +238,42 @@ fn non_finite_values() {
     );
     let mut info = info_of(base());
     info.parameters.as_mut().unwrap()[1][0] = f32::NEG_INFINITY;
-    check_info(info, &Limits::default(), "parameters[1][0]", non_finite("-inf"));
+    check_info(
+        info,
+        &Limits::default(),
+        "parameters[1][0]",
+        non_finite("-inf"),
+    );
     let mut info = info_of(base());
     let entries = &mut info.maps.as_mut().unwrap()[0].entries;
     entries.iter_mut().find(|(k, _)| k == "-2").unwrap().1[1] = f32::NAN;
-    check_info(info, &Limits::default(), "maps[0][\"-2\"][1]", non_finite("NaN"));
+    check_info(
+        info,
+        &Limits::default(),
+        "maps[0][\"-2\"][1]",
+        non_finite("NaN"),
+    );
     let mut info = info_of(base());
     info.validation_data = Some(instinct_format::ValidationData {
         inputs: vec![vec![1.0, f32::INFINITY, 0.0]],
         expected_outputs: vec![vec![0.0]],
     });
-    check_info(info, &Limits::default(), "validation_data.inputs[0][1]", non_finite("inf"));
+    check_info(
+        info,
+        &Limits::default(),
+        "validation_data.inputs[0][1]",
+        non_finite("inf"),
+    );
     let mut info = info_of(base());
     if let instinct_format::Instruction::MapTransform { default, .. } = &mut info.instructions[5] {
         default[0] = f32::NAN;
     }
-    check_info(info, &Limits::default(), "instructions[5].default[0]", non_finite("NaN"));
+    check_info(
+        info,
+        &Limits::default(),
+        "instructions[5].default[0]",
+        non_finite("NaN"),
+    );
 }
 
 #[test]
@@ -214,12 +281,18 @@ fn indices_out_of_range() {
     check(
         |v| v["instructions"][0]["output"] = json!(8),
         "instructions[0].output",
-        K::BufferOutOfRange { buffer: 8, buffers: 8 },
+        K::BufferOutOfRange {
+            buffer: 8,
+            buffers: 8,
+        },
     );
     check(
         |v| v["instructions"][6]["input"] = json!([1, 9]),
         "instructions[6].input[1]",
-        K::BufferOutOfRange { buffer: 9, buffers: 8 },
+        K::BufferOutOfRange {
+            buffer: 9,
+            buffers: 8,
+        },
     );
     check(
         |v| v["instructions"][0]["weights"] = json!(5),
@@ -286,7 +359,11 @@ fn weight_shapes() {
 
 #[test]
 fn dot_and_attention_aliasing() {
-    check(|v| v["instructions"][0]["output"] = json!(0), "instructions[0].output", K::DotInPlace { buffer: 0 });
+    check(
+        |v| v["instructions"][0]["output"] = json!(0),
+        "instructions[0].output",
+        K::DotInPlace { buffer: 0 },
+    );
     check(
         |v| v["instructions"][8]["key"] = json!(6),
         "instructions[8].output",
@@ -436,7 +513,12 @@ fn out_of_bounds_copies_and_lookups() {
         "instructions[1].output",
         oob("sum destination", 0, 1, 0, 0),
     );
-    check_info(info_of(sum_into_empty), &Limits::default(), "instructions[0].input", K::EmptyOperand { buffer: 0 });
+    check_info(
+        info_of(sum_into_empty),
+        &Limits::default(),
+        "instructions[0].input",
+        K::EmptyOperand { buffer: 0 },
+    );
 }
 
 #[test]
@@ -556,19 +638,34 @@ fn dataflow() {
 #[test]
 fn validation_data_shapes() {
     check(
-        |v| v["validation_data"] = json!({"inputs": [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]], "expected_outputs": [[0.0]]}),
+        |v| {
+            v["validation_data"] =
+                json!({"inputs": [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]], "expected_outputs": [[0.0]]})
+        },
         "validation_data",
-        K::ValidationRowCountMismatch { inputs: 2, outputs: 1 },
+        K::ValidationRowCountMismatch {
+            inputs: 2,
+            outputs: 1,
+        },
     );
     check(
         |v| v["validation_data"] = json!({"inputs": [[1.0, 2.0]], "expected_outputs": [[0.0]]}),
         "validation_data.inputs[0]",
-        K::ValidationRowLength { len: 2, expected: 3 },
+        K::ValidationRowLength {
+            len: 2,
+            expected: 3,
+        },
     );
     check(
-        |v| v["validation_data"] = json!({"inputs": [[1.0, 2.0, 3.0]], "expected_outputs": [[0.0, 1.0]]}),
+        |v| {
+            v["validation_data"] =
+                json!({"inputs": [[1.0, 2.0, 3.0]], "expected_outputs": [[0.0, 1.0]]})
+        },
         "validation_data.expected_outputs[0]",
-        K::ValidationRowLength { len: 2, expected: 1 },
+        K::ValidationRowLength {
+            len: 2,
+            expected: 1,
+        },
     );
 }
 
@@ -580,8 +677,16 @@ fn every_problem_is_reported_at_once() {
     v["parameters"][0] = json!([1.0]);
     let problems = validate(&info_of(v), &Limits::default()).unwrap_err();
     let paths: Vec<&str> = problems.iter().map(|d| d.path.as_str()).collect();
-    for expected in ["instructions[0].weights", "instructions[3].internal_index", "parameters[0]", "weights[0]"] {
-        assert!(paths.contains(&expected), "{expected} missing from {paths:?}");
+    for expected in [
+        "instructions[0].weights",
+        "instructions[3].internal_index",
+        "parameters[0]",
+        "weights[0]",
+    ] {
+        assert!(
+            paths.contains(&expected),
+            "{expected} missing from {paths:?}"
+        );
     }
 }
 

@@ -26,7 +26,10 @@ fn every_fixture_matches_the_reference_crate() {
             assert_eq!(got.len(), y.len());
             for (g, e) in got.iter().zip(&y) {
                 let diff = (*g as f64 - e).abs();
-                assert!(diff <= 1e-5 + 1e-5 * e.abs(), "{name} row {row}: {g} vs {e}");
+                assert!(
+                    diff <= 1e-5 + 1e-5 * e.abs(),
+                    "{name} row {row}: {g} vs {e}"
+                );
             }
         }
     }

@@ -1,0 +1,191 @@
+//! `instinct bench`: time `predict_parallel` on seeded random inputs and report samples/s,
+//! GFLOP/s and ns/sample (the median of several runs).
+
+use crate::Engine;
+use crate::failure::{Failure, Outcome, load_model, print_stdout, to_json_text};
+use crate::inspect::flops_per_sample;
+use crate::predict::{config, run_batch};
+use anyhow::anyhow;
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Timed runs; the median is reported, so one run disturbed by the machine does not count.
+const RUNS: usize = 5;
+
+/// At most this many samples warm up caches, the allocator and the thread pool's first spawn.
+const WARMUP_SAMPLES: usize = 10_000;
+
+/// Input values (and, separately, output values) a run may hold: 1 GiB of `f32` each, far past
+/// any useful benchmark, and refusing beyond it keeps a typo from exhausting memory.
+const MAX_VALUES: usize = 1 << 28;
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The model file.
+    pub model: PathBuf,
+    /// Samples per timed run.
+    pub samples: usize,
+    /// Worker threads; all cores when `None`.
+    pub threads: Option<usize>,
+    /// Seed of the inputs.
+    pub seed: u64,
+    /// The executor.
+    pub engine: Engine,
+    /// Print JSON instead of text.
+    pub json: bool,
+}
+
+/// One measurement.
+#[derive(Debug, Serialize)]
+struct Report {
+    model: String,
+    engine: &'static str,
+    threads: usize,
+    samples: usize,
+    runs: usize,
+    seed: u64,
+    flops_per_sample: u64,
+    /// Median wall time of one run of `samples` samples.
+    seconds: f64,
+    samples_per_sec: f64,
+    gflops: f64,
+    ns_per_sample: f64,
+    /// The command that reproduces this measurement.
+    command: String,
+}
+
+/// SplitMix64 (Steele, Lea and Flood 2014): a tiny, well-mixed generator, so the same seed gives
+/// the same inputs on every machine without a dependency.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [-1, 1): the top 24 bits give every f32 step of 2^-24 in [0, 1) exactly.
+    fn next_unit(&mut self) -> f32 {
+        let u = (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32;
+        2.0 * u - 1.0
+    }
+}
+
+/// `samples × feature_size` seeded inputs.
+fn random_inputs(samples: usize, feature_size: usize, seed: u64) -> Vec<f32> {
+    let mut rng = SplitMix64(seed);
+    (0..samples * feature_size)
+        .map(|_| rng.next_unit())
+        .collect()
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort_unstable();
+    times.get(times.len() / 2).copied().unwrap_or_default()
+}
+
+/// Runs `instinct bench`.
+pub fn run(options: &Options) -> Outcome {
+    let model = load_model(&options.model)?;
+    let (fs, outs, n) = (model.feature_size(), model.output_size(), options.samples);
+    let too_many = |per_sample: usize| {
+        n.checked_mul(per_sample)
+            .is_none_or(|values| values > MAX_VALUES)
+    };
+    if too_many(fs) || too_many(outs) {
+        return Err(Failure::unreadable(anyhow!(
+            "--samples {n} needs more than {MAX_VALUES} input or output values for a model of {fs} inputs and {outs} outputs; use fewer samples"
+        )));
+    }
+    let config = config(options.threads);
+    let threads = config.threads();
+    let inputs = random_inputs(n, fs, options.seed);
+
+    let warmup = n.min(WARMUP_SAMPLES);
+    std::hint::black_box(run_batch(&model, &inputs[..warmup * fs], warmup, config)?);
+    let mut times = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        let outputs = run_batch(&model, std::hint::black_box(&inputs), n, config)?;
+        times.push(started.elapsed());
+        std::hint::black_box(outputs);
+    }
+    // A clock too coarse to see the run at all still gives finite numbers.
+    let seconds = median(times).as_secs_f64().max(1e-9);
+    let flops = flops_per_sample(&model);
+    let samples_per_sec = n as f64 / seconds;
+    let mut command = format!(
+        "instinct bench {} --samples {n} --threads {threads} --seed {} --engine {}",
+        options.model.display(),
+        options.seed,
+        options.engine.name()
+    );
+    if options.json {
+        command.push_str(" --json");
+    }
+    let report = Report {
+        model: options.model.display().to_string(),
+        engine: options.engine.name(),
+        threads,
+        samples: n,
+        runs: RUNS,
+        seed: options.seed,
+        flops_per_sample: flops,
+        seconds,
+        samples_per_sec,
+        gflops: flops as f64 * samples_per_sec / 1e9,
+        ns_per_sample: seconds * 1e9 / n as f64,
+        command,
+    };
+    if options.json {
+        return print_stdout(&to_json_text(&report)?);
+    }
+    let mut text = String::new();
+    let r = &report;
+    let _ = writeln!(text, "model          {}", r.model);
+    let _ = writeln!(text, "engine         {} ({} threads)", r.engine, r.threads);
+    let _ = writeln!(
+        text,
+        "samples        {} per run, median of {} runs ({:.3} ms)",
+        r.samples,
+        r.runs,
+        r.seconds * 1e3
+    );
+    let _ = writeln!(text, "samples/s      {:.0}", r.samples_per_sec);
+    let _ = writeln!(text, "ns/sample      {:.1}", r.ns_per_sample);
+    let _ = writeln!(
+        text,
+        "GFLOP/s        {:.3} ({} FLOPs/sample, see `instinct inspect`)",
+        r.gflops, r.flops_per_sample
+    );
+    let _ = writeln!(text, "reproduce      {}", r.command);
+    print_stdout(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_are_seeded_and_in_range() {
+        let a = random_inputs(1000, 3, 7);
+        assert_eq!(a, random_inputs(1000, 3, 7));
+        assert_ne!(a, random_inputs(1000, 3, 8));
+        assert!(a.iter().all(|x| (-1.0..1.0).contains(x)));
+        let mean = a.iter().sum::<f32>() / a.len() as f32;
+        assert!(mean.abs() < 0.05, "mean {mean}");
+    }
+
+    #[test]
+    fn median_takes_the_middle_run() {
+        let ms = Duration::from_millis;
+        assert_eq!(median(vec![ms(5), ms(1), ms(9), ms(3), ms(4)]), ms(4));
+        assert_eq!(median(Vec::new()), Duration::ZERO);
+    }
+}

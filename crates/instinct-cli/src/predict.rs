@@ -1,0 +1,91 @@
+//! `instinct predict`: read rows, run them through `predict_parallel`, write the outputs; and the
+//! batch runner that `bench` times.
+
+use crate::failure::{Failure, Outcome, load_model};
+use crate::{input, output};
+use anyhow::anyhow;
+use instinct::{Model, PredictConfig};
+use std::path::Path;
+
+/// A file format for rows of numbers, chosen by the file's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataFormat {
+    /// `.json`: `[[...], ...]` (inputs may also be `{"inputs": [[...]]}`).
+    Json,
+    /// `.csv`: one row per line, with an optional header.
+    Csv,
+    /// `.npy`: a 2-D NumPy array.
+    Npy,
+}
+
+impl DataFormat {
+    /// The format of `path` from its extension (case-insensitive); anything else is a usage
+    /// error, exit 2. `role` (`input`, `output`) names the file in the message.
+    pub fn of(path: &Path, role: &str) -> Outcome<DataFormat> {
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match extension.as_deref() {
+            Some("json") => Ok(DataFormat::Json),
+            Some("csv") => Ok(DataFormat::Csv),
+            Some("npy") => Ok(DataFormat::Npy),
+            _ => Err(Failure::unreadable(anyhow!(
+                "{}: unknown {role} format; the {role} file must end in .json, .csv or .npy",
+                path.display()
+            ))),
+        }
+    }
+}
+
+/// The prediction settings for an optional thread count (default: all cores).
+pub fn config(threads: Option<usize>) -> PredictConfig {
+    match threads {
+        Some(n) => PredictConfig::new().with_threads(n),
+        None => PredictConfig::new(),
+    }
+}
+
+/// Runs `rows` samples (`inputs` holds `rows × feature_size` values) and returns their outputs,
+/// `rows × output_size` values.
+pub fn run_batch(
+    model: &Model,
+    inputs: &[f32],
+    rows: usize,
+    config: PredictConfig,
+) -> Outcome<Vec<f32>> {
+    let failed = |e: instinct::PredictError| Failure::invalid(anyhow!("prediction failed: {e}"));
+    if model.feature_size() == 0 {
+        // `predict_parallel` infers the sample count from the input length, which a model
+        // without inputs cannot give it, so such a model runs one sample at a time.
+        let mut values = Vec::with_capacity(rows.saturating_mul(model.output_size()));
+        for _ in 0..rows {
+            values.extend(model.predict(&[]).map_err(failed)?);
+        }
+        return Ok(values);
+    }
+    model
+        .predict_parallel(inputs, config)
+        .map(instinct::ParallelOutput::into_vec)
+        .map_err(failed)
+}
+
+/// Runs `instinct predict`. Both extensions are checked before any work, so a typo in
+/// `--output` is reported at once rather than after the predictions.
+pub fn run(model: &Path, input: &Path, output: Option<&Path>, threads: Option<usize>) -> Outcome {
+    let input_format = DataFormat::of(input, "input")?;
+    let output_format = match output {
+        Some(path) => DataFormat::of(path, "output")?,
+        None => DataFormat::Json,
+    };
+    let model = load_model(model)?;
+    let batch = input::read_rows(input, input_format, &model)?;
+    let values = run_batch(&model, &batch.values, batch.rows, config(threads))?;
+    output::write(
+        output,
+        output_format,
+        batch.rows,
+        model.output_size(),
+        &values,
+    )
+}

@@ -1,0 +1,613 @@
+//! End-to-end tests of the `instinct` binary on the iris fixtures: exit codes, messages and
+//! outputs of validate, inspect, predict and bench.
+
+// The binary's own `.npy` reader and writer, so outputs can be read back and inputs written.
+#[allow(dead_code)]
+#[path = "../src/npy.rs"]
+mod npy;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The tolerance of `iris_mlp.expected.json`'s own check (instmodel's validation tolerance).
+const CLOSE: f32 = 1e-5;
+
+/// What one run of the binary did.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn instinct(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_instinct"))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    let run = Run {
+        // `None` means a signal killed it, which is never right.
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(
+        !run.stderr.contains("panicked") && !run.stderr.contains("RUST_BACKTRACE"),
+        "instinct {args:?} panicked:\n{}",
+        run.stderr
+    );
+    run
+}
+
+/// Runs the binary and checks its exit code; for failures also that stderr starts with `error: `
+/// and mentions `needle`.
+fn check(args: &[&str], code: i32, needle: &str) -> Run {
+    let run = instinct(args);
+    assert_eq!(
+        run.code, code,
+        "instinct {args:?}\nstdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    if code != 0 {
+        assert!(
+            run.stderr.starts_with("error: "),
+            "stderr of {args:?}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(needle),
+            "stderr of {args:?} should mention {needle:?}: {}",
+            run.stderr
+        );
+    }
+    run
+}
+
+fn fixture(relative: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(relative);
+    path.to_str().expect("fixture paths are UTF-8").to_string()
+}
+
+fn model() -> String {
+    fixture("instmodel-keras/iris_mlp.json")
+}
+
+/// A fresh directory under the system temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("instinct-cli-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    /// Path of `name` inside the directory, as a string for the command line.
+    fn path(&self, name: &str) -> String {
+        self.0.join(name).to_str().unwrap().to_string()
+    }
+
+    fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> String {
+        let path = self.path(name);
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+fn rows(value: &Value) -> Vec<Vec<f32>> {
+    serde_json::from_value::<Vec<Vec<f32>>>(value.clone()).unwrap()
+}
+
+fn expected() -> Value {
+    json(&std::fs::read_to_string(fixture("instmodel-keras/iris_mlp.expected.json")).unwrap())
+}
+
+fn assert_close(actual: &[Vec<f32>], expected: &[Vec<f32>], tolerance: f32) {
+    assert_eq!(actual.len(), expected.len(), "row count");
+    for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+        assert_eq!(a.len(), e.len(), "row {i} length");
+        for (x, y) in a.iter().zip(e) {
+            assert!((x - y).abs() <= tolerance, "row {i}: {a:?} vs {e:?}");
+        }
+    }
+}
+
+/// The iris test rows as JSON rows (the CSV's four feature columns, without `target`).
+fn iris_test_rows() -> Vec<Vec<f32>> {
+    let mut reader = csv::Reader::from_path(fixture("data/iris_test.csv")).unwrap();
+    reader
+        .records()
+        .map(|r| {
+            r.unwrap()
+                .iter()
+                .take(4)
+                .map(|f| f.parse().unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+/// The iris model with its first DOT's first weight row one value too long and the last bias one
+/// value too long: two problems, both to be listed.
+fn invalid_model(dir: &TempDir) -> String {
+    let mut m = json(&std::fs::read_to_string(model()).unwrap());
+    m["weights"][0][0]
+        .as_array_mut()
+        .unwrap()
+        .push(Value::from(1.0));
+    m["bias"][2].as_array_mut().unwrap().push(Value::from(0.0));
+    dir.write("invalid.json", m.to_string())
+}
+
+#[test]
+fn validate_summarizes_a_valid_model() {
+    let run = check(&["validate", &model()], 0, "");
+    assert!(run.stdout.contains("valid model"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("features       4 (4 input values)"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("output size    3"), "{}", run.stdout);
+    assert!(run.stderr.is_empty());
+
+    let report = json(&check(&["validate", &model(), "--json"], 0, "").stdout);
+    assert_eq!(report["valid"], true);
+    assert_eq!(
+        (
+            report["feature_size"].as_u64(),
+            report["output_size"].as_u64()
+        ),
+        (Some(4), Some(3))
+    );
+    assert_eq!(
+        (report["buffers"].as_u64(), report["instructions"].as_u64()),
+        (Some(4), Some(3))
+    );
+    // 16×4 + 8×16 + 3×8 weights and 16 + 8 + 3 biases.
+    assert_eq!(report["parameter_counts"]["weights"], 216);
+    assert_eq!(report["parameter_counts"]["bias"], 27);
+}
+
+#[test]
+fn validate_lists_every_diagnostic_with_its_path() {
+    let dir = TempDir::new("validate-invalid");
+    let bad = invalid_model(&dir);
+    let run = check(&["validate", &bad], 1, "weights[0][0]");
+    assert!(
+        run.stderr.contains("problems") && run.stderr.contains("bias[2]"),
+        "{}",
+        run.stderr
+    );
+
+    let run = check(&["validate", &bad, "--json"], 1, "not a valid model");
+    let report = json(&run.stdout);
+    assert_eq!(report["valid"], false);
+    let paths: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        paths.contains(&"weights[0][0]") && paths.iter().any(|p| p.starts_with("bias[2]")),
+        "{paths:?}"
+    );
+    assert_eq!(
+        report["diagnostics"][0]["kind"]
+            .as_str()
+            .map(|k| !k.is_empty()),
+        Some(true)
+    );
+
+    // Other commands refuse the model the same way.
+    check(&["inspect", &bad], 1, "weights[0][0]");
+    check(
+        &["predict", &bad, "--input", &fixture("data/iris_test.csv")],
+        1,
+        "weights[0][0]",
+    );
+}
+
+#[test]
+fn validate_reports_a_wrong_validation_row() {
+    let dir = TempDir::new("validate-data");
+    let mut m = json(&std::fs::read_to_string(model()).unwrap());
+    m["validation_data"]["expected_outputs"][3][1] = Value::from(0.5);
+    let path = dir.write("mismatch.json", m.to_string());
+    check(
+        &["validate", &path],
+        1,
+        "validation_data.expected_outputs[3][1]",
+    );
+}
+
+#[test]
+fn unreadable_models_exit_2() {
+    let dir = TempDir::new("unreadable");
+    let missing = dir.path("missing.json");
+    check(&["validate", &missing], 2, "missing.json");
+    let report = json(&check(&["validate", &missing, "--json"], 2, "missing.json").stdout);
+    assert_eq!(report["valid"], false);
+    assert!(report["error"].as_str().unwrap().contains("missing.json"));
+    check(&["validate", &dir.path("")], 2, "directory");
+    check(&["inspect", &missing], 2, "missing.json");
+    check(&["bench", &missing, "--samples", "10"], 2, "missing.json");
+
+    let malformed = dir.write("malformed.json", "{\n  \"features\": [\"a\",,\n");
+    let run = check(&["validate", &malformed], 2, "line 2, column 20");
+    assert!(run.stderr.contains("malformed.json"), "{}", run.stderr);
+    let report = json(&check(&["validate", &malformed, "--json"], 2, "line 2").stdout);
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap()
+            .contains("line 2, column 20"),
+        "{report}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_exits_0() {
+    check(&[], 2, "requires a subcommand");
+    check(&["frobnicate"], 2, "frobnicate");
+    check(&["validate"], 2, "MODEL");
+    check(&["bench", &model(), "--engine", "jit"], 2, "interp");
+    check(&["bench", &model(), "--samples", "0"], 2, "--samples");
+    check(
+        &["predict", &model(), "--input", "x.csv", "--threads", "0"],
+        2,
+        "--threads",
+    );
+    assert!(check(&["--help"], 0, "").stdout.contains("validate"));
+    assert!(
+        check(&["predict", "--help"], 0, "")
+            .stdout
+            .contains("--output")
+    );
+}
+
+#[test]
+fn inspect_shows_buffers_instructions_and_costs() {
+    let run = check(&["inspect", &model()], 0, "");
+    for needle in [
+        "sepal_length_cm",
+        "input",
+        "output",
+        "w0 16×4",
+        "SOFTMAX",
+        "124 bytes",
+        "465",
+    ] {
+        assert!(
+            run.stdout.contains(needle),
+            "inspect should show {needle:?}:\n{}",
+            run.stdout
+        );
+    }
+
+    let report = json(&check(&["inspect", &model(), "--json"], 0, "").stdout);
+    let buffers = report["buffers"].as_array().unwrap();
+    assert_eq!(buffers.len(), 4);
+    assert_eq!(
+        (&buffers[0]["input"], &buffers[0]["output"]),
+        (&Value::from(true), &Value::from(false))
+    );
+    assert_eq!(
+        (
+            &buffers[3]["offset"],
+            &buffers[3]["size"],
+            &buffers[3]["output"]
+        ),
+        (&Value::from(28), &Value::from(3), &Value::from(true))
+    );
+    let instructions = report["instructions"].as_array().unwrap();
+    assert_eq!(instructions[2]["type"], "DOT");
+    assert_eq!(instructions[2]["activation"], "SOFTMAX");
+    assert_eq!(instructions[1]["weights"]["rows"], 8);
+    // DOT 2·rows·cols, RELU n, SOFTMAX 3·n.
+    let flops = 2 * (16 * 4 + 8 * 16 + 3 * 8) + 16 + 8 + 3 * 3;
+    assert_eq!(report["summary"]["flops_per_sample"], flops);
+    let sum: u64 = instructions
+        .iter()
+        .map(|i| i["flops"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sum, flops);
+    assert_eq!(report["summary"]["memory_bytes_per_sample"], 31 * 4);
+    assert_eq!(report["features"][3]["name"], "petal_width_cm");
+}
+
+#[test]
+fn predict_json_matches_the_reference() {
+    let dir = TempDir::new("predict-json");
+    let expected = expected();
+    let object = dir.write(
+        "inputs.json",
+        serde_json::json!({"inputs": expected["inputs"]}).to_string(),
+    );
+    let list = dir.write("list.json", expected["inputs"].to_string());
+    let reference = rows(&expected["instmodel_rust"]);
+    for input in [&object, &list] {
+        for threads in ["1", "3"] {
+            let run = check(
+                &["predict", &model(), "--input", input, "--threads", threads],
+                0,
+                "",
+            );
+            assert_close(&rows(&json(&run.stdout)), &reference, CLOSE);
+        }
+    }
+    // --output .json writes the same rows to a file and nothing to stdout.
+    let out = dir.path("out.json");
+    let run = check(
+        &["predict", &model(), "--input", &list, "--output", &out],
+        0,
+        "",
+    );
+    assert!(run.stdout.is_empty());
+    assert_close(
+        &rows(&json(&std::fs::read_to_string(&out).unwrap())),
+        &reference,
+        CLOSE,
+    );
+}
+
+#[test]
+fn predict_reads_csv_by_column_name_and_in_order() {
+    let dir = TempDir::new("predict-csv");
+    let inputs = iris_test_rows();
+    let from_json = {
+        let path = dir.write("inputs.json", serde_json::to_string(&inputs).unwrap());
+        rows(&json(
+            &check(&["predict", &model(), "--input", &path], 0, "").stdout,
+        ))
+    };
+    // The fixture: header with the four feature names and `target`, which is ignored.
+    let run = check(
+        &[
+            "predict",
+            &model(),
+            "--input",
+            &fixture("data/iris_test.csv"),
+        ],
+        0,
+        "",
+    );
+    assert_eq!(rows(&json(&run.stdout)), from_json);
+
+    // Columns in another order are matched by name.
+    let mut shuffled =
+        String::from("target,petal_width_cm,sepal_length_cm,petal_length_cm,sepal_width_cm\n");
+    for r in &inputs {
+        shuffled.push_str(&format!("1,{},{},{},{}\n", r[3], r[0], r[2], r[1]));
+    }
+    let path = dir.write("shuffled.csv", shuffled);
+    let run = check(&["predict", &model(), "--input", &path], 0, "");
+    assert_eq!(rows(&json(&run.stdout)), from_json);
+
+    // Without a header the columns are the features in order.
+    let plain: String = inputs
+        .iter()
+        .map(|r| format!("{},{},{},{}\n", r[0], r[1], r[2], r[3]))
+        .collect();
+    let path = dir.write("plain.csv", plain);
+    let run = check(&["predict", &model(), "--input", &path], 0, "");
+    assert_eq!(rows(&json(&run.stdout)), from_json);
+
+    // NaN is data, not an error.
+    let path = dir.write("nan.csv", "NaN,1,2,3\n");
+    check(&["predict", &model(), "--input", &path], 0, "");
+}
+
+#[test]
+fn predict_writes_csv_json_and_npy_outputs() {
+    let dir = TempDir::new("predict-outputs");
+    let input = fixture("data/iris_test.csv");
+    let from_stdout = rows(&json(
+        &check(&["predict", &model(), "--input", &input], 0, "").stdout,
+    ));
+
+    let csv_out = dir.path("out.csv");
+    check(
+        &["predict", &model(), "--input", &input, "--output", &csv_out],
+        0,
+        "",
+    );
+    let text = std::fs::read_to_string(&csv_out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("output_0,output_1,output_2"));
+    let from_csv: Vec<Vec<f32>> = lines
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(from_csv, from_stdout);
+
+    let npy_out = dir.path("out.npy");
+    check(
+        &["predict", &model(), "--input", &input, "--output", &npy_out],
+        0,
+        "",
+    );
+    let m = npy::read(&std::fs::read(&npy_out).unwrap()).unwrap();
+    assert_eq!((m.rows, m.cols), (30, 3));
+    let from_npy: Vec<Vec<f32>> = m.values.chunks(3).map(<[f32]>::to_vec).collect();
+    assert_eq!(from_npy, from_stdout);
+
+    // No temporary file is left beside the outputs.
+    let mut names: Vec<String> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["out.csv", "out.npy"]);
+}
+
+#[test]
+fn predict_reads_npy_inputs() {
+    let dir = TempDir::new("predict-npy");
+    let expected = expected();
+    let inputs = rows(&expected["inputs"]);
+    let flat: Vec<f32> = inputs.iter().flatten().copied().collect();
+    let path = dir.write(
+        "inputs.npy",
+        npy::write_f32(inputs.len(), 4, &flat).unwrap(),
+    );
+    let run = check(&["predict", &model(), "--input", &path], 0, "");
+    assert_close(
+        &rows(&json(&run.stdout)),
+        &rows(&expected["instmodel_rust"]),
+        CLOSE,
+    );
+
+    let wrong = dir.write("wrong.npy", npy::write_f32(2, 3, &[0.0; 6]).unwrap());
+    check(&["predict", &model(), "--input", &wrong], 1, "row 0");
+    let broken = dir.write("broken.npy", b"\x93NUMPY\x01\x00\x10\x00{'descr': '<i8'}");
+    check(&["predict", &model(), "--input", &broken], 2, "broken.npy");
+}
+
+#[test]
+fn bad_rows_exit_1_naming_the_row_and_write_nothing() {
+    let dir = TempDir::new("bad-rows");
+    let out = dir.path("out.csv");
+    let csv = dir.write("short.csv", "sepal_length_cm,sepal_width_cm,petal_length_cm,petal_width_cm\n5.1,3.5,1.4,0.2\n4.6,3.1,1.5\n");
+    check(
+        &["predict", &model(), "--input", &csv, "--output", &out],
+        1,
+        "line 3 has 3 values",
+    );
+    assert!(!Path::new(&out).exists(), "no output after a bad row");
+
+    let plain = dir.write("plain.csv", "5.1,3.5,1.4,0.2\n4.6,3.1,1.5,0.2,9\n");
+    check(
+        &["predict", &model(), "--input", &plain],
+        1,
+        "line 2 has 5 values, the model takes 4",
+    );
+
+    let json = dir.write("rows.json", "[[5.1, 3.5, 1.4, 0.2], [1, 2], [1, 2, 3, 4]]");
+    check(&["predict", &model(), "--input", &json], 1, "row 1");
+
+    let text = dir.write("text.csv", "5.1,3.5,1.4,0.2\n4.6,abc,1.5,0.2\n");
+    check(
+        &["predict", &model(), "--input", &text],
+        1,
+        "line 2, column 2",
+    );
+
+    let missing = dir.write(
+        "missing.csv",
+        "sepal_length_cm,sepal_width_cm,petal_length_cm,target\n1,2,3,0\n",
+    );
+    check(
+        &["predict", &model(), "--input", &missing],
+        1,
+        "\"petal_width_cm\"",
+    );
+}
+
+#[test]
+fn predict_file_problems_exit_2() {
+    let dir = TempDir::new("predict-files");
+    let input = fixture("data/iris_test.csv");
+    check(
+        &["predict", &model(), "--input", &dir.path("none.csv")],
+        2,
+        "none.csv",
+    );
+    check(
+        &[
+            "predict",
+            &model(),
+            "--input",
+            &dir.write("rows.txt", "1,2,3,4\n"),
+        ],
+        2,
+        "rows.txt",
+    );
+    let out = dir.path("out.parquet");
+    check(
+        &["predict", &model(), "--input", &input, "--output", &out],
+        2,
+        ".json, .csv or .npy",
+    );
+    assert!(!Path::new(&out).exists());
+    check(
+        &[
+            "predict",
+            &model(),
+            "--input",
+            &dir.write("bad.json", "[[1, 2,"),
+        ],
+        2,
+        "line 1",
+    );
+    let unwritable = dir.path("no/such/dir/out.json");
+    check(
+        &[
+            "predict",
+            &model(),
+            "--input",
+            &input,
+            "--output",
+            &unwritable,
+        ],
+        2,
+        "out.json",
+    );
+}
+
+#[test]
+fn bench_json_reports_the_measurement() {
+    let run = check(
+        &[
+            "bench",
+            &model(),
+            "--samples",
+            "300",
+            "--threads",
+            "2",
+            "--seed",
+            "7",
+            "--json",
+        ],
+        0,
+        "",
+    );
+    let report = json(&run.stdout);
+    for field in ["samples_per_sec", "gflops", "ns_per_sample"] {
+        assert!(
+            report[field]
+                .as_f64()
+                .is_some_and(|x| x > 0.0 && x.is_finite()),
+            "{field}: {report}"
+        );
+    }
+    assert_eq!(report["threads"], 2);
+    assert_eq!(report["engine"], "interp");
+    assert_eq!(report["samples"], 300);
+    assert_eq!(report["flops_per_sample"], 465);
+    assert_eq!(report["model"], model());
+
+    let text = check(
+        &["bench", &model(), "--samples", "100", "--engine", "interp"],
+        0,
+        "",
+    )
+    .stdout;
+    assert!(
+        text.contains("samples/s") && text.contains("GFLOP/s") && text.contains("ns/sample"),
+        "{text}"
+    );
+}
