@@ -189,3 +189,78 @@ fn cell(outcome: &Outcome) -> String {
         Outcome::StaleGap => "STALE GAP".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Expected, InterpreterSubject};
+    use instinct::{Activation, ModelBuilder};
+
+    /// A backend that is always off by one.
+    struct OffByOne;
+    impl Subject for OffByOne {
+        fn name(&self) -> &'static str {
+            "off_by_one"
+        }
+        fn run(&self, model: &Model, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f64>>, String> {
+            let rows = InterpreterSubject.run(model, inputs)?;
+            Ok(rows
+                .into_iter()
+                .map(|r| r.into_iter().map(|v| v + 1.0).collect())
+                .collect())
+        }
+    }
+
+    fn case() -> Case {
+        // y = relu(2x - 1)
+        let info = ModelBuilder::with_feature_size(1)
+            .dense(vec![vec![2.0]], vec![-1.0], Some(Activation::Relu))
+            .build()
+            .unwrap();
+        Case {
+            name: "double".into(),
+            dir: "unused".into(),
+            info,
+            expected: Expected {
+                oracle: "arithmetic by hand".into(),
+                inputs: vec![vec![3.0], vec![0.0]],
+                outputs: vec![vec![5.0], vec![0.0]],
+            },
+        }
+    }
+
+    fn gap(backend: &str) -> KnownGap {
+        KnownGap {
+            case: "double".into(),
+            backend: backend.into(),
+            reason: "testing".into(),
+        }
+    }
+
+    fn outcomes(gaps: &[KnownGap]) -> Vec<Outcome> {
+        let subjects: Vec<Box<dyn Subject>> =
+            vec![Box::new(InterpreterSubject), Box::new(OffByOne)];
+        run(&[case()], &subjects, gaps, Tolerance::CLOSE)
+            .rows
+            .into_iter()
+            .map(|r| r.outcome)
+            .collect()
+    }
+
+    #[test]
+    fn failures_fail_and_known_gaps_are_reported_as_such() {
+        let o = outcomes(&[]);
+        assert!(matches!(o[0], Outcome::Pass(_)));
+        assert!(matches!(o[1], Outcome::Fail(s) if s.violations == 2));
+        let o = outcomes(&[gap("off_by_one")]);
+        assert_eq!(o[1], Outcome::KnownGap("testing".into()));
+        assert!(!o[1].is_failure());
+    }
+
+    #[test]
+    fn a_gap_that_passes_is_stale_and_fails_the_run() {
+        let o = outcomes(&[gap("interpreter")]);
+        assert_eq!(o[0], Outcome::StaleGap);
+        assert!(o[0].is_failure());
+    }
+}

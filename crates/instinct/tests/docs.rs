@@ -8,8 +8,12 @@ fn format_doc_examples_load() {
     for block in doc.split("```json").skip(1) {
         let json = block.split("```").next().unwrap();
         if json.contains("\"buffer_sizes\"") {
-            let model = instinct::Model::from_json_str(json).unwrap_or_else(|e| panic!("{e}\n{json}"));
-            assert!(model.info().validation_data.is_some(), "examples carry the rows they reproduce");
+            let model =
+                instinct::Model::from_json_str(json).unwrap_or_else(|e| panic!("{e}\n{json}"));
+            assert!(
+                model.info().validation_data.is_some(),
+                "examples carry the rows they reproduce"
+            );
             loaded += 1;
         }
     }
