@@ -4,7 +4,9 @@
 use crate::Engine;
 use crate::failure::{Failure, Outcome, load_model, print_stdout, to_json_text};
 use crate::inspect::flops_per_sample;
-use crate::predict::{config, run_batch};
+// Input values (and, separately, output values) a run may hold: far past any useful benchmark,
+// and refusing beyond it keeps a typo from exhausting memory.
+use crate::predict::{MAX_VALUES, config, run_batch};
 use anyhow::anyhow;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -16,10 +18,6 @@ const RUNS: usize = 5;
 
 /// At most this many samples warm up caches, the allocator and the thread pool's first spawn.
 const WARMUP_SAMPLES: usize = 10_000;
-
-/// Input values (and, separately, output values) a run may hold: 1 GiB of `f32` each, far past
-/// any useful benchmark, and refusing beyond it keeps a typo from exhausting memory.
-const MAX_VALUES: usize = 1 << 28;
 
 /// What to measure.
 #[derive(Debug, Clone)]

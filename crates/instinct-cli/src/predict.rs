@@ -38,6 +38,9 @@ impl DataFormat {
     }
 }
 
+/// The most input or output values one command holds in memory (1 GiB of f32).
+pub const MAX_VALUES: usize = 1 << 28;
+
 /// The prediction settings for an optional thread count (default: all cores).
 pub fn config(threads: Option<usize>) -> PredictConfig {
     match threads {
@@ -80,6 +83,15 @@ pub fn run(model: &Path, input: &Path, output: Option<&Path>, threads: Option<us
     };
     let model = load_model(model)?;
     let batch = input::read_rows(input, input_format, &model)?;
+    let outputs = batch.rows.checked_mul(model.output_size());
+    if outputs.is_none_or(|n| n > MAX_VALUES) {
+        return Err(Failure::unreadable(anyhow!(
+            "{}: {} rows × {} outputs is more than {MAX_VALUES} output values; split the input",
+            input.display(),
+            batch.rows,
+            model.output_size()
+        )));
+    }
     let values = run_batch(&model, &batch.values, batch.rows, config(threads))?;
     output::write(
         output,

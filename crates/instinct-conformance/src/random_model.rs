@@ -74,9 +74,27 @@ pub fn random_case(seed: u64, rows: usize) -> RandomCase {
     let feature_size: usize = g.info.buffer_sizes[..g.pristine_inputs_len()].iter().sum();
     let inputs = (0..rows)
         .map(|_| {
-            (0..feature_size)
+            let mut row: Vec<f32> = (0..feature_size)
                 .map(|_| g.rng.uniform(-2.5, 2.5))
-                .collect()
+                .collect();
+            // Now and then a value on a rounding boundary of MAP_TRANSFORM keys or a non-finite
+            // one, whose handling every implementation must share. (Large finite values are left
+            // out: through EXP and products they make f32 results ill-conditioned, and then no
+            // 1e-5 tolerance against f64 holds.)
+            if feature_size > 0 && g.rng.chance(0.15) {
+                let special = [
+                    0.5,
+                    -0.5,
+                    1.5,
+                    -2.5,
+                    f32::NAN,
+                    f32::INFINITY,
+                    f32::NEG_INFINITY,
+                ];
+                let at = g.rng.below(feature_size);
+                row[at] = g.rng.pick(&special);
+            }
+            row
         })
         .collect();
     RandomCase {
@@ -278,6 +296,18 @@ impl Gen {
                     });
                 }
             }
+            Op::CopyMasked if self.rng.chance(0.2) => {
+                // In place: later positions may gather values written earlier in the same pass.
+                let buffer = self.recent();
+                let n = self.rng.range(1, self.size(buffer));
+                let indexes = (0..n).map(|_| self.rng.below(self.size(buffer))).collect();
+                self.touch(buffer);
+                self.info.instructions.push(Instruction::CopyMasked {
+                    input: buffer,
+                    output: buffer,
+                    indexes,
+                });
+            }
             Op::CopyMasked => {
                 let input = self.recent();
                 let n = self.rng.range(1, 6);
@@ -397,7 +427,14 @@ impl Gen {
                     };
                     inputs.push(b);
                 }
-                let output = self.new_buffer(n);
+                // Sometimes the result overwrites one of its own inputs.
+                let output = if self.rng.chance(0.2) {
+                    let o = self.rng.pick(&inputs);
+                    self.touch(o);
+                    o
+                } else {
+                    self.new_buffer(n)
+                };
                 self.info.instructions.push(if op == Op::AddBuffers {
                     Instruction::AddElementwiseBuffers {
                         input: inputs,
@@ -418,9 +455,16 @@ impl Gen {
                 let from = self.recent();
                 let activation = self.activation();
                 let heads = self.dot(from, h, activation);
-                // Sometimes a wider output: the values past the data stay zero.
-                let extra = usize::from(self.rng.chance(0.2));
-                let output = self.new_buffer(d + extra);
+                // Sometimes a wider output (the values past the data stay zero), sometimes the
+                // data buffer itself.
+                let output = match self.rng.below(5) {
+                    0 => self.new_buffer(d + 1),
+                    1 => {
+                        self.touch(data);
+                        data
+                    }
+                    _ => self.new_buffer(d),
+                };
                 let input = vec![data, heads];
                 self.info.instructions.push(if op == Op::MulHeads {
                     Instruction::MultiplyBufferHeads { input, output }
@@ -430,8 +474,13 @@ impl Gen {
             }
             Op::ReduceSum => {
                 let input = self.recent();
-                let size = self.rng.range(1, 2);
-                let output = self.new_buffer(size);
+                let output = if self.rng.chance(0.2) {
+                    self.touch(input);
+                    input
+                } else {
+                    let size = self.rng.range(1, 2);
+                    self.new_buffer(size)
+                };
                 self.info
                     .instructions
                     .push(Instruction::ReduceSum { input, output });

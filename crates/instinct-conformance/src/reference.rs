@@ -8,7 +8,10 @@ use std::collections::HashMap;
 /// Runs one sample through `model` in f64 arithmetic and returns the output buffer.
 ///
 /// The memory starts zeroed, the input fills its first values, instructions run in order. Every
-/// formula is the format's, evaluated in f64 (GELU with the exact `erf`).
+/// formula is the format's, evaluated in f64 (GELU with the exact `erf`). Buffers hold f32
+/// values in the format, so each instruction's results are rounded to f32 as they are stored:
+/// that keeps the f32 range (a value past `f32::MAX` becomes infinite, as it does in every f32
+/// implementation) while the arithmetic inside an instruction is exact to f64.
 pub fn run_f64(model: &ValidModel, input: &[f32]) -> Vec<f64> {
     let info = model.info();
     let layout = model.layout();
@@ -143,6 +146,9 @@ pub fn run_f64(model: &ValidModel, input: &[f32]) -> Vec<f64> {
                     mem[off(*output) + i] = v * mem[off(*input) + i];
                 }
             }
+        }
+        for m in mem.iter_mut() {
+            *m = *m as f32 as f64;
         }
     }
     mem[layout.output_span()].to_vec()

@@ -131,6 +131,16 @@ fn random_models_match_instmodel() {
     );
 }
 
+/// Our f32 results against exact (f64) arithmetic. Looser in its relative part than
+/// `Tolerance::CLOSE` (which compares two f32 implementations): EXP of an argument near its clamp
+/// at 88 turns the argument's f32 rounding (~1e-5 absolute) into ~1e-5 relative error, and
+/// products of such values add these errors up. Measured worst case over these 1000 models:
+/// printed by the test.
+const F32_VS_EXACT: Tolerance = Tolerance::Close {
+    abs: 1e-5,
+    rel: 1e-4,
+};
+
 #[test]
 fn random_models_match_the_f64_reference() {
     over_random_models(
@@ -143,8 +153,7 @@ fn random_models_match_the_f64_reference() {
                 .iter()
                 .map(|x| run_f64(model.valid(), x))
                 .collect();
-            let stats =
-                ErrorStats::compare(&ours(model, &case.inputs), &reference, Tolerance::CLOSE);
+            let stats = ErrorStats::compare(&ours(model, &case.inputs), &reference, F32_VS_EXACT);
             prop_assert!(stats.passed(), "{stats:?}");
             Ok(stats)
         },

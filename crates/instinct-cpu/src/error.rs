@@ -62,6 +62,14 @@ pub enum PredictError {
         /// `required_memory()`.
         memory: usize,
     },
+    /// The results would not fit in memory.
+    #[error("{samples} samples × {width} values per sample do not fit in memory")]
+    OutputTooLarge {
+        /// Number of samples.
+        samples: usize,
+        /// Values kept per sample.
+        width: usize,
+    },
     /// The operating system refused to start a worker thread.
     #[error("cannot start a worker thread: {0}")]
     ThreadSpawn(String),

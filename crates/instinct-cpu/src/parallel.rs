@@ -138,7 +138,11 @@ impl Interpreter {
             return Err(PredictError::SliceRange { start, end, memory });
         }
         let (samples, width) = (inputs.len() / fs, end - start);
-        let mut values = vec![0.0f32; samples * width];
+        let too_large = PredictError::OutputTooLarge { samples, width };
+        let len = samples.checked_mul(width).ok_or(too_large.clone())?;
+        let mut values = Vec::new();
+        values.try_reserve_exact(len).map_err(|_| too_large)?;
+        values.resize(len, 0.0f32);
         let per_thread = samples.div_ceil(threads).max(1);
         std::thread::scope(|scope| -> Result<(), PredictError> {
             for (ins, outs) in inputs

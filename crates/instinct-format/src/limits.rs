@@ -14,8 +14,12 @@ pub struct Limits {
     pub max_instructions: usize,
     /// Nesting depth of JSON arrays and objects (a model needs 4).
     pub max_json_depth: usize,
-    /// Size of a model file in bytes.
+    /// Size of a model file in bytes. Parsing needs memory of the order of the file size
+    /// (up to about 15× for a file made of tiny arrays), so this also bounds parse memory.
     pub max_file_bytes: u64,
+    /// Work allowed for checking `validation_data` at load: rows × (memory per sample + weight
+    /// elements).
+    pub max_validation_cost: usize,
 }
 
 impl Default for Limits {
@@ -26,7 +30,8 @@ impl Default for Limits {
             max_parameter_elements: 10_000_000,
             max_instructions: 100_000,
             max_json_depth: 32,
-            max_file_bytes: 1 << 30,
+            max_file_bytes: 256 << 20,
+            max_validation_cost: 1 << 30,
         }
     }
 }

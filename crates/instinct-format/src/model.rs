@@ -38,9 +38,33 @@ pub struct ModelInfo {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ValidationData {
     /// One row of `feature_size` values per case.
+    #[serde(serialize_with = "rows_keeping_infinities")]
     pub inputs: Vec<Vec<f32>>,
     /// One row of output-buffer values per case.
+    #[serde(serialize_with = "rows_keeping_infinities")]
     pub expected_outputs: Vec<Vec<f32>>,
+}
+
+/// Writes rows of numbers, an infinity as `±1e39` (which reads back as the same infinity: it is
+/// beyond the f32 range) instead of serde_json's `null`, so such rows round-trip.
+fn rows_keeping_infinities<S: Serializer>(rows: &[Vec<f32>], s: S) -> Result<S::Ok, S::Error> {
+    struct Number(f32);
+    impl Serialize for Number {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            match self.0 {
+                f32::INFINITY => s.serialize_f64(1e39),
+                f32::NEG_INFINITY => s.serialize_f64(-1e39),
+                v => s.serialize_f32(v),
+            }
+        }
+    }
+    struct Row<'a>(&'a [f32]);
+    impl Serialize for Row<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(self.0.iter().map(|&v| Number(v)))
+        }
+    }
+    s.collect_seq(rows.iter().map(|r| Row(r)))
 }
 
 /// A MAP_TRANSFORM table: JSON object whose keys are integers written as strings.
@@ -132,6 +156,17 @@ mod tests {
             serde_json::to_string(&m).unwrap(),
             r#"{"3":[1.0],"-4":[2.0],"3":[5.0]}"#
         );
+    }
+
+    #[test]
+    fn infinite_validation_values_round_trip() {
+        let data: ValidationData = serde_json::from_str(
+            r#"{"inputs": [[1e39, -1e40, 2.5]], "expected_outputs": [[1.0]]}"#,
+        )
+        .unwrap();
+        assert_eq!(data.inputs[0], [f32::INFINITY, f32::NEG_INFINITY, 2.5]);
+        let text = serde_json::to_string(&data).unwrap();
+        assert_eq!(serde_json::from_str::<ValidationData>(&text).unwrap(), data);
     }
 
     #[test]

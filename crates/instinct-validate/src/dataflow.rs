@@ -3,7 +3,16 @@
 
 use crate::DiagnosticKind as K;
 use crate::rules::Report;
-use instinct_format::{ModelInfo, WriteKind};
+use instinct_format::{Instruction, ModelInfo, WriteKind};
+
+fn writes_something(info: &ModelInfo, ins: &Instruction) -> bool {
+    match ins {
+        Instruction::CopyMasked { indexes, .. } => !indexes.is_empty(),
+        Instruction::MapTransform { size, .. } => *size > 0,
+        Instruction::Copy { input, .. } => info.buffer_sizes[*input] > 0,
+        _ => true,
+    }
+}
 
 /// Runs the dataflow rules. Every buffer index must be in range, and the input must fill
 /// buffers `0..input_buffers`.
@@ -44,7 +53,11 @@ pub(crate) fn check(info: &ModelInfo, input_buffers: usize, r: &mut Report) {
                 last_writers[out] = vec![n];
             }
         }
-        written[out] = true;
+        // A write of no element (COPY_MASKED without indexes, MAP_TRANSFORM of size 0, COPY of
+        // the empty buffer 0) leaves the buffer as unwritten as it was.
+        if writes_something(info, ins) {
+            written[out] = true;
+        }
     }
     let last = buffers - 1;
     if !written[last] {

@@ -416,6 +416,26 @@ pub enum DiagnosticKind {
         /// Values expected.
         expected: usize,
     },
+    /// Checking `validation_data` would take more than `Limits::max_validation_cost` work.
+    #[error(
+        "{rows} validation rows would cost {cost} value updates to check, more than the limit of {max}"
+    )]
+    ValidationTooCostly {
+        /// Number of rows.
+        rows: usize,
+        /// Rows × (memory per sample + weight elements), saturating.
+        cost: usize,
+        /// `Limits::max_validation_cost`.
+        max: usize,
+    },
+    /// More problems of one kind than are listed one by one.
+    #[error("{count} more problems of kind {of}")]
+    MoreProblems {
+        /// The kind, as serialized (`weight_columns_mismatch`).
+        of: String,
+        /// How many were not listed.
+        count: usize,
+    },
     /// The model does not reproduce a validation row within tolerance (NaN never matches).
     #[error(
         "validation row {row}: output {index} is {computed}, expected {expected} (tolerance {tolerance})"
@@ -432,6 +452,27 @@ pub enum DiagnosticKind {
         /// Absolute tolerance.
         tolerance: f32,
     },
+}
+
+impl DiagnosticKind {
+    /// The kind's name as serialized (`weight_rows_mismatch`).
+    pub fn name(&self) -> String {
+        // The variant name is what `Debug` prints before its fields.
+        let debug = format!("{self:?}");
+        let variant = debug.split([' ', '{', '(']).next().unwrap_or_default();
+        let mut name = String::new();
+        for (i, c) in variant.chars().enumerate() {
+            if c.is_ascii_uppercase() {
+                if i > 0 {
+                    name.push('_');
+                }
+                name.push(c.to_ascii_lowercase());
+            } else {
+                name.push(c);
+            }
+        }
+        name
+    }
 }
 
 fn more_suffix(more: &usize) -> String {

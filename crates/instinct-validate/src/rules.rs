@@ -5,18 +5,49 @@ use crate::{Diagnostic, DiagnosticKind as K, Layout, Limits};
 use instinct_format::{FormatError, Instruction, ModelInfo, feature_width};
 use std::collections::{HashMap, HashSet};
 
+/// How many diagnostics of one kind are listed; the rest are counted in one `MoreProblems`, so a
+/// hostile file cannot make the report itself huge.
+pub(crate) const MAX_PER_KIND: usize = 50;
+
 /// Collects diagnostics, dropping exact repeats (a weight slot shared by two instructions with
-/// the same wrong shape is reported once).
+/// the same wrong shape is reported once) and capping each kind at [`MAX_PER_KIND`].
 pub(crate) struct Report<'a> {
     out: &'a mut Vec<Diagnostic>,
     seen: HashSet<(String, String)>,
+    per_kind: HashMap<String, usize>,
 }
 
 impl Report<'_> {
     pub(crate) fn push(&mut self, path: impl Into<String>, kind: K) {
+        let count = self.per_kind.entry(kind.name()).or_insert(0);
+        if *count >= MAX_PER_KIND {
+            *count += 1;
+            return;
+        }
         let path = path.into();
         if self.seen.insert((path.clone(), kind.to_string())) {
+            *count += 1;
             self.out.push(Diagnostic { path, kind });
+        }
+    }
+
+    /// Appends one `MoreProblems` per kind that went over the cap.
+    fn finish(self) {
+        let mut over: Vec<(&String, usize)> = self
+            .per_kind
+            .iter()
+            .filter(|(_, n)| **n > MAX_PER_KIND)
+            .map(|(k, n)| (k, n - MAX_PER_KIND))
+            .collect();
+        over.sort();
+        for (kind, count) in over {
+            self.out.push(Diagnostic {
+                path: String::new(),
+                kind: K::MoreProblems {
+                    of: kind.clone(),
+                    count,
+                },
+            });
         }
     }
 }
@@ -30,6 +61,7 @@ pub(crate) fn check(
     let mut r = Report {
         out,
         seen: HashSet::new(),
+        per_kind: HashMap::new(),
     };
     let feature_size = check_features(info, &mut r);
     let sizes_ok = check_buffers(info, limits, &mut r);
@@ -43,6 +75,10 @@ pub(crate) fn check(
     if let (Some(k), true) = (input_buffers, indices_ok && sizes_ok) {
         dataflow::check(info, k, &mut r);
     }
+    if sizes_ok {
+        check_validation_cost(info, limits, &mut r);
+    }
+    r.finish();
     let (feature_size, input_buffers) = (feature_size?, input_buffers?);
     if !sizes_ok {
         return None;
@@ -51,7 +87,7 @@ pub(crate) fn check(
     let mut total = 0usize;
     for &s in &info.buffer_sizes {
         offsets.push(total);
-        total += s; // cannot overflow: check_buffers bounded the sum
+        total += s; // cannot overflow: check_buffers refused sums that do
     }
     Some(Layout {
         sizes: info.buffer_sizes.clone(),
@@ -74,6 +110,7 @@ fn check_features(info: &ModelInfo, r: &mut Report) -> Option<usize> {
         return None;
     }
     let mut total = Some(0usize);
+    let mut names_ok = true;
     for (i, name) in features.iter().enumerate() {
         match feature_width(name) {
             Ok(w) => total = total.and_then(|t| t.checked_add(w)),
@@ -89,9 +126,12 @@ fn check_features(info: &ModelInfo, r: &mut Report) -> Option<usize> {
                         reason,
                     },
                 );
-                return None;
+                names_ok = false;
             }
         }
+    }
+    if !names_ok {
+        return None;
     }
     let Some(computed) = total else {
         r.push(
@@ -132,8 +172,10 @@ fn check_buffers(info: &ModelInfo, limits: &Limits, r: &mut Report) -> bool {
             ok = false;
         }
     }
-    let total = sizes.iter().fold(0usize, |a, &s| a.saturating_add(s));
-    if total > limits.max_buffer_elements {
+    // An overflowing sum is over any limit, even `usize::MAX`.
+    let total = sizes.iter().try_fold(0usize, |a, &s| a.checked_add(s));
+    if total.is_none_or(|t| t > limits.max_buffer_elements) {
+        let total = total.unwrap_or(usize::MAX);
         r.push(
             "buffer_sizes",
             K::TooManyBufferElements {
@@ -142,7 +184,7 @@ fn check_buffers(info: &ModelInfo, limits: &Limits, r: &mut Report) -> bool {
             },
         );
         ok = false;
-    } else if total == 0 {
+    } else if total == Some(0) {
         r.push("buffer_sizes", K::NoMemory);
         ok = false;
     }
@@ -289,6 +331,20 @@ fn check_finite<'a>(
     }
 }
 
+/// Reports the first NaN of `values` (with a count of the rest) at `path(i)`.
+fn check_not_nan(r: &mut Report, values: &[f32], path: impl Fn(usize) -> String) {
+    let mut nans = values.iter().enumerate().filter(|(_, v)| v.is_nan());
+    if let Some((i, _)) = nans.next() {
+        r.push(
+            path(i),
+            K::NonFinite {
+                value: "NaN".into(),
+                more: nans.count(),
+            },
+        );
+    }
+}
+
 fn check_finite_values(info: &ModelInfo, r: &mut Report) {
     for (s, rows) in info.weights.iter().enumerate() {
         // Position (row, column) of the i-th value of a possibly ragged slot.
@@ -315,12 +371,13 @@ fn check_finite_values(info: &ModelInfo, r: &mut Report) {
         }
     }
     if let Some(data) = &info.validation_data {
-        // Non-finite rows cannot be written back as JSON, and an infinite expectation checks nothing.
+        // ±inf is data here (a JSON number beyond the f32 range reads as one, and the reference
+        // accepts it); NaN cannot come from JSON and could not be written back.
         for (i, row) in data.inputs.iter().enumerate() {
-            check_finite(r, row, |j| format!("validation_data.inputs[{i}][{j}]"));
+            check_not_nan(r, row, |j| format!("validation_data.inputs[{i}][{j}]"));
         }
         for (i, row) in data.expected_outputs.iter().enumerate() {
-            check_finite(r, row, |j| {
+            check_not_nan(r, row, |j| {
                 format!("validation_data.expected_outputs[{i}][{j}]")
             });
         }
@@ -396,6 +453,35 @@ fn check_validation_data(info: &ModelInfo, feature_size: Option<usize>, r: &mut 
                 );
             }
         }
+    }
+}
+
+/// Checking `validation_data` runs every row through the model; bound that work by
+/// rows × (memory per sample + weight elements), so a small file cannot make loading take hours.
+fn check_validation_cost(info: &ModelInfo, limits: &Limits, r: &mut Report) {
+    let Some(data) = &info.validation_data else {
+        return;
+    };
+    let memory: usize = info.buffer_sizes.iter().sum();
+    let weights = info
+        .weights
+        .iter()
+        .flatten()
+        .map(Vec::len)
+        .fold(0usize, usize::saturating_add);
+    let cost = data
+        .inputs
+        .len()
+        .saturating_mul(memory.saturating_add(weights).max(1));
+    if cost > limits.max_validation_cost {
+        r.push(
+            "validation_data",
+            K::ValidationTooCostly {
+                rows: data.inputs.len(),
+                cost,
+                max: limits.max_validation_cost,
+            },
+        );
     }
 }
 
@@ -541,7 +627,9 @@ fn check_shapes(info: &ModelInfo, n: usize, ins: &Instruction, r: &mut Report) {
                     );
                 }
             }
-            check_not_empty(info, n, &[("key", *key), ("output", *output)], r);
+            // An empty key is fine (the reference's dot of length 0 gives 0); an empty output
+            // would be a zero-row matrix.
+            check_not_empty(info, n, &[("output", *output)], r);
             check_affine(info, n, *weights, sz(*output), *key, r);
         }
         Instruction::Copy {
@@ -715,7 +803,8 @@ fn check_shapes(info: &ModelInfo, n: usize, ins: &Instruction, r: &mut Report) {
     }
 }
 
-/// DOT and ATTENTION need non-empty operands: the reference panics on a zero-width matrix.
+/// DOT and ATTENTION operands that must not be the empty buffer 0 (the reference's DOT panics on
+/// zero-width matrices).
 fn check_not_empty(info: &ModelInfo, n: usize, operands: &[(&str, usize)], r: &mut Report) {
     for &(field, buffer) in operands {
         if info.buffer_sizes[buffer] == 0 {

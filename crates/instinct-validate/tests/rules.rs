@@ -100,6 +100,72 @@ fn features() {
 }
 
 #[test]
+fn every_bad_feature_name_is_reported() {
+    let mut v = base();
+    v["features"] = json!(["[1]", "x[0]", "y]"]);
+    let problems = validate(&info_of(v), &Limits::default()).unwrap_err();
+    let paths: Vec<&str> = problems.iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(paths, ["features[0]", "features[1]", "features[2]"]);
+}
+
+#[test]
+fn buffer_sums_that_overflow_are_refused_whatever_the_limit() {
+    let huge = json!({"feature_size": usize::MAX, "buffer_sizes": [usize::MAX, 1],
+        "instructions": [{"type": "REDUCE_SUM", "input": 0, "output": 1}],
+        "weights": [], "bias": []});
+    let limits = Limits {
+        max_buffer_elements: usize::MAX,
+        ..Limits::default()
+    };
+    check_info(
+        info_of(huge),
+        &limits,
+        "buffer_sizes",
+        K::TooManyBufferElements {
+            total: usize::MAX,
+            max: usize::MAX,
+        },
+    );
+}
+
+#[test]
+fn each_kind_is_listed_at_most_fifty_times() {
+    let mut v = base();
+    v["validation_data"] =
+        json!({"inputs": vec![json!([1.0]); 120], "expected_outputs": vec![json!([0.0]); 120]});
+    let problems = validate(&info_of(v), &Limits::default()).unwrap_err();
+    assert_eq!(problems.len(), 51);
+    assert_eq!(
+        problems.0[50].kind,
+        K::MoreProblems {
+            of: "validation_row_length".into(),
+            count: 70
+        }
+    );
+}
+
+#[test]
+fn validation_data_work_is_bounded() {
+    let mut v = base();
+    v["validation_data"] = json!({"inputs": vec![json!([1.0, 2.0, 3.0]); 100], "expected_outputs": vec![json!([0.0]); 100]});
+    let limits = Limits {
+        max_validation_cost: 1000,
+        ..Limits::default()
+    };
+    // 100 rows × (26 values of memory + 24 weights)
+    check_info(
+        info_of(v),
+        &limits,
+        "validation_data",
+        K::ValidationTooCostly {
+            rows: 100,
+            cost: 5000,
+            max: 1000,
+        },
+    );
+}
+
+#[test]
 fn buffers() {
     check(
         |v| v["buffer_sizes"] = json!([]),
@@ -255,15 +321,22 @@ fn non_finite_values() {
     );
     let mut info = info_of(base());
     info.validation_data = Some(instinct_format::ValidationData {
-        inputs: vec![vec![1.0, f32::INFINITY, 0.0]],
+        inputs: vec![vec![1.0, f32::NAN, 0.0]],
         expected_outputs: vec![vec![0.0]],
     });
     check_info(
         info,
         &Limits::default(),
         "validation_data.inputs[0][1]",
-        non_finite("inf"),
+        non_finite("NaN"),
     );
+    // An infinite input is data (1e39 in JSON reads as one), as in the reference.
+    let mut info = info_of(base());
+    info.validation_data = Some(instinct_format::ValidationData {
+        inputs: vec![vec![1.0, f32::INFINITY, 0.0]],
+        expected_outputs: vec![vec![0.0]],
+    });
+    assert!(validate(&info, &Limits::default()).is_ok());
     let mut info = info_of(base());
     if let instinct_format::Instruction::MapTransform { default, .. } = &mut info.instructions[5] {
         default[0] = f32::NAN;
@@ -633,6 +706,33 @@ fn dataflow() {
         "buffer_sizes[7]",
         K::OutputNeverWritten { buffer: 7 },
     );
+    // Writes of no element do not count as writes.
+    let hollow = json!({"feature_size": 2, "buffer_sizes": [2, 2, 1],
+        "instructions": [
+            {"type": "COPY_MASKED", "input": 0, "output": 1, "indexes": []},
+            {"type": "MAP_TRANSFORM", "input": 1, "output": 2, "internal_input_index": 0,
+             "internal_output_index": 0, "map": 0, "size": 0, "default": []}],
+        "weights": [], "bias": [], "maps": [{}]});
+    let problems = validate(&info_of(hollow), &Limits::default()).unwrap_err();
+    let found: Vec<(&str, &K)> = problems
+        .iter()
+        .map(|d| (d.path.as_str(), &d.kind))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("instructions[1].input", &K::ReadBeforeWrite { buffer: 1 }),
+            ("buffer_sizes[2]", &K::OutputNeverWritten { buffer: 2 })
+        ]
+    );
+}
+
+#[test]
+fn attention_with_an_empty_key_is_valid_as_in_the_reference() {
+    let model = json!({"feature_size": 2, "buffer_sizes": [0, 2, 2],
+        "instructions": [{"type": "ATTENTION", "input": 1, "key": 0, "output": 2, "weights": 0}],
+        "weights": [[[], []]], "bias": [[0.5, -0.5]]});
+    assert!(validate(&info_of(model), &Limits::default()).is_ok());
 }
 
 #[test]
