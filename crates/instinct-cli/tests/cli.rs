@@ -611,3 +611,44 @@ fn bench_json_reports_the_measurement() {
         "{text}"
     );
 }
+
+#[test]
+fn outputs_too_large_for_memory_are_refused_before_predicting() {
+    let dir = TempDir::new("huge-output");
+    // One input copied into a buffer of 999,999 outputs; 300 rows would need 3·10^8 values.
+    let wide = dir.write(
+        "wide.json",
+        r#"{"feature_size":1,"buffer_sizes":[1,999999],"instructions":[{"type":"COPY","input":0,"output":1,"internal_index":0}],"weights":[],"bias":[]}"#,
+    );
+    let rows = dir.write("rows.csv", &"1\n".repeat(300));
+    check(
+        &["predict", &wide, "--input", &rows],
+        2,
+        "more than 268435456 output values",
+    );
+}
+
+#[test]
+fn an_npy_of_absurd_row_count_is_refused() {
+    let dir = TempDir::new("absurd-npy");
+    let no_inputs = dir.write(
+        "none.json",
+        r#"{"feature_size":0,"buffer_sizes":[0,3],"instructions":[{"type":"REDUCE_SUM","input":0,"output":1},{"type":"ACTIVATION","input":1,"activation":"EXP"}],"weights":[],"bias":[]}"#,
+    );
+    let mut header = String::from(
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000000000, 0), }",
+    );
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    let path = dir.write("huge.npy", bytes);
+    check(
+        &["predict", &no_inputs, "--input", &path],
+        2,
+        "split the input",
+    );
+}
