@@ -620,7 +620,7 @@ fn outputs_too_large_for_memory_are_refused_before_predicting() {
         "wide.json",
         r#"{"feature_size":1,"buffer_sizes":[1,999999],"instructions":[{"type":"COPY","input":0,"output":1,"internal_index":0}],"weights":[],"bias":[]}"#,
     );
-    let rows = dir.write("rows.csv", &"1\n".repeat(300));
+    let rows = dir.write("rows.csv", "1\n".repeat(300));
     check(
         &["predict", &wide, "--input", &rows],
         2,
