@@ -102,7 +102,8 @@ pub fn run(options: &Options) -> Outcome {
         )));
     }
     let config = config(options.threads);
-    let threads = config.threads();
+    // A model without inputs runs one sample at a time (see `run_batch`).
+    let threads = if fs == 0 { 1 } else { config.threads() };
     let inputs = random_inputs(n, fs, options.seed);
 
     let warmup = n.min(WARMUP_SAMPLES);
