@@ -1,6 +1,6 @@
 //! `Subject`: one backend under test. Every case runs through every subject.
 
-use instinct::{Model, PredictConfig};
+use instinct::{Engine, Model, PredictConfig};
 
 /// A backend that runs a model over input rows.
 pub trait Subject {
@@ -25,7 +25,7 @@ impl Subject for InterpreterSubject {
     }
 }
 
-/// `predict_parallel` over all rows at once, on two threads.
+/// `predict_parallel` over all rows at once with the per-sample engine, on two threads.
 pub struct ParallelSubject;
 
 impl Subject for ParallelSubject {
@@ -34,10 +34,36 @@ impl Subject for ParallelSubject {
     }
     fn run(&self, model: &Model, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f64>>, String> {
         let flat: Vec<f32> = inputs.iter().flatten().copied().collect();
+        let config = PredictConfig::new()
+            .with_threads(2)
+            .with_engine(Engine::PerSample);
         let out = model
-            .predict_parallel(&flat, PredictConfig::new().with_threads(2))
+            .predict_parallel(&flat, config)
             .map_err(|e| e.to_string())?;
         Ok(out.rows().map(|r| widen(r.to_vec())).collect())
+    }
+}
+
+/// The batch engine (tiles, matrix products) over all rows at once, on two threads.
+pub struct BatchSubject;
+
+impl Subject for BatchSubject {
+    fn name(&self) -> &'static str {
+        "batch"
+    }
+    fn run(&self, model: &Model, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f64>>, String> {
+        let flat: Vec<f32> = inputs.iter().flatten().copied().collect();
+        let config = PredictConfig::new()
+            .with_threads(2)
+            .with_engine(Engine::Batch);
+        let out = model
+            .interpreter()
+            .predict_batch(&flat, config)
+            .map_err(|e| e.to_string())?;
+        Ok(out
+            .chunks(model.output_size())
+            .map(|r| widen(r.to_vec()))
+            .collect())
     }
 }
 
@@ -61,6 +87,7 @@ pub fn all_subjects() -> Vec<Box<dyn Subject>> {
     vec![
         Box::new(InterpreterSubject),
         Box::new(ParallelSubject),
+        Box::new(BatchSubject),
         Box::new(ReferenceF64Subject),
     ]
 }

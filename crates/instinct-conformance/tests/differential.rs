@@ -2,7 +2,7 @@
 //! every Keras fixture, and hundreds of seeded random valid models covering every instruction
 //! and activation, must agree within abs 1e-5 + rel 1e-5.
 
-use instinct::{Model, PredictConfig};
+use instinct::{Engine, Model, PredictConfig};
 use instinct_conformance::random_model::{RandomCase, random_case};
 use instinct_conformance::{ErrorStats, Tolerance, reference::run_f64};
 use proptest::prelude::*;
@@ -160,28 +160,62 @@ fn random_models_match_the_f64_reference() {
     );
 }
 
+/// Runs a flat batch through `predict_parallel` with `config` and returns rows.
+fn parallel(model: &Model, inputs: &[Vec<f32>], config: PredictConfig) -> Vec<Vec<f64>> {
+    let flat: Vec<f32> = inputs.iter().flatten().copied().collect();
+    let out = model.predict_parallel(&flat, config).unwrap();
+    out.rows()
+        .map(|r| r.iter().map(|&v| f64::from(v)).collect())
+        .collect()
+}
+
 #[test]
-fn parallel_prediction_equals_per_sample_prediction_for_any_thread_count() {
+fn the_per_sample_engine_is_bit_identical_to_predict_for_any_thread_count() {
     over_random_models(
         150,
         0x1157_0003,
-        "predict_parallel vs predict",
+        "per-sample engine vs predict",
         |case, model| {
-            let flat: Vec<f32> = case.inputs.iter().flatten().copied().collect();
             let expected = ours(model, &case.inputs);
             for threads in [1, 2, 3, 8] {
-                let out = model
-                    .predict_parallel(&flat, PredictConfig::new().with_threads(threads))
-                    .unwrap();
-                let got: Vec<Vec<f64>> = out
-                    .rows()
-                    .map(|r| r.iter().map(|&v| f64::from(v)).collect())
-                    .collect();
+                let config = PredictConfig::new()
+                    .with_threads(threads)
+                    .with_engine(Engine::PerSample);
                 // Each sample runs the same code from zeroed memory, so results are bit-identical.
-                let stats = ErrorStats::compare(&got, &expected, Tolerance::Exact);
+                let stats = ErrorStats::compare(
+                    &parallel(model, &case.inputs, config),
+                    &expected,
+                    Tolerance::Exact,
+                );
                 prop_assert!(stats.passed(), "threads {threads}: {stats:?}");
             }
             Ok(ErrorStats::default())
+        },
+    );
+}
+
+#[test]
+fn the_batch_engine_matches_the_interpreter_and_ignores_the_thread_count() {
+    over_random_models(
+        1000,
+        0x1157_0004,
+        "batch engine vs interpreter",
+        |case, model| {
+            // Enough rows for several tiles, with a ragged last one.
+            let rows: Vec<Vec<f32>> = (0..700)
+                .map(|i| case.inputs[i % case.inputs.len()].clone())
+                .collect();
+            let expected = ours(model, &rows);
+            let one = parallel(model, &rows, PredictConfig::new().with_threads(1));
+            let stats = ErrorStats::compare(&one, &expected, Tolerance::CLOSE);
+            prop_assert!(stats.passed(), "batch vs interpreter: {stats:?}");
+            for threads in [2, 3] {
+                let many = parallel(model, &rows, PredictConfig::new().with_threads(threads));
+                // Tiles do not depend on the thread count, so neither do the results.
+                let same = ErrorStats::compare(&many, &one, Tolerance::Exact);
+                prop_assert!(same.passed(), "threads {threads}: {same:?}");
+            }
+            Ok(stats)
         },
     );
 }

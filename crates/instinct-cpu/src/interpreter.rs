@@ -129,10 +129,4 @@ impl Interpreter {
                 required: self.plan.memory,
             })
     }
-
-    /// Runs one sample whose input is already in `memory[..feature_size]` and whose rest is
-    /// zero; `memory` is exactly `required_memory()` long.
-    pub(crate) fn run_prepared(&self, memory: &mut [f32]) {
-        self.plan.run(memory);
-    }
 }

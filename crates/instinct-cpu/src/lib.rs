@@ -17,6 +17,7 @@
 //! assert!((y - 1.0 / (1.0 + (-0.45f32).exp())).abs() < 1e-6);
 //! ```
 
+mod batch;
 mod error;
 mod interpreter;
 mod parallel;
@@ -26,6 +27,6 @@ mod validation_data;
 pub use error::PredictError;
 pub use instinct_validate::ValidModel;
 pub use interpreter::Interpreter;
-pub use parallel::{ParallelOutput, PredictConfig};
+pub use parallel::{Engine, ParallelOutput, PredictConfig};
 pub use plan::Plan;
 pub use validation_data::{VALIDATION_TOLERANCE, check_validation_data};

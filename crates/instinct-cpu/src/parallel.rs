@@ -1,4 +1,4 @@
-//! `predict_parallel`: many samples over scoped threads, each sample from zeroed memory.
+//! `PredictConfig`, `ParallelOutput` and `predict_parallel`, the reference's API for many samples.
 
 use crate::{Interpreter, PredictError};
 
@@ -7,6 +7,17 @@ use crate::{Interpreter, PredictError};
 pub struct PredictConfig {
     threads: Option<usize>,
     slice: Option<(usize, usize)>,
+    engine: Engine,
+}
+
+/// How a batch of samples is computed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Engine {
+    /// Tiles of samples, DOT and ATTENTION as matrix products over the tile (the default).
+    #[default]
+    Batch,
+    /// One sample at a time through the interpreter.
+    PerSample,
 }
 
 impl PredictConfig {
@@ -26,6 +37,17 @@ impl PredictConfig {
     pub fn with_slice_result_buffer(mut self, start: usize, end: usize) -> PredictConfig {
         self.slice = Some((start, end));
         self
+    }
+
+    /// Chooses the engine (default: [`Engine::Batch`]).
+    pub fn with_engine(mut self, engine: Engine) -> PredictConfig {
+        self.engine = engine;
+        self
+    }
+
+    /// The engine that will be used.
+    pub fn engine(&self) -> Engine {
+        self.engine
     }
 
     /// The thread count that will be used.
@@ -107,26 +129,18 @@ impl ParallelOutput {
 }
 
 impl Interpreter {
-    /// Runs `inputs` (`n × feature_size` values, sample after sample) over several threads.
-    /// Each sample starts from zeroed memory, so results do not depend on the thread count or
-    /// on which samples a thread ran before (the reference leaks state between samples here).
+    /// Runs `inputs` (`n × feature_size` values, sample after sample) over several threads and
+    /// returns each sample's output buffer, or the memory range chosen with
+    /// [`PredictConfig::with_slice_result_buffer`]. Each sample starts from zeroed memory, so
+    /// results do not depend on the thread count (the reference leaks state between samples
+    /// here).
     pub fn predict_parallel(
         &self,
         inputs: &[f32],
         config: PredictConfig,
     ) -> Result<ParallelOutput, PredictError> {
-        let fs = self.feature_size();
-        if fs == 0 {
-            return Err(PredictError::NoFeatures);
-        }
-        if !inputs.len().is_multiple_of(fs) {
-            return Err(PredictError::RaggedBatch {
-                actual: inputs.len(),
-                feature_size: fs,
-            });
-        }
-        let threads = config.threads();
-        if threads == 0 {
+        let samples = self.sample_count(inputs)?;
+        if config.threads() == 0 {
             return Err(PredictError::ZeroThreads);
         }
         let memory = self.required_memory();
@@ -137,32 +151,9 @@ impl Interpreter {
         if start >= end || end > memory {
             return Err(PredictError::SliceRange { start, end, memory });
         }
-        let (samples, width) = (inputs.len() / fs, end - start);
-        let too_large = PredictError::OutputTooLarge { samples, width };
-        let len = samples.checked_mul(width).ok_or(too_large.clone())?;
-        let mut values = Vec::new();
-        values.try_reserve_exact(len).map_err(|_| too_large)?;
-        values.resize(len, 0.0f32);
-        let per_thread = samples.div_ceil(threads).max(1);
-        std::thread::scope(|scope| -> Result<(), PredictError> {
-            for (ins, outs) in inputs
-                .chunks(per_thread * fs)
-                .zip(values.chunks_mut(per_thread * width))
-            {
-                let spawned = std::thread::Builder::new().spawn_scoped(scope, move || {
-                    let mut mem = vec![0.0f32; memory];
-                    for (x, y) in ins.chunks_exact(fs).zip(outs.chunks_exact_mut(width)) {
-                        mem[..fs].copy_from_slice(x);
-                        mem[fs..].fill(0.0);
-                        self.run_prepared(&mut mem);
-                        y.copy_from_slice(&mem[start..end]);
-                    }
-                });
-                // Threads already started finish their share when the scope ends.
-                spawned.map_err(|e| PredictError::ThreadSpawn(e.to_string()))?;
-            }
-            Ok(())
-        })?;
+        let width = end - start;
+        let mut values = crate::batch::allocate(samples, width)?;
+        self.run_many(inputs, &mut values, start..end, config)?;
         Ok(ParallelOutput {
             values,
             samples,

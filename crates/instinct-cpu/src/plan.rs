@@ -248,7 +248,7 @@ impl Plan {
         }
     }
 
-    fn run_step(&self, step: &Step, mem: &mut [f32]) {
+    pub(crate) fn run_step(&self, step: &Step, mem: &mut [f32]) {
         match step {
             Step::Dot {
                 input,

@@ -6,5 +6,7 @@
 
 pub mod activation;
 pub mod dot;
+pub mod gemm;
 
 pub use dot::dot;
+pub use gemm::{TileProduct, tile_product, tile_product_reference};

@@ -28,7 +28,7 @@ pub use instinct_format as format;
 pub use instinct_kernels as kernels;
 pub use instinct_validate as validate;
 
-pub use instinct_cpu::{Interpreter, ParallelOutput, PredictConfig, PredictError};
+pub use instinct_cpu::{Engine, Interpreter, ParallelOutput, PredictConfig, PredictError};
 pub use instinct_format::{
     Activation, FormatError, IdMap, Instruction, Limits, ModelBuilder, ModelInfo, ValidationData,
     from_logistic_regression,

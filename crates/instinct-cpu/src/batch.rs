@@ -1,0 +1,247 @@
+//! The batch engine: samples run in tiles. A tile holds the unified memory of several samples
+//! back to back, every DOT and ATTENTION runs as one matrix product over the whole tile (with
+//! bias and activation applied while the tile is in cache), every other instruction runs row by
+//! row, and tiles are spread over a rayon pool of an explicit size.
+
+use crate::parallel::Engine;
+use crate::plan::{Step, apply_activation};
+use crate::{Interpreter, Plan, PredictConfig, PredictError};
+use instinct_kernels::{TileProduct, activation::softmax_in_place, tile_product};
+use rayon::prelude::*;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Bytes of tile memory to aim for: large enough for the matrix products to reach their speed,
+/// small enough to stay in a core's L2 cache.
+const TILE_BYTES: usize = 512 * 1024;
+
+/// Most samples in one tile.
+const MAX_TILE_ROWS: usize = 256;
+
+/// Samples per tile for a model whose samples need `memory` values each: a multiple of 8 (the
+/// sgemm kernels' row block) when more than 8 fit.
+pub(crate) fn tile_rows(memory: usize) -> usize {
+    let rows = (TILE_BYTES / 4 / memory.max(1)).clamp(1, MAX_TILE_ROWS);
+    if rows >= 8 { rows / 8 * 8 } else { rows }
+}
+
+thread_local! {
+    /// Each thread's tile memory, kept between calls so a warm engine does not allocate.
+    static TILE: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// One rayon pool per thread count, built on first use and kept.
+fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>, PredictError> {
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    let pools = POOLS.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut pools = pools
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(p) = pools.get(&threads) {
+        return Ok(p.clone());
+    }
+    let p = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("instinct-{i}"))
+        .build()
+        .map_err(|e| PredictError::ThreadSpawn(e.to_string()))?;
+    let p = Arc::new(p);
+    pools.insert(threads, p.clone());
+    Ok(p)
+}
+
+impl Plan {
+    /// Runs the samples of one tile. `tile` holds `rows` memory rows of `self.memory` values,
+    /// each with its input in place and zeros after it.
+    pub(crate) fn run_tile(&self, tile: &mut [f32], rows: usize) {
+        let total = self.memory;
+        let tile = &mut tile[..rows * total];
+        for step in &self.steps {
+            let (input, output, slot) = match step {
+                Step::Dot {
+                    input,
+                    output,
+                    slot,
+                    ..
+                } => (input, output, *slot),
+                Step::Attention {
+                    key, output, slot, ..
+                } => (key, output, *slot),
+                other => {
+                    for row in tile.chunks_exact_mut(total) {
+                        self.run_step(other, row);
+                    }
+                    continue;
+                }
+            };
+            let affine = &self.slots[slot];
+            let product = TileProduct {
+                m: rows,
+                n: output.len(),
+                k: input.len(),
+                lhs: input.start,
+                dst: output.start,
+                row_stride: total,
+            };
+            if !tile_product(tile, &affine.weights, product) {
+                // Validation keeps these buffers apart, so this is unreachable; the per-sample
+                // step is still the right answer if it ever were.
+                for row in tile.chunks_exact_mut(total) {
+                    self.run_step(step, row);
+                }
+                continue;
+            }
+            for row in tile.chunks_exact_mut(total) {
+                finish_affine(step, row, output.clone(), &affine.bias);
+            }
+        }
+    }
+}
+
+/// Adds the bias to a product row and applies what follows it: DOT's activation, or
+/// ATTENTION's softmax and product with the query.
+#[inline]
+fn finish_affine(step: &Step, row: &mut [f32], output: Range<usize>, bias: &[f32]) {
+    let y = &mut row[output.clone()];
+    for (v, b) in y.iter_mut().zip(bias) {
+        *v += b;
+    }
+    match step {
+        Step::Dot {
+            activation: Some(a),
+            ..
+        } => apply_activation(*a, y),
+        Step::Attention { query, .. } => {
+            softmax_in_place(y);
+            for i in 0..output.len() {
+                row[output.start + i] *= row[query + i];
+            }
+        }
+        _ => {}
+    }
+}
+
+impl Interpreter {
+    /// Runs `inputs` (`n × feature_size` values) and returns `n × output_size` outputs, with
+    /// the engine and thread count of `config`.
+    pub fn predict_batch(
+        &self,
+        inputs: &[f32],
+        config: PredictConfig,
+    ) -> Result<Vec<f32>, PredictError> {
+        let samples = self.sample_count(inputs)?;
+        let out = self.output_start()..self.output_start() + self.output_size();
+        let mut outputs = allocate(samples, out.len())?;
+        self.run_many(inputs, &mut outputs, out, config)?;
+        Ok(outputs)
+    }
+
+    /// Like [`predict_batch`](Self::predict_batch), into a caller-owned slice of exactly
+    /// `n × output_size` values. Allocates nothing once the engine is warm.
+    pub fn predict_batch_into(
+        &self,
+        inputs: &[f32],
+        outputs: &mut [f32],
+        config: PredictConfig,
+    ) -> Result<(), PredictError> {
+        let samples = self.sample_count(inputs)?;
+        let expected = samples.saturating_mul(self.output_size());
+        if outputs.len() != expected {
+            return Err(PredictError::OutputLength {
+                actual: outputs.len(),
+                expected,
+            });
+        }
+        let out = self.output_start()..self.output_start() + self.output_size();
+        self.run_many(inputs, outputs, out, config)
+    }
+
+    /// Number of samples in a flat batch.
+    pub(crate) fn sample_count(&self, inputs: &[f32]) -> Result<usize, PredictError> {
+        let fs = self.feature_size();
+        if fs == 0 {
+            return Err(PredictError::NoFeatures);
+        }
+        if !inputs.len().is_multiple_of(fs) {
+            return Err(PredictError::RaggedBatch {
+                actual: inputs.len(),
+                feature_size: fs,
+            });
+        }
+        Ok(inputs.len() / fs)
+    }
+
+    /// Runs every sample of `inputs` and copies `memory[keep]` of each into `outputs`.
+    pub(crate) fn run_many(
+        &self,
+        inputs: &[f32],
+        outputs: &mut [f32],
+        keep: Range<usize>,
+        config: PredictConfig,
+    ) -> Result<(), PredictError> {
+        let threads = config.threads();
+        if threads == 0 {
+            return Err(PredictError::ZeroThreads);
+        }
+        let (fs, width) = (self.feature_size(), keep.len());
+        let rows = match config.engine() {
+            Engine::Batch => tile_rows(self.required_memory()),
+            Engine::PerSample => 1,
+        };
+        let engine = config.engine();
+        let work =
+            |(ins, outs): (&[f32], &mut [f32])| self.run_chunk(engine, ins, outs, keep.clone());
+        let chunks = inputs
+            .chunks(rows * fs)
+            .zip(outputs.chunks_mut(rows * width));
+        if threads == 1 {
+            chunks.for_each(work);
+        } else {
+            let chunks: Vec<_> = chunks.collect();
+            pool(threads)?.install(|| chunks.into_par_iter().for_each(work));
+        }
+        Ok(())
+    }
+
+    /// Runs one tile's worth of samples in this thread's tile memory.
+    fn run_chunk(&self, engine: Engine, inputs: &[f32], outputs: &mut [f32], keep: Range<usize>) {
+        let (fs, total, width) = (self.feature_size(), self.required_memory(), keep.len());
+        let rows = inputs.len() / fs;
+        TILE.with(|tile| {
+            let mut tile = tile.borrow_mut();
+            if tile.len() < rows * total {
+                tile.resize(rows * total, 0.0);
+            }
+            for (row, x) in tile.chunks_exact_mut(total).zip(inputs.chunks_exact(fs)) {
+                row[..fs].copy_from_slice(x);
+                row[fs..].fill(0.0);
+            }
+            match engine {
+                Engine::Batch => self.plan().run_tile(&mut tile, rows),
+                Engine::PerSample => {
+                    for row in tile.chunks_exact_mut(total).take(rows) {
+                        self.plan().run(row);
+                    }
+                }
+            }
+            for (row, y) in tile
+                .chunks_exact(total)
+                .zip(outputs.chunks_exact_mut(width))
+            {
+                y.copy_from_slice(&row[keep.clone()]);
+            }
+        });
+    }
+}
+
+/// A zeroed vector of `samples × width` values, or an error when it cannot exist.
+pub(crate) fn allocate(samples: usize, width: usize) -> Result<Vec<f32>, PredictError> {
+    let too_large = PredictError::OutputTooLarge { samples, width };
+    let len = samples.checked_mul(width).ok_or(too_large.clone())?;
+    let mut values = Vec::new();
+    values.try_reserve_exact(len).map_err(|_| too_large)?;
+    values.resize(len, 0.0f32);
+    Ok(values)
+}

@@ -1,0 +1,199 @@
+//! Matrix products over strided rows: `dst[i][j] = Σ_p lhs[i][p] · rhs[j][p]` (`lhs · rhsᵀ`), the
+//! shape of a dense layer applied to a tile of samples. The fast version wraps
+//! `matrixmultiply`'s sgemm (AVX-512 / AVX2+FMA kernels chosen at run time); the scalar
+//! reference defines the result.
+
+/// Where the operands of a tile product live inside one buffer of sample rows.
+///
+/// Row `i` of the left operand is `mem[lhs + i·row_stride ..][..k]`, row `i` of the result is
+/// `mem[dst + i·row_stride ..][..n]`; the right operand is a separate `n × k` row-major matrix
+/// (a weight slot). The two column ranges `lhs..lhs+k` and `dst..dst+n` must not overlap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TileProduct {
+    /// Rows (samples in the tile).
+    pub m: usize,
+    /// Result columns (weight rows).
+    pub n: usize,
+    /// Inner dimension (weight columns).
+    pub k: usize,
+    /// Offset of the left operand inside each row.
+    pub lhs: usize,
+    /// Offset of the result inside each row.
+    pub dst: usize,
+    /// Distance between consecutive rows of `mem`.
+    pub row_stride: usize,
+}
+
+impl TileProduct {
+    /// Whether the operands fit in `len` values of memory and do not overlap.
+    pub fn fits(&self, len: usize, rhs_len: usize) -> bool {
+        let (lhs_end, dst_end) = (
+            self.lhs.saturating_add(self.k),
+            self.dst.saturating_add(self.n),
+        );
+        let disjoint = lhs_end <= self.dst || dst_end <= self.lhs;
+        let within_rows = lhs_end <= self.row_stride && dst_end <= self.row_stride;
+        let rows = self
+            .m
+            .checked_mul(self.row_stride)
+            .is_some_and(|t| t <= len);
+        let weights = self.n.checked_mul(self.k).is_some_and(|w| w <= rhs_len);
+        disjoint && within_rows && rows && weights
+    }
+}
+
+/// `dst = lhs · rhsᵀ` inside `mem` (bias and activation are the caller's), with sgemm.
+///
+/// Returns `false` without touching `mem` when the shape does not [fit](TileProduct::fits).
+pub fn tile_product(mem: &mut [f32], rhs: &[f32], p: TileProduct) -> bool {
+    if !p.fits(mem.len(), rhs.len()) {
+        return false;
+    }
+    if p.m == 0 || p.n == 0 {
+        return true;
+    }
+    if p.k == 0 {
+        for i in 0..p.m {
+            mem[p.dst + i * p.row_stride..][..p.n].fill(0.0);
+        }
+        return true;
+    }
+    let base = mem.as_mut_ptr();
+    // SAFETY: `fits` checked that every row `i < m` of both operands lies inside `mem`
+    // (`m · row_stride ≤ len`, each column range within the row) and that the left operand's
+    // columns and the result's columns are disjoint, so sgemm reads and writes distinct
+    // elements of `mem`; `rhs` holds at least `n · k` values. Strides are in elements and
+    // positive (`row_stride ≥ 1` since the ranges are non-empty), as sgemm requires.
+    unsafe {
+        matrixmultiply::sgemm(
+            p.m,
+            p.k,
+            p.n,
+            1.0,
+            base.add(p.lhs),
+            p.row_stride as isize,
+            1,
+            rhs.as_ptr(),
+            1,
+            p.k as isize,
+            0.0,
+            base.add(p.dst),
+            p.row_stride as isize,
+            1,
+        );
+    }
+    true
+}
+
+/// The scalar definition of [`tile_product`]: each result is [`crate::dot`] of a row and a
+/// weight row.
+pub fn tile_product_reference(mem: &mut [f32], rhs: &[f32], p: TileProduct) -> bool {
+    if !p.fits(mem.len(), rhs.len()) {
+        return false;
+    }
+    for i in 0..p.m {
+        let row = i * p.row_stride;
+        for j in 0..p.n {
+            let v = if p.k == 0 {
+                0.0
+            } else {
+                crate::dot(&mem[row + p.lhs..][..p.k], &rhs[j * p.k..][..p.k])
+            };
+            mem[row + p.dst + j] = v;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic values in [-1, 1).
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(2_654_435_761).max(1);
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                (s % 2000) as f32 / 1000.0 - 1.0
+            })
+            .collect()
+    }
+
+    fn check(m: usize, n: usize, k: usize, lhs: usize, dst: usize, row_stride: usize) {
+        let p = TileProduct {
+            m,
+            n,
+            k,
+            lhs,
+            dst,
+            row_stride,
+        };
+        // NaN everywhere else catches stray reads (NaN would spread) and writes (checked below).
+        let mut mem = vec![f32::NAN; m * row_stride];
+        let input = values(m * k, 7);
+        for i in 0..m {
+            mem[i * row_stride + lhs..][..k].copy_from_slice(&input[i * k..][..k]);
+        }
+        let rhs = values(n * k, 11);
+        let mut fast = mem.clone();
+        assert!(tile_product(&mut fast, &rhs, p));
+        assert!(tile_product_reference(&mut mem, &rhs, p));
+        for (i, (f, r)) in fast.iter().zip(&mem).enumerate() {
+            let col = i % row_stride;
+            if (dst..dst + n).contains(&col) {
+                assert!(
+                    (f - r).abs() <= 1e-5 + 1e-5 * r.abs(),
+                    "{m}x{n}x{k} at {i}: {f} vs {r}"
+                );
+            } else {
+                assert_eq!(f.to_bits(), r.to_bits(), "{m}x{n}x{k}: stray write at {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn matches_the_reference_on_awkward_shapes() {
+        check(63, 65, 67, 0, 67, 140);
+        check(1, 1, 1, 0, 1, 2);
+        check(17, 3, 250, 3, 260, 300);
+        check(8, 300, 250, 0, 250, 550);
+        check(5, 7, 2, 9, 0, 12); // result before the operand in each row
+        check(4, 5, 0, 0, 0, 5); // empty inner dimension: zeros
+    }
+
+    #[test]
+    fn refuses_overlapping_or_outside_operands() {
+        let mut mem = vec![0.0; 20];
+        let rhs = vec![0.0; 100];
+        let overlapping = TileProduct {
+            m: 2,
+            n: 4,
+            k: 4,
+            lhs: 0,
+            dst: 2,
+            row_stride: 10,
+        };
+        assert!(!tile_product(&mut mem, &rhs, overlapping));
+        let too_many_rows = TileProduct {
+            m: 3,
+            n: 2,
+            k: 2,
+            lhs: 0,
+            dst: 2,
+            row_stride: 10,
+        };
+        assert!(!tile_product(&mut mem, &rhs, too_many_rows));
+        let short_rhs = TileProduct {
+            m: 2,
+            n: 20,
+            k: 4,
+            lhs: 0,
+            dst: 4,
+            row_stride: 10,
+        };
+        assert!(!tile_product(&mut mem, &rhs, short_rhs));
+    }
+}
