@@ -58,6 +58,9 @@ enum Command {
         /// Worker threads (default: all cores).
         #[arg(long, value_name = "N", value_parser = parse_threads)]
         threads: Option<usize>,
+        /// The executor.
+        #[arg(long, value_enum, default_value_t = Engine::Auto)]
+        engine: Engine,
     },
     /// Time predictions on seeded random inputs uniform in [-1, 1].
     Bench {
@@ -73,7 +76,7 @@ enum Command {
         #[arg(long, value_name = "S", default_value_t = 42)]
         seed: u64,
         /// The executor to time.
-        #[arg(long, value_enum, default_value_t = Engine::Interp)]
+        #[arg(long, value_enum, default_value_t = Engine::Auto)]
         engine: Engine,
         /// Print the measurement as one JSON object.
         #[arg(long)]
@@ -81,12 +84,15 @@ enum Command {
     },
 }
 
-/// The executors `bench` can time. Only the interpreter exists so far; listing the values here
-/// makes clap name the accepted ones when another is asked for.
+/// The executors `predict` and `bench` can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Engine {
-    /// The per-sample CPU interpreter over `predict_parallel`.
+    /// The per-sample interpreter, samples spread over threads.
     Interp,
+    /// The batch engine: tiles of samples, dense layers as matrix products.
+    Batch,
+    /// The fastest engine that applies to the model (today: batch).
+    Auto,
 }
 
 impl Engine {
@@ -94,6 +100,16 @@ impl Engine {
     pub fn name(self) -> &'static str {
         match self {
             Engine::Interp => "interp",
+            Engine::Batch => "batch",
+            Engine::Auto => "auto",
+        }
+    }
+
+    /// The library engine this choice runs.
+    pub fn resolve(self) -> instinct::Engine {
+        match self {
+            Engine::Interp => instinct::Engine::PerSample,
+            Engine::Batch | Engine::Auto => instinct::Engine::Batch,
         }
     }
 }
@@ -135,7 +151,8 @@ fn main() -> ExitCode {
             input,
             output,
             threads,
-        } => predict::run(&model, &input, output.as_deref(), threads),
+            engine,
+        } => predict::run(&model, &input, output.as_deref(), threads, engine),
         Command::Bench {
             model,
             samples,

@@ -2,7 +2,7 @@
 //! batch runner that `bench` times.
 
 use crate::failure::{Failure, Outcome, load_model};
-use crate::{input, output};
+use crate::{Engine, input, output};
 use anyhow::anyhow;
 use instinct::{Model, PredictConfig};
 use std::path::Path;
@@ -41,11 +41,12 @@ impl DataFormat {
 /// The most input or output values one command holds in memory (1 GiB of f32).
 pub const MAX_VALUES: usize = 1 << 28;
 
-/// The prediction settings for an optional thread count (default: all cores).
-pub fn config(threads: Option<usize>) -> PredictConfig {
+/// The prediction settings for an optional thread count (default: all cores) and an engine.
+pub fn config(threads: Option<usize>, engine: Engine) -> PredictConfig {
+    let config = PredictConfig::new().with_engine(engine.resolve());
     match threads {
-        Some(n) => PredictConfig::new().with_threads(n),
-        None => PredictConfig::new(),
+        Some(n) => config.with_threads(n),
+        None => config,
     }
 }
 
@@ -75,7 +76,13 @@ pub fn run_batch(
 
 /// Runs `instinct predict`. Both extensions are checked before any work, so a typo in
 /// `--output` is reported at once rather than after the predictions.
-pub fn run(model: &Path, input: &Path, output: Option<&Path>, threads: Option<usize>) -> Outcome {
+pub fn run(
+    model: &Path,
+    input: &Path,
+    output: Option<&Path>,
+    threads: Option<usize>,
+    engine: Engine,
+) -> Outcome {
     let input_format = DataFormat::of(input, "input")?;
     let output_format = match output {
         Some(path) => DataFormat::of(path, "output")?,
@@ -92,7 +99,7 @@ pub fn run(model: &Path, input: &Path, output: Option<&Path>, threads: Option<us
             model.output_size()
         )));
     }
-    let values = run_batch(&model, &batch.values, batch.rows, config(threads))?;
+    let values = run_batch(&model, &batch.values, batch.rows, config(threads, engine))?;
     output::write(
         output,
         output_format,

@@ -53,19 +53,7 @@ impl std::fmt::Display for Tolerance {
     }
 }
 
-/// Distance in representable f32 values between two finite floats.
-pub fn ulp_distance(a: f32, b: f32) -> u64 {
-    // Map the sign-magnitude bit patterns onto a monotonic integer line.
-    let key = |x: f32| {
-        let bits = x.to_bits() as i32;
-        if bits < 0 {
-            i32::MIN as i64 - bits as i64
-        } else {
-            bits as i64
-        }
-    };
-    (key(a) - key(b)).unsigned_abs()
-}
+pub use instinct_kernels::ulp_distance;
 
 /// Largest differences seen while comparing rows, and whether all passed.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

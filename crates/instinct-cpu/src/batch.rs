@@ -4,9 +4,10 @@
 //! row, and tiles are spread over a rayon pool of an explicit size.
 
 use crate::parallel::Engine;
-use crate::plan::{Step, apply_activation};
+use crate::plan::{Step, kernel};
 use crate::{Interpreter, Plan, PredictConfig, PredictError};
-use instinct_kernels::{TileProduct, activation::softmax_in_place, tile_product};
+use instinct_kernels::fast::{self, Kind};
+use instinct_kernels::{TileProduct, tile_product};
 use rayon::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -15,10 +16,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 /// Bytes of tile memory to aim for: large enough for the matrix products to reach their speed,
 /// small enough to stay in a core's L2 cache.
-const TILE_BYTES: usize = 512 * 1024;
+const TILE_BYTES: usize = 2048 * 1024;
 
 /// Most samples in one tile.
-const MAX_TILE_ROWS: usize = 256;
+const MAX_TILE_ROWS: usize = 1024;
 
 /// Samples per tile for a model whose samples need `memory` values each: a multiple of 8 (the
 /// sgemm kernels' row block) when more than 8 fit.
@@ -100,21 +101,15 @@ impl Plan {
     }
 }
 
-/// Adds the bias to a product row and applies what follows it: DOT's activation, or
-/// ATTENTION's softmax and product with the query.
+/// Adds the bias to a product row and applies what follows it in one pass over the values:
+/// DOT's activation, or ATTENTION's softmax and product with the query.
 #[inline]
 fn finish_affine(step: &Step, row: &mut [f32], output: Range<usize>, bias: &[f32]) {
     let y = &mut row[output.clone()];
-    for (v, b) in y.iter_mut().zip(bias) {
-        *v += b;
-    }
     match step {
-        Step::Dot {
-            activation: Some(a),
-            ..
-        } => apply_activation(*a, y),
+        Step::Dot { activation, .. } => fast::activate(kernel(*activation), y, Some(bias)),
         Step::Attention { query, .. } => {
-            softmax_in_place(y);
+            fast::activate(Kind::Softmax, y, Some(bias));
             for i in 0..output.len() {
                 row[output.start + i] *= row[query + i];
             }
@@ -122,7 +117,6 @@ fn finish_affine(step: &Step, row: &mut [f32], output: Range<usize>, bias: &[f32
         _ => {}
     }
 }
-
 impl Interpreter {
     /// Runs `inputs` (`n × feature_size` values) and returns `n × output_size` outputs, with
     /// the engine and thread count of `config`.
@@ -215,8 +209,7 @@ impl Interpreter {
                 tile.resize(rows * total, 0.0);
             }
             for (row, x) in tile.chunks_exact_mut(total).zip(inputs.chunks_exact(fs)) {
-                row[..fs].copy_from_slice(x);
-                row[fs..].fill(0.0);
+                self.plan().prepare(row, x);
             }
             match engine {
                 Engine::Batch => self.plan().run_tile(&mut tile, rows),

@@ -72,8 +72,7 @@ impl Interpreter {
             });
         }
         let memory = self.memory_slice(memory)?;
-        memory[..input.len()].copy_from_slice(input);
-        memory[input.len()..].fill(0.0);
+        self.plan.prepare(memory, input);
         self.plan.run(memory);
         output.copy_from_slice(&memory[self.plan.output.clone()]);
         Ok(())

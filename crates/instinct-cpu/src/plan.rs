@@ -1,7 +1,7 @@
 //! `Plan`: a valid model compiled to steps with absolute offsets and flattened weights.
 
 use instinct_format::{Activation, Instruction};
-use instinct_kernels::activation as act;
+use instinct_kernels::fast::{self, Kind};
 use instinct_validate::ValidModel;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -97,6 +97,9 @@ pub struct Plan {
     pub(crate) feature_size: usize,
     pub(crate) memory: usize,
     pub(crate) output: Range<usize>,
+    /// The memory a sample must find zeroed: every buffer that is read, or only partly
+    /// written, before something writes all of it (see [`ranges_to_zero`]).
+    pub(crate) zero: Vec<Range<usize>>,
 }
 
 impl Plan {
@@ -236,6 +239,17 @@ impl Plan {
             feature_size: layout.feature_size,
             memory: layout.total,
             output: layout.output_span(),
+            zero: ranges_to_zero(model),
+        }
+    }
+
+    /// Puts one sample's input in place and zeroes what must be zero: the same result as
+    /// zeroing all of `mem`, without writing buffers that are fully written before being read.
+    #[inline]
+    pub(crate) fn prepare(&self, mem: &mut [f32], input: &[f32]) {
+        mem[..input.len()].copy_from_slice(input);
+        for r in &self.zero {
+            mem[r.clone()].fill(0.0);
         }
     }
 
@@ -363,13 +377,69 @@ impl Plan {
             } => {
                 let (k, y) = disjoint(mem, key.clone(), output.clone());
                 affine(&self.slots[*slot], k, y);
-                act::softmax_in_place(y);
+                fast::activate(Kind::Softmax, y, None);
                 for i in 0..output.len() {
                     mem[output.start + i] *= mem[query + i];
                 }
             }
         }
     }
+}
+
+/// Memory ranges whose zeroing is observable. A buffer can skip it when the first instruction to
+/// touch it writes every element without reading it first; input buffers are overwritten by the
+/// input. Everything else (buffers read first, written partly first, or never touched, which a
+/// result slice may still return) is zeroed for every sample.
+fn ranges_to_zero(model: &ValidModel) -> Vec<Range<usize>> {
+    let (info, layout) = (model.info(), model.layout());
+    let sz = |b: usize| layout.sizes[b];
+    let buffers = layout.sizes.len();
+    let mut decided: Vec<bool> = (0..buffers).map(|b| b < layout.input_buffers).collect();
+    let mut zero = vec![false; buffers];
+    for ins in &info.instructions {
+        for (_, b) in ins.reads() {
+            if !decided[b] {
+                decided[b] = true;
+                zero[b] = true;
+            }
+        }
+        let (_, b) = ins.writes();
+        if !decided[b] {
+            decided[b] = true;
+            let whole = match ins {
+                Instruction::Dot { .. }
+                | Instruction::Attention { .. }
+                | Instruction::AddElementwiseBuffers { .. }
+                | Instruction::MultiplyElementwiseBuffers { .. } => true,
+                Instruction::MultiplyBufferHeads { input, .. }
+                | Instruction::AddBufferHeads { input, .. } => sz(input[0]) == sz(b),
+                Instruction::ReduceSum { .. } => sz(b) == 1,
+                Instruction::Copy {
+                    input,
+                    internal_index,
+                    ..
+                } => *internal_index == 0 && sz(*input) == sz(b),
+                Instruction::CopyMasked { indexes, .. } => indexes.len() == sz(b),
+                Instruction::MapTransform {
+                    internal_output_index,
+                    size,
+                    ..
+                } => *internal_output_index == 0 && *size == sz(b),
+                // In-place instructions read first, so they never get here.
+                _ => false,
+            };
+            zero[b] = !whole;
+        }
+    }
+    let mut ranges: Vec<Range<usize>> = Vec::new();
+    for b in (0..buffers).filter(|&b| zero[b] || !decided[b]) {
+        let r = layout.span(b);
+        match ranges.last_mut() {
+            Some(last) if last.end == r.start => last.end = r.end,
+            _ => ranges.push(r),
+        }
+    }
+    ranges
 }
 
 /// The MAP_TRANSFORM key: round half away from zero, saturate to i32, NaN to 0 (Rust's `as`).
@@ -413,23 +483,28 @@ fn heads_op(
     }
 }
 
-/// Applies an activation to a buffer in place.
+/// The slice kernel of an activation.
+pub(crate) fn kernel(activation: Option<Activation>) -> Kind {
+    match activation {
+        None => Kind::Identity,
+        Some(Activation::Softmax) => Kind::Softmax,
+        Some(Activation::Relu) => Kind::Relu,
+        Some(Activation::Sigmoid) => Kind::Sigmoid,
+        Some(Activation::Tanh) => Kind::Tanh,
+        Some(Activation::Sqrt) => Kind::Sqrt,
+        Some(Activation::Log) => Kind::Log,
+        Some(Activation::Log10) => Kind::Log10,
+        Some(Activation::Inverse) => Kind::Inverse,
+        Some(Activation::Gelu) => Kind::Gelu,
+        Some(Activation::Softplus) => Kind::Softplus,
+        Some(Activation::Exp) => Kind::Exp,
+        Some(Activation::Sign) => Kind::Sign,
+    }
+}
+
+/// Applies an activation to a buffer in place (vectorised where the kernels are).
 pub(crate) fn apply_activation(activation: Activation, xs: &mut [f32]) {
-    let f: fn(f32) -> f32 = match activation {
-        Activation::Softmax => return act::softmax_in_place(xs),
-        Activation::Relu => act::relu,
-        Activation::Sigmoid => act::sigmoid,
-        Activation::Tanh => act::tanh,
-        Activation::Sqrt => act::sqrt,
-        Activation::Log => act::log,
-        Activation::Log10 => act::log10,
-        Activation::Inverse => act::inverse,
-        Activation::Gelu => act::gelu,
-        Activation::Softplus => act::softplus,
-        Activation::Exp => act::exp,
-        Activation::Sign => act::sign,
-    };
-    act::map_in_place(xs, f);
+    fast::activate(kernel(Some(activation)), xs, None);
 }
 
 /// Borrows two non-overlapping ranges of `mem`, the first shared, the second mutable.

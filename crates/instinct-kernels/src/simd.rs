@@ -1,0 +1,121 @@
+//! Run-time choice of the instruction set for the vectorised kernels: detected once, or forced
+//! with the `INSTINCT_SIMD` environment variable (`scalar`, `avx2`, `avx512`).
+//!
+//! Each vectorised kernel is one portable body compiled several times, once per level, with the
+//! matching `#[target_feature]`s; the compiler vectorises the body for each. The portable
+//! compilation is the scalar level and runs everywhere.
+
+use std::sync::OnceLock;
+
+/// An instruction-set level the kernels are compiled for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// The target's baseline (SSE2 on x86_64): always available.
+    Scalar,
+    /// AVX2 with FMA.
+    Avx2,
+    /// AVX-512 (F, VL, DQ, BW) with FMA.
+    Avx512,
+}
+
+impl Level {
+    /// Every level, lowest first.
+    pub const ALL: [Level; 3] = [Level::Scalar, Level::Avx2, Level::Avx512];
+
+    /// The name `INSTINCT_SIMD` accepts.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Scalar => "scalar",
+            Level::Avx2 => "avx2",
+            Level::Avx512 => "avx512",
+        }
+    }
+
+    /// Whether this CPU can run the level.
+    pub fn is_available(self) -> bool {
+        match self {
+            Level::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx2 => {
+                std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+            }
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx512 => {
+                Level::Avx2.is_available()
+                    && std::is_x86_feature_detected!("avx512f")
+                    && std::is_x86_feature_detected!("avx512vl")
+                    && std::is_x86_feature_detected!("avx512dq")
+                    && std::is_x86_feature_detected!("avx512bw")
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+
+    /// The levels this CPU can run, lowest first.
+    pub fn available() -> Vec<Level> {
+        Level::ALL
+            .into_iter()
+            .filter(|l| l.is_available())
+            .collect()
+    }
+}
+
+/// The level the kernels use: `INSTINCT_SIMD` if it names an available level, else the best
+/// available one. Decided on first use.
+pub fn level() -> Level {
+    static LEVEL: OnceLock<Level> = OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        let best = Level::available()
+            .into_iter()
+            .max()
+            .unwrap_or(Level::Scalar);
+        match std::env::var("INSTINCT_SIMD") {
+            Ok(name) => Level::ALL
+                .into_iter()
+                .find(|l| l.name() == name.trim().to_ascii_lowercase())
+                .filter(|l| l.is_available())
+                .unwrap_or(best),
+            Err(_) => best,
+        }
+    })
+}
+
+/// Defines `$name(level, args..)` that runs the portable body `$body(args..)` compiled for the
+/// given level. The body must be `#[inline(always)]` so each compilation inlines it.
+macro_rules! multiversion {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),*) => $body:path) => {
+        $(#[$meta])*
+        $vis fn $name(level: $crate::simd::Level, $($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2($($arg: $ty),*) {
+                    $body($($arg),*)
+                }
+                #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
+                fn avx512($($arg: $ty),*) {
+                    $body($($arg),*)
+                }
+                match level {
+                    $crate::simd::Level::Avx512 if $crate::simd::Level::Avx512.is_available() => {
+                        // SAFETY: the CPU supports every feature `avx512` was compiled for
+                        // (checked just above by `is_available`).
+                        return unsafe { avx512($($arg),*) };
+                    }
+                    $crate::simd::Level::Avx2 | $crate::simd::Level::Avx512
+                        if $crate::simd::Level::Avx2.is_available() =>
+                    {
+                        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+                        return unsafe { avx2($($arg),*) };
+                    }
+                    _ => {}
+                }
+            }
+            let _ = level;
+            $body($($arg),*)
+        }
+    };
+}
+
+pub(crate) use multiversion;
