@@ -595,7 +595,7 @@ fn bench_json_reports_the_measurement() {
         );
     }
     assert_eq!(report["threads"], 2);
-    assert_eq!(report["engine"], "interp");
+    assert_eq!(report["engine"], "auto");
     assert_eq!(report["samples"], 300);
     assert_eq!(report["flops_per_sample"], 465);
     assert_eq!(report["model"], model());
