@@ -451,17 +451,7 @@ pub(crate) fn map_key(x: f32) -> i32 {
 /// `y = W·x + b` for one weight slot.
 #[inline]
 fn affine(a: &Affine, x: &[f32], y: &mut [f32]) {
-    if a.cols == 0 {
-        y.copy_from_slice(&a.bias);
-        return;
-    }
-    for ((out, row), b) in y
-        .iter_mut()
-        .zip(a.weights.chunks_exact(a.cols))
-        .zip(&a.bias)
-    {
-        *out = instinct_kernels::dot(row, x) + b;
-    }
+    instinct_kernels::dot::affine(&a.weights, &a.bias, x, y);
 }
 
 /// `out[h·d + j] = op(data[h·d + j], heads[h])` with `d = |data| / |heads|`, element by element

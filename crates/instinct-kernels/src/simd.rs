@@ -81,20 +81,25 @@ pub fn level() -> Level {
     })
 }
 
-/// Defines `$name(level, args..)` that runs the portable body `$body(args..)` compiled for the
-/// given level. The body must be `#[inline(always)]` so each compilation inlines it.
+/// Defines `$name(level, args..) -> $ret` that runs the portable body `$body(args..)` compiled
+/// for the given level. The body must be `#[inline(always)]` so each compilation inlines it.
 macro_rules! multiversion {
     ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),*) => $body:path) => {
+        $crate::simd::multiversion! {
+            $(#[$meta])* $vis fn $name($($arg: $ty),*) -> () => $body
+        }
+    };
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty => $body:path) => {
         $(#[$meta])*
-        $vis fn $name(level: $crate::simd::Level, $($arg: $ty),*) {
+        $vis fn $name(level: $crate::simd::Level, $($arg: $ty),*) -> $ret {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx2,fma")]
-                fn avx2($($arg: $ty),*) {
+                fn avx2($($arg: $ty),*) -> $ret {
                     $body($($arg),*)
                 }
                 #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
-                fn avx512($($arg: $ty),*) {
+                fn avx512($($arg: $ty),*) -> $ret {
                     $body($($arg),*)
                 }
                 match level {
