@@ -22,6 +22,7 @@ mod error;
 mod interpreter;
 mod parallel;
 mod plan;
+mod static_mlp;
 mod validation_data;
 
 pub use error::PredictError;
@@ -29,4 +30,5 @@ pub use instinct_validate::ValidModel;
 pub use interpreter::Interpreter;
 pub use parallel::{Engine, ParallelOutput, PredictConfig};
 pub use plan::Plan;
+pub use static_mlp::{Dense, Mlp1, Mlp2, Mlp3, StaticError};
 pub use validation_data::{VALIDATION_TOLERANCE, check_validation_data};

@@ -11,7 +11,6 @@ use std::ops::Range;
 pub(crate) struct Affine {
     pub weights: Vec<f32>,
     pub bias: Vec<f32>,
-    pub cols: usize,
 }
 
 /// One instruction with every index resolved to a position in the unified memory.
@@ -219,7 +218,6 @@ impl Plan {
             .map(|(rows, bias)| Affine {
                 weights: rows.iter().flatten().copied().collect(),
                 bias: bias.clone(),
-                cols: rows.first().map_or(0, Vec::len),
             })
             .collect();
         let maps = (0..info.maps().len())

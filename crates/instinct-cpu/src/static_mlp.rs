@@ -1,0 +1,342 @@
+//! Tiny nets as plain data: `Dense<I, O>` layers with sizes in the type, chained as `Mlp1`,
+//! `Mlp2` and `Mlp3`. Weights are arrays (bytemuck `Pod`), so a model can be written to bytes
+//! once and `include_bytes!`-ed and cast back with no parsing; the forward pass has every loop
+//! bound known at compile time and is compiled for each SIMD level.
+
+use bytemuck::{Pod, Zeroable};
+use instinct_format::{Activation, Instruction};
+use instinct_kernels::{fast, simd};
+use instinct_validate::ValidModel;
+
+/// One dense layer: `y[o] = act(Σ_i weights[o][i]·x[i] + bias[o])`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Dense<const I: usize, const O: usize> {
+    /// `[out][in]` row-major, as in the model format.
+    pub weights: [[f32; I]; O],
+    /// One value per output.
+    pub bias: [f32; O],
+}
+
+// SAFETY: `Dense` is `repr(C)` and holds only f32 arrays (size a multiple of 4, alignment 4),
+// so it has no padding, and every bit pattern is a valid value; all-zero bytes are too.
+unsafe impl<const I: usize, const O: usize> Zeroable for Dense<I, O> {}
+// SAFETY: as above; `Copy + 'static` hold for arrays of f32.
+unsafe impl<const I: usize, const O: usize> Pod for Dense<I, O> {}
+
+/// Why a model cannot become a static net.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StaticError {
+    /// The model is not a chain of DOTs, each reading the previous one's output.
+    #[error(
+        "instruction {index} ({kind}) is not part of a chain of DOTs from the input to the output"
+    )]
+    NotADotChain {
+        /// Instruction index.
+        index: usize,
+        /// Its type.
+        kind: String,
+    },
+    /// The chain has another number of layers than the type.
+    #[error("the model has {actual} dense layers, the type {expected}")]
+    LayerCount {
+        /// Layers in the model.
+        actual: usize,
+        /// Layers in the type.
+        expected: usize,
+    },
+    /// A layer's shape differs from the type's.
+    #[error(
+        "layer {layer} is {actual_in}→{actual_out}, the type says {expected_in}→{expected_out}"
+    )]
+    Shape {
+        /// Layer index.
+        layer: usize,
+        /// Model's input size.
+        actual_in: usize,
+        /// Model's output size.
+        actual_out: usize,
+        /// Type's input size.
+        expected_in: usize,
+        /// Type's output size.
+        expected_out: usize,
+    },
+    /// Bytes that are not a net of this type (wrong length or alignment, unknown activation).
+    #[error("bytes are not a static net of this type: {0}")]
+    Bytes(String),
+}
+
+/// Activation codes stored in a net (one `u32` per layer): 0 none, then the format's order.
+fn code(activation: Option<Activation>) -> u32 {
+    activation.map_or(0, |a| {
+        Activation::ALL
+            .iter()
+            .position(|b| *b == a)
+            .map_or(0, |i| i as u32 + 1)
+    })
+}
+
+fn activation_of(code: u32) -> Option<Option<Activation>> {
+    match code {
+        0 => Some(None),
+        c => Activation::ALL.get(c as usize - 1).map(|a| Some(*a)),
+    }
+}
+
+/// Applies the activation with code `code` to a layer's outputs. Codes are checked when a net
+/// is built or read from bytes; an unknown one (only possible through an unchecked cast) leaves
+/// the values unchanged.
+#[inline(always)]
+fn activate<const N: usize>(code: u32, y: &mut [f32; N]) {
+    use instinct_kernels::activation as scalar;
+    let f: fn(f32) -> f32 = match code {
+        1 => |v| v.max(0.0),
+        2 => fast::sigmoid,
+        3 => return softmax(y),
+        4 => scalar::sqrt,
+        5 => scalar::log,
+        6 => scalar::log10,
+        7 => fast::tanh,
+        8 => |v| 1.0 - v,
+        9 => scalar::gelu,
+        10 => scalar::softplus,
+        11 => |v| fast::exp(v.clamp(-88.0, 88.0)),
+        12 => scalar::sign,
+        _ => return,
+    };
+    for v in y.iter_mut() {
+        *v = f(*v);
+    }
+}
+
+#[inline(always)]
+fn softmax<const N: usize>(y: &mut [f32; N]) {
+    let max = y.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+    let mut sum = 0.0;
+    for v in y.iter_mut() {
+        *v = fast::exp(*v - max);
+        sum += *v;
+    }
+    for v in y.iter_mut() {
+        *v /= sum;
+    }
+}
+
+impl<const I: usize, const O: usize> Dense<I, O> {
+    /// `W·x + b` then the activation with code `code`.
+    #[inline(always)]
+    fn forward(&self, x: &[f32; I], code: u32) -> [f32; O] {
+        let mut y = self.bias;
+        for (o, row) in self.weights.iter().enumerate() {
+            let mut acc = 0.0f32;
+            for i in 0..I {
+                acc += row[i] * x[i];
+            }
+            y[o] += acc;
+        }
+        activate(code, &mut y);
+        y
+    }
+
+    fn from_slot(rows: &[Vec<f32>], bias: &[f32]) -> Dense<I, O> {
+        let mut d = Dense::zeroed();
+        for (o, row) in rows.iter().enumerate() {
+            d.weights[o].copy_from_slice(row);
+        }
+        d.bias.copy_from_slice(bias);
+        d
+    }
+}
+
+/// The dense layers of a model that is a chain of DOTs from the input buffer to the output:
+/// `(weight slot, activation code, in, out)` per layer.
+fn dot_chain(model: &ValidModel) -> Result<Vec<(usize, u32, usize, usize)>, StaticError> {
+    let info = model.info();
+    let layout = model.layout();
+    let mut current = 0usize;
+    let mut layers = Vec::new();
+    for (index, ins) in info.instructions.iter().enumerate() {
+        match ins {
+            Instruction::Dot {
+                input,
+                output,
+                weights,
+                activation,
+            } if *input == current && layout.input_buffers == 1 => {
+                layers.push((
+                    *weights,
+                    code(*activation),
+                    layout.sizes[*input],
+                    layout.sizes[*output],
+                ));
+                current = *output;
+            }
+            other => {
+                return Err(StaticError::NotADotChain {
+                    index,
+                    kind: other.type_name().to_string(),
+                });
+            }
+        }
+    }
+    if current != layout.sizes.len() - 1 {
+        let index = info.instructions.len().saturating_sub(1);
+        return Err(StaticError::NotADotChain {
+            index,
+            kind: "DOT not ending in the output buffer".into(),
+        });
+    }
+    Ok(layers)
+}
+
+macro_rules! static_mlp {
+    ($(#[$meta:meta])* $name:ident<$first:ident $(, $size:ident)+>, layers: [$($layer:ident: $li:ident => $lo:ident),+], count: $n:literal) => {
+        $(#[$meta])*
+        #[repr(C)]
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        pub struct $name<const $first: usize $(, const $size: usize)+> {
+            $(
+                /// A dense layer.
+                pub $layer: Dense<$li, $lo>,
+            )+
+            /// Activation code per layer (0 none, 1..=12 the format's activations in order).
+            pub activations: [u32; $n],
+        }
+
+        // SAFETY: `repr(C)` of `Dense` values (no padding, alignment 4) followed by a `u32`
+        // array (alignment 4): no padding anywhere, and any bit pattern is a value (unknown
+        // activation codes are handled by `activate`).
+        unsafe impl<const $first: usize $(, const $size: usize)+> Zeroable for $name<$first $(, $size)+> {}
+        // SAFETY: as above.
+        unsafe impl<const $first: usize $(, const $size: usize)+> Pod for $name<$first $(, $size)+> {}
+
+        impl<const $first: usize $(, const $size: usize)+> $name<$first $(, $size)+> {
+            /// Builds the net from a valid model that is a chain of exactly this many DOTs of
+            /// exactly these sizes, from the input buffer to the output.
+            pub fn from_model(model: &ValidModel) -> Result<Self, StaticError> {
+                let chain = dot_chain(model)?;
+                if chain.len() != $n {
+                    return Err(StaticError::LayerCount { actual: chain.len(), expected: $n });
+                }
+                let expected = [$(($li, $lo)),+];
+                for (layer, ((_, _, i, o), (ei, eo))) in chain.iter().zip(expected).enumerate() {
+                    if (*i, *o) != (ei, eo) {
+                        return Err(StaticError::Shape {
+                            layer,
+                            actual_in: *i,
+                            actual_out: *o,
+                            expected_in: ei,
+                            expected_out: eo,
+                        });
+                    }
+                }
+                let info = model.info();
+                let mut slots = chain.iter();
+                let mut next = || {
+                    let (slot, ..) = slots.next().copied().unwrap_or_default();
+                    (info.weights[slot].as_slice(), info.bias[slot].as_slice())
+                };
+                Ok($name {
+                    $($layer: { let (w, b) = next(); Dense::from_slot(w, b) },)+
+                    activations: {
+                        let mut codes = [0u32; $n];
+                        for (c, l) in codes.iter_mut().zip(&chain) {
+                            *c = l.1;
+                        }
+                        codes
+                    },
+                })
+            }
+
+            /// The net's bytes, to store and later read back with [`from_bytes`](Self::from_bytes).
+            pub fn as_bytes(&self) -> &[u8] {
+                bytemuck::bytes_of(self)
+            }
+
+            /// Reads a net from bytes written by [`as_bytes`](Self::as_bytes), without copying.
+            /// The bytes must be exactly this type's size and 4-byte aligned, and the activation
+            /// codes must be known.
+            pub fn from_bytes(bytes: &[u8]) -> Result<&Self, StaticError> {
+                let net: &Self = bytemuck::try_from_bytes(bytes).map_err(|e| StaticError::Bytes(e.to_string()))?;
+                if let Some(bad) = net.activations.iter().find(|c| activation_of(**c).is_none()) {
+                    return Err(StaticError::Bytes(format!("unknown activation code {bad}")));
+                }
+                Ok(net)
+            }
+
+            #[inline(always)]
+            fn forward_body(&self, x: &[f32; $first]) -> static_mlp!(@last $($lo),+) {
+                let v = x;
+                static_mlp!(@chain self, v, 0, $($layer),+)
+            }
+
+            /// The output for one input, compiled for the process's SIMD level.
+            #[inline]
+            pub fn forward(&self, x: &[f32; $first]) -> static_mlp!(@last $($lo),+) {
+                #[cfg(target_arch = "x86_64")]
+                {
+                    #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
+                    fn avx512<const $first: usize $(, const $size: usize)+>(net: &$name<$first $(, $size)+>, x: &[f32; $first]) -> static_mlp!(@last $($lo),+) {
+                        net.forward_body(x)
+                    }
+                    #[target_feature(enable = "avx2,fma")]
+                    fn avx2<const $first: usize $(, const $size: usize)+>(net: &$name<$first $(, $size)+>, x: &[f32; $first]) -> static_mlp!(@last $($lo),+) {
+                        net.forward_body(x)
+                    }
+                    match simd::level() {
+                        // SAFETY: `level()` only returns levels this CPU supports.
+                        simd::Level::Avx512 => return unsafe { avx512(self, x) },
+                        // SAFETY: as above.
+                        simd::Level::Avx2 => return unsafe { avx2(self, x) },
+                        simd::Level::Scalar => {}
+                    }
+                }
+                self.forward_body(x)
+            }
+        }
+    };
+    (@last $lo:ident) => { [f32; $lo] };
+    (@last $lo:ident, $($rest:ident),+) => { static_mlp!(@last $($rest),+) };
+    (@chain $self:ident, $v:ident, $k:expr, $layer:ident) => {
+        $self.$layer.forward($v, $self.activations[$k])
+    };
+    (@chain $self:ident, $v:ident, $k:expr, $layer:ident, $($rest:ident),+) => {{
+        let y = $self.$layer.forward($v, $self.activations[$k]);
+        let $v = &y;
+        static_mlp!(@chain $self, $v, $k + 1, $($rest),+)
+    }};
+}
+
+static_mlp! {
+    /// One dense layer, `I → O`.
+    Mlp1<I, O>, layers: [layer0: I => O], count: 1
+}
+
+static_mlp! {
+    /// Two dense layers, `I → H → O`.
+    ///
+    /// ```
+    /// use instinct_cpu::Mlp2;
+    /// use instinct_format::{Activation, Limits, ModelBuilder};
+    /// let info = ModelBuilder::with_feature_size(2)
+    ///     .dense(vec![vec![1.0, -1.0], vec![0.5, 0.5]], vec![0.0, 0.1], Some(Activation::Relu))
+    ///     .dense(vec![vec![2.0, 1.0]], vec![-0.5], None)
+    ///     .build()
+    ///     .unwrap();
+    /// let model = instinct_validate::validate(&info, &Limits::default()).unwrap();
+    /// let net = Mlp2::<2, 2, 1>::from_model(&model).unwrap();
+    /// // hidden = relu([3 - 1, 1.5 + 0.5 + 0.1]) = [2, 2.1]; out = 4 + 2.1 - 0.5
+    /// assert!((net.forward(&[3.0, 1.0])[0] - 5.6).abs() < 1e-6);
+    /// // Bytes out and back, without parsing (as `include_bytes!` would give them, aligned).
+    /// let bytes = net.as_bytes().to_vec();
+    /// let aligned: Vec<u32> = bytes.chunks(4).map(|c| u32::from_ne_bytes(c.try_into().unwrap())).collect();
+    /// let again = Mlp2::<2, 2, 1>::from_bytes(bytemuck::cast_slice(&aligned)).unwrap();
+    /// assert_eq!(again, &net);
+    /// ```
+    Mlp2<I, H, O>, layers: [layer0: I => H, layer1: H => O], count: 2
+}
+
+static_mlp! {
+    /// Three dense layers, `I → H1 → H2 → O`.
+    Mlp3<I, H1, H2, O>, layers: [layer0: I => H1, layer1: H1 => H2, layer2: H2 => O], count: 3
+}

@@ -1,0 +1,127 @@
+//! Static nets compute what the interpreter computes (within rounding) and refuse models that
+//! are not a DOT chain of their shape.
+
+use instinct_cpu::{Interpreter, Mlp1, Mlp2, Mlp3, StaticError};
+use instinct_format::{Activation, Instruction, Limits, ModelBuilder, ModelInfo};
+use instinct_validate::{ValidModel, validate};
+
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s % 20_000) as f32 / 10_000.0 - 1.0
+        })
+        .collect()
+}
+
+fn chain(sizes: &[usize], activations: &[Option<Activation>], seed: u64) -> ValidModel {
+    let mut b = ModelBuilder::with_feature_size(sizes[0]);
+    for (k, (w, act)) in sizes.windows(2).zip(activations).enumerate() {
+        let rows = (0..w[1])
+            .map(|r| values(w[0], seed + (k * 100 + r) as u64))
+            .collect();
+        b = b.dense(rows, values(w[1], seed + 7 + k as u64), *act);
+    }
+    validate(&b.build().unwrap(), &Limits::default()).unwrap()
+}
+
+fn close(a: &[f32], b: &[f32]) {
+    for (x, y) in a.iter().zip(b) {
+        assert!((x - y).abs() <= 1e-5 + 1e-5 * y.abs(), "{a:?} vs {b:?}");
+    }
+}
+
+#[test]
+fn static_nets_match_the_interpreter_for_every_activation() {
+    for (k, act) in Activation::ALL
+        .into_iter()
+        .map(Some)
+        .chain([None])
+        .enumerate()
+    {
+        let model = chain(
+            &[8, 32, 32, 3],
+            &[act, Some(Activation::Tanh), act],
+            k as u64,
+        );
+        let net = Mlp3::<8, 32, 32, 3>::from_model(&model).unwrap();
+        let interp = Interpreter::new(&model);
+        for i in 0..50 {
+            let x: [f32; 8] = values(8, 1000 + i)
+                .iter()
+                .map(|v| v * 3.0)
+                .collect::<Vec<_>>()
+                .try_into()
+                .unwrap();
+            close(&net.forward(&x), &interp.predict(&x).unwrap());
+        }
+        let small = chain(&[2, 7, 1], &[act, None], 50 + k as u64);
+        let net = Mlp2::<2, 7, 1>::from_model(&small).unwrap();
+        let interp = Interpreter::new(&small);
+        for i in 0..50 {
+            let x = [values(1, i)[0] * 4.0, values(1, i + 99)[0] * 4.0];
+            close(&net.forward(&x), &interp.predict(&x).unwrap());
+        }
+    }
+}
+
+#[test]
+fn bytes_round_trip_and_bad_bytes_are_refused() {
+    let model = chain(&[4, 3], &[Some(Activation::Sigmoid)], 3);
+    let net = Mlp1::<4, 3>::from_model(&model).unwrap();
+    let words: Vec<u32> = bytemuck::cast_slice(net.as_bytes()).to_vec();
+    let back = Mlp1::<4, 3>::from_bytes(bytemuck::cast_slice(&words)).unwrap();
+    assert_eq!(back, &net);
+    assert!(matches!(
+        Mlp1::<4, 3>::from_bytes(&bytemuck::cast_slice(&words)[..8]),
+        Err(StaticError::Bytes(_))
+    ));
+    let mut bad = words.clone();
+    *bad.last_mut().unwrap() = 99; // the activation code
+    assert!(matches!(
+        Mlp1::<4, 3>::from_bytes(bytemuck::cast_slice(&bad)),
+        Err(StaticError::Bytes(_))
+    ));
+}
+
+#[test]
+fn models_of_another_shape_are_refused_with_the_reason() {
+    let model = chain(&[8, 32, 32, 1], &[None, None, None], 1);
+    assert_eq!(
+        Mlp2::<8, 32, 1>::from_model(&model).unwrap_err(),
+        StaticError::LayerCount {
+            actual: 3,
+            expected: 2
+        }
+    );
+    assert_eq!(
+        Mlp3::<8, 16, 32, 1>::from_model(&model).unwrap_err(),
+        StaticError::Shape {
+            layer: 0,
+            actual_in: 8,
+            actual_out: 32,
+            expected_in: 8,
+            expected_out: 16
+        }
+    );
+    let info: ModelInfo = ModelBuilder::with_feature_size(2)
+        .dense(vec![vec![1.0, 1.0]], vec![0.0], None)
+        .parameters(vec![2.0])
+        .instruction(Instruction::MulElementwise {
+            input: 1,
+            parameters: 0,
+        })
+        .build()
+        .unwrap();
+    let model = validate(&info, &Limits::default()).unwrap();
+    assert_eq!(
+        Mlp1::<2, 1>::from_model(&model).unwrap_err(),
+        StaticError::NotADotChain {
+            index: 1,
+            kind: "MUL_ELEMENTWISE".into()
+        }
+    );
+}
