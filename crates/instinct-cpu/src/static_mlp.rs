@@ -8,12 +8,16 @@ use instinct_format::{Activation, Instruction};
 use instinct_kernels::{fast, simd};
 use instinct_validate::ValidModel;
 
-/// One dense layer: `y[o] = act(Σ_i weights[o][i]·x[i] + bias[o])`.
+/// One dense layer: `y[o] = act(bias[o] + Σ_i x[i]·columns[i][o])`.
+///
+/// The weights are stored transposed (`[in][out]`, one column of the format's `[out][in]`
+/// matrix per input) so that the forward pass updates all outputs at once, a vector operation,
+/// instead of summing each output one input after another.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Dense<const I: usize, const O: usize> {
-    /// `[out][in]` row-major, as in the model format.
-    pub weights: [[f32; I]; O],
+    /// `columns[i][o]` is the format's `weights[o][i]`.
+    pub columns: [[f32; O]; I],
     /// One value per output.
     pub bias: [f32; O],
 }
@@ -66,6 +70,9 @@ pub enum StaticError {
     Bytes(String),
 }
 
+/// Values per block in the forward pass: one AVX-512 vector.
+const BLOCK: usize = 16;
+
 /// Activation codes stored in a net (one `u32` per layer): 0 none, then the format's order.
 fn code(activation: Option<Activation>) -> u32 {
     activation.map_or(0, |a| {
@@ -89,23 +96,34 @@ fn activation_of(code: u32) -> Option<Option<Activation>> {
 #[inline(always)]
 fn activate<const N: usize>(code: u32, y: &mut [f32; N]) {
     use instinct_kernels::activation as scalar;
-    let f: fn(f32) -> f32 = match code {
-        1 => |v| v.max(0.0),
-        2 => fast::sigmoid,
-        3 => return softmax(y),
-        4 => scalar::sqrt,
-        5 => scalar::log,
-        6 => scalar::log10,
-        7 => fast::tanh,
-        8 => |v| 1.0 - v,
-        9 => scalar::gelu,
-        10 => scalar::softplus,
-        11 => |v| fast::exp(v.clamp(-88.0, 88.0)),
-        12 => scalar::sign,
-        _ => return,
-    };
-    for v in y.iter_mut() {
-        *v = f(*v);
+    // One loop per function, each inlined, over fixed 16-value blocks (the tail padded) so
+    // that it becomes whole-vector code whatever N is; a function pointer would cost a call
+    // per value.
+    #[inline(always)]
+    fn each<const N: usize>(y: &mut [f32; N], f: impl Fn(f32) -> f32) {
+        for chunk in y.chunks_mut(BLOCK) {
+            let mut block = [0.0f32; BLOCK];
+            block[..chunk.len()].copy_from_slice(chunk);
+            for v in block.iter_mut() {
+                *v = f(*v);
+            }
+            chunk.copy_from_slice(&block[..chunk.len()]);
+        }
+    }
+    match code {
+        1 => each(y, |v| v.max(0.0)),
+        2 => each(y, fast::sigmoid),
+        3 => softmax(y),
+        4 => each(y, scalar::sqrt),
+        5 => each(y, scalar::log),
+        6 => each(y, scalar::log10),
+        7 => each(y, fast::tanh),
+        8 => each(y, |v| 1.0 - v),
+        9 => each(y, scalar::gelu),
+        10 => each(y, scalar::softplus),
+        11 => each(y, |v| fast::exp(v.clamp(-88.0, 88.0))),
+        12 => each(y, scalar::sign),
+        _ => {}
     }
 }
 
@@ -127,12 +145,28 @@ impl<const I: usize, const O: usize> Dense<I, O> {
     #[inline(always)]
     fn forward(&self, x: &[f32; I], code: u32) -> [f32; O] {
         let mut y = self.bias;
-        for (o, row) in self.weights.iter().enumerate() {
-            let mut acc = 0.0f32;
-            for i in 0..I {
-                acc += row[i] * x[i];
+        // Whole blocks of outputs: 16-value accumulators the compiler keeps in registers,
+        // updated by every input in turn.
+        let whole = O / BLOCK * BLOCK;
+        for start in (0..whole).step_by(BLOCK) {
+            let mut acc = [0.0f32; BLOCK];
+            acc.copy_from_slice(&y[start..start + BLOCK]);
+            for (column, xi) in self.columns.iter().zip(x) {
+                let column = &column[start..start + BLOCK];
+                for l in 0..BLOCK {
+                    acc[l] += column[l] * xi;
+                }
             }
-            y[o] += acc;
+            y[start..start + BLOCK].copy_from_slice(&acc);
+        }
+        // The remaining outputs one by one, each with independent partial sums over the inputs.
+        for o in whole..O {
+            let mut partial = [0.0f32; 8];
+            for (i, (column, xi)) in self.columns.iter().zip(x).enumerate() {
+                partial[i % 8] += column[o] * xi;
+            }
+            y[o] += ((partial[0] + partial[4]) + (partial[1] + partial[5]))
+                + ((partial[2] + partial[6]) + (partial[3] + partial[7]));
         }
         activate(code, &mut y);
         y
@@ -141,7 +175,9 @@ impl<const I: usize, const O: usize> Dense<I, O> {
     fn from_slot(rows: &[Vec<f32>], bias: &[f32]) -> Dense<I, O> {
         let mut d = Dense::zeroed();
         for (o, row) in rows.iter().enumerate() {
-            d.weights[o].copy_from_slice(row);
+            for (i, w) in row.iter().enumerate() {
+                d.columns[i][o] = *w;
+            }
         }
         d.bias.copy_from_slice(bias);
         d

@@ -28,7 +28,10 @@ pub use instinct_format as format;
 pub use instinct_kernels as kernels;
 pub use instinct_validate as validate;
 
-pub use instinct_cpu::{Engine, Interpreter, ParallelOutput, PredictConfig, PredictError};
+pub use instinct_cpu::{
+    Dense, Engine, Interpreter, Mlp1, Mlp2, Mlp3, ParallelOutput, PredictConfig, PredictError,
+    StaticError,
+};
 pub use instinct_format::{
     Activation, FormatError, IdMap, Instruction, Limits, ModelBuilder, ModelInfo, ValidationData,
     from_logistic_regression,

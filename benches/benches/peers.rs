@@ -1,0 +1,189 @@
+//! Throughput and latency side by side with `instmodel_inference`, in one run:
+//! `cargo bench -p instinct-benches --bench peers`. Prints a markdown table (medians of 5 runs).
+//! ONNX Runtime is measured by `benches/onnxruntime_bench.py` (see docs/PERFORMANCE.md).
+
+use instinct::{Engine, Mlp2, Mlp3, Model, PredictConfig};
+use instinct_benches::{inputs, model_path};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+const RUNS: usize = 5;
+
+fn median(mut f: impl FnMut()) -> Duration {
+    f(); // warm-up
+    let mut times: Vec<Duration> = (0..RUNS)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[RUNS / 2]
+}
+
+fn instmodel(name: &str) -> instmodel_inference::InstructionModel {
+    let text = std::fs::read_to_string(model_path(name)).unwrap();
+    instmodel_inference::InstructionModel::new(serde_json::from_str(&text).unwrap()).unwrap()
+}
+
+fn row(what: &str, samples: usize, t: Duration, flops: f64) {
+    let s = t.as_secs_f64();
+    println!(
+        "| {what} | {:.0} | {:.1} | {:.1} |",
+        samples as f64 / s,
+        flops * samples as f64 / s / 1e9,
+        s / samples as f64 * 1e9
+    );
+}
+
+fn throughput() {
+    let n = 200_000;
+    let name = "seed_250_300_200";
+    let ours = Model::load(model_path(name)).unwrap();
+    let theirs = instmodel(name);
+    let x = inputs(n * 250, 1);
+    let flops = 2.0 * (250.0 * 300.0 + 300.0 * 200.0);
+    println!("\n### seed model 250→300 (ReLU)→200 (Sigmoid), {n} samples\n");
+    println!("| engine | samples/s | GFLOP/s | ns/sample |\n|---|---|---|---|");
+    let mut out = vec![0.0f32; n * 200];
+    for threads in [1, 2] {
+        let config = PredictConfig::new().with_threads(threads);
+        let t = median(|| {
+            ours.interpreter()
+                .predict_batch_into(black_box(&x), &mut out, config)
+                .unwrap()
+        });
+        row(&format!("instinct batch, {threads} thread(s)"), n, t, flops);
+        let config = config.with_engine(Engine::PerSample);
+        let t = median(|| {
+            ours.interpreter()
+                .predict_batch_into(black_box(&x), &mut out, config)
+                .unwrap()
+        });
+        row(
+            &format!("instinct per-sample, {threads} thread(s)"),
+            n,
+            t,
+            flops,
+        );
+        let t = median(|| {
+            let config = instmodel_inference::PredictConfig::new().with_threads(threads);
+            black_box(theirs.predict_parallel(black_box(&x), config).unwrap());
+        });
+        row(
+            &format!("instmodel_inference predict_parallel, {threads} thread(s)"),
+            n,
+            t,
+            flops,
+        );
+    }
+    let mut memory = vec![0.0f32; theirs.required_memory()];
+    let t = median(|| {
+        for s in x.chunks_exact(250) {
+            memory[..250].copy_from_slice(s);
+            theirs.predict_with_buffer(&mut memory).unwrap();
+            black_box(theirs.get_output(&memory, 0));
+        }
+    });
+    row(
+        "instmodel_inference predict_with_buffer, sequential",
+        n,
+        t,
+        flops,
+    );
+}
+
+/// ns per sample for `n` independent inputs, and for a chain where each output feeds the next
+/// input (latency, nothing to overlap).
+fn latency<const I: usize>(label: &str, mut f: impl FnMut(&[f32; I]) -> f32) {
+    let n = 1_000_000;
+    let pool: Vec<[f32; I]> = inputs(1024 * I, 7)
+        .chunks_exact(I)
+        .map(|c| c.try_into().unwrap())
+        .collect();
+    let independent = median(|| {
+        let mut acc = 0.0f32;
+        for i in 0..n {
+            acc += f(black_box(&pool[i & 1023]));
+        }
+        black_box(acc);
+    });
+    let dependent = median(|| {
+        let mut x = pool[0];
+        for _ in 0..n {
+            let y = f(black_box(&x));
+            x[0] = y.clamp(-1.0, 1.0);
+        }
+        black_box(x);
+    });
+    println!(
+        "| {label} | {:.1} | {:.1} |",
+        independent.as_secs_f64() / n as f64 * 1e9,
+        dependent.as_secs_f64() / n as f64 * 1e9
+    );
+}
+
+fn tiny() {
+    println!("\n### tiny nets, ns per sample (1,000,000 samples, one thread)\n");
+    println!("| net and engine | independent inputs | dependent chain |\n|---|---|---|");
+    for name in ["tiny_2_7_relu_1", "tiny_2_7_tanh_1"] {
+        let model = Model::load(model_path(name)).unwrap();
+        let net = Mlp2::<2, 7, 1>::from_model(model.valid()).unwrap();
+        latency::<2>(&format!("{name}: instinct Mlp2 (static)"), |x| {
+            net.forward(x)[0]
+        });
+        let (mut mem, mut out) = (vec![0.0; model.required_memory()], [0.0f32]);
+        latency::<2>(&format!("{name}: instinct interpreter predict_into"), |x| {
+            model.predict_into(x, &mut mem, &mut out).unwrap();
+            out[0]
+        });
+        let theirs = instmodel(name);
+        let mut memory = vec![0.0f32; theirs.required_memory()];
+        latency::<2>(
+            &format!("{name}: instmodel_inference predict_with_buffer"),
+            |x| {
+                memory[..2].copy_from_slice(x);
+                theirs.predict_with_buffer(&mut memory).unwrap();
+                theirs.get_output(&memory, 0)
+            },
+        );
+    }
+    let name = "tiny_8_32_32_1";
+    let model = Model::load(model_path(name)).unwrap();
+    let net = Mlp3::<8, 32, 32, 1>::from_model(model.valid()).unwrap();
+    latency::<8>(&format!("{name}: instinct Mlp3 (static)"), |x| {
+        net.forward(x)[0]
+    });
+    let (mut mem, mut out) = (vec![0.0; model.required_memory()], [0.0f32]);
+    latency::<8>(&format!("{name}: instinct interpreter predict_into"), |x| {
+        model.predict_into(x, &mut mem, &mut out).unwrap();
+        out[0]
+    });
+    let theirs = instmodel(name);
+    let mut memory = vec![0.0f32; theirs.required_memory()];
+    latency::<8>(
+        &format!("{name}: instmodel_inference predict_with_buffer"),
+        |x| {
+            memory[..8].copy_from_slice(x);
+            theirs.predict_with_buffer(&mut memory).unwrap();
+            theirs.get_output(&memory, 0)
+        },
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument selects a part.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wanted = |part: &str| args.is_empty() || args.iter().any(|a| part.contains(a.as_str()));
+    println!("SIMD level: {:?}", instinct::kernels::simd::level());
+    if wanted("throughput") {
+        throughput();
+    }
+    if wanted("tiny") {
+        tiny();
+    }
+}

@@ -1,0 +1,33 @@
+//! Criterion benchmarks of single-sample latency on the tiny nets:
+//! `cargo bench -p instinct-benches --bench tiny`.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use instinct::{Mlp2, Mlp3, Model};
+use instinct_benches::{inputs, model_path};
+use std::hint::black_box;
+
+fn tiny(c: &mut Criterion) {
+    let m = Model::load(model_path("tiny_2_7_tanh_1")).unwrap();
+    let net = Mlp2::<2, 7, 1>::from_model(m.valid()).unwrap();
+    let x: [f32; 2] = inputs(2, 3).try_into().unwrap();
+    c.bench_function("2-7-tanh-1 static", |b| {
+        b.iter(|| net.forward(black_box(&x)))
+    });
+    let (mut mem, mut out) = (vec![0.0; m.required_memory()], [0.0f32]);
+    c.bench_function("2-7-tanh-1 interpreter", |b| {
+        b.iter(|| m.predict_into(black_box(&x), &mut mem, &mut out).unwrap())
+    });
+    let m = Model::load(model_path("tiny_8_32_32_1")).unwrap();
+    let net = Mlp3::<8, 32, 32, 1>::from_model(m.valid()).unwrap();
+    let x: [f32; 8] = inputs(8, 5).try_into().unwrap();
+    c.bench_function("8-32-32-1 static", |b| {
+        b.iter(|| net.forward(black_box(&x)))
+    });
+    let (mut mem, mut out) = (vec![0.0; m.required_memory()], [0.0f32]);
+    c.bench_function("8-32-32-1 interpreter", |b| {
+        b.iter(|| m.predict_into(black_box(&x), &mut mem, &mut out).unwrap())
+    });
+}
+
+criterion_group!(benches, tiny);
+criterion_main!(benches);
