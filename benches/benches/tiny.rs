@@ -1,6 +1,9 @@
 //! Criterion benchmarks of single-sample latency on the tiny nets:
 //! `cargo bench -p instinct-benches --bench tiny`.
 
+// criterion's macros define undocumented items.
+#![allow(missing_docs)]
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use instinct::{Mlp2, Mlp3, Model};
 use instinct_benches::{inputs, model_path};
