@@ -31,6 +31,10 @@ pub struct Summary {
     pub memory_values_per_sample: usize,
     /// `memory_values_per_sample` × 4 bytes.
     pub memory_bytes_per_sample: usize,
+    /// Samples per tile of the batch engine.
+    pub batch_tile_samples: usize,
+    /// Scratch memory each batch-engine thread keeps (its tile), in bytes.
+    pub batch_scratch_bytes_per_thread: usize,
 }
 
 /// How many numbers a model stores. A weight slot shared by several instructions counts once,
@@ -90,6 +94,8 @@ impl Summary {
             flops_per_sample: flops_per_sample(model),
             memory_values_per_sample: memory,
             memory_bytes_per_sample: memory.saturating_mul(BYTES_PER_VALUE),
+            batch_tile_samples: model.interpreter().tile_rows(),
+            batch_scratch_bytes_per_thread: model.interpreter().batch_scratch_bytes(),
         }
     }
 
@@ -118,6 +124,13 @@ impl Summary {
                 format!(
                     "{} values, {} bytes",
                     self.memory_values_per_sample, self.memory_bytes_per_sample
+                ),
+            ),
+            (
+                "batch scratch",
+                format!(
+                    "{} bytes per thread (tiles of {} samples)",
+                    self.batch_scratch_bytes_per_thread, self.batch_tile_samples
                 ),
             ),
         ];

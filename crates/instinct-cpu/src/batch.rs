@@ -152,6 +152,16 @@ impl Interpreter {
         self.run_many(inputs, outputs, out, config)
     }
 
+    /// Samples per tile of the batch engine.
+    pub fn tile_rows(&self) -> usize {
+        tile_rows(self.required_memory())
+    }
+
+    /// Bytes of scratch memory each thread of the batch engine keeps (its tile).
+    pub fn batch_scratch_bytes(&self) -> usize {
+        self.tile_rows() * self.required_memory() * std::mem::size_of::<f32>()
+    }
+
     /// Number of samples in a flat batch.
     pub(crate) fn sample_count(&self, inputs: &[f32]) -> Result<usize, PredictError> {
         let fs = self.feature_size();

@@ -1,0 +1,71 @@
+//! The batch engine allocates nothing per sample once warm: a counting global allocator proves
+//! it (one test per binary, so no other test's allocations are counted). Known gap: sgemm
+//! (`matrixmultiply`) allocates its packing buffer on every call, so each matrix product of each
+//! tile costs one allocation; removing it needs our own GEMM with weights packed at plan time.
+
+use instinct_cpu::{Interpreter, PredictConfig};
+use instinct_format::{Limits, ModelInfo};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+struct Counting;
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; we only count.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    f();
+    ALLOCATIONS.load(Ordering::SeqCst) - before
+}
+
+#[test]
+fn warm_batch_runs_do_not_allocate_per_sample_or_tile() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/instmodel-keras/digits_large.json"
+    );
+    let info = ModelInfo::load(path, &Limits::default()).unwrap();
+    let interpreter =
+        Interpreter::new(&instinct_validate::validate(&info, &Limits::default()).unwrap());
+    let tile = interpreter.tile_rows();
+    let run = |samples: usize, threads: usize| {
+        let inputs = vec![0.5f32; samples * interpreter.feature_size()];
+        let mut outputs = vec![0.0f32; samples * interpreter.output_size()];
+        let config = PredictConfig::new().with_threads(threads);
+        interpreter
+            .predict_batch_into(&inputs, &mut outputs, config)
+            .unwrap(); // warm-up
+        allocations(|| {
+            interpreter
+                .predict_batch_into(&inputs, &mut outputs, config)
+                .unwrap()
+        })
+    };
+    // digits_large has 3 DOTs; one thread, 4 tiles: exactly sgemm's packing buffers.
+    let matrix_steps = 3;
+    assert_eq!(run(3 * tile + 5, 1), 4 * matrix_steps);
+    // Nothing per sample: a full last tile costs what a nearly empty one does.
+    assert_eq!(run(4 * tile, 1), run(3 * tile + 1, 1));
+    // Two threads: the pool hand-off adds a constant per call, not per tile.
+    let few = run(3 * tile, 2) - 3 * matrix_steps;
+    let many = run(30 * tile, 2) - 30 * matrix_steps;
+    assert_eq!(
+        few, many,
+        "allocations beyond sgemm's grow with the number of tiles"
+    );
+}
