@@ -11,6 +11,7 @@ import json
 import math
 import os
 import random
+import re
 import struct
 import sys
 
@@ -32,8 +33,11 @@ def mlp(name, sizes, activations, seed):
                              "activation": activations[i]})
     model = {"feature_size": sizes[0], "buffer_sizes": sizes, "instructions": instructions,
              "weights": weights, "bias": bias}
+    # Floats as 9 significant digits, which is enough to give back every f32 exactly.
+    text = json.dumps(model, separators=(",", ":"))
+    text = re.sub(r"-?\d+\.\d+(e-?\d+)?", lambda m: "%.9g" % float(m.group(0)), text)
     with open(os.path.join(HERE, name + ".json"), "w") as f:
-        json.dump(model, f, separators=(",", ":"))
+        f.write(text)
     return model
 
 

@@ -172,6 +172,35 @@ fn tiny() {
     );
 }
 
+/// Measured fused multiply-add peak of one core (GFLOP/s), with the widest vectors the CPU has:
+/// twelve independent accumulators, enough to hide the FMA latency.
+fn fma_peak() -> Option<f64> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        #[target_feature(enable = "avx512f,fma")]
+        fn avx512(n: usize) -> f32 {
+            let mut acc = [_mm512_set1_ps(0.0); 12];
+            let (a, b) = (_mm512_set1_ps(0.999_999), _mm512_set1_ps(1e-6));
+            for _ in 0..n {
+                for v in acc.iter_mut() {
+                    *v = _mm512_fmadd_ps(*v, a, b);
+                }
+            }
+            acc.iter().map(|v| _mm512_reduce_add_ps(*v)).sum()
+        }
+        if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
+            let n = 100_000_000;
+            let t = median(|| {
+                // SAFETY: the CPU has AVX-512F and FMA (checked above).
+                black_box(unsafe { avx512(black_box(n)) });
+            });
+            return Some((n * 12 * 32) as f64 / t.as_secs_f64() / 1e9);
+        }
+    }
+    None
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument selects a part.
     let args: Vec<String> = std::env::args()
@@ -180,6 +209,9 @@ fn main() {
         .collect();
     let wanted = |part: &str| args.is_empty() || args.iter().any(|a| part.contains(a.as_str()));
     println!("SIMD level: {:?}", instinct::kernels::simd::level());
+    if let Some(peak) = fma_peak() {
+        println!("AVX-512 FMA peak, one core: {peak:.1} GFLOP/s");
+    }
     if wanted("throughput") {
         throughput();
     }

@@ -11,7 +11,9 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   ci           fmt --check, clippy -D warnings, the tests, then the conformance
   conformance  every case in fixtures/conformance through every backend; fails on any violation
-  fixtures     regenerate fixtures/conformance/keras_* from fixtures/instmodel-keras (the bless step)";
+  fixtures     regenerate fixtures/conformance/keras_* from fixtures/instmodel-keras (the bless step)
+  bench        the peer benchmarks in one run: instinct and instmodel_inference (cargo bench), then
+               ONNX Runtime on the same models when python3 can import onnxruntime and onnx";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -19,6 +21,7 @@ fn main() {
         Some("ci") => ci(),
         Some("conformance") => conformance(),
         Some("fixtures") => fixtures(),
+        Some("bench") => bench(),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())
@@ -81,6 +84,42 @@ fn conformance() -> Result<()> {
         "run",
         "fixtures/conformance",
     ])
+}
+
+fn bench() -> Result<()> {
+    cargo(&["bench", "--package", "instinct-benches", "--bench", "peers"])?;
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let has_ort = Command::new(&python)
+        .args(["-c", "import onnxruntime, onnx, numpy"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_ort {
+        eprintln!(
+            "ONNX Runtime skipped: `{python} -c 'import onnxruntime, onnx, numpy'` fails (set PYTHON to a venv's python)"
+        );
+        return Ok(());
+    }
+    let run = |args: &[&str]| -> Result<()> {
+        eprintln!("$ {python} {}", args.join(" "));
+        let status = Command::new(&python)
+            .args(args)
+            .current_dir(root())
+            .status()?;
+        if !status.success() {
+            bail!("`{python} {}` failed ({status})", args.join(" "));
+        }
+        Ok(())
+    };
+    run(&["benches/make_models.py", "--onnx"])?;
+    for threads in ["1", "2"] {
+        run(&[
+            "benches/onnxruntime_bench.py",
+            "benches/models/seed_250_300_200.onnx",
+            "--threads",
+            threads,
+        ])?;
+    }
+    Ok(())
 }
 
 fn fixtures() -> Result<()> {
