@@ -31,17 +31,22 @@ impl Level {
         }
     }
 
-    /// Whether this CPU can run the level.
+    /// Whether this CPU can run the level (detected once, then a table lookup: the kernels ask
+    /// on every call).
+    #[inline]
     pub fn is_available(self) -> bool {
+        static AVAILABLE: OnceLock<[bool; 3]> = OnceLock::new();
+        AVAILABLE.get_or_init(|| Level::ALL.map(Level::detect))[self as usize]
+    }
+
+    fn detect(self) -> bool {
         match self {
             Level::Scalar => true,
             #[cfg(target_arch = "x86_64")]
-            Level::Avx2 => {
-                std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-            }
+            Level::Avx2 => std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma"),
             #[cfg(target_arch = "x86_64")]
             Level::Avx512 => {
-                Level::Avx2.is_available()
+                Level::Avx2.detect()
                     && std::is_x86_feature_detected!("avx512f")
                     && std::is_x86_feature_detected!("avx512vl")
                     && std::is_x86_feature_detected!("avx512dq")
