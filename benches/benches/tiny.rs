@@ -30,6 +30,22 @@ fn tiny(c: &mut Criterion) {
     c.bench_function("8-32-32-1 interpreter", |b| {
         b.iter(|| m.predict_into(black_box(&x), &mut mem, &mut out).unwrap())
     });
+    // The peer on the same models, in the same run.
+    for (name, n) in [("tiny_2_7_tanh_1", 2), ("tiny_8_32_32_1", 8)] {
+        let text = std::fs::read_to_string(model_path(name)).unwrap();
+        let theirs =
+            instmodel_inference::InstructionModel::new(serde_json::from_str(&text).unwrap())
+                .unwrap();
+        let x = inputs(n, 3);
+        let mut memory = vec![0.0f32; theirs.required_memory()];
+        c.bench_function(&format!("{name} instmodel_inference"), |b| {
+            b.iter(|| {
+                memory[..n].copy_from_slice(black_box(&x));
+                theirs.predict_with_buffer(&mut memory).unwrap();
+                theirs.get_output(&memory, 0)
+            })
+        });
+    }
 }
 
 criterion_group!(benches, tiny);

@@ -10,9 +10,8 @@ use instinct_kernels::fast::{self, Kind};
 use instinct_kernels::{TileProduct, tile_product};
 use rayon::prelude::*;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 /// Bytes of tile memory to aim for: large enough for the matrix products to reach their speed,
 /// small enough to stay in a core's L2 cache.
@@ -33,14 +32,15 @@ thread_local! {
     static TILE: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// One rayon pool per thread count, built on first use and kept.
+/// The rayon pool of the last thread count asked for. One pool at a time: asking for another
+/// count replaces it (its threads exit once idle), so varying thread counts never pile up
+/// threads, while repeated calls with one count reuse warm threads and their tiles.
 fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>, PredictError> {
-    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
-    let pools = POOLS.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut pools = pools
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(p) = pools.get(&threads) {
+    static POOL: Mutex<Option<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(None);
+    let mut current = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((n, p)) = current.as_ref()
+        && *n == threads
+    {
         return Ok(p.clone());
     }
     let p = rayon::ThreadPoolBuilder::new()
@@ -49,7 +49,7 @@ fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>, PredictError> {
         .build()
         .map_err(|e| PredictError::ThreadSpawn(e.to_string()))?;
     let p = Arc::new(p);
-    pools.insert(threads, p.clone());
+    *current = Some((threads, p.clone()));
     Ok(p)
 }
 
@@ -119,7 +119,8 @@ fn finish_affine(step: &Step, row: &mut [f32], output: Range<usize>, bias: &[f32
 }
 impl Interpreter {
     /// Runs `inputs` (`n × feature_size` values) and returns `n × output_size` outputs, with
-    /// the engine and thread count of `config`.
+    /// the engine and thread count of `config` (its result slice applies to
+    /// [`predict_parallel`](Self::predict_parallel) only).
     pub fn predict_batch(
         &self,
         inputs: &[f32],
@@ -133,7 +134,9 @@ impl Interpreter {
     }
 
     /// Like [`predict_batch`](Self::predict_batch), into a caller-owned slice of exactly
-    /// `n × output_size` values. Allocates nothing once the engine is warm.
+    /// `n × output_size` values. Once warm it allocates nothing per sample; what it does
+    /// allocate is one packing buffer per matrix product per tile (inside `matrixmultiply`'s
+    /// sgemm) and, with several threads, one list of tiles per call.
     pub fn predict_batch_into(
         &self,
         inputs: &[f32],
@@ -190,17 +193,18 @@ impl Interpreter {
             return Err(PredictError::ZeroThreads);
         }
         let (fs, width) = (self.feature_size(), keep.len());
-        let rows = match config.engine() {
-            Engine::Batch => tile_rows(self.required_memory()),
-            Engine::PerSample => 1,
-        };
+        // Samples go in tiles for both engines (the per-sample engine then runs each row of a
+        // tile on its own), so the work list is per tile, never per sample.
+        let rows = tile_rows(self.required_memory());
         let engine = config.engine();
         let work =
             |(ins, outs): (&[f32], &mut [f32])| self.run_chunk(engine, ins, outs, keep.clone());
         let chunks = inputs
             .chunks(rows * fs)
             .zip(outputs.chunks_mut(rows * width));
-        if threads == 1 {
+        // Never more threads than tiles: a small batch runs here, on the calling thread.
+        let threads = threads.min(inputs.len().div_ceil(rows * fs));
+        if threads <= 1 {
             chunks.for_each(work);
         } else {
             let chunks: Vec<_> = chunks.collect();

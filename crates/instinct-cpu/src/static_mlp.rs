@@ -1,7 +1,8 @@
 //! Tiny nets as plain data: `Dense<I, O>` layers with sizes in the type, chained as `Mlp1`,
 //! `Mlp2` and `Mlp3`. Weights are arrays (bytemuck `Pod`), so a model can be written to bytes
-//! once and `include_bytes!`-ed and cast back with no parsing; the forward pass has every loop
-//! bound known at compile time and is compiled for each SIMD level.
+//! once and `include_bytes!`-ed (in a 4-byte-aligned wrapper: see `examples/static_net.rs`) and
+//! cast back with no parsing; the forward pass has every loop bound known at compile time and
+//! is compiled for each SIMD level.
 
 use bytemuck::{Pod, Zeroable};
 use instinct_format::{Activation, Instruction};

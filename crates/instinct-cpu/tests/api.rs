@@ -182,3 +182,35 @@ fn interpreters_are_send_and_sync() {
         }
     });
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn varying_thread_counts_do_not_pile_up_threads() {
+    fn live_threads() -> usize {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("Threads:")).unwrap();
+        line[8..].trim().parse().unwrap()
+    }
+    let m = interpreter();
+    // Enough samples for several tiles, so the pool is really used.
+    let rows = m.tile_rows() * 4;
+    let inputs = vec![0.5f32; rows * m.feature_size()];
+    for threads in 2..=12 {
+        m.predict_parallel(&inputs, PredictConfig::new().with_threads(threads))
+            .unwrap();
+        // One sample never needs a pool at all.
+        m.predict_parallel(&[0.5, 0.5], PredictConfig::new().with_threads(threads))
+            .unwrap();
+    }
+    // One pool of at most 4 threads (as many as tiles) may be alive, plus the test harness'.
+    // Threads of replaced pools exit asynchronously; give them a moment.
+    let mut live = live_threads();
+    for _ in 0..50 {
+        if live <= 8 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        live = live_threads();
+    }
+    assert!(live <= 8, "{live} threads alive");
+}

@@ -128,3 +128,25 @@ fn models_of_another_shape_are_refused_with_the_reason() {
         }
     );
 }
+
+#[test]
+fn the_example_net_bytes_are_the_example_model() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+    let info = ModelInfo::load(format!("{dir}/tiny_2_7_relu_1.json"), &Limits::default()).unwrap();
+    let model = validate(&info, &Limits::default()).unwrap();
+    let net = Mlp2::<2, 7, 1>::from_model(&model).unwrap();
+    let path = format!("{dir}/tiny_2_7_relu_1.mlp2");
+    if std::env::var_os("INSTINCT_BLESS").is_some() {
+        std::fs::write(&path, net.as_bytes()).unwrap();
+    }
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(
+        bytes,
+        net.as_bytes(),
+        "regenerate with INSTINCT_BLESS=1 cargo test -p instinct-cpu --test static_mlp"
+    );
+    let interp = Interpreter::new(&model);
+    for x in [[0.5, -0.25], [1.0, 1.0]] {
+        close(&net.forward(&x), &interp.predict(&x).unwrap());
+    }
+}

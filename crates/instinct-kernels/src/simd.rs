@@ -1,5 +1,7 @@
-//! Run-time choice of the instruction set for the vectorised kernels: detected once, or forced
-//! with the `INSTINCT_SIMD` environment variable (`scalar`, `avx2`, `avx512`).
+//! Run-time choice of the instruction set for instinct's own vectorised kernels: detected once,
+//! or forced with the `INSTINCT_SIMD` environment variable (`scalar`, `avx2`, `avx512`). The
+//! batch engine's matrix products are `matrixmultiply`'s, which picks its sgemm kernel itself;
+//! the variable does not reach them.
 //!
 //! Each vectorised kernel is one portable body compiled several times, once per level, with the
 //! matching `#[target_feature]`s; the compiler vectorises the body for each. The portable
@@ -43,7 +45,9 @@ impl Level {
         match self {
             Level::Scalar => true,
             #[cfg(target_arch = "x86_64")]
-            Level::Avx2 => std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma"),
+            Level::Avx2 => {
+                std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+            }
             #[cfg(target_arch = "x86_64")]
             Level::Avx512 => {
                 Level::Avx2.detect()
@@ -75,13 +79,28 @@ pub fn level() -> Level {
             .into_iter()
             .max()
             .unwrap_or(Level::Scalar);
-        match std::env::var("INSTINCT_SIMD") {
-            Ok(name) => Level::ALL
-                .into_iter()
-                .find(|l| l.name() == name.trim().to_ascii_lowercase())
-                .filter(|l| l.is_available())
-                .unwrap_or(best),
-            Err(_) => best,
+        let Ok(name) = std::env::var("INSTINCT_SIMD") else {
+            return best;
+        };
+        let wanted = name.trim().to_ascii_lowercase();
+        match Level::ALL.into_iter().find(|l| l.name() == wanted) {
+            Some(l) if l.is_available() => l,
+            // Said once, on stderr: a typo or a missing feature must not pass for a forced level.
+            Some(l) => {
+                eprintln!(
+                    "instinct: INSTINCT_SIMD={name}: this CPU cannot run {}; using {}",
+                    l.name(),
+                    best.name()
+                );
+                best
+            }
+            None => {
+                eprintln!(
+                    "instinct: INSTINCT_SIMD={name} is not one of scalar, avx2, avx512; using {}",
+                    best.name()
+                );
+                best
+            }
         }
     })
 }
