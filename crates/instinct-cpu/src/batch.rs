@@ -7,7 +7,7 @@ use crate::parallel::Engine;
 use crate::plan::{Step, kernel};
 use crate::{Interpreter, Plan, PredictConfig, PredictError};
 use instinct_kernels::fast::{self, Kind};
-use instinct_kernels::{TileProduct, tile_product};
+use instinct_kernels::{TileProduct, packed_tile_product};
 use rayon::prelude::*;
 use std::cell::RefCell;
 use std::ops::Range;
@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 /// Bytes of tile memory to aim for: large enough for the matrix products to reach their speed,
 /// small enough to stay in a core's L2 cache.
-const TILE_BYTES: usize = 2048 * 1024;
+const TILE_BYTES: usize = 512 * 1024;
 
 /// Most samples in one tile.
 const MAX_TILE_ROWS: usize = 1024;
@@ -86,7 +86,7 @@ impl Plan {
                 dst: output.start,
                 row_stride: total,
             };
-            if !tile_product(tile, &affine.weights, product) {
+            if !packed_tile_product(tile, &affine.weights, product) {
                 // Validation keeps these buffers apart, so this is unreachable; the per-sample
                 // step is still the right answer if it ever were.
                 for row in tile.chunks_exact_mut(total) {

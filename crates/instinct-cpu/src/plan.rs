@@ -1,15 +1,16 @@
 //! `Plan`: a valid model compiled to steps with absolute offsets and flattened weights.
 
 use instinct_format::{Activation, Instruction};
+use instinct_kernels::PackedWeights;
 use instinct_kernels::fast::{self, Kind};
 use instinct_validate::ValidModel;
 use std::collections::HashMap;
 use std::ops::Range;
 
-/// One weight slot, flattened row-major.
+/// One weight slot: row-major for the per-sample path, packed in panels for the batch engine.
 #[derive(Debug, Clone)]
 pub(crate) struct Affine {
-    pub weights: Vec<f32>,
+    pub weights: PackedWeights,
     pub bias: Vec<f32>,
 }
 
@@ -215,9 +216,13 @@ impl Plan {
             .weights
             .iter()
             .zip(&info.bias)
-            .map(|(rows, bias)| Affine {
-                weights: rows.iter().flatten().copied().collect(),
-                bias: bias.clone(),
+            .map(|(rows, bias)| {
+                let flat: Vec<f32> = rows.iter().flatten().copied().collect();
+                let k = rows.first().map_or(0, Vec::len);
+                Affine {
+                    weights: PackedWeights::new(&flat, rows.len(), k),
+                    bias: bias.clone(),
+                }
             })
             .collect();
         let maps = (0..info.maps().len())
@@ -449,7 +454,7 @@ pub(crate) fn map_key(x: f32) -> i32 {
 /// `y = W·x + b` for one weight slot.
 #[inline]
 fn affine(a: &Affine, x: &[f32], y: &mut [f32]) {
-    instinct_kernels::dot::affine(&a.weights, &a.bias, x, y);
+    instinct_kernels::dot::affine(a.weights.rows(), &a.bias, x, y);
 }
 
 /// `out[h·d + j] = op(data[h·d + j], heads[h])` with `d = |data| / |heads|`, element by element

@@ -8,9 +8,11 @@ pub mod activation;
 pub mod dot;
 pub mod fast;
 pub mod gemm;
+pub mod packed;
 pub mod simd;
 mod ulp;
 
 pub use dot::dot;
 pub use gemm::{TileProduct, tile_product, tile_product_reference};
+pub use packed::{PackedWeights, packed_tile_product};
 pub use ulp::{float_key, from_float_key, ulp_distance};

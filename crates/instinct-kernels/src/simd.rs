@@ -1,7 +1,7 @@
 //! Run-time choice of the instruction set for instinct's own vectorised kernels: detected once,
-//! or forced with the `INSTINCT_SIMD` environment variable (`scalar`, `avx2`, `avx512`). The
-//! batch engine's matrix products are `matrixmultiply`'s, which picks its sgemm kernel itself;
-//! the variable does not reach them.
+//! or forced with the `INSTINCT_SIMD` environment variable (`scalar`, `avx2`, `avx512`). Below
+//! `avx512` the batch engine's matrix products fall back to `matrixmultiply`'s sgemm, which picks
+//! its own kernel.
 //!
 //! Each vectorised kernel is one portable body compiled several times, once per level, with the
 //! matching `#[target_feature]`s; the compiler vectorises the body for each. The portable
