@@ -64,8 +64,10 @@ fn warm_batch_runs_do_not_allocate_per_sample_or_tile() {
     assert_eq!(run(3 * tile + 5, 1), 4 * per_tile);
     // Nothing per sample: a full last tile costs what a nearly empty one does.
     assert_eq!(run(4 * tile, 1), run(3 * tile + 1, 1));
-    // Two threads: the pool hand-off adds a constant per call, not per tile.
+    // Two threads: the pool hand-off costs a few allocations per call (the list of tiles; a
+    // worker's first tile memory if the warm-up happened not to give it work), never one per
+    // tile: 30 tiles would show as 30 or more.
     let few = run(3 * tile, 2) - 3 * per_tile;
     let many = run(30 * tile, 2) - 30 * per_tile;
-    assert_eq!(few, many, "allocations grow with the number of tiles");
+    assert!(few <= 8 && many <= 8, "allocations per call: {few} for 3 tiles, {many} for 30");
 }
