@@ -69,5 +69,8 @@ fn warm_batch_runs_do_not_allocate_per_sample_or_tile() {
     // tile: 30 tiles would show as 30 or more.
     let few = run(3 * tile, 2) - 3 * per_tile;
     let many = run(30 * tile, 2) - 30 * per_tile;
-    assert!(few <= 8 && many <= 8, "allocations per call: {few} for 3 tiles, {many} for 30");
+    assert!(
+        few <= 8 && many <= 8,
+        "allocations per call: {few} for 3 tiles, {many} for 30"
+    );
 }
