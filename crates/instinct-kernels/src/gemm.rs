@@ -109,49 +109,8 @@ pub fn tile_product_reference(mem: &mut [f32], rhs: &[f32], p: TileProduct) -> b
 mod tests {
     use super::*;
 
-    /// Deterministic values in [-1, 1).
-    fn values(n: usize, seed: u32) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(2_654_435_761).max(1);
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 17;
-                s ^= s << 5;
-                (s % 2000) as f32 / 1000.0 - 1.0
-            })
-            .collect()
-    }
-
     fn check(m: usize, n: usize, k: usize, lhs: usize, dst: usize, row_stride: usize) {
-        let p = TileProduct {
-            m,
-            n,
-            k,
-            lhs,
-            dst,
-            row_stride,
-        };
-        // NaN everywhere else catches stray reads (NaN would spread) and writes (checked below).
-        let mut mem = vec![f32::NAN; m * row_stride];
-        let input = values(m * k, 7);
-        for i in 0..m {
-            mem[i * row_stride + lhs..][..k].copy_from_slice(&input[i * k..][..k]);
-        }
-        let rhs = values(n * k, 11);
-        let mut fast = mem.clone();
-        assert!(tile_product(&mut fast, &rhs, p));
-        assert!(tile_product_reference(&mut mem, &rhs, p));
-        for (i, (f, r)) in fast.iter().zip(&mem).enumerate() {
-            let col = i % row_stride;
-            if (dst..dst + n).contains(&col) {
-                assert!(
-                    (f - r).abs() <= 1e-5 + 1e-5 * r.abs(),
-                    "{m}x{n}x{k} at {i}: {f} vs {r}"
-                );
-            } else {
-                assert_eq!(f.to_bits(), r.to_bits(), "{m}x{n}x{k}: stray write at {i}");
-            }
-        }
+        crate::test_support::check_tile_product((m, n, k), (lhs, dst, row_stride), tile_product);
     }
 
     #[test]

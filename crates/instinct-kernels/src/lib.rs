@@ -10,6 +10,8 @@ pub mod fast;
 pub mod gemm;
 pub mod packed;
 pub mod simd;
+#[cfg(test)]
+mod test_support;
 mod ulp;
 
 pub use dot::dot;

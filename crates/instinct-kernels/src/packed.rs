@@ -165,47 +165,12 @@ mod avx512 {
 mod tests {
     use super::*;
 
-    fn values(n: usize, seed: u32) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(2_654_435_761).max(1);
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 17;
-                s ^= s << 5;
-                (s % 2000) as f32 / 1000.0 - 1.0
-            })
-            .collect()
-    }
-
     fn check(m: usize, n: usize, k: usize, lhs: usize, dst: usize, row_stride: usize) {
-        let p = TileProduct {
-            m,
-            n,
-            k,
-            lhs,
-            dst,
-            row_stride,
-        };
-        let mut mem = vec![f32::NAN; m * row_stride];
-        let input = values(m * k, 7);
-        for i in 0..m {
-            mem[i * row_stride + lhs..][..k].copy_from_slice(&input[i * k..][..k]);
-        }
-        let w = PackedWeights::new(&values(n * k, 11), n, k);
-        let mut fast = mem.clone();
-        assert!(packed_tile_product(&mut fast, &w, p));
-        assert!(crate::tile_product_reference(&mut mem, w.rows(), p));
-        for (i, (f, r)) in fast.iter().zip(&mem).enumerate() {
-            let col = i % row_stride;
-            if (dst..dst + n).contains(&col) {
-                assert!(
-                    (f - r).abs() <= 1e-5 + 1e-5 * r.abs(),
-                    "{m}x{n}x{k} at {i}: {f} vs {r}"
-                );
-            } else {
-                assert_eq!(f.to_bits(), r.to_bits(), "{m}x{n}x{k}: stray write at {i}");
-            }
-        }
+        crate::test_support::check_tile_product(
+            (m, n, k),
+            (lhs, dst, row_stride),
+            |mem, rhs, p| packed_tile_product(mem, &PackedWeights::new(rhs, p.n, p.k), p),
+        );
     }
 
     #[test]
