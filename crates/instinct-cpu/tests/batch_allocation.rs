@@ -6,33 +6,8 @@
 
 use instinct_cpu::{Interpreter, PredictConfig};
 use instinct_format::{Limits, ModelInfo};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-struct Counting;
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is forwarded unchanged to the system allocator; we only count.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations(f: impl FnOnce()) -> usize {
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
-    f();
-    ALLOCATIONS.load(Ordering::SeqCst) - before
-}
+#[path = "support/counting.rs"]
+mod counting;
 
 #[test]
 fn warm_batch_runs_do_not_allocate_per_sample_or_tile() {
@@ -51,11 +26,12 @@ fn warm_batch_runs_do_not_allocate_per_sample_or_tile() {
         interpreter
             .predict_batch_into(&inputs, &mut outputs, config)
             .unwrap(); // warm-up
-        allocations(|| {
+        let (count, ()) = counting::allocations(|| {
             interpreter
                 .predict_batch_into(&inputs, &mut outputs, config)
                 .unwrap()
-        })
+        });
+        count
     };
     // digits_large has 3 DOTs: per tile, nothing with the packed AVX-512 kernel, else sgemm's
     // packing buffer for each.

@@ -2,27 +2,8 @@
 
 use instinct_cpu::Interpreter;
 use instinct_format::{Limits, ModelInfo};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-struct Counting;
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is forwarded unchanged to the system allocator; we only count.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "support/counting.rs"]
+mod counting;
 
 #[test]
 fn predict_into_and_predict_with_buffer_do_not_allocate() {
@@ -47,16 +28,17 @@ fn predict_into_and_predict_with_buffer_do_not_allocate() {
         interpreter
             .predict_into(&inputs[0], &mut memory, &mut output)
             .unwrap();
-        let before = ALLOCATIONS.load(Ordering::SeqCst);
-        for x in &inputs {
-            interpreter
-                .predict_into(x, &mut memory, &mut output)
-                .unwrap();
-            memory[..x.len()].copy_from_slice(x);
-            interpreter.predict_with_buffer(&mut memory).unwrap();
-            interpreter.get_output(&memory, 0).unwrap();
-        }
-        assert_eq!(ALLOCATIONS.load(Ordering::SeqCst) - before, 0, "{name}");
+        let (count, ()) = counting::allocations(|| {
+            for x in &inputs {
+                interpreter
+                    .predict_into(x, &mut memory, &mut output)
+                    .unwrap();
+                memory[..x.len()].copy_from_slice(x);
+                interpreter.predict_with_buffer(&mut memory).unwrap();
+                interpreter.get_output(&memory, 0).unwrap();
+            }
+        });
+        assert_eq!(count, 0, "{name}");
         checked += 1;
     }
     assert_eq!(checked, 9);
