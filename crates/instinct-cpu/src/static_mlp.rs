@@ -121,7 +121,7 @@ fn activate<const N: usize>(code: u32, y: &mut [f32; N]) {
         7 => each(y, fast::tanh),
         8 => each(y, |v| 1.0 - v),
         9 => each(y, scalar::gelu),
-        10 => each(y, scalar::softplus),
+        10 => each(y, fast::softplus),
         11 => each(y, |v| fast::exp(v.clamp(-88.0, 88.0))),
         12 => each(y, scalar::sign),
         _ => {}
