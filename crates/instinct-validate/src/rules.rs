@@ -261,13 +261,12 @@ fn check_counts_and_limits(info: &ModelInfo, limits: &Limits, r: &mut Report) {
             );
         }
     }
-    let weight_total = info
-        .weights
+    let bias_total = info
+        .bias
         .iter()
-        .flatten()
         .map(Vec::len)
-        .chain(info.bias.iter().map(Vec::len))
         .fold(0usize, usize::saturating_add);
+    let weight_total = weight_elements(info).saturating_add(bias_total);
     if weight_total > limits.max_weight_elements {
         r.push(
             "weights",
@@ -456,6 +455,15 @@ fn check_validation_data(info: &ModelInfo, feature_size: Option<usize>, r: &mut 
     }
 }
 
+/// Elements of all weight slots (without biases), saturating.
+fn weight_elements(info: &ModelInfo) -> usize {
+    info.weights
+        .iter()
+        .flatten()
+        .map(Vec::len)
+        .fold(0usize, usize::saturating_add)
+}
+
 /// Checking `validation_data` runs every row through the model; bound that work by
 /// rows × (memory per sample + weight elements), so a small file cannot make loading take hours.
 fn check_validation_cost(info: &ModelInfo, limits: &Limits, r: &mut Report) {
@@ -463,12 +471,7 @@ fn check_validation_cost(info: &ModelInfo, limits: &Limits, r: &mut Report) {
         return;
     };
     let memory: usize = info.buffer_sizes.iter().sum();
-    let weights = info
-        .weights
-        .iter()
-        .flatten()
-        .map(Vec::len)
-        .fold(0usize, usize::saturating_add);
+    let weights = weight_elements(info);
     let cost = data
         .inputs
         .len()
