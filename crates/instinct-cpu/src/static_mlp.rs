@@ -91,53 +91,28 @@ fn activation_of(code: u32) -> Option<Option<Activation>> {
     }
 }
 
-/// Applies the activation with code `code` to a layer's outputs. Codes are checked when a net
-/// is built or read from bytes; an unknown one (only possible through an unchecked cast) leaves
-/// the values unchanged.
+/// Applies the activation with code `code` to a layer's outputs, with the fast kernels inlined.
+/// Codes are checked when a net is built or read from bytes; an unknown one (only possible
+/// through an unchecked cast) leaves the values unchanged.
 #[inline(always)]
 fn activate<const N: usize>(code: u32, y: &mut [f32; N]) {
-    use instinct_kernels::activation as scalar;
-    // One loop per function, each inlined, over fixed 16-value blocks (the tail padded) so
-    // that it becomes whole-vector code whatever N is; a function pointer would cost a call
-    // per value.
-    #[inline(always)]
-    fn each<const N: usize>(y: &mut [f32; N], f: impl Fn(f32) -> f32) {
-        for chunk in y.chunks_mut(BLOCK) {
-            let mut block = [0.0f32; BLOCK];
-            block[..chunk.len()].copy_from_slice(chunk);
-            for v in block.iter_mut() {
-                *v = f(*v);
-            }
-            chunk.copy_from_slice(&block[..chunk.len()]);
-        }
-    }
+    use fast::Kind;
+    // One call per kind, each inlined with its kind a constant, so each arm is straight-line
+    // vector code for this N.
     match code {
-        1 => each(y, |v| v.max(0.0)),
-        2 => each(y, fast::sigmoid),
-        3 => softmax(y),
-        4 => each(y, scalar::sqrt),
-        5 => each(y, scalar::log),
-        6 => each(y, scalar::log10),
-        7 => each(y, fast::tanh),
-        8 => each(y, |v| 1.0 - v),
-        9 => each(y, scalar::gelu),
-        10 => each(y, fast::softplus),
-        11 => each(y, |v| fast::exp(v.clamp(-88.0, 88.0))),
-        12 => each(y, scalar::sign),
+        1 => fast::activate_array(Kind::Relu, y),
+        2 => fast::activate_array(Kind::Sigmoid, y),
+        3 => fast::activate_array(Kind::Softmax, y),
+        4 => fast::activate_array(Kind::Sqrt, y),
+        5 => fast::activate_array(Kind::Log, y),
+        6 => fast::activate_array(Kind::Log10, y),
+        7 => fast::activate_array(Kind::Tanh, y),
+        8 => fast::activate_array(Kind::Inverse, y),
+        9 => fast::activate_array(Kind::Gelu, y),
+        10 => fast::activate_array(Kind::Softplus, y),
+        11 => fast::activate_array(Kind::Exp, y),
+        12 => fast::activate_array(Kind::Sign, y),
         _ => {}
-    }
-}
-
-#[inline(always)]
-fn softmax<const N: usize>(y: &mut [f32; N]) {
-    let max = y.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
-    let mut sum = 0.0;
-    for v in y.iter_mut() {
-        *v = fast::exp(*v - max);
-        sum += *v;
-    }
-    for v in y.iter_mut() {
-        *v /= sum;
     }
 }
 
@@ -146,28 +121,50 @@ impl<const I: usize, const O: usize> Dense<I, O> {
     #[inline(always)]
     fn forward(&self, x: &[f32; I], code: u32) -> [f32; O] {
         let mut y = self.bias;
-        // Whole blocks of outputs: 16-value accumulators the compiler keeps in registers,
-        // updated by every input in turn.
+        // Whole blocks of outputs: 16-value accumulators the compiler keeps in vector
+        // registers, updated by every input in turn (two accumulators, even and odd inputs, to
+        // halve the chain of dependent additions).
         let whole = O / BLOCK * BLOCK;
         for start in (0..whole).step_by(BLOCK) {
-            let mut acc = [0.0f32; BLOCK];
-            acc.copy_from_slice(&y[start..start + BLOCK]);
-            for (column, xi) in self.columns.iter().zip(x) {
+            let mut acc = [[0.0f32; BLOCK]; 2];
+            acc[0].copy_from_slice(&y[start..start + BLOCK]);
+            for (i, (column, xi)) in self.columns.iter().zip(x).enumerate() {
                 let column = &column[start..start + BLOCK];
+                let acc = &mut acc[i % 2];
                 for l in 0..BLOCK {
                     acc[l] += column[l] * xi;
                 }
             }
-            y[start..start + BLOCK].copy_from_slice(&acc);
-        }
-        // The remaining outputs one by one, each with independent partial sums over the inputs.
-        for o in whole..O {
-            let mut partial = [0.0f32; 8];
-            for (i, (column, xi)) in self.columns.iter().zip(x).enumerate() {
-                partial[i % 8] += column[o] * xi;
+            for l in 0..BLOCK {
+                y[start + l] = acc[0][l] + acc[1][l];
             }
-            y[o] += ((partial[0] + partial[4]) + (partial[1] + partial[5]))
-                + ((partial[2] + partial[6]) + (partial[3] + partial[7]));
+        }
+        let rest = O - whole;
+        if rest >= 4 {
+            // A few outputs left: one padded block, as above.
+            let mut acc = [[0.0f32; BLOCK]; 2];
+            acc[0][..rest].copy_from_slice(&y[whole..]);
+            for (i, (column, xi)) in self.columns.iter().zip(x).enumerate() {
+                let mut padded = [0.0f32; BLOCK];
+                padded[..rest].copy_from_slice(&column[whole..]);
+                let acc = &mut acc[i % 2];
+                for l in 0..BLOCK {
+                    acc[l] += padded[l] * xi;
+                }
+            }
+            for l in 0..rest {
+                y[whole + l] = acc[0][l] + acc[1][l];
+            }
+        } else {
+            // One to three outputs: each a dot product with independent partial sums.
+            for o in whole..O {
+                let mut partial = [0.0f32; 8];
+                for (i, (column, xi)) in self.columns.iter().zip(x).enumerate() {
+                    partial[i % 8] += column[o] * xi;
+                }
+                y[o] += ((partial[0] + partial[4]) + (partial[1] + partial[5]))
+                    + ((partial[2] + partial[6]) + (partial[3] + partial[7]));
+            }
         }
         activate(code, &mut y);
         y

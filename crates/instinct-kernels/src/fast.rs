@@ -28,11 +28,11 @@ pub enum Kind {
     Sign,
     /// `√x` for `x > 0`, else 0.
     Sqrt,
-    /// `ln(x + 1)` for `x > 0`, else 0 (scalar libm).
+    /// `ln(x + 1)` for `x > 0`, else 0 ([`log1p_positive`]).
     Log,
-    /// `log10(x + 1)` for `x > 0`, else 0 (scalar libm).
+    /// `log10(x + 1)` for `x > 0`, else 0 ([`log10_1p_positive`]).
     Log10,
-    /// GELU with the exact erf (scalar libm).
+    /// GELU ([`gelu`]).
     Gelu,
     /// Softplus with TensorFlow's thresholds, with the fast [`exp`] and logarithm.
     Softplus,
@@ -66,7 +66,10 @@ fn pow2(n: i32) -> f32 {
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
     let c = x.clamp(EXP_MIN, EXP_MAX);
-    let n = (c * LOG2E + ROUNDER) - ROUNDER;
+    // `t`'s low mantissa bits hold round(c·log2 e) as an integer: taking it from there, rather
+    // than converting `n` (a saturating float-to-int cast), keeps the whole function vectorised.
+    let t = c * LOG2E + ROUNDER;
+    let n = t - ROUNDER;
     let r = c - n * LN2_HI - n * LN2_LO;
     let p = 1.987_569_1e-4_f32;
     let p = p * r + 1.398_199_9e-3;
@@ -76,7 +79,7 @@ pub fn exp(x: f32) -> f32 {
     let p = p * r + 5.000_000_1e-1;
     let y = p * (r * r) + r + 1.0;
     // 2^n in two exact steps, so results down in the subnormal range are rounded only once.
-    let n = n as i32;
+    let n = (t.to_bits() as i32).wrapping_sub(ROUNDER.to_bits() as i32);
     let half = n >> 1;
     let v = y * pow2(half) * pow2(n - half);
     if x > EXP_MAX {
@@ -157,23 +160,132 @@ pub fn softplus(x: f32) -> f32 {
     }
 }
 
+/// `ln(x + 1)` for `x > 0`, else 0 (the format's LOG), vectorisable: the Cephes-style
+/// logarithm of `w = 1 + x` with the rounding of `1 + x` corrected. `+inf` gives `+inf`.
 #[inline(always)]
-fn map(xs: &mut [f32], bias: Option<&[f32]>, f: impl Fn(f32) -> f32) {
-    if let Some(b) = bias {
-        assert_eq!(b.len(), xs.len(), "bias and values differ in length");
+pub fn log1p_positive(x: f32) -> f32 {
+    let w = 1.0 + x;
+    let v = ln_at_least_one(w) - ((w - 1.0) - x) / w;
+    if x > 0.0 {
+        if x == f32::INFINITY { x } else { v }
+    } else {
+        0.0
     }
-    match bias {
-        Some(b) => {
-            for (x, b) in xs.iter_mut().zip(b) {
-                *x = f(*x + b);
+}
+
+/// `log10(x + 1)` for `x > 0`, else 0 (the format's LOG10): [`log1p_positive`] times log10(e).
+#[inline(always)]
+pub fn log10_1p_positive(x: f32) -> f32 {
+    log1p_positive(x) * std::f32::consts::LOG10_E
+}
+
+/// `erf(x)` for `|x| ≤ 4` as a rational function (odd degree-13 over even degree-8 polynomial,
+/// the minimax fit Eigen uses); `x` is clamped to ±4, where `erf` is ±1 in f32.
+#[allow(clippy::excessive_precision)]
+#[inline(always)]
+fn erf_rational(x: f32) -> f32 {
+    let x = x.clamp(-4.0, 4.0);
+    let s = x * x;
+    let p = -2.726_142_258_013_06e-10_f32;
+    let p = p * s + 2.770_681_424_959_02e-8;
+    let p = p * s - 2.101_024_020_825_08e-6;
+    let p = p * s - 5.692_506_394_623_46e-5;
+    let p = p * s - 7.349_906_303_268_55e-4;
+    let p = p * s - 2.954_599_808_540_25e-3;
+    let p = p * s - 1.609_603_332_624_15e-2;
+    let q = -1.456_607_184_649_96e-5_f32;
+    let q = q * s - 2.133_740_552_789_05e-4;
+    let q = q * s - 1.682_826_974_382_03e-3;
+    let q = q * s - 7.373_329_167_204_68e-3;
+    let q = q * s - 1.426_473_905_141_89e-2;
+    x * p / q
+}
+
+/// `erfc(z)` for `z ≥ 0`, given `z_squared` = z², with a relative error of about 1.2e-7 before rounding (the Chebyshev
+/// fit of Numerical Recipes' `erfcc`: `t·e^(-z² + P(t))`, `t = 1/(1 + z/2)`), so that tails far
+/// below 1 keep their relative accuracy.
+#[allow(clippy::excessive_precision)]
+#[inline(always)]
+fn erfc_nonnegative(z: f32, z_squared: f32) -> f32 {
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let p = 0.170_872_77_f32;
+    let p = p * t - 0.822_152_23;
+    let p = p * t + 1.488_515_87;
+    let p = p * t - 1.135_203_98;
+    let p = p * t + 0.278_868_07;
+    let p = p * t - 0.186_288_06;
+    let p = p * t + 0.096_784_18;
+    let p = p * t + 0.374_091_96;
+    let p = p * t + 1.000_023_68;
+    let p = p * t - 1.265_512_23;
+    t * exp(p - z_squared)
+}
+
+/// GELU, `x·Φ(x) = x/2·(1 + erf(x/√2))`, vectorisable: from the rational `erf` for `x ≥ -0.5`,
+/// and as `x/2·erfc(|x|/√2)` below, which avoids the cancellation of `1 + erf` and keeps the
+/// small negative tail's relative accuracy. NaN gives NaN.
+#[inline(always)]
+pub fn gelu(x: f32) -> f32 {
+    let z = x * std::f32::consts::FRAC_1_SQRT_2;
+    let near = x * 0.5 * (1.0 + erf_rational(z));
+    // z² as x²/2: one rounding instead of two, which matters where e^(-z²) is tiny.
+    let tail = x * 0.5 * erfc_nonnegative(-z, x * x * 0.5);
+    if x >= -0.5 {
+        near
+    } else if x.is_nan() {
+        x
+    } else {
+        tail
+    }
+}
+
+/// Values per block of the slice kernels: one AVX-512 vector, two AVX2 ones.
+const BLOCK: usize = 16;
+
+/// `xs[i] = f(xs[i] + bias[i])` (or `f(xs[i])` without a bias), with `f`'s body written out
+/// (a macro, not a closure, so that it is always inlined) over fixed blocks of [`BLOCK`] values:
+/// the compiler turns a fixed-size block into whole-vector code, and the last, partial block is
+/// padded into a full one, so short slices (a tiny net's 7 outputs) are vectorised too.
+macro_rules! map {
+    ($xs:expr, $bias:expr, |$v:ident| $body:expr) => {{
+        let xs: &mut [f32] = $xs;
+        let bias: Option<&[f32]> = $bias;
+        if let Some(b) = bias {
+            assert_eq!(b.len(), xs.len(), "bias and values differ in length");
+        }
+        let whole = xs.len() / BLOCK * BLOCK;
+        let (body, tail) = xs.split_at_mut(whole);
+        for (k, chunk) in body.chunks_exact_mut(BLOCK).enumerate() {
+            let block: &mut [f32; BLOCK] = chunk.try_into().expect("exact chunk");
+            if let Some(b) = bias {
+                let b: &[f32; BLOCK] = b[k * BLOCK..][..BLOCK].try_into().expect("exact chunk");
+                for (x, b) in block.iter_mut().zip(b) {
+                    *x += b;
+                }
+            }
+            #[allow(clippy::almost_swapped)] // for the identity, `|v| v`
+            for x in block.iter_mut() {
+                let $v = *x;
+                *x = $body;
             }
         }
-        None => {
-            for x in xs.iter_mut() {
-                *x = f(*x);
+        if !tail.is_empty() {
+            let n = tail.len();
+            let mut block = [0.0f32; BLOCK];
+            block[..n].copy_from_slice(tail);
+            if let Some(b) = bias {
+                for (x, b) in block.iter_mut().zip(&b[whole..]) {
+                    *x += b;
+                }
             }
+            #[allow(clippy::almost_swapped)] // for the identity, `|v| v`
+            for x in block.iter_mut() {
+                let $v = *x;
+                *x = $body;
+            }
+            tail.copy_from_slice(&block[..n]);
         }
-    }
+    }};
 }
 
 /// Softmax over the whole slice with the fast `exp` (same formula as the scalar reference).
@@ -193,23 +305,30 @@ fn softmax_body(xs: &mut [f32]) {
 fn activate_body(kind: Kind, xs: &mut [f32], bias: Option<&[f32]>) {
     use crate::activation as scalar;
     match kind {
-        Kind::Identity => map(xs, bias, |v| v),
-        Kind::Relu => map(xs, bias, |v| v.max(0.0)),
-        Kind::Sigmoid => map(xs, bias, sigmoid),
-        Kind::Tanh => map(xs, bias, tanh),
-        Kind::Exp => map(xs, bias, |v| exp(v.clamp(-88.0, 88.0))),
-        Kind::Inverse => map(xs, bias, |v| 1.0 - v),
-        Kind::Sign => map(xs, bias, scalar::sign),
-        Kind::Sqrt => map(xs, bias, scalar::sqrt),
-        Kind::Log => map(xs, bias, scalar::log),
-        Kind::Log10 => map(xs, bias, scalar::log10),
-        Kind::Gelu => map(xs, bias, scalar::gelu),
-        Kind::Softplus => map(xs, bias, softplus),
+        Kind::Identity => map!(xs, bias, |v| v),
+        Kind::Relu => map!(xs, bias, |v| v.max(0.0)),
+        Kind::Sigmoid => map!(xs, bias, |v| sigmoid(v)),
+        Kind::Tanh => map!(xs, bias, |v| tanh(v)),
+        Kind::Exp => map!(xs, bias, |v| exp(v.clamp(-88.0, 88.0))),
+        Kind::Inverse => map!(xs, bias, |v| 1.0 - v),
+        Kind::Sign => map!(xs, bias, |v| scalar::sign(v)),
+        Kind::Sqrt => map!(xs, bias, |v| scalar::sqrt(v)),
+        Kind::Log => map!(xs, bias, |v| log1p_positive(v)),
+        Kind::Log10 => map!(xs, bias, |v| log10_1p_positive(v)),
+        Kind::Gelu => map!(xs, bias, |v| gelu(v)),
+        Kind::Softplus => map!(xs, bias, |v| softplus(v)),
         Kind::Softmax => {
-            map(xs, bias, |v| v);
+            map!(xs, bias, |v| v);
             softmax_body(xs);
         }
     }
+}
+
+/// [`activate`] for a fixed-size array, inlined into the caller (which is compiled for a SIMD
+/// level), so that with `N` known the blocks become straight-line vector code.
+#[inline(always)]
+pub fn activate_array<const N: usize>(kind: Kind, y: &mut [f32; N]) {
+    activate_body(kind, y, None);
 }
 
 multiversion! {
@@ -287,6 +406,11 @@ mod tests {
         }
     }
 
+    /// GELU of the f32 input, exactly (`erfc` keeps the negative tail accurate).
+    fn gelu64(x: f64) -> f64 {
+        0.5 * x * libm::erfc(-x / std::f64::consts::SQRT_2)
+    }
+
     fn sigmoid64(x: f64) -> f64 {
         1.0 / (1.0 + (-x).exp())
     }
@@ -309,8 +433,30 @@ mod tests {
             assert!(softplus_err.0 <= 4, "{level:?} softplus: {softplus_err:?}");
             let tanh_err = max_ulp(level, Kind::Tanh, f64::tanh, -20.0, 20.0, 211);
             assert!(tanh_err.0 <= 3, "{level:?} tanh: {tanh_err:?}");
+            let log_err = max_ulp(level, Kind::Log, |x| x.ln_1p(), 1e-30, 1e30, 4099);
+            assert!(log_err.0 <= 3, "{level:?} log: {log_err:?}");
+            let log10_err = max_ulp(
+                level,
+                Kind::Log10,
+                |x| x.ln_1p() / 10f64.ln(),
+                1e-30,
+                1e30,
+                4099,
+            );
+            assert!(log10_err.0 <= 4, "{level:?} log10: {log10_err:?}");
+            let gelu_err = max_ulp(level, Kind::Gelu, gelu64, -1.0, 10.0, 211);
+            assert!(gelu_err.0 <= 6, "{level:?} gelu: {gelu_err:?}");
+            // Below -1, x/√2 rounded to f32 moves e^(-x²/2) by up to x²·2^-24 relative: the
+            // function itself is that ill-conditioned, and the bound grows with it.
+            let gelu_tail = max_ulp(level, Kind::Gelu, gelu64, -3.0, -1.0, 211);
+            assert!(
+                gelu_tail.0 <= 12,
+                "{level:?} gelu on [-3, -1]: {gelu_tail:?}"
+            );
+            let gelu_far = max_ulp(level, Kind::Gelu, gelu64, -9.0, -3.0, 211);
+            assert!(gelu_far.0 <= 96, "{level:?} gelu on [-9, -3]: {gelu_far:?}");
             eprintln!(
-                "{level:?}: worst ulp (at x) exp {exp_err:?}, sigmoid {sig:?}, tanh {tanh_err:?}, softplus {softplus_err:?}"
+                "{level:?}: worst ulp (at x) exp {exp_err:?}, sigmoid {sig:?}, tanh {tanh_err:?}, softplus {softplus_err:?}, log {log_err:?}, log10 {log10_err:?}, gelu {gelu_err:?}, gelu on [-3, -1] {gelu_tail:?}, on [-9, -3] {gelu_far:?}"
             );
         }
     }
@@ -349,6 +495,34 @@ mod tests {
             assert_eq!(sp[1..3], [f32::INFINITY, 0.0]);
             assert!((sp[3] - std::f32::consts::LN_2).abs() <= f32::EPSILON);
             assert_eq!(sp[4], 20.0);
+            let mut l = [
+                f32::NAN,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                -1.0,
+                0.0,
+                f32::MAX,
+            ];
+            activate_at(level, Kind::Log, &mut l, None);
+            assert_eq!(l[..5], [0.0, f32::INFINITY, 0.0, 0.0, 0.0], "{level:?}");
+            assert!((l[5] - f32::MAX.ln()).abs() <= 1e-5, "{level:?}: {}", l[5]);
+            let g0 = [
+                f32::NAN,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                0.0,
+                -200.0,
+                200.0,
+            ];
+            let mut g = g0;
+            activate_at(level, Kind::Gelu, &mut g, None);
+            let expected = g0.map(crate::activation::gelu);
+            for (got, want) in g.iter().zip(&expected) {
+                assert!(
+                    got == want || (got.is_nan() && want.is_nan()),
+                    "{level:?}: {g:?} vs {expected:?}"
+                );
+            }
             let mut r = [f32::NAN, -1.0, 2.0];
             activate_at(level, Kind::Relu, &mut r, Some(&[0.0, 0.5, 0.5]));
             assert_eq!(r, [0.0, 0.0, 2.5], "relu keeps the reference's NaN → 0");
