@@ -274,10 +274,7 @@ impl Plan {
                 activation,
             } => {
                 let (x, y) = disjoint(mem, input.clone(), output.clone());
-                affine(&self.slots[*slot], x, y);
-                if let Some(a) = activation {
-                    apply_activation(*a, y);
-                }
+                affine(&self.slots[*slot], x, y, kernel(*activation));
             }
             Step::Copy {
                 input,
@@ -379,8 +376,7 @@ impl Plan {
                 slot,
             } => {
                 let (k, y) = disjoint(mem, key.clone(), output.clone());
-                affine(&self.slots[*slot], k, y);
-                fast::activate(Kind::Softmax, y, None);
+                affine(&self.slots[*slot], k, y, Kind::Softmax);
                 for i in 0..output.len() {
                     mem[output.start + i] *= mem[query + i];
                 }
@@ -451,10 +447,10 @@ pub(crate) fn map_key(x: f32) -> i32 {
     x.round() as i32
 }
 
-/// `y = W·x + b` for one weight slot.
+/// `y = act(W·x + b)` for one weight slot, the activation fused.
 #[inline]
-fn affine(a: &Affine, x: &[f32], y: &mut [f32]) {
-    instinct_kernels::dot::affine(a.weights.rows(), &a.bias, x, y);
+fn affine(a: &Affine, x: &[f32], y: &mut [f32], kind: Kind) {
+    instinct_kernels::packed_affine(&a.weights, &a.bias, x, y, kind);
 }
 
 /// `out[h·d + j] = op(data[h·d + j], heads[h])` with `d = |data| / |heads|`, element by element

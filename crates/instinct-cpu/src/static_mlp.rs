@@ -91,6 +91,50 @@ fn activation_of(code: u32) -> Option<Option<Activation>> {
     }
 }
 
+/// The elementwise activation with code `code` on two registers of outputs (SOFTMAX and
+/// unknown codes leave them unchanged). Always inlined, so that each layer's outputs stay in
+/// registers.
+///
+/// # Safety
+/// The CPU has AVX-512 (F, VL, DQ, BW) and FMA: only called from code compiled for them.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn activate_registers(
+    code: u32,
+    a: std::arch::x86_64::__m512,
+    b: std::arch::x86_64::__m512,
+) -> (std::arch::x86_64::__m512, std::arch::x86_64::__m512) {
+    use fast::Kind;
+    macro_rules! both {
+        ($kind:ident) => {
+            // SAFETY: the caller runs on a CPU with the features `apply_avx512` needs.
+            unsafe {
+                (
+                    fast::apply_avx512::<{ Kind::$kind as u8 }>(a),
+                    fast::apply_avx512::<{ Kind::$kind as u8 }>(b),
+                )
+            }
+        };
+    }
+    match code {
+        1 => both!(Relu),
+        2 => both!(Sigmoid),
+        4 => both!(Sqrt),
+        5 => both!(Log),
+        6 => both!(Log10),
+        7 => both!(Tanh),
+        8 => both!(Inverse),
+        9 => both!(Gelu),
+        10 => both!(Softplus),
+        11 => both!(Exp),
+        12 => both!(Sign),
+        _ => (a, b),
+    }
+}
+
+/// The activation code of SOFTMAX, which needs a layer's outputs all at once.
+const SOFTMAX: u32 = 3;
+
 /// Applies the activation with code `code` to a layer's outputs, with the fast kernels inlined.
 /// Codes are checked when a net is built or read from bytes; an unknown one (only possible
 /// through an unchecked cast) leaves the values unchanged.
@@ -100,18 +144,18 @@ fn activate<const N: usize>(code: u32, y: &mut [f32; N]) {
     // One call per kind, each inlined with its kind a constant, so each arm is straight-line
     // vector code for this N.
     match code {
-        1 => fast::activate_array(Kind::Relu, y),
-        2 => fast::activate_array(Kind::Sigmoid, y),
-        3 => fast::activate_array(Kind::Softmax, y),
-        4 => fast::activate_array(Kind::Sqrt, y),
-        5 => fast::activate_array(Kind::Log, y),
-        6 => fast::activate_array(Kind::Log10, y),
-        7 => fast::activate_array(Kind::Tanh, y),
-        8 => fast::activate_array(Kind::Inverse, y),
-        9 => fast::activate_array(Kind::Gelu, y),
-        10 => fast::activate_array(Kind::Softplus, y),
-        11 => fast::activate_array(Kind::Exp, y),
-        12 => fast::activate_array(Kind::Sign, y),
+        1 => fast::activate_inline(Kind::Relu, y),
+        2 => fast::activate_inline(Kind::Sigmoid, y),
+        3 => fast::activate_inline(Kind::Softmax, y),
+        4 => fast::activate_inline(Kind::Sqrt, y),
+        5 => fast::activate_inline(Kind::Log, y),
+        6 => fast::activate_inline(Kind::Log10, y),
+        7 => fast::activate_inline(Kind::Tanh, y),
+        8 => fast::activate_inline(Kind::Inverse, y),
+        9 => fast::activate_inline(Kind::Gelu, y),
+        10 => fast::activate_inline(Kind::Softplus, y),
+        11 => fast::activate_inline(Kind::Exp, y),
+        12 => fast::activate_inline(Kind::Sign, y),
         _ => {}
     }
 }
@@ -167,6 +211,106 @@ impl<const I: usize, const O: usize> Dense<I, O> {
             }
         }
         activate(code, &mut y);
+        y
+    }
+
+    /// [`forward`](Self::forward) with AVX-512 intrinsics: outputs in 16-lane blocks whose
+    /// partial last block is read and written through lane masks, so no lane is wasted on a
+    /// scalar tail whatever `O` is, with fused multiply-adds over two or four accumulators.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
+    #[inline]
+    fn forward_avx512(&self, x: &[f32; I], code: u32) -> [f32; O] {
+        use std::arch::x86_64::*;
+        let lanes = |n: usize| -> __mmask16 {
+            if n >= BLOCK {
+                0xffff
+            } else {
+                ((1u32 << n) - 1) as u16
+            }
+        };
+        let mut y = [0.0f32; O];
+        let w = self.columns.as_ptr().cast::<f32>();
+        if O == 1 && I.is_multiple_of(BLOCK) {
+            // One output from whole vectors of inputs: a dot product (the weights of one output
+            // are contiguous). Partial vectors of inputs go the general way below: a masked
+            // load of values just stored by the previous layer would wait for the stores to
+            // retire (no store forwarding into masked loads).
+            // SAFETY: `I` is a multiple of 16 and every load stays below `I`.
+            let sum = unsafe {
+                let mut acc = [_mm512_setzero_ps(); 2];
+                let mut i = 0;
+                while i < I {
+                    let xv = _mm512_loadu_ps(x.as_ptr().add(i));
+                    let wv = _mm512_loadu_ps(w.add(i));
+                    let j = (i / BLOCK) % 2;
+                    acc[j] = _mm512_fmadd_ps(xv, wv, acc[j]);
+                    i += BLOCK;
+                }
+                _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) + self.bias[0]
+            };
+            y[0] = sum;
+            activate(code, &mut y);
+            return y;
+        }
+        /// Independent accumulator sets over consecutive inputs: a chain of dependent additions
+        /// a quarter as long as the inputs.
+        const SETS: usize = 4;
+        let mut start = 0;
+        while start < O {
+            let m0 = lanes(O - start);
+            let m1 = lanes((O - start).saturating_sub(BLOCK));
+            let two = O - start > BLOCK;
+            // SAFETY: `columns` is `I` rows of `O` values, contiguous (`repr(C)` arrays); every
+            // load is masked to lanes `start .. O` of a row or of `bias`, and the stores write a
+            // local block. `activate_registers` needs AVX-512, which this function is for.
+            unsafe {
+                let load = |i: usize, half: usize, m: __mmask16| {
+                    _mm512_maskz_loadu_ps(m, w.add(i * O + start + half))
+                };
+                let mut acc = [[_mm512_setzero_ps(); 2]; SETS];
+                acc[0][0] = _mm512_maskz_loadu_ps(m0, self.bias.as_ptr().add(start));
+                acc[0][1] = _mm512_maskz_loadu_ps(m1, self.bias.as_ptr().add(start + BLOCK));
+                let mut i = 0;
+                while i + SETS <= I {
+                    for (j, set) in acc.iter_mut().enumerate() {
+                        let xi = _mm512_set1_ps(x[i + j]);
+                        set[0] = _mm512_fmadd_ps(load(i + j, 0, m0), xi, set[0]);
+                        if two {
+                            set[1] = _mm512_fmadd_ps(load(i + j, BLOCK, m1), xi, set[1]);
+                        }
+                    }
+                    i += SETS;
+                }
+                while i < I {
+                    let xi = _mm512_set1_ps(x[i]);
+                    acc[0][0] = _mm512_fmadd_ps(load(i, 0, m0), xi, acc[0][0]);
+                    if two {
+                        acc[0][1] = _mm512_fmadd_ps(load(i, BLOCK, m1), xi, acc[0][1]);
+                    }
+                    i += 1;
+                }
+                let sum = |h: usize| {
+                    _mm512_add_ps(
+                        _mm512_add_ps(acc[0][h], acc[1][h]),
+                        _mm512_add_ps(acc[2][h], acc[3][h]),
+                    )
+                };
+                let (a, b) = activate_registers(code, sum(0), sum(1));
+                // Whole stores into a local block, then a copy of a constant size: a masked
+                // store into `y` would stall the next layer's reads of single values (the CPU
+                // does not forward from masked stores).
+                let mut block = [0.0f32; 2 * BLOCK];
+                _mm512_storeu_ps(block.as_mut_ptr(), a);
+                _mm512_storeu_ps(block.as_mut_ptr().add(BLOCK), b);
+                let n = (O - start).min(2 * BLOCK);
+                y[start..start + n].copy_from_slice(&block[..n]);
+            }
+            start += 2 * BLOCK;
+        }
+        if code == SOFTMAX {
+            activate(code, &mut y);
+        }
         y
     }
 
@@ -301,7 +445,7 @@ macro_rules! static_mlp {
             #[inline(always)]
             fn forward_body(&self, x: &[f32; $first]) -> static_mlp!(@last $($lo),+) {
                 let v = x;
-                static_mlp!(@chain self, v, 0, $($layer),+)
+                static_mlp!(@chain self, v, 0, forward, $($layer),+)
             }
 
             /// The output for one input, compiled for the process's SIMD level.
@@ -311,7 +455,8 @@ macro_rules! static_mlp {
                 {
                     #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
                     fn avx512<const $first: usize $(, const $size: usize)+>(net: &$name<$first $(, $size)+>, x: &[f32; $first]) -> static_mlp!(@last $($lo),+) {
-                        net.forward_body(x)
+                        let v = x;
+                        static_mlp!(@chain net, v, 0, forward_avx512, $($layer),+)
                     }
                     #[target_feature(enable = "avx2,fma")]
                     fn avx2<const $first: usize $(, const $size: usize)+>(net: &$name<$first $(, $size)+>, x: &[f32; $first]) -> static_mlp!(@last $($lo),+) {
@@ -331,13 +476,13 @@ macro_rules! static_mlp {
     };
     (@last $lo:ident) => { [f32; $lo] };
     (@last $lo:ident, $($rest:ident),+) => { static_mlp!(@last $($rest),+) };
-    (@chain $self:ident, $v:ident, $k:expr, $layer:ident) => {
-        $self.$layer.forward($v, $self.activations[$k])
+    (@chain $self:ident, $v:ident, $k:expr, $method:ident, $layer:ident) => {
+        $self.$layer.$method($v, $self.activations[$k])
     };
-    (@chain $self:ident, $v:ident, $k:expr, $layer:ident, $($rest:ident),+) => {{
-        let y = $self.$layer.forward($v, $self.activations[$k]);
+    (@chain $self:ident, $v:ident, $k:expr, $method:ident, $layer:ident, $($rest:ident),+) => {{
+        let y = $self.$layer.$method($v, $self.activations[$k]);
         let $v = &y;
-        static_mlp!(@chain $self, $v, $k + 1, $($rest),+)
+        static_mlp!(@chain $self, $v, $k + 1, $method, $($rest),+)
     }};
 }
 

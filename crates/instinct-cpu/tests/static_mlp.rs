@@ -61,6 +61,22 @@ fn static_nets_match_the_interpreter_for_every_activation() {
             let x: [f32; 8] = values(8, 1000 + i).try_into().unwrap();
             close(&net.forward(&x), &interp.predict(&x).unwrap());
         }
+        // Odd widths: more than one 32-output step (33), one output from a whole vector of
+        // inputs (the dot product path, 64 → 1) and from a partial one (17 → 1), two outputs.
+        let odd = chain(&[16, 33, 17, 1], &[act, act, act], 70 + k as u64);
+        let net = Mlp3::<16, 33, 17, 1>::from_model(&odd).unwrap();
+        let interp = Interpreter::new(&odd);
+        for i in 0..20 {
+            let x: [f32; 16] = values(16, 2000 + i).try_into().unwrap();
+            close(&net.forward(&x), &interp.predict(&x).unwrap());
+        }
+        let wide = chain(&[5, 64, 1, 2], &[act, act, act], 90 + k as u64);
+        let net = Mlp3::<5, 64, 1, 2>::from_model(&wide).unwrap();
+        let interp = Interpreter::new(&wide);
+        for i in 0..20 {
+            let x: [f32; 5] = values(5, 3000 + i).try_into().unwrap();
+            close(&net.forward(&x), &interp.predict(&x).unwrap());
+        }
         let small = chain(&[2, 7, 1], &[act, None], 50 + k as u64);
         let net = Mlp2::<2, 7, 1>::from_model(&small).unwrap();
         let interp = Interpreter::new(&small);

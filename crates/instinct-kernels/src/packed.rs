@@ -1,9 +1,12 @@
 //! A matrix product with the weights packed once: `PackedWeights` holds `Wᵀ` in panels of 32
 //! output columns, and `packed_tile_product` computes a tile's `lhs · Wᵀ` with an AVX-512
 //! micro-kernel that reads the tile's rows in place (no per-call packing, no allocation). Without
-//! AVX-512 it falls back to [`crate::tile_product`].
+//! AVX-512 it falls back to [`crate::tile_product`]. `packed_affine` runs one sample through the
+//! same panels with the bias and activation fused (the per-sample path of small models).
 
 use crate::TileProduct;
+use crate::fast::Kind;
+use crate::simd::Level;
 
 /// Output columns per panel: two AVX-512 vectors.
 const NR: usize = 32;
@@ -73,11 +76,148 @@ pub fn packed_tile_product(mem: &mut [f32], w: &PackedWeights, p: TileProduct) -
     crate::tile_product(mem, &w.rows, p)
 }
 
+/// One sample through a dense layer, `y = act(W·x + b)`, at the process's SIMD level.
+///
+/// # Panics
+/// When `x`, `y` or `bias` do not match the weights' `k`, `n` and `n`.
+#[inline]
+pub fn packed_affine(w: &PackedWeights, bias: &[f32], x: &[f32], y: &mut [f32], kind: Kind) {
+    packed_affine_at(crate::simd::level(), w, bias, x, y, kind);
+}
+
+/// [`packed_affine`] at `level`. With AVX-512 every 32 outputs are computed in registers over
+/// the packed panels (two accumulator pairs over alternate inputs), and the activation is
+/// applied before they are stored; below it, [`crate::dot::affine_at`] over the rows and then
+/// [`crate::fast::activate_at`].
+///
+/// # Panics
+/// As [`packed_affine`].
+pub fn packed_affine_at(
+    level: Level,
+    w: &PackedWeights,
+    bias: &[f32],
+    x: &[f32],
+    y: &mut [f32],
+    kind: Kind,
+) {
+    assert!(
+        x.len() == w.k && y.len() == w.n && bias.len() == w.n,
+        "packed_affine: {} inputs, {} outputs and {} biases for {} × {} weights",
+        x.len(),
+        y.len(),
+        bias.len(),
+        w.n,
+        w.k
+    );
+    #[cfg(target_arch = "x86_64")]
+    if level == Level::Avx512 && Level::Avx512.is_available() {
+        // SAFETY: the CPU has every feature `affine` is compiled for (checked just above), and
+        // the lengths were checked against the weights' shape.
+        unsafe { avx512::affine(w, bias, x, y, kind) };
+        return;
+    }
+    crate::dot::affine_at(level, &w.rows, bias, x, y);
+    crate::fast::activate_at(level, kind, y, None);
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::{MR, NR, PackedWeights};
     use crate::TileProduct;
+    use crate::fast::{self, Kind};
+    use crate::vector::{F32x16, first_lanes as lanes};
     use std::arch::x86_64::*;
+
+    /// # Safety
+    /// The CPU has the features below; `x.len() == w.k`, `y.len() == bias.len() == w.n`.
+    #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
+    pub(super) unsafe fn affine(
+        w: &PackedWeights,
+        bias: &[f32],
+        x: &[f32],
+        y: &mut [f32],
+        kind: Kind,
+    ) {
+        // One compilation per kind, the activation a constant in each, so that only its own
+        // constants are set up.
+        crate::with_kind!(kind, affine_kind(w, bias, x, y));
+        if kind == Kind::Softmax {
+            fast::activate_inline(Kind::Softmax, y);
+        }
+    }
+
+    /// `y = act(W·x + b)` with the activation of code `K` applied in registers (SOFTMAX is left
+    /// to the caller).
+    #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
+    fn affine_kind<const K: u8>(w: &PackedWeights, bias: &[f32], x: &[f32], y: &mut [f32]) {
+        let (n, k) = (w.n, w.k);
+        let xs = x.as_ptr();
+        for panel in 0..n.div_ceil(NR) {
+            let start = panel * NR;
+            let cols = (n - start).min(NR);
+            let (mask_lo, mask_hi) = (lanes(cols), lanes(cols.saturating_sub(16)));
+            let b = w.panels[panel * NR * k..].as_ptr();
+            // SAFETY: the masks keep the bias loads inside `bias[start..start + cols]`; each
+            // panel holds `32 · k` values and `kk < k` below; `xs.add(kk)` is inside `x`.
+            let (lo, hi) = unsafe {
+                let fma = |kk: usize, half: usize, acc: __m512| {
+                    _mm512_fmadd_ps(
+                        _mm512_loadu_ps(b.add(kk * NR + half)),
+                        _mm512_set1_ps(*xs.add(kk)),
+                        acc,
+                    )
+                };
+                let mut lo0 = _mm512_maskz_loadu_ps(mask_lo, bias.as_ptr().add(start));
+                let mut hi0 = _mm512_maskz_loadu_ps(mask_hi, bias.as_ptr().add(start + 16));
+                let (mut lo1, mut hi1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+                let (mut lo2, mut lo3) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+                let mut kk = 0;
+                if cols > 16 {
+                    // Two accumulator pairs over alternate inputs: half the chain of dependent
+                    // additions.
+                    while kk + 2 <= k {
+                        lo0 = fma(kk, 0, lo0);
+                        hi0 = fma(kk, 16, hi0);
+                        lo1 = fma(kk + 1, 0, lo1);
+                        hi1 = fma(kk + 1, 16, hi1);
+                        kk += 2;
+                    }
+                    if kk < k {
+                        lo0 = fma(kk, 0, lo0);
+                        hi0 = fma(kk, 16, hi0);
+                    }
+                } else {
+                    // The upper half of the panel is zero padding: four accumulators over the
+                    // lower half instead.
+                    while kk + 4 <= k {
+                        lo0 = fma(kk, 0, lo0);
+                        lo1 = fma(kk + 1, 0, lo1);
+                        lo2 = fma(kk + 2, 0, lo2);
+                        lo3 = fma(kk + 3, 0, lo3);
+                        kk += 4;
+                    }
+                    while kk < k {
+                        lo0 = fma(kk, 0, lo0);
+                        kk += 1;
+                    }
+                }
+                (
+                    _mm512_add_ps(_mm512_add_ps(lo0, lo1), _mm512_add_ps(lo2, lo3)),
+                    _mm512_add_ps(hi0, hi1),
+                )
+            };
+            let (lo, hi) = (
+                fast::apply::<K, F32x16>(F32x16(lo)),
+                fast::apply::<K, F32x16>(F32x16(hi)),
+            );
+            // SAFETY: the masks write `y[start..start + cols]` (`y.len() == n`).
+            unsafe {
+                let out = y.as_mut_ptr().add(start);
+                _mm512_mask_storeu_ps(out, mask_lo, lo.0);
+                _mm512_mask_storeu_ps(out.add(16), mask_hi, hi.0);
+            }
+        }
+    }
 
     /// # Safety
     /// AVX-512F and FMA available; `p` fits `mem` (rows inside, columns disjoint), `p.k > 0`,
@@ -183,6 +323,65 @@ mod tests {
         check(7, 33, 5, 0, 5, 40);
         check(6, 32, 16, 0, 16, 48);
         check(4, 5, 0, 0, 0, 5);
+    }
+
+    #[test]
+    fn packed_affine_matches_rows_and_the_slice_kernels_on_every_level() {
+        use crate::fast::{Kind, activate_at};
+        let kinds = [
+            Kind::Identity,
+            Kind::Relu,
+            Kind::Sigmoid,
+            Kind::Tanh,
+            Kind::Exp,
+            Kind::Inverse,
+            Kind::Sign,
+            Kind::Sqrt,
+            Kind::Log,
+            Kind::Log10,
+            Kind::Gelu,
+            Kind::Softplus,
+            Kind::Softmax,
+        ];
+        let value =
+            |i: usize, salt: usize| ((i * 7919 + salt * 104_729) % 2001) as f32 / 1000.0 - 1.0;
+        for (n, k) in [
+            (1, 1),
+            (7, 2),
+            (1, 7),
+            (16, 3),
+            (17, 9),
+            (32, 32),
+            (33, 1),
+            (70, 5),
+            (3, 0),
+            (300, 250),
+        ] {
+            let rows: Vec<f32> = (0..n * k).map(|i| value(i, 1)).collect();
+            let bias: Vec<f32> = (0..n).map(|i| value(i, 2)).collect();
+            // Sums of order 1: EXP and friends amplify a sum's rounding by its size.
+            let scale = 2.0 / (k.max(1) as f32).sqrt();
+            let x: Vec<f32> = (0..k).map(|i| value(i, 3) * scale).collect();
+            let w = PackedWeights::new(&rows, n, k);
+            for kind in kinds {
+                // The definition: exact sums, then the activation's own slice kernel.
+                let mut expected: Vec<f32> = (0..n)
+                    .map(|o| {
+                        let s: f64 = (0..k).map(|i| rows[o * k + i] as f64 * x[i] as f64).sum();
+                        (s + bias[o] as f64) as f32
+                    })
+                    .collect();
+                activate_at(Level::Scalar, kind, &mut expected, None);
+                for level in Level::available() {
+                    let mut y = vec![f32::NAN; n];
+                    packed_affine_at(level, &w, &bias, &x, &mut y, kind);
+                    for (o, (got, want)) in y.iter().zip(&expected).enumerate() {
+                        let ok = (got - want).abs() <= 1e-5 + 1e-5 * want.abs();
+                        assert!(ok, "{level:?} {kind:?} {n}×{k} output {o}: {got} vs {want}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -71,10 +71,16 @@ impl Level {
 }
 
 /// The level the kernels use: `INSTINCT_SIMD` if it names an available level, else the best
-/// available one. Decided on first use.
+/// available one. Decided on first use; afterwards one load (inlined into callers).
+#[inline]
 pub fn level() -> Level {
     static LEVEL: OnceLock<Level> = OnceLock::new();
-    *LEVEL.get_or_init(|| {
+    *LEVEL.get_or_init(decide_level)
+}
+
+#[cold]
+fn decide_level() -> Level {
+    {
         let best = Level::available()
             .into_iter()
             .max()
@@ -102,7 +108,7 @@ pub fn level() -> Level {
                 best
             }
         }
-    })
+    }
 }
 
 /// Defines `$name(level, args..) -> $ret` that runs the portable body `$body(args..)` compiled

@@ -1,0 +1,353 @@
+//! `Vector`: the operations the fast activations are written in, implemented for plain `f32`
+//! (the portable path, which the compiler may still vectorise over a loop) and, inside the
+//! crate, for AVX-512 registers (`F32x16`), so that each function is written once and its
+//! AVX-512 form is exactly the intended instructions whatever the surrounding code looks like.
+
+/// A value, or a vector of values, of `f32` with the operations the fast functions use.
+///
+/// Conventions: `mul_add(a, b, c)` is `a·b + c`, rounded once where the instruction set has a
+/// fused multiply-add (the AVX-512 registers) and twice for plain `f32`; comparisons give a
+/// [`Mask`](Vector::Mask) that is false for NaN lanes, as `f32`'s operators are.
+pub trait Vector: Copy {
+    /// The result of a comparison, one flag per lane.
+    type Mask: Copy;
+    /// Every lane `v`.
+    fn splat(v: f32) -> Self;
+    /// `self + o`.
+    fn add(self, o: Self) -> Self;
+    /// `self - o`.
+    fn sub(self, o: Self) -> Self;
+    /// `self · o`.
+    fn mul(self, o: Self) -> Self;
+    /// `self / o`.
+    fn div(self, o: Self) -> Self;
+    /// `self · b + c`.
+    fn mul_add(self, b: Self, c: Self) -> Self;
+    /// `self` clamped to `[lo, hi]`; NaN stays NaN (as [`f32::clamp`]).
+    fn clamp(self, lo: f32, hi: f32) -> Self;
+    /// `max(self, bound)` for a bound that is not NaN; a NaN `self` gives `bound` (as
+    /// [`f32::max`]).
+    fn max_with(self, bound: f32) -> Self;
+    /// `|self|`.
+    fn abs(self) -> Self;
+    /// `√self` (NaN for negative lanes).
+    fn sqrt(self) -> Self;
+    /// The magnitude of `self` with the sign of `sign`.
+    fn copysign(self, sign: Self) -> Self;
+    /// `self > o`, lane by lane.
+    fn gt(self, o: Self) -> Self::Mask;
+    /// `self < o`.
+    fn lt(self, o: Self) -> Self::Mask;
+    /// `self >= o`.
+    fn ge(self, o: Self) -> Self::Mask;
+    /// `self == o`.
+    fn eq(self, o: Self) -> Self::Mask;
+    /// Lanes that are NaN.
+    fn is_nan(self) -> Self::Mask;
+    /// `if mask { a } else { b }`, lane by lane.
+    fn select(mask: Self::Mask, a: Self, b: Self) -> Self;
+    /// For `t = c·log2(e) + 1.5·2²³` (whose low mantissa bits hold the integer `n` nearest to
+    /// `c·log2(e)`, `-151 ≤ n ≤ 128`): `(2^⌊n/2⌋, 2^(n - ⌊n/2⌋))`, two normal powers whose product
+    /// is `2^n`.
+    fn pow2_halves(t: Self) -> (Self, Self);
+    /// For finite `self ≥ 1`: `(m, e)` with `self = m · 2^e`, `m` in `[1, 2)`, `e` an integer
+    /// (as an f32).
+    fn split_exponent(self) -> (Self, Self);
+}
+
+/// Adding then subtracting this rounds an f32 of magnitude below 2²² to an integer.
+pub(crate) const ROUNDER: f32 = 12_582_912.0;
+
+/// `2^n` for `n` in `-126..=127`, built from its bits.
+#[inline(always)]
+fn pow2(n: i32) -> f32 {
+    f32::from_bits(((n + 127) as u32) << 23)
+}
+
+impl Vector for f32 {
+    type Mask = bool;
+    #[inline(always)]
+    fn splat(v: f32) -> f32 {
+        v
+    }
+    #[inline(always)]
+    fn add(self, o: f32) -> f32 {
+        self + o
+    }
+    #[inline(always)]
+    fn sub(self, o: f32) -> f32 {
+        self - o
+    }
+    #[inline(always)]
+    fn mul(self, o: f32) -> f32 {
+        self * o
+    }
+    #[inline(always)]
+    fn div(self, o: f32) -> f32 {
+        self / o
+    }
+    #[inline(always)]
+    fn mul_add(self, b: f32, c: f32) -> f32 {
+        // Two roundings: `f32::mul_add` would be a slow library call without FMA hardware.
+        self * b + c
+    }
+    #[inline(always)]
+    fn clamp(self, lo: f32, hi: f32) -> f32 {
+        f32::clamp(self, lo, hi)
+    }
+    #[inline(always)]
+    fn max_with(self, bound: f32) -> f32 {
+        f32::max(self, bound)
+    }
+    #[inline(always)]
+    fn abs(self) -> f32 {
+        f32::abs(self)
+    }
+    #[inline(always)]
+    fn sqrt(self) -> f32 {
+        f32::sqrt(self)
+    }
+    #[inline(always)]
+    fn copysign(self, sign: f32) -> f32 {
+        f32::copysign(self, sign)
+    }
+    #[inline(always)]
+    fn gt(self, o: f32) -> bool {
+        self > o
+    }
+    #[inline(always)]
+    fn lt(self, o: f32) -> bool {
+        self < o
+    }
+    #[inline(always)]
+    fn ge(self, o: f32) -> bool {
+        self >= o
+    }
+    #[inline(always)]
+    fn eq(self, o: f32) -> bool {
+        self == o
+    }
+    #[inline(always)]
+    fn is_nan(self) -> bool {
+        f32::is_nan(self)
+    }
+    #[inline(always)]
+    fn select(mask: bool, a: f32, b: f32) -> f32 {
+        if mask { a } else { b }
+    }
+    #[inline(always)]
+    fn pow2_halves(t: f32) -> (f32, f32) {
+        let n = (t.to_bits() as i32).wrapping_sub(ROUNDER.to_bits() as i32);
+        let half = n >> 1;
+        (pow2(half), pow2(n - half))
+    }
+    #[inline(always)]
+    fn split_exponent(self) -> (f32, f32) {
+        let bits = self.to_bits();
+        let e = ((bits >> 23) & 0xff) as i32 - 127;
+        let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
+        (m, e as f32)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) use avx512::{F32x16, first_lanes};
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{ROUNDER, Vector};
+    use std::arch::x86_64::*;
+
+    /// Sixteen f32 lanes in an AVX-512 register.
+    ///
+    /// Only ever created inside functions compiled with `avx512f,avx512vl,avx512dq,avx512bw`
+    /// and reached through a run-time check that the CPU has them (the `Level::Avx512` paths
+    /// of this crate): the methods are `#[inline(always)]` so that they, and the intrinsics in
+    /// them, become instructions of such a function. The type is not exported.
+    #[derive(Clone, Copy)]
+    #[repr(transparent)]
+    pub(crate) struct F32x16(pub(crate) __m512);
+
+    impl F32x16 {
+        /// Loads 16 values.
+        ///
+        /// # Safety
+        /// `p` is readable for 16 values; AVX-512F is available.
+        #[inline(always)]
+        pub(crate) unsafe fn load(p: *const f32) -> F32x16 {
+            // SAFETY: as the caller promises.
+            F32x16(unsafe { _mm512_loadu_ps(p) })
+        }
+
+        /// Stores 16 values.
+        ///
+        /// # Safety
+        /// `p` is writable for 16 values; AVX-512F is available.
+        #[inline(always)]
+        pub(crate) unsafe fn store(self, p: *mut f32) {
+            // SAFETY: as the caller promises.
+            unsafe { _mm512_storeu_ps(p, self.0) }
+        }
+
+        /// Loads the first `n < 16` values, the other lanes zero.
+        ///
+        /// # Safety
+        /// `p` is readable for `n` values; AVX-512F is available.
+        #[inline(always)]
+        pub(crate) unsafe fn load_first(p: *const f32, n: usize) -> F32x16 {
+            // SAFETY: masked-off lanes are neither read nor faulted on.
+            F32x16(unsafe { _mm512_maskz_loadu_ps(first_lanes(n), p) })
+        }
+
+        /// Stores the first `n < 16` values.
+        ///
+        /// # Safety
+        /// `p` is writable for `n` values; AVX-512F is available.
+        #[inline(always)]
+        pub(crate) unsafe fn store_first(self, p: *mut f32, n: usize) {
+            // SAFETY: masked-off lanes are not written.
+            unsafe { _mm512_mask_storeu_ps(p, first_lanes(n), self.0) }
+        }
+    }
+
+    /// Mask of the first `n` (at most 16) lanes.
+    #[inline(always)]
+    pub(crate) fn first_lanes(n: usize) -> __mmask16 {
+        if n >= 16 {
+            0xffff
+        } else {
+            ((1u32 << n) - 1) as u16
+        }
+    }
+
+    /// Runs AVX-512 intrinsics.
+    macro_rules! avx {
+        ($e:expr) => {
+            // SAFETY: the intrinsics only need AVX-512F/DQ, which every function that creates
+            // an `F32x16` is compiled for and checked to have (see the type).
+            unsafe { $e }
+        };
+    }
+
+    impl Vector for F32x16 {
+        type Mask = __mmask16;
+        #[inline(always)]
+        fn splat(v: f32) -> Self {
+            F32x16(avx!(_mm512_set1_ps(v)))
+        }
+        #[inline(always)]
+        fn add(self, o: Self) -> Self {
+            F32x16(avx!(_mm512_add_ps(self.0, o.0)))
+        }
+        #[inline(always)]
+        fn sub(self, o: Self) -> Self {
+            F32x16(avx!(_mm512_sub_ps(self.0, o.0)))
+        }
+        #[inline(always)]
+        fn mul(self, o: Self) -> Self {
+            F32x16(avx!(_mm512_mul_ps(self.0, o.0)))
+        }
+        #[inline(always)]
+        fn div(self, o: Self) -> Self {
+            F32x16(avx!(_mm512_div_ps(self.0, o.0)))
+        }
+        #[inline(always)]
+        fn mul_add(self, b: Self, c: Self) -> Self {
+            F32x16(avx!(_mm512_fmadd_ps(self.0, b.0, c.0)))
+        }
+        #[inline(always)]
+        fn clamp(self, lo: f32, hi: f32) -> Self {
+            // `max_ps`/`min_ps` return their second operand when either is NaN: with `self`
+            // second, a NaN lane stays NaN.
+            avx!({
+                let up = _mm512_max_ps(_mm512_set1_ps(lo), self.0);
+                F32x16(_mm512_min_ps(_mm512_set1_ps(hi), up))
+            })
+        }
+        #[inline(always)]
+        fn max_with(self, bound: f32) -> Self {
+            // The bound second: a NaN `self` gives the bound.
+            F32x16(avx!(_mm512_max_ps(self.0, _mm512_set1_ps(bound))))
+        }
+        #[inline(always)]
+        fn abs(self) -> Self {
+            F32x16(avx!(_mm512_abs_ps(self.0)))
+        }
+        #[inline(always)]
+        fn sqrt(self) -> Self {
+            F32x16(avx!(_mm512_sqrt_ps(self.0)))
+        }
+        #[inline(always)]
+        fn copysign(self, sign: Self) -> Self {
+            avx!({
+                let magnitude = _mm512_abs_ps(self.0);
+                let bit =
+                    _mm512_and_si512(_mm512_castps_si512(sign.0), _mm512_set1_epi32(i32::MIN));
+                F32x16(_mm512_castsi512_ps(_mm512_or_si512(
+                    _mm512_castps_si512(magnitude),
+                    bit,
+                )))
+            })
+        }
+        #[inline(always)]
+        fn gt(self, o: Self) -> __mmask16 {
+            avx!(_mm512_cmp_ps_mask::<_CMP_GT_OQ>(self.0, o.0))
+        }
+        #[inline(always)]
+        fn lt(self, o: Self) -> __mmask16 {
+            avx!(_mm512_cmp_ps_mask::<_CMP_LT_OQ>(self.0, o.0))
+        }
+        #[inline(always)]
+        fn ge(self, o: Self) -> __mmask16 {
+            avx!(_mm512_cmp_ps_mask::<_CMP_GE_OQ>(self.0, o.0))
+        }
+        #[inline(always)]
+        fn eq(self, o: Self) -> __mmask16 {
+            avx!(_mm512_cmp_ps_mask::<_CMP_EQ_OQ>(self.0, o.0))
+        }
+        #[inline(always)]
+        fn is_nan(self) -> __mmask16 {
+            avx!(_mm512_cmp_ps_mask::<_CMP_UNORD_Q>(self.0, self.0))
+        }
+        #[inline(always)]
+        fn select(mask: __mmask16, a: Self, b: Self) -> Self {
+            F32x16(avx!(_mm512_mask_blend_ps(mask, b.0, a.0)))
+        }
+        #[inline(always)]
+        fn pow2_halves(t: Self) -> (Self, Self) {
+            avx!({
+                let n = _mm512_sub_epi32(
+                    _mm512_castps_si512(t.0),
+                    _mm512_set1_epi32(ROUNDER.to_bits() as i32),
+                );
+                let half = _mm512_srai_epi32::<1>(n);
+                let rest = _mm512_sub_epi32(n, half);
+                let bias = _mm512_set1_epi32(127);
+                let lo = _mm512_slli_epi32::<23>(_mm512_add_epi32(half, bias));
+                let hi = _mm512_slli_epi32::<23>(_mm512_add_epi32(rest, bias));
+                (
+                    F32x16(_mm512_castsi512_ps(lo)),
+                    F32x16(_mm512_castsi512_ps(hi)),
+                )
+            })
+        }
+        #[inline(always)]
+        fn split_exponent(self) -> (Self, Self) {
+            avx!({
+                let bits = _mm512_castps_si512(self.0);
+                let e = _mm512_sub_epi32(
+                    _mm512_and_si512(_mm512_srli_epi32::<23>(bits), _mm512_set1_epi32(0xff)),
+                    _mm512_set1_epi32(127),
+                );
+                let m = _mm512_or_si512(
+                    _mm512_and_si512(bits, _mm512_set1_epi32(0x007f_ffff)),
+                    _mm512_set1_epi32(0x3f80_0000),
+                );
+                (
+                    F32x16(_mm512_castsi512_ps(m)),
+                    F32x16(_mm512_cvtepi32_ps(e)),
+                )
+            })
+        }
+    }
+}
