@@ -1,4 +1,4 @@
-//! `instinct bench`: time `predict_parallel` on seeded random inputs and report samples/s,
+//! `instinct bench`: time an engine on seeded random inputs and report samples/s,
 //! GFLOP/s and ns/sample (the median of several runs).
 
 use crate::Engine;
@@ -6,7 +6,8 @@ use crate::failure::{Failure, Outcome, load_model, print_stdout, to_json_text};
 use crate::inspect::flops_per_sample;
 // Input values (and, separately, output values) a run may hold: far past any useful benchmark,
 // and refusing beyond it keeps a typo from exhausting memory.
-use crate::predict::{MAX_VALUES, config, run_batch};
+use crate::engine::Runner;
+use crate::predict::MAX_VALUES;
 use anyhow::anyhow;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -40,7 +41,10 @@ pub struct Options {
 #[derive(Debug, Serialize)]
 struct Report {
     model: String,
+    /// The engine asked for (`auto` included).
     engine: &'static str,
+    /// The engine that ran.
+    ran: &'static str,
     threads: usize,
     samples: usize,
     runs: usize,
@@ -101,13 +105,13 @@ pub fn run(options: &Options) -> Outcome {
             "--samples {n} needs more than {MAX_VALUES} input or output values for a model of {fs} inputs and {outs} outputs; use fewer samples"
         )));
     }
-    let config = config(options.threads, options.engine);
-    // A model without inputs runs one sample at a time (see `run_batch`).
-    let threads = if fs == 0 { 1 } else { config.threads() };
+    let runner = Runner::new(&model, options.threads, options.engine)?;
+    // A model without inputs runs one sample at a time (see `Runner::run`).
+    let threads = if fs == 0 { 1 } else { runner.threads() };
     let inputs = random_inputs(n, fs, options.seed);
 
     let warmup = n.min(WARMUP_SAMPLES);
-    std::hint::black_box(run_batch(&model, &inputs[..warmup * fs], warmup, config)?);
+    std::hint::black_box(runner.run(&inputs[..warmup * fs], warmup)?);
     // Outputs go into one buffer allocated before timing, as a service reusing its buffers
     // would run; the timed work is the engine's alone.
     let mut outputs = vec![0.0f32; n * outs];
@@ -115,12 +119,9 @@ pub fn run(options: &Options) -> Outcome {
     for _ in 0..RUNS {
         let started = Instant::now();
         if fs == 0 {
-            outputs = run_batch(&model, &inputs, n, config)?;
+            outputs = runner.run(&inputs, n)?;
         } else {
-            model
-                .interpreter()
-                .predict_batch_into(std::hint::black_box(&inputs), &mut outputs, config)
-                .map_err(|e| Failure::invalid(anyhow!("prediction failed: {e}")))?;
+            runner.run_into(std::hint::black_box(&inputs), &mut outputs)?;
         }
         times.push(started.elapsed());
         std::hint::black_box(&outputs);
@@ -141,6 +142,7 @@ pub fn run(options: &Options) -> Outcome {
     let report = Report {
         model: options.model.display().to_string(),
         engine: options.engine.name(),
+        ran: runner.name(),
         threads,
         samples: n,
         runs: RUNS,
@@ -158,7 +160,11 @@ pub fn run(options: &Options) -> Outcome {
     let mut text = String::new();
     let r = &report;
     let _ = writeln!(text, "model          {}", r.model);
-    let _ = writeln!(text, "engine         {} ({} threads)", r.engine, r.threads);
+    let _ = writeln!(
+        text,
+        "engine         {} (ran {}, {} threads)",
+        r.engine, r.ran, r.threads
+    );
     let _ = writeln!(
         text,
         "samples        {} per run, median of {} runs ({:.3} ms)",

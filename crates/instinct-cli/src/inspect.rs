@@ -35,6 +35,8 @@ pub struct Summary {
     pub batch_tile_samples: usize,
     /// Scratch memory each batch-engine thread keeps (its tile), in bytes.
     pub batch_scratch_bytes_per_thread: usize,
+    /// Whether `--engine static` applies, and if not, why.
+    pub static_engine: String,
 }
 
 /// How many numbers a model stores. A weight slot shared by several instructions counts once,
@@ -96,6 +98,7 @@ impl Summary {
             memory_bytes_per_sample: memory.saturating_mul(BYTES_PER_VALUE),
             batch_tile_samples: model.interpreter().tile_rows(),
             batch_scratch_bytes_per_thread: model.interpreter().batch_scratch_bytes(),
+            static_engine: crate::engine::static_engine_note(model),
         }
     }
 
@@ -133,6 +136,7 @@ impl Summary {
                     self.batch_scratch_bytes_per_thread, self.batch_tile_samples
                 ),
             ),
+            ("static engine", self.static_engine.clone()),
         ];
         let mut text = String::new();
         for (label, value) in lines {

@@ -1,6 +1,7 @@
 //! The `instinct` command: argument definitions, dispatch and the mapping of failures to exit codes.
 
 mod bench;
+mod engine;
 mod failure;
 mod input;
 mod inspect;
@@ -9,7 +10,8 @@ mod output;
 mod predict;
 mod validate;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
+use engine::Engine;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -82,36 +84,6 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-}
-
-/// The executors `predict` and `bench` can use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Engine {
-    /// The per-sample interpreter, samples spread over threads.
-    Interp,
-    /// The batch engine: tiles of samples, dense layers as matrix products.
-    Batch,
-    /// The fastest engine that applies to the model (today: batch).
-    Auto,
-}
-
-impl Engine {
-    /// The name used on the command line and in JSON reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Engine::Interp => "interp",
-            Engine::Batch => "batch",
-            Engine::Auto => "auto",
-        }
-    }
-
-    /// The library engine this choice runs.
-    pub fn resolve(self) -> instinct::Engine {
-        match self {
-            Engine::Interp => instinct::Engine::PerSample,
-            Engine::Batch | Engine::Auto => instinct::Engine::Batch,
-        }
-    }
 }
 
 /// More threads than this is surely a typo, and spawning them could fail (which `std` answers

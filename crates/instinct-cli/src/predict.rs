@@ -1,10 +1,9 @@
-//! `instinct predict`: read rows, run them through `predict_parallel`, write the outputs; and the
-//! batch runner that `bench` times.
+//! `instinct predict`: read rows, run them through the chosen engine, write the outputs.
 
+use crate::engine::{Engine, Runner};
 use crate::failure::{Failure, Outcome, load_model};
-use crate::{Engine, input, output};
+use crate::{input, output};
 use anyhow::anyhow;
-use instinct::{Model, PredictConfig};
 use std::path::Path;
 
 /// A file format for rows of numbers, chosen by the file's extension.
@@ -41,39 +40,6 @@ impl DataFormat {
 /// The most input or output values one command holds in memory (1 GiB of f32).
 pub const MAX_VALUES: usize = 1 << 28;
 
-/// The prediction settings for an optional thread count (default: all cores) and an engine.
-pub fn config(threads: Option<usize>, engine: Engine) -> PredictConfig {
-    let config = PredictConfig::new().with_engine(engine.resolve());
-    match threads {
-        Some(n) => config.with_threads(n),
-        None => config,
-    }
-}
-
-/// Runs `rows` samples (`inputs` holds `rows × feature_size` values) and returns their outputs,
-/// `rows × output_size` values.
-pub fn run_batch(
-    model: &Model,
-    inputs: &[f32],
-    rows: usize,
-    config: PredictConfig,
-) -> Outcome<Vec<f32>> {
-    let failed = |e: instinct::PredictError| Failure::invalid(anyhow!("prediction failed: {e}"));
-    if model.feature_size() == 0 {
-        // `predict_parallel` infers the sample count from the input length, which a model
-        // without inputs cannot give it, so such a model runs one sample at a time.
-        let mut values = Vec::with_capacity(rows.saturating_mul(model.output_size()));
-        for _ in 0..rows {
-            values.extend(model.predict(&[]).map_err(failed)?);
-        }
-        return Ok(values);
-    }
-    model
-        .predict_parallel(inputs, config)
-        .map(instinct::ParallelOutput::into_vec)
-        .map_err(failed)
-}
-
 /// Runs `instinct predict`. Both extensions are checked before any work, so a typo in
 /// `--output` is reported at once rather than after the predictions.
 pub fn run(
@@ -89,6 +55,9 @@ pub fn run(
         None => DataFormat::Json,
     };
     let model = load_model(model)?;
+    // The engine is checked before the rows are read: an engine that does not apply to the
+    // model is the first thing to hear about.
+    let runner = Runner::new(&model, threads, engine)?;
     let batch = input::read_rows(input, input_format, &model)?;
     let outputs = batch.rows.checked_mul(model.output_size());
     if outputs.is_none_or(|n| n > MAX_VALUES) {
@@ -99,7 +68,7 @@ pub fn run(
             model.output_size()
         )));
     }
-    let values = run_batch(&model, &batch.values, batch.rows, config(threads, engine))?;
+    let values = runner.run(&batch.values, batch.rows)?;
     output::write(
         output,
         output_format,

@@ -652,3 +652,76 @@ fn an_npy_of_absurd_row_count_is_refused() {
         "split the input",
     );
 }
+
+#[test]
+fn the_static_engine_runs_its_shapes_and_names_why_it_does_not_apply() {
+    let tiny = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../instinct-cpu/examples/tiny_2_7_relu_1.json")
+        .to_str()
+        .expect("UTF-8")
+        .to_string();
+    let dir = TempDir::new("static");
+    let rows: Vec<Vec<f32>> = (0..257)
+        .map(|i| vec![(i as f32 * 0.37).sin() * 3.0, (i as f32 * 0.11).cos() * 2.0])
+        .collect();
+    let input = dir.write("rows.json", serde_json::to_string(&rows).unwrap());
+    let input = input.as_str();
+    let run = |engine: &str| {
+        let out = check(
+            &[
+                "predict",
+                &tiny,
+                "-i",
+                input,
+                "--engine",
+                engine,
+                "--threads",
+                "2",
+            ],
+            0,
+            "",
+        );
+        crate::rows(&json(&out.stdout))
+    };
+    let interp = run("interp");
+    assert_eq!(interp.len(), 257);
+    assert_close(&run("static"), &interp, 1e-5);
+    assert_close(&run("auto"), &interp, 1e-5);
+
+    let report = json(
+        &check(
+            &[
+                "bench",
+                &tiny,
+                "--samples",
+                "1000",
+                "--engine",
+                "auto",
+                "--json",
+            ],
+            0,
+            "",
+        )
+        .stdout,
+    );
+    assert_eq!(report["engine"], "auto");
+    assert_eq!(report["ran"], "static");
+    let report = json(&check(&["bench", &model(), "--samples", "100", "--json"], 0, "").stdout);
+    assert_eq!(report["ran"], "batch", "auto falls back to batch: {report}");
+
+    check(
+        &["predict", &model(), "-i", input, "--engine", "static"],
+        1,
+        "--engine static does not apply: the model's dense layers are 4→",
+    );
+    check(
+        &["bench", &model(), "--samples", "10", "--engine", "static"],
+        1,
+        "this binary has static nets for 2→7→1, 8→32→32→1",
+    );
+    let inspect = check(&["inspect", &tiny], 0, "").stdout;
+    assert!(
+        inspect.contains("static engine  applies (2→7→1)"),
+        "{inspect}"
+    );
+}

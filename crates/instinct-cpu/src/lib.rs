@@ -31,5 +31,5 @@ pub use instinct_validate::ValidModel;
 pub use interpreter::Interpreter;
 pub use parallel::{Engine, ParallelOutput, PredictConfig};
 pub use plan::Plan;
-pub use static_mlp::{Dense, Mlp1, Mlp2, Mlp3, StaticError};
+pub use static_mlp::{Dense, Mlp1, Mlp2, Mlp3, StaticError, StaticNet};
 pub use validation_data::{VALIDATION_TOLERANCE, check_validation_data};

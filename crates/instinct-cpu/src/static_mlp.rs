@@ -4,6 +4,7 @@
 //! cast back with no parsing; the forward pass has every loop bound known at compile time and
 //! is compiled for each SIMD level.
 
+use crate::PredictError;
 use bytemuck::{Pod, Zeroable};
 use instinct_format::{Activation, Instruction};
 use instinct_kernels::{fast, simd};
@@ -69,6 +70,34 @@ pub enum StaticError {
     /// Bytes that are not a net of this type (wrong length or alignment, unknown activation).
     #[error("bytes are not a static net of this type: {0}")]
     Bytes(String),
+}
+
+/// Any static net, for code that chooses one at run time (as the CLI's `--engine static`).
+pub trait StaticNet: Send + Sync {
+    /// Input values per row.
+    fn feature_size(&self) -> usize;
+    /// Output values per row.
+    fn output_size(&self) -> usize;
+    /// Runs whole rows, as [`Mlp2::forward_rows`].
+    fn forward_rows(&self, inputs: &[f32], outputs: &mut [f32]) -> Result<(), PredictError>;
+}
+
+/// The row count of `inputs`/`outputs` lengths for `i` inputs and `o` outputs per row.
+fn check_rows(inputs: usize, outputs: usize, i: usize, o: usize) -> Result<usize, PredictError> {
+    if i == 0 || !inputs.is_multiple_of(i) {
+        return Err(PredictError::RaggedBatch {
+            actual: inputs,
+            feature_size: i,
+        });
+    }
+    let rows = inputs / i;
+    if outputs != rows * o {
+        return Err(PredictError::OutputLength {
+            actual: outputs,
+            expected: rows * o,
+        });
+    }
+    Ok(rows)
 }
 
 /// Values per block in the forward pass: one AVX-512 vector.
@@ -448,6 +477,18 @@ macro_rules! static_mlp {
                 static_mlp!(@chain self, v, 0, forward, $($layer),+)
             }
 
+            /// Runs whole rows: `inputs` holds `n` rows of the input size, `outputs` receives
+            /// `n` rows of the output size (no allocation).
+            pub fn forward_rows(&self, inputs: &[f32], outputs: &mut [f32]) -> Result<(), PredictError> {
+                let (i, o) = ($first, static_mlp!(@last_size $($lo),+));
+                let rows = check_rows(inputs.len(), outputs.len(), i, o)?;
+                for r in 0..rows {
+                    let x: &[f32; $first] = inputs[r * i..][..i].try_into().expect("whole row");
+                    outputs[r * o..][..o].copy_from_slice(&self.forward(x));
+                }
+                Ok(())
+            }
+
             /// The output for one input, compiled for the process's SIMD level.
             #[inline]
             pub fn forward(&self, x: &[f32; $first]) -> static_mlp!(@last $($lo),+) {
@@ -473,7 +514,21 @@ macro_rules! static_mlp {
                 self.forward_body(x)
             }
         }
+
+        impl<const $first: usize $(, const $size: usize)+> StaticNet for $name<$first $(, $size)+> {
+            fn feature_size(&self) -> usize {
+                $first
+            }
+            fn output_size(&self) -> usize {
+                static_mlp!(@last_size $($lo),+)
+            }
+            fn forward_rows(&self, inputs: &[f32], outputs: &mut [f32]) -> Result<(), PredictError> {
+                $name::forward_rows(self, inputs, outputs)
+            }
+        }
     };
+    (@last_size $lo:ident) => { $lo };
+    (@last_size $lo:ident, $($rest:ident),+) => { static_mlp!(@last_size $($rest),+) };
     (@last $lo:ident) => { [f32; $lo] };
     (@last $lo:ident, $($rest:ident),+) => { static_mlp!(@last $($rest),+) };
     (@chain $self:ident, $v:ident, $k:expr, $method:ident, $layer:ident) => {

@@ -171,20 +171,26 @@ mod avx512 {
                 let mut hi0 = _mm512_maskz_loadu_ps(mask_hi, bias.as_ptr().add(start + 16));
                 let (mut lo1, mut hi1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
                 let (mut lo2, mut lo3) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+                let (mut hi2, mut hi3) = (_mm512_setzero_ps(), _mm512_setzero_ps());
                 let mut kk = 0;
                 if cols > 16 {
-                    // Two accumulator pairs over alternate inputs: half the chain of dependent
-                    // additions.
-                    while kk + 2 <= k {
+                    // Four accumulator pairs over consecutive inputs: a quarter of the chain of
+                    // dependent additions.
+                    while kk + 4 <= k {
                         lo0 = fma(kk, 0, lo0);
                         hi0 = fma(kk, 16, hi0);
                         lo1 = fma(kk + 1, 0, lo1);
                         hi1 = fma(kk + 1, 16, hi1);
-                        kk += 2;
+                        lo2 = fma(kk + 2, 0, lo2);
+                        hi2 = fma(kk + 2, 16, hi2);
+                        lo3 = fma(kk + 3, 0, lo3);
+                        hi3 = fma(kk + 3, 16, hi3);
+                        kk += 4;
                     }
-                    if kk < k {
+                    while kk < k {
                         lo0 = fma(kk, 0, lo0);
                         hi0 = fma(kk, 16, hi0);
+                        kk += 1;
                     }
                 } else {
                     // The upper half of the panel is zero padding: four accumulators over the
@@ -203,7 +209,7 @@ mod avx512 {
                 }
                 (
                     _mm512_add_ps(_mm512_add_ps(lo0, lo1), _mm512_add_ps(lo2, lo3)),
-                    _mm512_add_ps(hi0, hi1),
+                    _mm512_add_ps(_mm512_add_ps(hi0, hi1), _mm512_add_ps(hi2, hi3)),
                 )
             };
             let (lo, hi) = (

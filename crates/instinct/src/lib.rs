@@ -30,7 +30,7 @@ pub use instinct_validate as validate;
 
 pub use instinct_cpu::{
     Dense, Engine, Interpreter, Mlp1, Mlp2, Mlp3, ParallelOutput, PredictConfig, PredictError,
-    StaticError,
+    StaticError, StaticNet,
 };
 pub use instinct_format::{
     Activation, FormatError, IdMap, Instruction, Limits, ModelBuilder, ModelInfo, ValidationData,
