@@ -74,7 +74,7 @@ impl Interpreter {
         let memory = self.memory_slice(memory)?;
         self.plan.prepare(memory, input);
         self.plan.run(memory);
-        output.copy_from_slice(&memory[self.plan.output.clone()]);
+        crate::plan::copy(output, &memory[self.plan.output.clone()]);
         Ok(())
     }
 

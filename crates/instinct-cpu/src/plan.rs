@@ -1,8 +1,8 @@
 //! `Plan`: a valid model compiled to steps with absolute offsets and flattened weights.
 
 use instinct_format::{Activation, Instruction};
-use instinct_kernels::PackedWeights;
 use instinct_kernels::fast::{self, Kind};
+use instinct_kernels::{AffineKernel, PackedWeights};
 use instinct_validate::ValidModel;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -22,6 +22,8 @@ pub(crate) enum Step {
         output: Range<usize>,
         slot: usize,
         activation: Option<Activation>,
+        /// The per-sample kernel, level and activation resolved at plan time.
+        kernel: AffineKernel,
     },
     Copy {
         input: Range<usize>,
@@ -83,6 +85,8 @@ pub(crate) enum Step {
         key: Range<usize>,
         output: Range<usize>,
         slot: usize,
+        /// The per-sample kernel (softmax), resolved at plan time.
+        kernel: AffineKernel,
     },
 }
 
@@ -108,6 +112,7 @@ impl Plan {
         let info = model.info();
         let layout = model.layout();
         let span = |b: usize| layout.span(b);
+        let level = instinct_kernels::simd::level();
         let start = |b: usize| layout.offsets[b];
         let steps = info
             .instructions
@@ -123,6 +128,7 @@ impl Plan {
                     output: span(*output),
                     slot: *weights,
                     activation: *activation,
+                    kernel: AffineKernel::new(level, kernel(*activation)),
                 },
                 Instruction::Copy {
                     input,
@@ -209,6 +215,7 @@ impl Plan {
                     key: span(*key),
                     output: span(*output),
                     slot: *weights,
+                    kernel: AffineKernel::new(level, Kind::Softmax),
                 },
             })
             .collect();
@@ -250,7 +257,7 @@ impl Plan {
     /// zeroing all of `mem`, without writing buffers that are fully written before being read.
     #[inline]
     pub(crate) fn prepare(&self, mem: &mut [f32], input: &[f32]) {
-        mem[..input.len()].copy_from_slice(input);
+        copy(&mut mem[..input.len()], input);
         for r in &self.zero {
             mem[r.clone()].fill(0.0);
         }
@@ -271,10 +278,12 @@ impl Plan {
                 input,
                 output,
                 slot,
-                activation,
+                kernel,
+                ..
             } => {
                 let (x, y) = disjoint(mem, input.clone(), output.clone());
-                affine(&self.slots[*slot], x, y, kernel(*activation));
+                let a = &self.slots[*slot];
+                kernel.run(&a.weights, &a.bias, x, y);
             }
             Step::Copy {
                 input,
@@ -374,9 +383,11 @@ impl Plan {
                 key,
                 output,
                 slot,
+                kernel,
             } => {
                 let (k, y) = disjoint(mem, key.clone(), output.clone());
-                affine(&self.slots[*slot], k, y, Kind::Softmax);
+                let a = &self.slots[*slot];
+                kernel.run(&a.weights, &a.bias, k, y);
                 for i in 0..output.len() {
                     mem[output.start + i] *= mem[query + i];
                 }
@@ -441,16 +452,38 @@ fn ranges_to_zero(model: &ValidModel) -> Vec<Range<usize>> {
     ranges
 }
 
+/// `dst.copy_from_slice(src)`, without a library call for the few values of a tiny net's input
+/// or output (a call to `memcpy` costs more than the copy): pieces of constant size, which
+/// become plain moves, below 16 values.
+#[inline]
+pub(crate) fn copy(dst: &mut [f32], src: &[f32]) {
+    let n = src.len();
+    if n >= 16 {
+        dst.copy_from_slice(src);
+        return;
+    }
+    assert_eq!(dst.len(), n, "copy between slices of different lengths");
+    let mut i = 0;
+    macro_rules! piece {
+        ($k:literal) => {
+            if n - i >= $k {
+                let to: &mut [f32; $k] = (&mut dst[i..i + $k]).try_into().expect("piece");
+                *to = src[i..i + $k].try_into().expect("piece");
+                i += $k;
+            }
+        };
+    }
+    piece!(8);
+    piece!(4);
+    piece!(2);
+    piece!(1);
+    debug_assert_eq!(i, n);
+}
+
 /// The MAP_TRANSFORM key: round half away from zero, saturate to i32, NaN to 0 (Rust's `as`).
 #[inline]
 pub(crate) fn map_key(x: f32) -> i32 {
     x.round() as i32
-}
-
-/// `y = act(W·x + b)` for one weight slot, the activation fused.
-#[inline]
-fn affine(a: &Affine, x: &[f32], y: &mut [f32], kind: Kind) {
-    instinct_kernels::packed_affine(&a.weights, &a.bias, x, y, kind);
 }
 
 /// `out[h·d + j] = op(data[h·d + j], heads[h])` with `d = |data| / |heads|`, element by element

@@ -17,5 +17,7 @@ pub mod vector;
 
 pub use dot::dot;
 pub use gemm::{TileProduct, tile_product, tile_product_reference};
-pub use packed::{PackedWeights, packed_affine, packed_affine_at, packed_tile_product};
+pub use packed::{
+    AffineKernel, PackedWeights, packed_affine, packed_affine_at, packed_tile_product,
+};
 pub use ulp::{float_key, from_float_key, ulp_distance};

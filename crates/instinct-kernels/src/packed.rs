@@ -76,6 +76,82 @@ pub fn packed_tile_product(mem: &mut [f32], w: &PackedWeights, p: TileProduct) -
     crate::tile_product(mem, &w.rows, p)
 }
 
+/// [`packed_affine_at`] with the level and the activation resolved once, so that a plan that
+/// stores one per dense layer calls straight into the right compiled kernel for every sample.
+#[derive(Clone, Copy)]
+pub struct AffineKernel {
+    run: AffineFn,
+    kind: Kind,
+}
+
+/// A compiled kernel; `unsafe` because the AVX-512 ones need the CPU features.
+type AffineFn = unsafe fn(&PackedWeights, &[f32], &[f32], &mut [f32], Kind);
+
+impl std::fmt::Debug for AffineKernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AffineKernel")
+            .field("kind", &self.kind)
+            .finish()
+    }
+}
+
+impl AffineKernel {
+    /// The kernel for `kind` at `level` (a level this CPU cannot run falls back to the best it
+    /// can below it, as [`packed_affine_at`] does).
+    pub fn new(level: Level, kind: Kind) -> AffineKernel {
+        #[cfg(target_arch = "x86_64")]
+        if level == Level::Avx512 && Level::Avx512.is_available() {
+            return AffineKernel {
+                run: crate::with_kind!(kind, avx512_entry()),
+                kind,
+            };
+        }
+        let run: AffineFn = match level {
+            Level::Avx512 | Level::Avx2 if Level::Avx2.is_available() => portable::<2>,
+            _ => portable::<0>,
+        };
+        AffineKernel { run, kind }
+    }
+
+    /// `y = act(W·x + b)` for one sample.
+    ///
+    /// # Panics
+    /// When `x`, `y` or `bias` do not match the weights' `k`, `n` and `n`.
+    #[inline]
+    pub fn run(&self, w: &PackedWeights, bias: &[f32], x: &[f32], y: &mut [f32]) {
+        check_affine(w, bias, x, y);
+        // SAFETY: `new` only chooses an AVX-512 kernel on a CPU that has AVX-512; lengths were
+        // checked just above.
+        unsafe { (self.run)(w, bias, x, y, self.kind) }
+    }
+}
+
+/// The AVX-512 kernel of activation `K`, as a function pointer.
+#[cfg(target_arch = "x86_64")]
+fn avx512_entry<const K: u8>() -> AffineFn {
+    avx512::affine_entry::<K>
+}
+
+/// The kernel below AVX-512: row dot products and the slice kernel, at level `L` (0 scalar,
+/// 2 AVX2).
+fn portable<const L: u8>(w: &PackedWeights, bias: &[f32], x: &[f32], y: &mut [f32], kind: Kind) {
+    let level = if L == 2 { Level::Avx2 } else { Level::Scalar };
+    crate::dot::affine_at(level, &w.rows, bias, x, y);
+    crate::fast::activate_at(level, kind, y, None);
+}
+
+fn check_affine(w: &PackedWeights, bias: &[f32], x: &[f32], y: &[f32]) {
+    assert!(
+        x.len() == w.k && y.len() == w.n && bias.len() == w.n,
+        "packed_affine: {} inputs, {} outputs and {} biases for {} × {} weights",
+        x.len(),
+        y.len(),
+        bias.len(),
+        w.n,
+        w.k
+    );
+}
+
 /// One sample through a dense layer, `y = act(W·x + b)`, at the process's SIMD level.
 ///
 /// # Panics
@@ -100,24 +176,7 @@ pub fn packed_affine_at(
     y: &mut [f32],
     kind: Kind,
 ) {
-    assert!(
-        x.len() == w.k && y.len() == w.n && bias.len() == w.n,
-        "packed_affine: {} inputs, {} outputs and {} biases for {} × {} weights",
-        x.len(),
-        y.len(),
-        bias.len(),
-        w.n,
-        w.k
-    );
-    #[cfg(target_arch = "x86_64")]
-    if level == Level::Avx512 && Level::Avx512.is_available() {
-        // SAFETY: the CPU has every feature `affine` is compiled for (checked just above), and
-        // the lengths were checked against the weights' shape.
-        unsafe { avx512::affine(w, bias, x, y, kind) };
-        return;
-    }
-    crate::dot::affine_at(level, &w.rows, bias, x, y);
-    crate::fast::activate_at(level, kind, y, None);
+    AffineKernel::new(level, kind).run(w, bias, x, y);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -128,20 +187,20 @@ mod avx512 {
     use crate::vector::{F32x16, first_lanes as lanes};
     use std::arch::x86_64::*;
 
+    /// `y = act(W·x + b)` for activation `K`, with the signature of [`super::AffineFn`].
+    ///
     /// # Safety
     /// The CPU has the features below; `x.len() == w.k`, `y.len() == bias.len() == w.n`.
     #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
-    pub(super) unsafe fn affine(
+    pub(super) unsafe fn affine_entry<const K: u8>(
         w: &PackedWeights,
         bias: &[f32],
         x: &[f32],
         y: &mut [f32],
-        kind: Kind,
+        _kind: Kind,
     ) {
-        // One compilation per kind, the activation a constant in each, so that only its own
-        // constants are set up.
-        crate::with_kind!(kind, affine_kind(w, bias, x, y));
-        if kind == Kind::Softmax {
+        affine_kind::<K>(w, bias, x, y);
+        if K == Kind::Softmax as u8 {
             fast::activate_inline(Kind::Softmax, y);
         }
     }
