@@ -2,6 +2,7 @@
 
 use instinct_format::{Activation, Instruction};
 use instinct_kernels::fast::{self, Kind};
+use instinct_kernels::small_chain::{LayerSpec, SmallChain};
 use instinct_kernels::{AffineKernel, PackedWeights};
 use instinct_validate::ValidModel;
 use std::collections::HashMap;
@@ -104,6 +105,52 @@ pub struct Plan {
     /// The memory a sample must find zeroed: every buffer that is read, or only partly
     /// written, before something writes all of it (see [`ranges_to_zero`]).
     pub(crate) zero: Vec<Range<usize>>,
+    /// For a chain of narrow DOTs on an AVX-512 CPU: the whole model in registers, which the
+    /// per-sample calls that need only the output use.
+    pub(crate) chain: Option<SmallChain>,
+}
+
+/// One dense layer of a model that is a chain of DOTs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ChainLayer {
+    /// Weight slot.
+    pub slot: usize,
+    pub activation: Option<Activation>,
+    pub inputs: usize,
+    pub outputs: usize,
+}
+
+/// The dense layers of a model that is a chain of DOTs from its one input buffer to the output
+/// buffer, each reading the previous one's output; otherwise the index and type of the first
+/// instruction that breaks the chain.
+pub(crate) fn dot_chain(model: &ValidModel) -> Result<Vec<ChainLayer>, (usize, String)> {
+    let (info, layout) = (model.info(), model.layout());
+    let mut current = 0usize;
+    let mut layers = Vec::new();
+    for (index, ins) in info.instructions.iter().enumerate() {
+        match ins {
+            Instruction::Dot {
+                input,
+                output,
+                weights,
+                activation,
+            } if *input == current && layout.input_buffers == 1 => {
+                layers.push(ChainLayer {
+                    slot: *weights,
+                    activation: *activation,
+                    inputs: layout.sizes[*input],
+                    outputs: layout.sizes[*output],
+                });
+                current = *output;
+            }
+            other => return Err((index, other.type_name().to_string())),
+        }
+    }
+    if current != layout.sizes.len() - 1 {
+        let index = info.instructions.len().saturating_sub(1);
+        return Err((index, "DOT not ending in the output buffer".into()));
+    }
+    Ok(layers)
 }
 
 impl Plan {
@@ -219,7 +266,7 @@ impl Plan {
                 },
             })
             .collect();
-        let slots = info
+        let slots: Vec<Affine> = info
             .weights
             .iter()
             .zip(&info.bias)
@@ -241,6 +288,19 @@ impl Plan {
                     .collect()
             })
             .collect();
+        let chain = dot_chain(model).ok().and_then(|layers| {
+            let specs: Vec<LayerSpec<'_>> = layers
+                .iter()
+                .map(|l| LayerSpec {
+                    rows: slots[l.slot].weights.rows(),
+                    bias: &slots[l.slot].bias,
+                    inputs: l.inputs,
+                    outputs: l.outputs,
+                    kind: kernel(l.activation),
+                })
+                .collect();
+            SmallChain::new(level, &specs)
+        });
         Plan {
             steps,
             slots,
@@ -250,7 +310,15 @@ impl Plan {
             memory: layout.total,
             output: layout.output_span(),
             zero: ranges_to_zero(model),
+            chain,
         }
+    }
+
+    /// Whether single samples whose output alone is asked for (`predict`, `predict_into`,
+    /// `predict_single`) run as a register chain: the model is a chain of DOTs at most 32 wide
+    /// and the SIMD level is AVX-512.
+    pub fn uses_register_chain(&self) -> bool {
+        self.chain.is_some()
     }
 
     /// Puts one sample's input in place and zeroes what must be zero: the same result as

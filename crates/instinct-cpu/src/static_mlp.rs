@@ -6,7 +6,7 @@
 
 use crate::PredictError;
 use bytemuck::{Pod, Zeroable};
-use instinct_format::{Activation, Instruction};
+use instinct_format::Activation;
 use instinct_kernels::{fast, simd};
 use instinct_validate::ValidModel;
 
@@ -358,42 +358,14 @@ impl<const I: usize, const O: usize> Dense<I, O> {
 /// The dense layers of a model that is a chain of DOTs from the input buffer to the output:
 /// `(weight slot, activation code, in, out)` per layer.
 fn dot_chain(model: &ValidModel) -> Result<Vec<(usize, u32, usize, usize)>, StaticError> {
-    let info = model.info();
-    let layout = model.layout();
-    let mut current = 0usize;
-    let mut layers = Vec::new();
-    for (index, ins) in info.instructions.iter().enumerate() {
-        match ins {
-            Instruction::Dot {
-                input,
-                output,
-                weights,
-                activation,
-            } if *input == current && layout.input_buffers == 1 => {
-                layers.push((
-                    *weights,
-                    code(*activation),
-                    layout.sizes[*input],
-                    layout.sizes[*output],
-                ));
-                current = *output;
-            }
-            other => {
-                return Err(StaticError::NotADotChain {
-                    index,
-                    kind: other.type_name().to_string(),
-                });
-            }
-        }
-    }
-    if current != layout.sizes.len() - 1 {
-        let index = info.instructions.len().saturating_sub(1);
-        return Err(StaticError::NotADotChain {
-            index,
-            kind: "DOT not ending in the output buffer".into(),
-        });
-    }
-    Ok(layers)
+    crate::plan::dot_chain(model)
+        .map(|layers| {
+            layers
+                .iter()
+                .map(|l| (l.slot, code(l.activation), l.inputs, l.outputs))
+                .collect()
+        })
+        .map_err(|(index, kind)| StaticError::NotADotChain { index, kind })
 }
 
 macro_rules! static_mlp {

@@ -10,6 +10,7 @@ pub mod fast;
 pub mod gemm;
 pub mod packed;
 pub mod simd;
+pub mod small_chain;
 #[cfg(test)]
 mod test_support;
 mod ulp;
@@ -20,4 +21,5 @@ pub use gemm::{TileProduct, tile_product, tile_product_reference};
 pub use packed::{
     AffineKernel, PackedWeights, packed_affine, packed_affine_at, packed_tile_product,
 };
+pub use small_chain::SmallChain;
 pub use ulp::{float_key, from_float_key, ulp_distance};

@@ -1,0 +1,91 @@
+//! The register chain (narrow DOT chains at AVX-512, used by `predict_into`) computes what the
+//! step-by-step plan computes (`predict_with_buffer`), on random chains of every activation,
+//! NaN and infinities included.
+
+use instinct_cpu::Interpreter;
+use instinct_format::{Activation, Limits, ModelBuilder};
+use instinct_kernels::simd::{Level, level};
+use instinct_validate::validate;
+
+/// xorshift64: a seeded stream without dependencies.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn unit(&mut self) -> f32 {
+        (self.next() % 20_001) as f32 / 10_000.0 - 1.0
+    }
+}
+
+fn same(a: f32, b: f32) -> bool {
+    (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= 1e-5 + 1e-5 * b.abs()
+}
+
+#[test]
+fn register_chains_match_the_plan_on_random_chains() {
+    let mut rng = Rng(0x5EED_CAFE);
+    let activations: Vec<Option<Activation>> = Activation::ALL
+        .into_iter()
+        .map(Some)
+        .chain([None])
+        .collect();
+    let mut chained = 0;
+    for case in 0..400 {
+        let layers = 1 + rng.below(4);
+        let mut sizes = vec![1 + rng.below(40)];
+        for _ in 0..layers {
+            // Mostly narrow enough for the chain; sometimes wider, which must fall back.
+            let widest = if rng.below(8) == 0 { 48 } else { 32 };
+            sizes.push(1 + rng.below(widest));
+        }
+        let mut builder = ModelBuilder::with_feature_size(sizes[0]);
+        for w in sizes.windows(2) {
+            let scale = 1.0 / (w[0] as f32).sqrt();
+            let rows = (0..w[1])
+                .map(|_| (0..w[0]).map(|_| rng.unit() * scale).collect())
+                .collect();
+            let bias = (0..w[1]).map(|_| rng.unit()).collect();
+            let act = activations[rng.below(activations.len())];
+            builder = builder.dense(rows, bias, act);
+        }
+        let model = validate(&builder.build().unwrap(), &Limits::default()).unwrap();
+        let interp = Interpreter::new(&model);
+        let narrow = sizes[1..].iter().all(|&s| s <= 32);
+        assert_eq!(
+            interp.plan().uses_register_chain(),
+            narrow && level() == Level::Avx512,
+            "case {case}: sizes {sizes:?}"
+        );
+        chained += usize::from(interp.plan().uses_register_chain());
+        let mut memory = vec![0.0; interp.required_memory()];
+        let mut output = vec![0.0; interp.output_size()];
+        for sample in 0..6 {
+            let mut x: Vec<f32> = (0..sizes[0]).map(|_| rng.unit() * 3.0).collect();
+            if sample == 5 {
+                x[0] = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY][case % 3];
+            }
+            interp.predict_into(&x, &mut memory, &mut output).unwrap();
+            let mut buffer = vec![0.0; interp.required_memory()];
+            buffer[..x.len()].copy_from_slice(&x);
+            interp.predict_with_buffer(&mut buffer).unwrap();
+            let expected = interp.output(&buffer).unwrap();
+            for (o, (got, want)) in output.iter().zip(expected).enumerate() {
+                assert!(
+                    same(*got, *want),
+                    "case {case}, sizes {sizes:?}, sample {sample}, output {o}: {got} vs {want}"
+                );
+            }
+        }
+    }
+    if level() == Level::Avx512 {
+        assert!(chained > 250, "only {chained} of 400 cases used the chain");
+    }
+}
