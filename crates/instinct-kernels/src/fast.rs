@@ -63,6 +63,39 @@ fn k<V: Vector>(v: f32) -> V {
     V::splat(v)
 }
 
+/// Cephes' `expf` polynomial on `r = c - n·ln 2`: `e^r`, for `|r| ≤ ln 2 / 2`.
+#[allow(clippy::excessive_precision)]
+#[inline(always)]
+fn exp_reduced<V: Vector>(r: V) -> V {
+    let p = k::<V>(1.987_569_1e-4);
+    let p = p.mul_add(r, k(1.398_199_9e-3));
+    let p = p.mul_add(r, k(8.333_452e-3));
+    let p = p.mul_add(r, k(4.166_579_6e-2));
+    let p = p.mul_add(r, k(1.666_666_5e-1));
+    let p = p.mul_add(r, k(5.000_000_1e-1));
+    p.mul_add(r.mul(r), r).add(k(1.0))
+}
+
+/// `(t, r)`: `t` holds `n = round(c·log2 e)` in its low bits (see [`Vector::pow2_halves`]) and
+/// `r = c - n·ln 2` (Cody–Waite).
+#[inline(always)]
+fn exp_split<V: Vector>(c: V) -> (V, V) {
+    // `t`'s low mantissa bits hold round(c·log2 e) as an integer: taking it from there, rather
+    // than converting `n` (a saturating float-to-int cast), keeps the whole function vectorised.
+    let t = c.mul_add(k(LOG2E), k(ROUNDER));
+    let n = t.sub(k(ROUNDER));
+    let r = n.mul_add(k(-LN2_HI), c);
+    (t, n.mul_add(k(-LN2_LO), r))
+}
+
+/// `e^x` for `x` in `[-87, 88]` (or NaN, which gives NaN): [`exp`] without its special cases
+/// and with one power of two, for callers that bound their argument.
+#[inline(always)]
+fn exp_in_range<V: Vector>(x: V) -> V {
+    let (t, r) = exp_split(x);
+    exp_reduced(r).mul(V::pow2(t))
+}
+
 /// `e^x` for every f32: ≤ 2 ulp from the exact value on the normal range, flushing through
 /// subnormals like a correctly rounded `expf`, `+inf` above 88.72, `+0` below -103.97, NaN for NaN.
 // The coefficients are written as Cephes publishes them; the compiler rounds each to an f32.
@@ -70,19 +103,8 @@ fn k<V: Vector>(v: f32) -> V {
 #[inline(always)]
 pub fn exp<V: Vector>(x: V) -> V {
     let c = x.clamp(EXP_MIN, EXP_MAX);
-    // `t`'s low mantissa bits hold round(c·log2 e) as an integer: taking it from there, rather
-    // than converting `n` (a saturating float-to-int cast), keeps the whole function vectorised.
-    let t = c.mul_add(k(LOG2E), k(ROUNDER));
-    let n = t.sub(k(ROUNDER));
-    let r = n.mul_add(k(-LN2_HI), c);
-    let r = n.mul_add(k(-LN2_LO), r);
-    let p = k::<V>(1.987_569_1e-4);
-    let p = p.mul_add(r, k(1.398_199_9e-3));
-    let p = p.mul_add(r, k(8.333_452e-3));
-    let p = p.mul_add(r, k(4.166_579_6e-2));
-    let p = p.mul_add(r, k(1.666_666_5e-1));
-    let p = p.mul_add(r, k(5.000_000_1e-1));
-    let y = p.mul_add(r.mul(r), r).add(k(1.0));
+    let (t, r) = exp_split(c);
+    let y = exp_reduced(r);
     // 2^n in two exact steps, so results down in the subnormal range are rounded only once.
     let (a, b) = V::pow2_halves(t);
     let v = y.mul(a).mul(b);
@@ -108,7 +130,10 @@ pub fn tanh<V: Vector>(x: V) -> V {
     let p = p.mul_add(s, k(1.333_144_2e-1));
     let p = p.mul_add(s, k(-3.333_328_2e-1));
     let small = p.mul(s).mul_add(x, x);
-    let large = k::<V>(1.0).sub(k::<V>(2.0).div(exp(k::<V>(2.0).mul(z)).add(k(1.0))));
+    // e^2|x| is only needed where |x| > 0.625; clamped at 88 it is finite, and 2/(e^88 + 1)
+    // already rounds 1 - that to 1.
+    let e = exp_in_range(k::<V>(2.0).mul(z).clamp(0.0, 88.0));
+    let large = k::<V>(1.0).sub(k::<V>(2.0).div(e.add(k(1.0))));
     // copysign also keeps the sign of -0 (the polynomial would give +0 for it).
     V::select(z.gt(k(0.625)), large, small).copysign(x)
 }

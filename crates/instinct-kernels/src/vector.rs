@@ -50,6 +50,8 @@ pub trait Vector: Copy {
     /// `c·log2(e)`, `-151 ≤ n ≤ 128`): `(2^⌊n/2⌋, 2^(n - ⌊n/2⌋))`, two normal powers whose product
     /// is `2^n`.
     fn pow2_halves(t: Self) -> (Self, Self);
+    /// As [`pow2_halves`](Vector::pow2_halves) for `-126 ≤ n ≤ 127`: `2^n` itself.
+    fn pow2(t: Self) -> Self;
     /// For finite `self ≥ 1`: `(m, e)` with `self = m · 2^e`, `m` in `[1, 2)`, `e` an integer
     /// (as an f32).
     fn split_exponent(self) -> (Self, Self);
@@ -140,6 +142,10 @@ impl Vector for f32 {
         let n = (t.to_bits() as i32).wrapping_sub(ROUNDER.to_bits() as i32);
         let half = n >> 1;
         (pow2(half), pow2(n - half))
+    }
+    #[inline(always)]
+    fn pow2(t: f32) -> f32 {
+        pow2((t.to_bits() as i32).wrapping_sub(ROUNDER.to_bits() as i32))
     }
     #[inline(always)]
     fn split_exponent(self) -> (f32, f32) {
@@ -329,6 +335,16 @@ mod avx512 {
                     F32x16(_mm512_castsi512_ps(lo)),
                     F32x16(_mm512_castsi512_ps(hi)),
                 )
+            })
+        }
+        #[inline(always)]
+        fn pow2(t: Self) -> Self {
+            avx!({
+                let biased = _mm512_add_epi32(
+                    _mm512_castps_si512(t.0),
+                    _mm512_set1_epi32(127 - ROUNDER.to_bits() as i32),
+                );
+                F32x16(_mm512_castsi512_ps(_mm512_slli_epi32::<23>(biased)))
             })
         }
         #[inline(always)]
