@@ -161,6 +161,72 @@ unsafe fn activate_registers(
     }
 }
 
+/// Inputs from registers up to this many are taken by lane permutations; more are stored and
+/// read back as broadcasts (measured: 7 inputs faster by permutation, 32 by memory).
+#[cfg(target_arch = "x86_64")]
+const PERMUTE_INPUTS: usize = 8;
+
+/// A layer's outputs on the AVX-512 path.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+enum Wide<const N: usize> {
+    /// At most 32 values in two registers (the lanes past `N` hold anything).
+    Registers([std::arch::x86_64::__m512; 2]),
+    /// More, in memory.
+    Memory([f32; N]),
+}
+
+/// A layer's inputs on the AVX-512 path: the caller's array, or the previous layer's registers.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+enum WideIn<'a, const N: usize> {
+    Registers([std::arch::x86_64::__m512; 2]),
+    Memory(&'a [f32; N]),
+}
+
+/// Where [`Dense::wide_avx512`] reads its inputs.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Registers([std::arch::x86_64::__m512; 2]),
+    Memory(&'a [f32]),
+}
+
+#[cfg(target_arch = "x86_64")]
+impl<const N: usize> Wide<N> {
+    /// As the next layer's inputs.
+    #[inline(always)]
+    fn input(&self) -> WideIn<'_, N> {
+        match self {
+            Wide::Registers(r) => WideIn::Registers(*r),
+            Wide::Memory(m) => WideIn::Memory(m),
+        }
+    }
+
+    /// The values as an array.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512F (only called from code compiled for it).
+    #[inline(always)]
+    unsafe fn into_array(self) -> [f32; N] {
+        use std::arch::x86_64::_mm512_storeu_ps;
+        match self {
+            Wide::Memory(m) => m,
+            Wide::Registers(r) => {
+                let mut block = [0.0f32; 2 * BLOCK];
+                // SAFETY: `block` holds 32 values; AVX-512F as the caller promises.
+                unsafe {
+                    _mm512_storeu_ps(block.as_mut_ptr(), r[0]);
+                    _mm512_storeu_ps(block.as_mut_ptr().add(BLOCK), r[1]);
+                }
+                let mut y = [0.0f32; N];
+                y.copy_from_slice(&block[..N]);
+                y
+            }
+        }
+    }
+}
+
 /// The activation code of SOFTMAX, which needs a layer's outputs all at once.
 const SOFTMAX: u32 = 3;
 
@@ -168,7 +234,7 @@ const SOFTMAX: u32 = 3;
 /// Codes are checked when a net is built or read from bytes; an unknown one (only possible
 /// through an unchecked cast) leaves the values unchanged.
 #[inline(always)]
-fn activate<const N: usize>(code: u32, y: &mut [f32; N]) {
+fn activate(code: u32, y: &mut [f32]) {
     use fast::Kind;
     // One call per kind, each inlined with its kind a constant, so each arm is straight-line
     // vector code for this N.
@@ -243,13 +309,14 @@ impl<const I: usize, const O: usize> Dense<I, O> {
         y
     }
 
-    /// [`forward`](Self::forward) with AVX-512 intrinsics: outputs in 16-lane blocks whose
-    /// partial last block is read and written through lane masks, so no lane is wasted on a
-    /// scalar tail whatever `O` is, with fused multiply-adds over two or four accumulators.
+    /// [`forward`](Self::forward) with AVX-512 intrinsics. Outputs in 16-lane blocks whose
+    /// partial last block is read through lane masks (no scalar tail whatever `O` is), fused
+    /// multiply-adds over four accumulator sets, the activation in registers, and at most 32
+    /// outputs handed to the next layer in registers rather than through memory.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
     #[inline]
-    fn forward_avx512(&self, x: &[f32; I], code: u32) -> [f32; O] {
+    fn wide_avx512(&self, x: WideIn<'_, I>, code: u32) -> Wide<O> {
         use std::arch::x86_64::*;
         let lanes = |n: usize| -> __mmask16 {
             if n >= BLOCK {
@@ -258,41 +325,67 @@ impl<const I: usize, const O: usize> Dense<I, O> {
                 ((1u32 << n) - 1) as u16
             }
         };
-        let mut y = [0.0f32; O];
-        let w = self.columns.as_ptr().cast::<f32>();
-        if O == 1 && I.is_multiple_of(BLOCK) {
-            // One output from whole vectors of inputs: a dot product (the weights of one output
-            // are contiguous). Partial vectors of inputs go the general way below: a masked
-            // load of values just stored by the previous layer would wait for the stores to
-            // retire (no store forwarding into masked loads).
-            // SAFETY: `I` is a multiple of 16 and every load stays below `I`.
-            let sum = unsafe {
-                let mut acc = [_mm512_setzero_ps(); 2];
-                let mut i = 0;
-                while i < I {
-                    let xv = _mm512_loadu_ps(x.as_ptr().add(i));
-                    let wv = _mm512_loadu_ps(w.add(i));
-                    let j = (i / BLOCK) % 2;
-                    acc[j] = _mm512_fmadd_ps(xv, wv, acc[j]);
-                    i += BLOCK;
+        // Inputs in registers: up to `PERMUTE_INPUTS` are taken by lane permutations, more are
+        // stored once and read back as broadcasts, which fold into the multiply-adds.
+        let mut stored = [0.0f32; 2 * BLOCK];
+        let source = match x {
+            WideIn::Registers(r) if I > PERMUTE_INPUTS => {
+                // SAFETY: `stored` holds 32 values; this function is compiled for AVX-512.
+                unsafe {
+                    _mm512_storeu_ps(stored.as_mut_ptr(), r[0]);
+                    _mm512_storeu_ps(stored.as_mut_ptr().add(BLOCK), r[1]);
                 }
-                _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) + self.bias[0]
+                Source::Memory(&stored[..I])
+            }
+            WideIn::Registers(r) => Source::Registers(r),
+            WideIn::Memory(m) => Source::Memory(m),
+        };
+        // (A closure inherits the function's target features: these intrinsics are safe here.)
+        let input = |i: usize| -> __m512 {
+            match source {
+                Source::Memory(m) => _mm512_set1_ps(m[i]),
+                Source::Registers(r) => {
+                    _mm512_permutexvar_ps(_mm512_set1_epi32((i % BLOCK) as i32), r[i / BLOCK])
+                }
+            }
+        };
+        let w = self.columns.as_ptr().cast::<f32>();
+        if O == 1 && I.is_multiple_of(BLOCK) && (I <= 2 * BLOCK || matches!(x, WideIn::Memory(_)))
+        {
+            // One output from whole vectors of inputs: a dot product (the weights of one output
+            // are contiguous). Partial vectors of inputs from memory go the general way below:
+            // a masked load of values just stored would wait for the stores to retire.
+            // SAFETY: `I` is a multiple of 16, every load stays below `I`, and inputs in
+            // registers (`I ≤ 32`) fill whole registers.
+            let v = unsafe {
+                let mut acc = [_mm512_setzero_ps(); 2];
+                for (j, start) in (0..I).step_by(BLOCK).enumerate() {
+                    let xv = match x {
+                        WideIn::Registers(r) => r[j],
+                        WideIn::Memory(m) => _mm512_loadu_ps(m.as_ptr().add(start)),
+                    };
+                    let wv = _mm512_loadu_ps(w.add(start));
+                    acc[j % 2] = _mm512_fmadd_ps(xv, wv, acc[j % 2]);
+                }
+                let mut sum = [_mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) + self.bias[0]];
+                if code == SOFTMAX {
+                    // Over one value: 1, or NaN for a non-finite sum.
+                    activate(code, &mut sum);
+                }
+                activate_registers(code, _mm512_set1_ps(sum[0]), _mm512_setzero_ps())
             };
-            y[0] = sum;
-            activate(code, &mut y);
-            return y;
+            return Wide::Registers([v.0, v.1]);
         }
         /// Independent accumulator sets over consecutive inputs: a chain of dependent additions
         /// a quarter as long as the inputs.
         const SETS: usize = 4;
-        let mut start = 0;
-        while start < O {
+        // One step of at most 32 outputs: `(lo, hi)` before the activation.
+        let step = |start: usize| -> (__m512, __m512) {
             let m0 = lanes(O - start);
             let m1 = lanes((O - start).saturating_sub(BLOCK));
             let two = O - start > BLOCK;
             // SAFETY: `columns` is `I` rows of `O` values, contiguous (`repr(C)` arrays); every
-            // load is masked to lanes `start .. O` of a row or of `bias`, and the stores write a
-            // local block. `activate_registers` needs AVX-512, which this function is for.
+            // load is masked to lanes `start .. O` of a row or of `bias`.
             unsafe {
                 let load = |i: usize, half: usize, m: __mmask16| {
                     _mm512_maskz_loadu_ps(m, w.add(i * O + start + half))
@@ -303,7 +396,7 @@ impl<const I: usize, const O: usize> Dense<I, O> {
                 let mut i = 0;
                 while i + SETS <= I {
                     for (j, set) in acc.iter_mut().enumerate() {
-                        let xi = _mm512_set1_ps(x[i + j]);
+                        let xi = input(i + j);
                         set[0] = _mm512_fmadd_ps(load(i + j, 0, m0), xi, set[0]);
                         if two {
                             set[1] = _mm512_fmadd_ps(load(i + j, BLOCK, m1), xi, set[1]);
@@ -312,7 +405,7 @@ impl<const I: usize, const O: usize> Dense<I, O> {
                     i += SETS;
                 }
                 while i < I {
-                    let xi = _mm512_set1_ps(x[i]);
+                    let xi = input(i);
                     acc[0][0] = _mm512_fmadd_ps(load(i, 0, m0), xi, acc[0][0]);
                     if two {
                         acc[0][1] = _mm512_fmadd_ps(load(i, BLOCK, m1), xi, acc[0][1]);
@@ -325,22 +418,47 @@ impl<const I: usize, const O: usize> Dense<I, O> {
                         _mm512_add_ps(acc[2][h], acc[3][h]),
                     )
                 };
-                let (a, b) = activate_registers(code, sum(0), sum(1));
-                // Whole stores into a local block, then a copy of a constant size: a masked
-                // store into `y` would stall the next layer's reads of single values (the CPU
-                // does not forward from masked stores).
+                (sum(0), sum(1))
+            }
+        };
+        if O <= 2 * BLOCK {
+            let (lo, hi) = step(0);
+            // SAFETY: this function is compiled for AVX-512; `block` holds 32 values.
+            let (lo, hi) = unsafe {
+                if code == SOFTMAX {
+                    let mut block = [0.0f32; 2 * BLOCK];
+                    _mm512_storeu_ps(block.as_mut_ptr(), lo);
+                    _mm512_storeu_ps(block.as_mut_ptr().add(BLOCK), hi);
+                    activate(code, &mut block[..O]);
+                    (
+                        _mm512_loadu_ps(block.as_ptr()),
+                        _mm512_loadu_ps(block.as_ptr().add(BLOCK)),
+                    )
+                } else {
+                    activate_registers(code, lo, hi)
+                }
+            };
+            return Wide::Registers([lo, hi]);
+        }
+        let mut y = [0.0f32; O];
+        for start in (0..O).step_by(2 * BLOCK) {
+            let (lo, hi) = step(start);
+            // SAFETY: this function is compiled for AVX-512; `block` holds 32 values. Whole
+            // stores into a local block, then a copy: a masked store into `y` would stall the
+            // next layer's reads of single values (no store forwarding from masked stores).
+            unsafe {
+                let (lo, hi) = activate_registers(code, lo, hi);
                 let mut block = [0.0f32; 2 * BLOCK];
-                _mm512_storeu_ps(block.as_mut_ptr(), a);
-                _mm512_storeu_ps(block.as_mut_ptr().add(BLOCK), b);
+                _mm512_storeu_ps(block.as_mut_ptr(), lo);
+                _mm512_storeu_ps(block.as_mut_ptr().add(BLOCK), hi);
                 let n = (O - start).min(2 * BLOCK);
                 y[start..start + n].copy_from_slice(&block[..n]);
             }
-            start += 2 * BLOCK;
         }
         if code == SOFTMAX {
             activate(code, &mut y);
         }
-        y
+        Wide::Memory(y)
     }
 
     fn from_slot(rows: &[Vec<f32>], bias: &[f32]) -> Dense<I, O> {
@@ -468,8 +586,10 @@ macro_rules! static_mlp {
                 {
                     #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
                     fn avx512<const $first: usize $(, const $size: usize)+>(net: &$name<$first $(, $size)+>, x: &[f32; $first]) -> static_mlp!(@last $($lo),+) {
-                        let v = x;
-                        static_mlp!(@chain net, v, 0, forward_avx512, $($layer),+)
+                        let v = WideIn::Memory(x);
+                        let out = static_mlp!(@wide net, v, 0, $($layer),+);
+                        // SAFETY: this function is compiled for AVX-512.
+                        unsafe { out.into_array() }
                     }
                     #[target_feature(enable = "avx2,fma")]
                     fn avx2<const $first: usize $(, const $size: usize)+>(net: &$name<$first $(, $size)+>, x: &[f32; $first]) -> static_mlp!(@last $($lo),+) {
@@ -499,6 +619,14 @@ macro_rules! static_mlp {
             }
         }
     };
+    (@wide $self:ident, $v:ident, $k:expr, $layer:ident) => {
+        $self.$layer.wide_avx512($v, $self.activations[$k])
+    };
+    (@wide $self:ident, $v:ident, $k:expr, $layer:ident, $($rest:ident),+) => {{
+        let y = $self.$layer.wide_avx512($v, $self.activations[$k]);
+        let $v = y.input();
+        static_mlp!(@wide $self, $v, $k + 1, $($rest),+)
+    }};
     (@last_size $lo:ident) => { $lo };
     (@last_size $lo:ident, $($rest:ident),+) => { static_mlp!(@last_size $($rest),+) };
     (@last $lo:ident) => { [f32; $lo] };

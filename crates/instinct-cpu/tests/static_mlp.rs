@@ -77,6 +77,21 @@ fn static_nets_match_the_interpreter_for_every_activation() {
             let x: [f32; 5] = values(5, 3000 + i).try_into().unwrap();
             close(&net.forward(&x), &interp.predict(&x).unwrap());
         }
+        // One output from 16 and from 32 inputs held in registers.
+        let dots = chain(&[3, 32, 16, 1], &[act, act, act], 110 + k as u64);
+        let net = Mlp3::<3, 32, 16, 1>::from_model(&dots).unwrap();
+        let interp = Interpreter::new(&dots);
+        for i in 0..20 {
+            let x: [f32; 3] = values(3, 4000 + i).try_into().unwrap();
+            close(&net.forward(&x), &interp.predict(&x).unwrap());
+        }
+        let dots = chain(&[3, 32, 1], &[act, act], 130 + k as u64);
+        let net = Mlp2::<3, 32, 1>::from_model(&dots).unwrap();
+        let interp = Interpreter::new(&dots);
+        for i in 0..20 {
+            let x: [f32; 3] = values(3, 5000 + i).try_into().unwrap();
+            close(&net.forward(&x), &interp.predict(&x).unwrap());
+        }
         let small = chain(&[2, 7, 1], &[act, None], 50 + k as u64);
         let net = Mlp2::<2, 7, 1>::from_model(&small).unwrap();
         let interp = Interpreter::new(&small);
