@@ -79,7 +79,7 @@ impl Interpreter {
         }
         self.plan.prepare(memory, input);
         self.plan.run(memory);
-        crate::plan::copy(output, &memory[self.plan.output.clone()]);
+        instinct_kernels::copy_short(output, &memory[self.plan.output.clone()]);
         Ok(())
     }
 

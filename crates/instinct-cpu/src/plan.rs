@@ -325,7 +325,7 @@ impl Plan {
     /// zeroing all of `mem`, without writing buffers that are fully written before being read.
     #[inline]
     pub(crate) fn prepare(&self, mem: &mut [f32], input: &[f32]) {
-        copy(&mut mem[..input.len()], input);
+        instinct_kernels::copy_short(&mut mem[..input.len()], input);
         for r in &self.zero {
             mem[r.clone()].fill(0.0);
         }
@@ -518,34 +518,6 @@ fn ranges_to_zero(model: &ValidModel) -> Vec<Range<usize>> {
         }
     }
     ranges
-}
-
-/// `dst.copy_from_slice(src)`, without a library call for the few values of a tiny net's input
-/// or output (a call to `memcpy` costs more than the copy): pieces of constant size, which
-/// become plain moves, below 16 values.
-#[inline]
-pub(crate) fn copy(dst: &mut [f32], src: &[f32]) {
-    let n = src.len();
-    if n >= 16 {
-        dst.copy_from_slice(src);
-        return;
-    }
-    assert_eq!(dst.len(), n, "copy between slices of different lengths");
-    let mut i = 0;
-    macro_rules! piece {
-        ($k:literal) => {
-            if n - i >= $k {
-                let to: &mut [f32; $k] = (&mut dst[i..i + $k]).try_into().expect("piece");
-                *to = src[i..i + $k].try_into().expect("piece");
-                i += $k;
-            }
-        };
-    }
-    piece!(8);
-    piece!(4);
-    piece!(2);
-    piece!(1);
-    debug_assert_eq!(i, n);
 }
 
 /// The MAP_TRANSFORM key: round half away from zero, saturate to i32, NaN to 0 (Rust's `as`).

@@ -350,8 +350,7 @@ impl<const I: usize, const O: usize> Dense<I, O> {
             }
         };
         let w = self.columns.as_ptr().cast::<f32>();
-        if O == 1 && I.is_multiple_of(BLOCK) && (I <= 2 * BLOCK || matches!(x, WideIn::Memory(_)))
-        {
+        if O == 1 && I.is_multiple_of(BLOCK) && (I <= 2 * BLOCK || matches!(x, WideIn::Memory(_))) {
             // One output from whole vectors of inputs: a dot product (the weights of one output
             // are contiguous). Partial vectors of inputs from memory go the general way below:
             // a masked load of values just stored would wait for the stores to retire.

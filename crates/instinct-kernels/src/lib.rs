@@ -5,6 +5,7 @@
 //! functions in [`activation`].
 
 pub mod activation;
+mod copy;
 pub mod dot;
 pub mod fast;
 pub mod gemm;
@@ -16,6 +17,7 @@ mod test_support;
 mod ulp;
 pub mod vector;
 
+pub use copy::copy_short;
 pub use dot::dot;
 pub use gemm::{TileProduct, tile_product, tile_product_reference};
 pub use packed::{

@@ -118,7 +118,7 @@ impl SmallChain {
 mod avx512 {
     use super::{Layer, MAX_WIDTH};
     use crate::fast::{Kind, apply};
-    use crate::vector::{F32x16, first_lanes};
+    use crate::vector::F32x16;
     use std::arch::x86_64::*;
 
     /// Up to this many inputs from registers are taken by lane permutations; more are stored
@@ -150,16 +150,16 @@ mod avx512 {
         let Source::Registers(lo, hi) = source else {
             return;
         };
-        let n = y.len();
-        // SAFETY: the masks write the first `n ≤ 32` values of `y`.
+        // Whole stores and a short copy, not masked stores into `y`: the caller reads the
+        // outputs next, and the CPU does not forward masked stores to loads.
+        let mut block = [0.0f32; MAX_WIDTH];
+        // SAFETY: `block` holds 32 values.
         unsafe {
-            _mm512_mask_storeu_ps(y.as_mut_ptr(), first_lanes(n), lo);
-            _mm512_mask_storeu_ps(
-                y.as_mut_ptr().add(16),
-                first_lanes(n.saturating_sub(16)),
-                hi,
-            );
+            _mm512_storeu_ps(block.as_mut_ptr(), lo);
+            _mm512_storeu_ps(block.as_mut_ptr().add(16), hi);
         }
+        let n = y.len();
+        crate::copy_short(y, &block[..n]);
     }
 
     /// Input `i` broadcast to every lane.
