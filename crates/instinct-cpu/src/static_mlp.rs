@@ -375,49 +375,24 @@ impl<const I: usize, const O: usize> Dense<I, O> {
             };
             return Wide::Registers([v.0, v.1]);
         }
-        /// Independent accumulator sets over consecutive inputs: a chain of dependent additions
-        /// a quarter as long as the inputs.
-        const SETS: usize = 4;
         // One step of at most 32 outputs: `(lo, hi)` before the activation.
         let step = |start: usize| -> (__m512, __m512) {
             let m0 = lanes(O - start);
             let m1 = lanes((O - start).saturating_sub(BLOCK));
-            let two = O - start > BLOCK;
             // SAFETY: `columns` is `I` rows of `O` values, contiguous (`repr(C)` arrays); every
             // load is masked to lanes `start .. O` of a row or of `bias`.
             unsafe {
-                let load = |i: usize, half: usize, m: __mmask16| {
-                    _mm512_maskz_loadu_ps(m, w.add(i * O + start + half))
-                };
-                let mut acc = [[_mm512_setzero_ps(); 2]; SETS];
-                acc[0][0] = _mm512_maskz_loadu_ps(m0, self.bias.as_ptr().add(start));
-                acc[0][1] = _mm512_maskz_loadu_ps(m1, self.bias.as_ptr().add(start + BLOCK));
-                let mut i = 0;
-                while i + SETS <= I {
-                    for (j, set) in acc.iter_mut().enumerate() {
-                        let xi = input(i + j);
-                        set[0] = _mm512_fmadd_ps(load(i + j, 0, m0), xi, set[0]);
-                        if two {
-                            set[1] = _mm512_fmadd_ps(load(i + j, BLOCK, m1), xi, set[1]);
-                        }
-                    }
-                    i += SETS;
-                }
-                while i < I {
-                    let xi = input(i);
-                    acc[0][0] = _mm512_fmadd_ps(load(i, 0, m0), xi, acc[0][0]);
-                    if two {
-                        acc[0][1] = _mm512_fmadd_ps(load(i, BLOCK, m1), xi, acc[0][1]);
-                    }
-                    i += 1;
-                }
-                let sum = |h: usize| {
-                    _mm512_add_ps(
-                        _mm512_add_ps(acc[0][h], acc[1][h]),
-                        _mm512_add_ps(acc[2][h], acc[3][h]),
-                    )
-                };
-                (sum(0), sum(1))
+                let m = |half: usize| if half == 0 { m0 } else { m1 };
+                instinct_kernels::vector::accumulate_dense(
+                    I,
+                    O - start > BLOCK,
+                    (
+                        _mm512_maskz_loadu_ps(m0, self.bias.as_ptr().add(start)),
+                        _mm512_maskz_loadu_ps(m1, self.bias.as_ptr().add(start + BLOCK)),
+                    ),
+                    input,
+                    |i, half| _mm512_maskz_loadu_ps(m(half), w.add(i * O + start + half)),
+                )
             }
         };
         if O <= 2 * BLOCK {

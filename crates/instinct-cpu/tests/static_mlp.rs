@@ -42,6 +42,26 @@ fn close(a: &[f32], b: &[f32]) {
     }
 }
 
+/// Builds a chain of `sizes` with activation `act` on every layer (the last one `last`), and
+/// checks the static net of type `$net` against the interpreter on `n` seeded inputs.
+macro_rules! agrees {
+    ($net:ty, $sizes:expr, $act:expr, $last:expr, $seed:expr, $n:expr) => {{
+        let sizes: &[usize] = &$sizes;
+        let mut acts = vec![$act; sizes.len() - 1];
+        *acts.last_mut().unwrap() = $last;
+        let model = chain(sizes, &acts, $seed);
+        let net = <$net>::from_model(&model).unwrap();
+        let interp = Interpreter::new(&model);
+        for i in 0..$n {
+            let x = values(sizes[0], $seed * 1000 + i);
+            close(
+                &net.forward(&x.clone().try_into().unwrap()),
+                &interp.predict(&x).unwrap(),
+            );
+        }
+    }};
+}
+
 #[test]
 fn static_nets_match_the_interpreter_for_every_activation() {
     for (k, act) in Activation::ALL
@@ -50,55 +70,16 @@ fn static_nets_match_the_interpreter_for_every_activation() {
         .chain([None])
         .enumerate()
     {
-        let model = chain(
-            &[8, 32, 32, 3],
-            &[act, Some(Activation::Tanh), act],
-            k as u64,
-        );
-        let net = Mlp3::<8, 32, 32, 3>::from_model(&model).unwrap();
-        let interp = Interpreter::new(&model);
-        for i in 0..50 {
-            let x: [f32; 8] = values(8, 1000 + i).try_into().unwrap();
-            close(&net.forward(&x), &interp.predict(&x).unwrap());
-        }
-        // Odd widths: more than one 32-output step (33), one output from a whole vector of
-        // inputs (the dot product path, 64 → 1) and from a partial one (17 → 1), two outputs.
-        let odd = chain(&[16, 33, 17, 1], &[act, act, act], 70 + k as u64);
-        let net = Mlp3::<16, 33, 17, 1>::from_model(&odd).unwrap();
-        let interp = Interpreter::new(&odd);
-        for i in 0..20 {
-            let x: [f32; 16] = values(16, 2000 + i).try_into().unwrap();
-            close(&net.forward(&x), &interp.predict(&x).unwrap());
-        }
-        let wide = chain(&[5, 64, 1, 2], &[act, act, act], 90 + k as u64);
-        let net = Mlp3::<5, 64, 1, 2>::from_model(&wide).unwrap();
-        let interp = Interpreter::new(&wide);
-        for i in 0..20 {
-            let x: [f32; 5] = values(5, 3000 + i).try_into().unwrap();
-            close(&net.forward(&x), &interp.predict(&x).unwrap());
-        }
-        // One output from 16 and from 32 inputs held in registers.
-        let dots = chain(&[3, 32, 16, 1], &[act, act, act], 110 + k as u64);
-        let net = Mlp3::<3, 32, 16, 1>::from_model(&dots).unwrap();
-        let interp = Interpreter::new(&dots);
-        for i in 0..20 {
-            let x: [f32; 3] = values(3, 4000 + i).try_into().unwrap();
-            close(&net.forward(&x), &interp.predict(&x).unwrap());
-        }
-        let dots = chain(&[3, 32, 1], &[act, act], 130 + k as u64);
-        let net = Mlp2::<3, 32, 1>::from_model(&dots).unwrap();
-        let interp = Interpreter::new(&dots);
-        for i in 0..20 {
-            let x: [f32; 3] = values(3, 5000 + i).try_into().unwrap();
-            close(&net.forward(&x), &interp.predict(&x).unwrap());
-        }
-        let small = chain(&[2, 7, 1], &[act, None], 50 + k as u64);
-        let net = Mlp2::<2, 7, 1>::from_model(&small).unwrap();
-        let interp = Interpreter::new(&small);
-        for i in 0..50 {
-            let x = [values(1, i)[0] * 4.0, values(1, i + 99)[0] * 4.0];
-            close(&net.forward(&x), &interp.predict(&x).unwrap());
-        }
+        let seed = 10 * k as u64;
+        agrees!(Mlp3<8, 32, 32, 3>, [8, 32, 32, 3], act, act, seed + 1, 50);
+        // Odd widths: more than one 32-output step (33), one output from a partial vector of
+        // inputs (17 → 1) and from whole vectors in memory (64 → 1), in registers (16 → 1,
+        // 32 → 1), two outputs.
+        agrees!(Mlp3<16, 33, 17, 1>, [16, 33, 17, 1], act, act, seed + 2, 20);
+        agrees!(Mlp3<5, 64, 1, 2>, [5, 64, 1, 2], act, act, seed + 3, 20);
+        agrees!(Mlp3<3, 32, 16, 1>, [3, 32, 16, 1], act, act, seed + 4, 20);
+        agrees!(Mlp2<3, 32, 1>, [3, 32, 1], act, act, seed + 5, 20);
+        agrees!(Mlp2<2, 7, 1>, [2, 7, 1], act, None, seed + 6, 50);
     }
 }
 

@@ -184,7 +184,7 @@ mod avx512 {
     use super::{MR, NR, PackedWeights};
     use crate::TileProduct;
     use crate::fast::{self, Kind};
-    use crate::vector::{F32x16, first_lanes as lanes};
+    use crate::vector::{F32x16, accumulate_dense, first_lanes as lanes};
     use std::arch::x86_64::*;
 
     /// `y = act(W·x + b)` for activation `K`, with the signature of [`super::AffineFn`].
@@ -219,56 +219,15 @@ mod avx512 {
             // SAFETY: the masks keep the bias loads inside `bias[start..start + cols]`; each
             // panel holds `32 · k` values and `kk < k` below; `xs.add(kk)` is inside `x`.
             let (lo, hi) = unsafe {
-                let fma = |kk: usize, half: usize, acc: __m512| {
-                    _mm512_fmadd_ps(
-                        _mm512_loadu_ps(b.add(kk * NR + half)),
-                        _mm512_set1_ps(*xs.add(kk)),
-                        acc,
-                    )
-                };
-                let mut lo0 = _mm512_maskz_loadu_ps(mask_lo, bias.as_ptr().add(start));
-                let mut hi0 = _mm512_maskz_loadu_ps(mask_hi, bias.as_ptr().add(start + 16));
-                let (mut lo1, mut hi1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
-                let (mut lo2, mut lo3) = (_mm512_setzero_ps(), _mm512_setzero_ps());
-                let (mut hi2, mut hi3) = (_mm512_setzero_ps(), _mm512_setzero_ps());
-                let mut kk = 0;
-                if cols > 16 {
-                    // Four accumulator pairs over consecutive inputs: a quarter of the chain of
-                    // dependent additions.
-                    while kk + 4 <= k {
-                        lo0 = fma(kk, 0, lo0);
-                        hi0 = fma(kk, 16, hi0);
-                        lo1 = fma(kk + 1, 0, lo1);
-                        hi1 = fma(kk + 1, 16, hi1);
-                        lo2 = fma(kk + 2, 0, lo2);
-                        hi2 = fma(kk + 2, 16, hi2);
-                        lo3 = fma(kk + 3, 0, lo3);
-                        hi3 = fma(kk + 3, 16, hi3);
-                        kk += 4;
-                    }
-                    while kk < k {
-                        lo0 = fma(kk, 0, lo0);
-                        hi0 = fma(kk, 16, hi0);
-                        kk += 1;
-                    }
-                } else {
-                    // The upper half of the panel is zero padding: four accumulators over the
-                    // lower half instead.
-                    while kk + 4 <= k {
-                        lo0 = fma(kk, 0, lo0);
-                        lo1 = fma(kk + 1, 0, lo1);
-                        lo2 = fma(kk + 2, 0, lo2);
-                        lo3 = fma(kk + 3, 0, lo3);
-                        kk += 4;
-                    }
-                    while kk < k {
-                        lo0 = fma(kk, 0, lo0);
-                        kk += 1;
-                    }
-                }
-                (
-                    _mm512_add_ps(_mm512_add_ps(lo0, lo1), _mm512_add_ps(lo2, lo3)),
-                    _mm512_add_ps(_mm512_add_ps(hi0, hi1), _mm512_add_ps(hi2, hi3)),
+                accumulate_dense(
+                    k,
+                    cols > 16,
+                    (
+                        _mm512_maskz_loadu_ps(mask_lo, bias.as_ptr().add(start)),
+                        _mm512_maskz_loadu_ps(mask_hi, bias.as_ptr().add(start + 16)),
+                    ),
+                    |kk| _mm512_set1_ps(*xs.add(kk)),
+                    |kk, half| _mm512_loadu_ps(b.add(kk * NR + half)),
                 )
             };
             let (lo, hi) = (

@@ -118,7 +118,7 @@ impl SmallChain {
 mod avx512 {
     use super::{Layer, MAX_WIDTH};
     use crate::fast::{Kind, apply};
-    use crate::vector::F32x16;
+    use crate::vector::{F32x16, accumulate_dense};
     use std::arch::x86_64::*;
 
     /// Up to this many inputs from registers are taken by lane permutations; more are stored
@@ -195,39 +195,19 @@ mod avx512 {
             other => other,
         };
         let w = layer.columns.as_ptr();
-        let k = layer.inputs;
-        // SAFETY: AVX-512 is available (`run`'s contract); `columns` holds `k · 32` values and
-        // every load below reads 16 of them at `i · 32` or `i · 32 + 16` with `i < k`.
+        // SAFETY: AVX-512 is available (`run`'s contract); `columns` holds `inputs · 32` values
+        // and every load reads 16 of them at `i · 32` or `i · 32 + 16` with `i < inputs`.
         unsafe {
-            let load = |i: usize, half: usize| _mm512_loadu_ps(w.add(i * MAX_WIDTH + half));
-            let mut lo = [_mm512_setzero_ps(); 4];
-            let mut hi = [_mm512_setzero_ps(); 4];
-            lo[0] = _mm512_loadu_ps(layer.bias.as_ptr());
-            hi[0] = _mm512_loadu_ps(layer.bias.as_ptr().add(16));
-            let two = layer.outputs > 16;
-            let mut i = 0;
-            while i + 4 <= k {
-                for j in 0..4 {
-                    let xi = input(source, i + j);
-                    lo[j] = _mm512_fmadd_ps(load(i + j, 0), xi, lo[j]);
-                    if two {
-                        hi[j] = _mm512_fmadd_ps(load(i + j, 16), xi, hi[j]);
-                    }
-                }
-                i += 4;
-            }
-            while i < k {
-                let xi = input(source, i);
-                lo[0] = _mm512_fmadd_ps(load(i, 0), xi, lo[0]);
-                if two {
-                    hi[0] = _mm512_fmadd_ps(load(i, 16), xi, hi[0]);
-                }
-                i += 1;
-            }
-            let sum = |v: [__m512; 4]| {
-                _mm512_add_ps(_mm512_add_ps(v[0], v[1]), _mm512_add_ps(v[2], v[3]))
-            };
-            (sum(lo), sum(hi))
+            accumulate_dense(
+                layer.inputs,
+                layer.outputs > 16,
+                (
+                    _mm512_loadu_ps(layer.bias.as_ptr()),
+                    _mm512_loadu_ps(layer.bias.as_ptr().add(16)),
+                ),
+                |i| input(source, i),
+                |i, half| _mm512_loadu_ps(w.add(i * MAX_WIDTH + half)),
+            )
         }
     }
 

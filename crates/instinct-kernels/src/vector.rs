@@ -157,6 +157,8 @@ impl Vector for f32 {
 }
 
 #[cfg(target_arch = "x86_64")]
+pub use avx512::accumulate_dense;
+#[cfg(target_arch = "x86_64")]
 pub(crate) use avx512::{F32x16, first_lanes};
 
 #[cfg(target_arch = "x86_64")]
@@ -213,6 +215,54 @@ mod avx512 {
         pub(crate) unsafe fn store_first(self, p: *mut f32, n: usize) {
             // SAFETY: masked-off lanes are not written.
             unsafe { _mm512_mask_storeu_ps(p, first_lanes(n), self.0) }
+        }
+    }
+
+    /// One dense layer's sums for up to 32 outputs in two registers: `bias + Σ_i input(i) ·
+    /// weights(i, half)` over `k` inputs, `half` 0 for the low 16 outputs and 16 for the high
+    /// ones (only computed when `two`). Four independent accumulator sets over consecutive
+    /// inputs keep the chain of dependent additions a quarter as long. The building block of
+    /// every per-sample dense kernel at AVX-512 (panels, register chains, static nets).
+    ///
+    /// # Safety
+    /// The CPU has AVX-512F and FMA (the caller is compiled for them), and `input` and
+    /// `weights` are sound to call for every `i < k`.
+    #[inline(always)]
+    pub unsafe fn accumulate_dense(
+        k: usize,
+        two: bool,
+        bias: (__m512, __m512),
+        input: impl Fn(usize) -> __m512,
+        weights: impl Fn(usize, usize) -> __m512,
+    ) -> (__m512, __m512) {
+        // SAFETY: as the caller promises.
+        unsafe {
+            let mut lo = [_mm512_setzero_ps(); 4];
+            let mut hi = [_mm512_setzero_ps(); 4];
+            (lo[0], hi[0]) = bias;
+            let mut i = 0;
+            while i + 4 <= k {
+                for j in 0..4 {
+                    let xi = input(i + j);
+                    lo[j] = _mm512_fmadd_ps(weights(i + j, 0), xi, lo[j]);
+                    if two {
+                        hi[j] = _mm512_fmadd_ps(weights(i + j, 16), xi, hi[j]);
+                    }
+                }
+                i += 4;
+            }
+            while i < k {
+                let xi = input(i);
+                lo[0] = _mm512_fmadd_ps(weights(i, 0), xi, lo[0]);
+                if two {
+                    hi[0] = _mm512_fmadd_ps(weights(i, 16), xi, hi[0]);
+                }
+                i += 1;
+            }
+            let sum = |v: [__m512; 4]| {
+                _mm512_add_ps(_mm512_add_ps(v[0], v[1]), _mm512_add_ps(v[2], v[3]))
+            };
+            (sum(lo), sum(hi))
         }
     }
 
