@@ -2,7 +2,8 @@
 //! `cargo bench -p instinct-benches --bench peers`. Prints a markdown table (medians of 5 runs).
 //! ONNX Runtime is measured by `benches/onnxruntime_bench.py` (see docs/PERFORMANCE.md).
 
-use instinct::{Engine, Mlp2, Mlp3, Model, PredictConfig};
+use instinct::{Activation, Engine, Mlp2, Mlp3, Model, PredictConfig};
+use instinct_benches::handwritten::{Layer, rational_tanh};
 use instinct_benches::{inputs, model_path};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -138,6 +139,23 @@ fn tiny() {
             model.predict_into(x, &mut mem, &mut out).unwrap();
             out[0]
         });
+        let (l1, l2) = (
+            Layer::<2, 7>::from_slot(&model, 0),
+            Layer::<7, 1>::from_slot(&model, 1),
+        );
+        let hidden = model.info().instructions[0].activation();
+        let relu = hidden == Some(Activation::Relu);
+        let label = if relu { "" } else { ", libm tanh" };
+        latency::<2>(&format!("{name}: hand-written const-generic{label}"), |x| {
+            let h = l1.forward(x, |v| if relu { v.max(0.0) } else { v.tanh() });
+            l2.forward(&h, |v| v)[0]
+        });
+        if !relu {
+            latency::<2>(
+                &format!("{name}: hand-written const-generic, rational tanh"),
+                |x| l2.forward(&l1.forward(x, rational_tanh), |v| v)[0],
+            );
+        }
         let theirs = instmodel(name);
         let mut memory = vec![0.0f32; theirs.required_memory()];
         latency::<2>(
@@ -160,6 +178,25 @@ fn tiny() {
         model.predict_into(x, &mut mem, &mut out).unwrap();
         out[0]
     });
+    let (l1, l2, l3) = (
+        Layer::<8, 32>::from_slot(&model, 0),
+        Layer::<32, 32>::from_slot(&model, 1),
+        Layer::<32, 1>::from_slot(&model, 2),
+    );
+    latency::<8>(
+        &format!("{name}: hand-written const-generic, libm tanh"),
+        |x| {
+            let h = l2.forward(&l1.forward(x, f32::tanh), f32::tanh);
+            l3.forward(&h, |v| v)[0]
+        },
+    );
+    latency::<8>(
+        &format!("{name}: hand-written const-generic, rational tanh"),
+        |x| {
+            let h = l2.forward(&l1.forward(x, rational_tanh), rational_tanh);
+            l3.forward(&h, |v| v)[0]
+        },
+    );
     let theirs = instmodel(name);
     let mut memory = vec![0.0f32; theirs.required_memory()];
     latency::<8>(

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+pub mod handwritten;
+
 /// Path of a model in `benches/models/`.
 pub fn model_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
