@@ -28,7 +28,8 @@ impl<const I: usize, const O: usize> Layer<I, O> {
         layer
     }
 
-    /// `act(W·x + b)`.
+    /// `act(W·x + b)`, written with indices as such code usually is.
+    #[allow(clippy::needless_range_loop)]
     #[inline(always)]
     pub fn forward(&self, x: &[f32; I], act: impl Fn(f32) -> f32) -> [f32; O] {
         let mut y = [0.0f32; O];
