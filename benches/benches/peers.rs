@@ -209,6 +209,48 @@ fn tiny() {
     );
 }
 
+/// ns per value of each activation's slice kernel on 1,024-value slices, at every SIMD level
+/// this CPU has.
+fn activations() {
+    use instinct::kernels::fast::{Kind, activate_at};
+    use instinct::kernels::simd::Level;
+    println!("\n### activation kernels, ns per value (1,024-value slices, one thread)\n");
+    let kinds = [
+        ("ReLU", Kind::Relu),
+        ("exp", Kind::Exp),
+        ("sigmoid", Kind::Sigmoid),
+        ("tanh", Kind::Tanh),
+        ("LOG", Kind::Log),
+        ("softplus", Kind::Softplus),
+        ("GELU", Kind::Gelu),
+        ("softmax", Kind::Softmax),
+    ];
+    let levels = Level::available();
+    let names: Vec<&str> = levels.iter().map(|l| l.name()).collect();
+    println!("| kind | {} |", names.join(" | "));
+    println!("|---|{}", "---|".repeat(levels.len()));
+    for (name, kind) in kinds {
+        let mut cells = Vec::new();
+        for &level in &levels {
+            // Inputs in [-5, 5), restored every pass so that no pass sees saturated values.
+            let fresh: Vec<f32> = inputs(1024, 11).iter().map(|v| v * 5.0).collect();
+            let mut xs = fresh.clone();
+            let passes = 2_000;
+            let t = median(|| {
+                for _ in 0..passes {
+                    xs.copy_from_slice(&fresh);
+                    activate_at(level, kind, black_box(&mut xs), None);
+                }
+            });
+            cells.push(format!(
+                "{:.2}",
+                t.as_secs_f64() / (passes * 1024) as f64 * 1e9
+            ));
+        }
+        println!("| {name} | {} |", cells.join(" | "));
+    }
+}
+
 /// Measured fused multiply-add peak of one core (GFLOP/s), with the widest vectors the CPU has:
 /// twelve independent accumulators, enough to hide the FMA latency.
 fn fma_peak() -> Option<f64> {
@@ -254,5 +296,8 @@ fn main() {
     }
     if wanted("tiny") {
         tiny();
+    }
+    if wanted("activations") {
+        activations();
     }
 }
