@@ -163,12 +163,17 @@ mod avx512 {
     }
 
     /// Input `i` broadcast to every lane.
+    ///
+    /// # Safety
+    /// AVX-512 is available, and `i` is below the layer's input count, which is the length of a
+    /// `Memory` source (the sample, checked by `SmallChain::run`, or the stored previous layer)
+    /// and at most 32 for `Registers`.
     #[inline(always)]
-    fn input(source: Source<'_>, i: usize) -> __m512 {
-        // SAFETY: AVX-512 is available in every caller (`run`'s contract).
+    unsafe fn input(source: Source<'_>, i: usize) -> __m512 {
+        // SAFETY: as the caller promises.
         unsafe {
             match source {
-                Source::Memory(x) => _mm512_set1_ps(x[i]),
+                Source::Memory(x) => _mm512_set1_ps(*x.get_unchecked(i)),
                 Source::Registers(lo, hi) => {
                     let lane = _mm512_set1_epi32((i % 16) as i32);
                     _mm512_permutexvar_ps(lane, if i < 16 { lo } else { hi })
@@ -196,7 +201,8 @@ mod avx512 {
         };
         let w = layer.columns.as_ptr();
         // SAFETY: AVX-512 is available (`run`'s contract); `columns` holds `inputs · 32` values
-        // and every load reads 16 of them at `i · 32` or `i · 32 + 16` with `i < inputs`.
+        // and every load reads 16 of them at `i · 32` or `i · 32 + 16` with `i < inputs`; the
+        // source holds `inputs` values (see `input`).
         unsafe {
             accumulate_dense(
                 layer.inputs,

@@ -235,6 +235,28 @@ mod avx512 {
         input: impl Fn(usize) -> __m512,
         weights: impl Fn(usize, usize) -> __m512,
     ) -> (__m512, __m512) {
+        // One copy of the loops per value of `two`, so that neither tests it per input.
+        if two {
+            // SAFETY: as the caller promises.
+            unsafe { accumulate::<true>(k, bias, input, weights) }
+        } else {
+            // SAFETY: as the caller promises.
+            unsafe { accumulate::<false>(k, bias, input, weights) }
+        }
+    }
+
+    /// [`accumulate_dense`] with `two` a constant.
+    ///
+    /// # Safety
+    /// As [`accumulate_dense`].
+    #[inline(always)]
+    unsafe fn accumulate<const TWO: bool>(
+        k: usize,
+        bias: (__m512, __m512),
+        input: impl Fn(usize) -> __m512,
+        weights: impl Fn(usize, usize) -> __m512,
+    ) -> (__m512, __m512) {
+        let two = TWO;
         // SAFETY: as the caller promises.
         unsafe {
             let mut lo = [_mm512_setzero_ps(); 4];
