@@ -58,6 +58,7 @@ impl Interpreter {
 
     /// Runs one sample without allocating: `memory` is scratch of at least
     /// [`required_memory`](Self::required_memory) values, `output` receives the output values.
+    #[inline]
     pub fn predict_into(
         &self,
         input: &[f32],

@@ -92,21 +92,25 @@ impl Model {
     }
 
     /// The model description.
+    #[inline]
     pub fn info(&self) -> &ModelInfo {
         self.valid.info()
     }
 
     /// The validated model (to build other executors from).
+    #[inline]
     pub fn valid(&self) -> &ValidModel {
         &self.valid
     }
 
     /// Buffer offsets, input and output spans.
+    #[inline]
     pub fn layout(&self) -> &Layout {
         self.valid.layout()
     }
 
     /// The per-sample CPU interpreter.
+    #[inline]
     pub fn interpreter(&self) -> &Interpreter {
         &self.interpreter
     }
@@ -119,31 +123,37 @@ impl Model {
     }
 
     /// Number of input values per sample.
+    #[inline]
     pub fn feature_size(&self) -> usize {
         self.interpreter.feature_size()
     }
 
     /// Number of output values per sample.
+    #[inline]
     pub fn output_size(&self) -> usize {
         self.interpreter.output_size()
     }
 
     /// Values of unified memory one sample needs.
+    #[inline]
     pub fn required_memory(&self) -> usize {
         self.interpreter.required_memory()
     }
 
     /// Runs one sample. See [`Interpreter::predict`].
+    #[inline]
     pub fn predict(&self, input: &[f32]) -> Result<Vec<f32>, PredictError> {
         self.interpreter.predict(input)
     }
 
     /// The last output value of one sample. See [`Interpreter::predict_single`].
+    #[inline]
     pub fn predict_single(&self, input: &[f32]) -> Result<f32, PredictError> {
         self.interpreter.predict_single(input)
     }
 
     /// Runs one sample without allocating. See [`Interpreter::predict_into`].
+    #[inline]
     pub fn predict_into(
         &self,
         input: &[f32],
@@ -154,11 +164,13 @@ impl Model {
     }
 
     /// Runs one sample in caller-owned memory. See [`Interpreter::predict_with_buffer`].
+    #[inline]
     pub fn predict_with_buffer(&self, memory: &mut [f32]) -> Result<(), PredictError> {
         self.interpreter.predict_with_buffer(memory)
     }
 
     /// Output value `index` in unified memory. See [`Interpreter::get_output`].
+    #[inline]
     pub fn get_output(&self, memory: &[f32], index: usize) -> Result<f32, PredictError> {
         self.interpreter.get_output(memory, index)
     }
