@@ -380,7 +380,9 @@ impl<const I: usize, const O: usize> Dense<I, O> {
             let m0 = lanes(O - start);
             let m1 = lanes((O - start).saturating_sub(BLOCK));
             // SAFETY: `columns` is `I` rows of `O` values, contiguous (`repr(C)` arrays); every
-            // load is masked to lanes `start .. O` of a row or of `bias`.
+            // load is masked to lanes `start .. O` of a row or of `bias` (the upper half is only
+            // read when it has lanes; its bias address, past `bias` when its mask is empty, is
+            // formed with `wrapping_add`).
             unsafe {
                 let m = |half: usize| if half == 0 { m0 } else { m1 };
                 instinct_kernels::vector::accumulate_dense(
@@ -388,7 +390,7 @@ impl<const I: usize, const O: usize> Dense<I, O> {
                     O - start > BLOCK,
                     (
                         _mm512_maskz_loadu_ps(m0, self.bias.as_ptr().add(start)),
-                        _mm512_maskz_loadu_ps(m1, self.bias.as_ptr().add(start + BLOCK)),
+                        _mm512_maskz_loadu_ps(m1, self.bias.as_ptr().wrapping_add(start + BLOCK)),
                     ),
                     input,
                     |i, half| _mm512_maskz_loadu_ps(m(half), w.add(i * O + start + half)),

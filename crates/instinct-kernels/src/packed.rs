@@ -216,15 +216,16 @@ mod avx512 {
             let cols = (n - start).min(NR);
             let (mask_lo, mask_hi) = (lanes(cols), lanes(cols.saturating_sub(16)));
             let b = w.panels[panel * NR * k..].as_ptr();
-            // SAFETY: the masks keep the bias loads inside `bias[start..start + cols]`; each
-            // panel holds `32 · k` values and `kk < k` below; `xs.add(kk)` is inside `x`.
+            // SAFETY: the masks keep the bias loads inside `bias[start..start + cols]` (the upper
+            // half's address, past `bias` when its mask is empty, is formed with `wrapping_add`);
+            // each panel holds `32 · k` values and `kk < k` below; `xs.add(kk)` is inside `x`.
             let (lo, hi) = unsafe {
                 accumulate_dense(
                     k,
                     cols > 16,
                     (
                         _mm512_maskz_loadu_ps(mask_lo, bias.as_ptr().add(start)),
-                        _mm512_maskz_loadu_ps(mask_hi, bias.as_ptr().add(start + 16)),
+                        _mm512_maskz_loadu_ps(mask_hi, bias.as_ptr().wrapping_add(start + 16)),
                     ),
                     |kk| _mm512_set1_ps(*xs.add(kk)),
                     |kk, half| _mm512_loadu_ps(b.add(kk * NR + half)),
@@ -234,11 +235,12 @@ mod avx512 {
                 fast::apply::<K, F32x16>(F32x16(lo)),
                 fast::apply::<K, F32x16>(F32x16(hi)),
             );
-            // SAFETY: the masks write `y[start..start + cols]` (`y.len() == n`).
+            // SAFETY: the masks write `y[start..start + cols]` (`y.len() == n`); the upper half's
+            // address may lie past `y` when its mask is empty, hence `wrapping_add` (no access).
             unsafe {
                 let out = y.as_mut_ptr().add(start);
                 _mm512_mask_storeu_ps(out, mask_lo, lo.0);
-                _mm512_mask_storeu_ps(out.add(16), mask_hi, hi.0);
+                _mm512_mask_storeu_ps(out.wrapping_add(16), mask_hi, hi.0);
             }
         }
     }
@@ -316,10 +318,11 @@ mod avx512 {
             0
         };
         for r in 0..R {
-            // SAFETY: the masks write only the first `cols` values of row `r`.
+            // SAFETY: the masks write only the first `cols` values of row `r` (an empty mask's
+            // address may lie past the end, hence `wrapping_add`: no access happens).
             unsafe {
                 _mm512_mask_storeu_ps(c.add(r * stride), mask_lo, lo[r]);
-                _mm512_mask_storeu_ps(c.add(r * stride + 16), mask_hi, hi[r]);
+                _mm512_mask_storeu_ps(c.wrapping_add(r * stride + 16), mask_hi, hi[r]);
             }
         }
     }

@@ -54,13 +54,14 @@ impl SmallChain {
         let mut built = Vec::with_capacity(layers.len());
         for (n, l) in layers.iter().enumerate() {
             let fits = l.outputs <= MAX_WIDTH
-                && l.rows.len() == l.outputs * l.inputs
+                && l.outputs.checked_mul(l.inputs) == Some(l.rows.len())
                 && l.bias.len() == l.outputs
                 && (n == 0 || l.inputs == layers[n - 1].outputs);
-            if !fits {
+            let padded = l.inputs.checked_mul(MAX_WIDTH);
+            let (true, Some(padded)) = (fits, padded) else {
                 return None;
-            }
-            let mut columns = vec![0.0f32; l.inputs * MAX_WIDTH];
+            };
+            let mut columns = vec![0.0f32; padded];
             for o in 0..l.outputs {
                 for i in 0..l.inputs {
                     columns[i * MAX_WIDTH + o] = l.rows[o * l.inputs + i];
@@ -245,5 +246,50 @@ mod avx512 {
             )
         }
         crate::with_kind!(kind, both(lo, hi))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absurd_sizes_give_none_rather_than_a_wrapped_chain() {
+        let huge = LayerSpec {
+            rows: &[],
+            bias: &[],
+            inputs: usize::MAX / 16,
+            outputs: 0,
+            kind: Kind::Identity,
+        };
+        assert!(SmallChain::new(Level::Avx512, &[huge]).is_none());
+        let wrapped = LayerSpec {
+            inputs: 1 << 62,
+            outputs: 4,
+            ..huge
+        };
+        assert!(SmallChain::new(Level::Avx512, &[wrapped]).is_none());
+        assert!(SmallChain::new(Level::Avx512, &[]).is_none());
+    }
+
+    #[test]
+    fn below_avx512_there_is_no_chain() {
+        let layer = LayerSpec {
+            rows: &[1.0, 2.0],
+            bias: &[0.5],
+            inputs: 2,
+            outputs: 1,
+            kind: Kind::Relu,
+        };
+        assert!(SmallChain::new(Level::Avx2, &[layer]).is_none());
+        assert!(SmallChain::new(Level::Scalar, &[layer]).is_none());
+        if Level::Avx512.is_available() {
+            let chain = SmallChain::new(Level::Avx512, &[layer]).unwrap();
+            let mut y = [0.0];
+            chain.run(&[1.0, -2.0], &mut y);
+            assert_eq!(y, [0.0], "relu(1 - 4 + 0.5)");
+            chain.run(&[3.0, 1.0], &mut y);
+            assert_eq!(y, [5.5]);
+        }
     }
 }

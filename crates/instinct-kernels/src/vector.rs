@@ -235,6 +235,11 @@ mod avx512 {
         input: impl Fn(usize) -> __m512,
         weights: impl Fn(usize, usize) -> __m512,
     ) -> (__m512, __m512) {
+        if k == 0 {
+            // The bias itself (adding zeros would turn a -0 bias into +0, unlike the other
+            // levels, which copy it).
+            return bias;
+        }
         // One copy of the loops per value of `two`, so that neither tests it per input.
         if two {
             // SAFETY: as the caller promises.
