@@ -1,8 +1,8 @@
 //! The register chain (narrow DOT chains at AVX-512, used by `predict_into`) computes what the
 //! step-by-step plan computes (`predict_with_buffer`), on random chains of every activation,
-//! NaN and infinities included.
+//! NaN and infinities included; so do batch calls, which use it where it wins.
 
-use instinct_cpu::Interpreter;
+use instinct_cpu::{Engine, Interpreter, PredictConfig};
 use instinct_format::{Activation, Limits, ModelBuilder};
 use instinct_kernels::simd::{Level, level};
 use instinct_validate::validate;
@@ -67,6 +67,8 @@ fn register_chains_match_the_plan_on_random_chains() {
         chained += usize::from(interp.plan().uses_register_chain());
         let mut memory = vec![0.0; interp.required_memory()];
         let mut output = vec![0.0; interp.output_size()];
+        let mut batch_inputs = Vec::new();
+        let mut expected_rows = Vec::new();
         for sample in 0..6 {
             let mut x: Vec<f32> = (0..sizes[0]).map(|_| rng.unit() * 3.0).collect();
             if sample == 5 {
@@ -81,6 +83,19 @@ fn register_chains_match_the_plan_on_random_chains() {
                 assert!(
                     same(*got, *want),
                     "case {case}, sizes {sizes:?}, sample {sample}, output {o}: {got} vs {want}"
+                );
+            }
+            batch_inputs.extend_from_slice(&x);
+            expected_rows.extend_from_slice(expected);
+        }
+        // Both engines of a batch call (which use the chain where it wins) agree too.
+        for engine in [Engine::Batch, Engine::PerSample] {
+            let config = PredictConfig::new().with_threads(1).with_engine(engine);
+            let got = interp.predict_batch(&batch_inputs, config).unwrap();
+            for (i, (g, w)) in got.iter().zip(&expected_rows).enumerate() {
+                assert!(
+                    same(*g, *w),
+                    "case {case}, {engine:?}, value {i}: {g} vs {w}"
                 );
             }
         }
