@@ -262,28 +262,37 @@ mod avx512 {
                 unsafe {
                     let a = base.add(row * p.row_stride + p.lhs);
                     let c = base.add(row * p.row_stride + p.dst + panel * NR);
-                    match rows {
-                        6 => kernel::<6>(a, b, c, p.k, p.row_stride, cols),
-                        5 => kernel::<5>(a, b, c, p.k, p.row_stride, cols),
-                        4 => kernel::<4>(a, b, c, p.k, p.row_stride, cols),
-                        3 => kernel::<3>(a, b, c, p.k, p.row_stride, cols),
-                        2 => kernel::<2>(a, b, c, p.k, p.row_stride, cols),
-                        _ => kernel::<1>(a, b, c, p.k, p.row_stride, cols),
+                    // A last panel of at most 16 columns (300 = 9·32 + 12, 200 = 6·32 + 8)
+                    // computes only its lower half: half the work of a full panel.
+                    macro_rules! rows {
+                        ($two:literal) => {
+                            match rows {
+                                6 => kernel::<6, $two>(a, b, c, p.k, p.row_stride, cols),
+                                5 => kernel::<5, $two>(a, b, c, p.k, p.row_stride, cols),
+                                4 => kernel::<4, $two>(a, b, c, p.k, p.row_stride, cols),
+                                3 => kernel::<3, $two>(a, b, c, p.k, p.row_stride, cols),
+                                2 => kernel::<2, $two>(a, b, c, p.k, p.row_stride, cols),
+                                _ => kernel::<1, $two>(a, b, c, p.k, p.row_stride, cols),
+                            }
+                        };
                     }
+                    if cols > 16 { rows!(true) } else { rows!(false) }
                 }
                 row += rows;
             }
         }
     }
 
-    /// `R` rows × 32 columns: `c[r][j] = Σ_kk a[r][kk] · b[kk][j]`, storing the first `cols`.
+    /// `R` rows × 32 columns: `c[r][j] = Σ_kk a[r][kk] · b[kk][j]`, storing the first `cols`;
+    /// without `TWO` only the lower 16 columns are computed (for `cols ≤ 16`).
     ///
     /// # Safety
     /// `a` points at `R` rows of `k` readable values `stride` apart, `b` at `32 · k` values,
-    /// `c` at `R` rows of `cols ≤ 32` writable values `stride` apart, not overlapping `a`'s.
+    /// `c` at `R` rows of `cols ≤ 32` writable values `stride` apart, not overlapping `a`'s;
+    /// `cols ≤ 16` when not `TWO`.
     #[target_feature(enable = "avx512f,fma")]
     #[inline]
-    unsafe fn kernel<const R: usize>(
+    unsafe fn kernel<const R: usize, const TWO: bool>(
         a: *const f32,
         b: *const f32,
         c: *mut f32,
@@ -297,11 +306,17 @@ mod avx512 {
             // SAFETY: `kk < k`, so both loads stay inside the panel and each `a` read inside its row.
             unsafe {
                 let b0 = _mm512_loadu_ps(b.add(kk * NR));
-                let b1 = _mm512_loadu_ps(b.add(kk * NR + 16));
+                let b1 = if TWO {
+                    _mm512_loadu_ps(b.add(kk * NR + 16))
+                } else {
+                    _mm512_setzero_ps()
+                };
                 for r in 0..R {
                     let x = _mm512_set1_ps(*a.add(r * stride + kk));
                     lo[r] = _mm512_fmadd_ps(x, b0, lo[r]);
-                    hi[r] = _mm512_fmadd_ps(x, b1, hi[r]);
+                    if TWO {
+                        hi[r] = _mm512_fmadd_ps(x, b1, hi[r]);
+                    }
                 }
             }
         }
