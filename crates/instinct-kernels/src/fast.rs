@@ -12,6 +12,8 @@
 //! the function itself is ill-conditioned in `x`; see the test).
 
 use crate::simd::Level;
+#[cfg(target_arch = "x86_64")]
+use crate::vector::Lanes;
 use crate::vector::{ROUNDER, Vector};
 
 /// The elementwise activations and softmax, as the slice kernels know them.
@@ -428,10 +430,17 @@ pub fn activate_at(level: Level, kind: Kind, xs: &mut [f32], bias: Option<&[f32]
         assert_eq!(b.len(), xs.len(), "bias and values differ in length");
     }
     #[cfg(target_arch = "x86_64")]
-    if level == Level::Avx512 && Level::Avx512.is_available() {
-        // SAFETY: the CPU has AVX-512 (checked just above); lengths checked.
-        unsafe { avx512::activate(kind, xs, bias) };
-        return;
+    {
+        if level == Level::Avx512 && Level::Avx512.is_available() {
+            // SAFETY: the CPU has AVX-512 (checked just above); lengths checked.
+            unsafe { avx512::activate(kind, xs, bias) };
+            return;
+        }
+        if level >= Level::Avx2 && Level::Avx2.is_available() {
+            // SAFETY: the CPU has AVX2 and FMA (checked just above); lengths checked.
+            unsafe { avx2::activate(kind, xs, bias) };
+            return;
+        }
     }
     activate_portable_at(level, kind, xs, bias);
 }
@@ -445,10 +454,17 @@ pub fn activate(kind: Kind, xs: &mut [f32], bias: Option<&[f32]>) {
 /// Raw [`exp`] over a slice (no clamp), at `level`; for tests and benchmarks.
 pub fn exp_slice_at(level: Level, xs: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if level == Level::Avx512 && Level::Avx512.is_available() {
-        // SAFETY: the CPU has AVX-512 (checked just above).
-        unsafe { avx512::exp_slice(xs) };
-        return;
+    {
+        if level == Level::Avx512 && Level::Avx512.is_available() {
+            // SAFETY: the CPU has AVX-512 (checked just above).
+            unsafe { avx512::exp_slice(xs) };
+            return;
+        }
+        if level >= Level::Avx2 && Level::Avx2.is_available() {
+            // SAFETY: the CPU has AVX2 and FMA (checked just above).
+            unsafe { avx2::exp_slice(xs) };
+            return;
+        }
     }
     exp_portable_at(level, xs);
 }
@@ -464,75 +480,99 @@ crate::simd::multiversion! {
     fn exp_portable_at(xs: &mut [f32]) => exp_body
 }
 
+/// `xs[i] = f(xs[i] + bias[i])` on registers of `V::LANES` values, the tail through lane masks.
+///
+/// # Safety
+/// The CPU has what `V` needs (the caller is compiled for it); `bias`, when given, is as long
+/// as `xs`.
 #[cfg(target_arch = "x86_64")]
-pub(crate) mod avx512 {
-    //! The slice kernels on AVX-512 registers.
-    use super::{Kind, apply, softmax_body};
-    use crate::vector::{F32x16, Vector};
-
-    /// `xs[i] = f(xs[i] + bias[i])`, sixteen values at a time, the tail through lane masks.
-    ///
-    /// # Safety
-    /// AVX-512 is available (the caller is compiled for it); `bias`, when given, is as long as
-    /// `xs`.
-    #[inline(always)]
-    unsafe fn map(xs: &mut [f32], bias: Option<&[f32]>, f: impl Fn(F32x16) -> F32x16) {
-        let n = xs.len();
-        let p = xs.as_mut_ptr();
-        let mut i = 0;
-        // SAFETY: `i + 16 <= n` for the whole vectors, and the tail's loads and stores are
-        // masked to its `n - i` values; `bias` has `n` values.
-        unsafe {
-            while i + 16 <= n {
-                let mut v = F32x16::load(p.add(i));
-                if let Some(b) = bias {
-                    v = v.add(F32x16::load(b.as_ptr().add(i)));
-                }
-                f(v).store(p.add(i));
-                i += 16;
+#[inline(always)]
+unsafe fn map_lanes<V: Lanes>(xs: &mut [f32], bias: Option<&[f32]>, f: impl Fn(V) -> V) {
+    let n = xs.len();
+    let p = xs.as_mut_ptr();
+    let mut i = 0;
+    // SAFETY: `i + LANES <= n` for the whole registers, and the tail's loads and stores are
+    // masked to its `n - i < LANES` values; `bias` has `n` values.
+    unsafe {
+        while i + V::LANES <= n {
+            let mut v = V::load(p.add(i));
+            if let Some(b) = bias {
+                v = v.add(V::load(b.as_ptr().add(i)));
             }
-            if i < n {
-                let mut v = F32x16::load_first(p.add(i), n - i);
-                if let Some(b) = bias {
-                    v = v.add(F32x16::load_first(b.as_ptr().add(i), n - i));
-                }
-                f(v).store_first(p.add(i), n - i);
+            f(v).store(p.add(i));
+            i += V::LANES;
+        }
+        if i < n {
+            let mut v = V::load_first(p.add(i), n - i);
+            if let Some(b) = bias {
+                v = v.add(V::load_first(b.as_ptr().add(i), n - i));
             }
+            f(v).store_first(p.add(i), n - i);
         }
-    }
-
-    #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
-    fn activate_kind<const K: u8>(xs: &mut [f32], bias: Option<&[f32]>) {
-        #[allow(clippy::redundant_closure)]
-        // A closure rather than the function item: its body is inlined into the loop.
-        // SAFETY: this function is compiled for AVX-512 and only called where it is available;
-        // the caller checked the lengths.
-        unsafe {
-            map(xs, bias, |v| apply::<K, F32x16>(v))
-        };
-        if K == Kind::Softmax as u8 {
-            softmax_body(xs);
-        }
-    }
-
-    /// # Safety
-    /// AVX-512 is available; `bias`, when given, is as long as `xs`.
-    #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
-    pub(crate) unsafe fn activate(kind: Kind, xs: &mut [f32], bias: Option<&[f32]>) {
-        crate::with_kind!(kind, activate_kind(xs, bias))
-    }
-
-    /// # Safety
-    /// AVX-512 is available.
-    #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
-    pub(crate) unsafe fn exp_slice(xs: &mut [f32]) {
-        #[allow(clippy::redundant_closure)]
-        // SAFETY: as the caller promises; no bias.
-        unsafe {
-            map(xs, None, |v| super::exp(v))
-        };
     }
 }
+
+/// Defines a module of slice kernels on registers `$v`, compiled for `$features`.
+#[cfg(target_arch = "x86_64")]
+macro_rules! register_kernels {
+    ($module:ident, $v:ident, $features:literal, $doc:literal) => {
+        #[doc = $doc]
+        pub(crate) mod $module {
+            use super::{Kind, apply, map_lanes, softmax_body};
+            use crate::vector::$v;
+
+            #[target_feature(enable = $features)]
+            fn activate_kind<const K: u8>(xs: &mut [f32], bias: Option<&[f32]>) {
+                #[allow(clippy::redundant_closure)]
+                // A closure written here, not a function item or a closure made elsewhere: it
+                // inherits this function's target features, so its body is inlined into the
+                // loop as vector instructions.
+                // SAFETY: compiled for the features `$v` needs, only called where the CPU has
+                // them; the caller checked the lengths.
+                unsafe {
+                    map_lanes::<$v>(xs, bias, |v| apply::<K, $v>(v))
+                };
+                if K == Kind::Softmax as u8 {
+                    softmax_body(xs);
+                }
+            }
+
+            /// # Safety
+            /// The CPU has the features; `bias`, when given, is as long as `xs`.
+            #[target_feature(enable = $features)]
+            pub(crate) unsafe fn activate(kind: Kind, xs: &mut [f32], bias: Option<&[f32]>) {
+                crate::with_kind!(kind, activate_kind(xs, bias))
+            }
+
+            /// # Safety
+            /// The CPU has the features.
+            #[target_feature(enable = $features)]
+            pub(crate) unsafe fn exp_slice(xs: &mut [f32]) {
+                #[allow(clippy::redundant_closure)]
+                // SAFETY: as the caller promises; no bias.
+                unsafe {
+                    map_lanes::<$v>(xs, None, |v| super::exp(v))
+                };
+            }
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+register_kernels!(
+    avx512,
+    F32x16,
+    "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma",
+    "The slice kernels on AVX-512 registers."
+);
+
+#[cfg(target_arch = "x86_64")]
+register_kernels!(
+    avx2,
+    F32x8,
+    "avx2,fma",
+    "The slice kernels on AVX2 registers, with fused multiply-adds."
+);
 
 #[cfg(test)]
 mod tests {
