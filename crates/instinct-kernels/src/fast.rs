@@ -3,9 +3,9 @@
 //! slices (optionally with a bias added first) for every [`Level`].
 //!
 //! The functions are branch-free polynomial evaluations (Cephes' `expf`, `tanhf` and `logf`
-//! coefficients, a rational `erf`, Numerical Recipes' `erfc`). Below AVX-512 the slice kernels
-//! run them on `f32` over fixed 16-value blocks, which the compiler vectorises; at AVX-512 they
-//! run on registers, with fused multiply-adds. Their error against the exact function rounded
+//! coefficients, a rational `erf`, Numerical Recipes' `erfc`). At the scalar level the slice
+//! kernels run them on `f32` over fixed 16-value blocks, which the compiler vectorises; at AVX2
+//! and AVX-512 they run on registers (8 and 16 lanes), with fused multiply-adds. Their error against the exact function rounded
 //! to f32, over dense sweeps of f32 inputs, on every level (the tests hold each bound and
 //! `cargo test -p instinct-kernels fast -- --nocapture` prints the measured worst cases): `exp`
 //! 1 ulp, `sigmoid` 2, `tanh` 1, `softplus` 2, LOG 1, LOG10 3, GELU 4 on [-1, 10] (below -1
