@@ -1,5 +1,5 @@
 //! Fast `exp`, `sigmoid`, `tanh`, `softplus`, `ln(1 + x)`, `log10(1 + x)` and GELU, written once
-//! over [`Vector`] (plain `f32`, or sixteen AVX-512 lanes), and the activation kernels over
+//! over [`Vector`] (plain `f32`, eight AVX2 or sixteen AVX-512 lanes), and the activation kernels over
 //! slices (optionally with a bias added first) for every [`Level`].
 //!
 //! The functions are branch-free polynomial evaluations (Cephes' `expf`, `tanhf` and `logf`
@@ -407,10 +407,9 @@ fn activate_body(kind: Kind, xs: &mut [f32], bias: Option<&[f32]>) {
     with_kind!(kind, activate_portable(xs, bias))
 }
 
-crate::simd::multiversion! {
-    /// The portable kernel compiled for `level` (its AVX-512 compilation is unused: that level
-    /// has its own kernel).
-    fn activate_portable_at(kind: Kind, xs: &mut [f32], bias: Option<&[f32]>) => activate_body
+/// The portable kernel, for the scalar level (the others have register kernels).
+fn activate_scalar(kind: Kind, xs: &mut [f32], bias: Option<&[f32]>) {
+    activate_body(kind, xs, bias);
 }
 
 /// [`activate`] inlined into the caller, which is compiled for a SIMD level (a fixed-size
@@ -442,7 +441,8 @@ pub fn activate_at(level: Level, kind: Kind, xs: &mut [f32], bias: Option<&[f32]
             return;
         }
     }
-    activate_portable_at(level, kind, xs, bias);
+    let _ = level;
+    activate_scalar(kind, xs, bias);
 }
 
 /// [`activate_at`] at the process's [`level`](crate::simd::level).
@@ -466,18 +466,15 @@ pub fn exp_slice_at(level: Level, xs: &mut [f32]) {
             return;
         }
     }
-    exp_portable_at(level, xs);
+    let _ = level;
+    exp_body(xs);
 }
 
-#[inline(always)]
+/// The portable `exp` over a slice, for the scalar level.
 fn exp_body(xs: &mut [f32]) {
     for x in xs.iter_mut() {
         *x = exp(*x);
     }
-}
-
-crate::simd::multiversion! {
-    fn exp_portable_at(xs: &mut [f32]) => exp_body
 }
 
 /// `xs[i] = f(xs[i] + bias[i])` on registers of `V::LANES` values, the tail through lane masks.

@@ -1,12 +1,13 @@
 //! `Vector`: the operations the fast activations are written in, implemented for plain `f32`
 //! (the portable path, which the compiler may still vectorise over a loop) and, inside the
-//! crate, for AVX-512 registers (`F32x16`), so that each function is written once and its
-//! AVX-512 form is exactly the intended instructions whatever the surrounding code looks like.
+//! crate, for AVX2 (`F32x8`) and AVX-512 (`F32x16`) registers, so that each function is written
+//! once and its vector forms are exactly the intended instructions whatever the surrounding code
+//! looks like.
 
 /// A value, or a vector of values, of `f32` with the operations the fast functions use.
 ///
 /// Conventions: `mul_add(a, b, c)` is `a·b + c`, rounded once where the instruction set has a
-/// fused multiply-add (the AVX-512 registers) and twice for plain `f32`; comparisons give a
+/// fused multiply-add (the AVX2 and AVX-512 registers) and twice for plain `f32`; comparisons give a
 /// [`Mask`](Vector::Mask) that is false for NaN lanes, as `f32`'s operators are.
 pub trait Vector: Copy {
     /// The result of a comparison, one flag per lane.
@@ -527,7 +528,7 @@ mod avx2 {
     pub(crate) struct F32x8(pub(crate) __m256);
 
     /// Lane masks for `maskload`/`maskstore`: lane `i` of `TAIL[8 - n..]` is set for `i < n`.
-    const TAIL: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
+    static TAIL: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
 
     impl F32x8 {
         /// Loads 8 values.
@@ -550,12 +551,13 @@ mod avx2 {
             unsafe { _mm256_storeu_ps(p, self.0) }
         }
 
-        /// The mask of the first `n < 8` lanes, for the `_first` loads and stores.
+        /// The mask of the first `n` lanes (all of them from 8 on), for the `_first` loads and
+        /// stores.
         #[inline(always)]
         fn first(n: usize) -> __m256i {
-            // SAFETY: `8 - n` is in 1..=8, so the 8 values read lie inside `TAIL`; AVX2 is
-            // available wherever an `F32x8` is used.
-            unsafe { _mm256_loadu_si256(TAIL.as_ptr().add(8 - n).cast()) }
+            // SAFETY: `8 - min(n, 8)` is in 0..=8, so the 8 values read lie inside `TAIL`; AVX2
+            // is available wherever an `F32x8` is used.
+            unsafe { _mm256_loadu_si256(TAIL.as_ptr().add(8 - n.min(8)).cast()) }
         }
 
         /// Loads the first `n < 8` values, the other lanes zero.
