@@ -35,6 +35,9 @@ pub struct Summary {
     pub batch_tile_samples: usize,
     /// Scratch memory each batch-engine thread keeps (its tile), in bytes.
     pub batch_scratch_bytes_per_thread: usize,
+    /// Whether single samples run as a register chain (a chain of DOTs at most 32 wide, on an
+    /// AVX-512 CPU) rather than step by step.
+    pub register_chain: bool,
     /// Whether `--engine static` applies, and if not, why.
     pub static_engine: String,
 }
@@ -98,6 +101,7 @@ impl Summary {
             memory_bytes_per_sample: memory.saturating_mul(BYTES_PER_VALUE),
             batch_tile_samples: model.interpreter().tile_rows(),
             batch_scratch_bytes_per_thread: model.interpreter().batch_scratch_bytes(),
+            register_chain: model.interpreter().plan().uses_register_chain(),
             static_engine: crate::engine::static_engine_note(model),
         }
     }
@@ -135,6 +139,14 @@ impl Summary {
                     "{} bytes per thread (tiles of {} samples)",
                     self.batch_scratch_bytes_per_thread, self.batch_tile_samples
                 ),
+            ),
+            (
+                "per sample",
+                if self.register_chain {
+                    "register chain (every layer's outputs in registers)".to_string()
+                } else {
+                    "step by step".to_string()
+                },
             ),
             ("static engine", self.static_engine.clone()),
         ];
