@@ -161,6 +161,48 @@ unsafe fn activate_registers(
     }
 }
 
+/// The elementwise activation with code `code` on four AVX2 registers of outputs (SOFTMAX and
+/// unknown codes leave them unchanged). Always inlined, so that the outputs stay in registers.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA: only called from code compiled for them.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn activate_registers_avx2(
+    code: u32,
+    v: [std::arch::x86_64::__m256; 4],
+) -> [std::arch::x86_64::__m256; 4] {
+    use fast::Kind;
+    macro_rules! all {
+        ($kind:ident) => {
+            // SAFETY: the caller runs on a CPU with the features `apply_avx2` needs. (No
+            // closure: one would not inherit the caller's target features.)
+            unsafe {
+                [
+                    fast::apply_avx2::<{ Kind::$kind as u8 }>(v[0]),
+                    fast::apply_avx2::<{ Kind::$kind as u8 }>(v[1]),
+                    fast::apply_avx2::<{ Kind::$kind as u8 }>(v[2]),
+                    fast::apply_avx2::<{ Kind::$kind as u8 }>(v[3]),
+                ]
+            }
+        };
+    }
+    match code {
+        1 => all!(Relu),
+        2 => all!(Sigmoid),
+        4 => all!(Sqrt),
+        5 => all!(Log),
+        6 => all!(Log10),
+        7 => all!(Tanh),
+        8 => all!(Inverse),
+        9 => all!(Gelu),
+        10 => all!(Softplus),
+        11 => all!(Exp),
+        12 => all!(Sign),
+        _ => v,
+    }
+}
+
 /// Inputs from registers up to this many are taken by lane permutations; more are stored and
 /// read back as broadcasts (measured: 7 inputs faster by permutation, 32 by memory).
 #[cfg(target_arch = "x86_64")]
@@ -437,6 +479,69 @@ impl<const I: usize, const O: usize> Dense<I, O> {
         Wide::Memory(y)
     }
 
+    /// [`forward`](Self::forward) with AVX2 intrinsics: outputs in steps of 32 (four 8-lane
+    /// registers, the partial last block's weights and bias read through lane masks), fused
+    /// multiply-adds over two accumulator sets, the activation in registers, and whole stores
+    /// (a masked store would stall the next layer's reads of single values).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn forward_avx2(&self, x: &[f32; I], code: u32) -> [f32; O] {
+        use std::arch::x86_64::*;
+        /// Lane masks: lane `l` of `TAIL[8 - n..]` is set for `l < n`.
+        static TAIL: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
+        const LANES: usize = 8;
+        let w = self.columns.as_ptr().cast::<f32>();
+        let mut y = [0.0f32; O];
+        for start in (0..O).step_by(4 * LANES) {
+            let n = (O - start).min(4 * LANES);
+            // SAFETY: `8 - min(·, 8)` keeps the mask reads inside `TAIL`; the masked loads read
+            // only lanes `start .. O` of a weight row (`columns` is `I` rows of `O` contiguous
+            // values) or of `bias` (addresses of empty masks are formed with `wrapping_add`
+            // and not accessed); `block` holds 32 values.
+            unsafe {
+                let mask = |b: usize| {
+                    let lanes = n.saturating_sub(b * LANES).min(LANES);
+                    _mm256_loadu_si256(TAIL.as_ptr().add(LANES - lanes).cast())
+                };
+                let masks = [mask(0), mask(1), mask(2), mask(3)];
+                let blocks = n.div_ceil(LANES);
+                let mut acc = [[_mm256_setzero_ps(); 4]; 2];
+                for (b, m) in masks.iter().enumerate().take(blocks) {
+                    let at = self.bias.as_ptr().wrapping_add(start + b * LANES);
+                    acc[0][b] = _mm256_maskload_ps(at, *m);
+                }
+                let step = |acc: &mut [__m256; 4], i: usize| {
+                    let xi = _mm256_set1_ps(x[i]);
+                    for (b, m) in masks.iter().enumerate().take(blocks) {
+                        let at = w.wrapping_add(i * O + start + b * LANES);
+                        acc[b] = _mm256_fmadd_ps(_mm256_maskload_ps(at, *m), xi, acc[b]);
+                    }
+                };
+                let mut i = 0;
+                while i + 2 <= I {
+                    step(&mut acc[0], i);
+                    step(&mut acc[1], i + 1);
+                    i += 2;
+                }
+                if i < I {
+                    step(&mut acc[0], i);
+                }
+                let sums = [0, 1, 2, 3].map(|b| _mm256_add_ps(acc[0][b], acc[1][b]));
+                let out = activate_registers_avx2(code, sums);
+                let mut block = [0.0f32; 4 * LANES];
+                for (b, r) in out.iter().enumerate() {
+                    _mm256_storeu_ps(block.as_mut_ptr().add(b * LANES), *r);
+                }
+                y[start..start + n].copy_from_slice(&block[..n]);
+            }
+        }
+        if code == SOFTMAX {
+            activate(code, &mut y);
+        }
+        y
+    }
+
     fn from_slot(rows: &[Vec<f32>], bias: &[f32]) -> Dense<I, O> {
         let mut d = Dense::zeroed();
         for (o, row) in rows.iter().enumerate() {
@@ -569,7 +674,8 @@ macro_rules! static_mlp {
                     }
                     #[target_feature(enable = "avx2,fma")]
                     fn avx2<const $first: usize $(, const $size: usize)+>(net: &$name<$first $(, $size)+>, x: &[f32; $first]) -> static_mlp!(@last $($lo),+) {
-                        net.forward_body(x)
+                        let v = x;
+                        static_mlp!(@chain net, v, 0, forward_avx2, $($layer),+)
                     }
                     match simd::level() {
                         // SAFETY: `level()` only returns levels this CPU supports.

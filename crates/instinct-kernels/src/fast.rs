@@ -314,6 +314,17 @@ pub fn apply_avx512<const K: u8>(v: std::arch::x86_64::__m512) -> std::arch::x86
     apply::<K, crate::vector::F32x16>(crate::vector::F32x16(v)).0
 }
 
+/// [`apply`] on an AVX2 register, for callers compiled for AVX2 and FMA outside this crate.
+///
+/// # Safety
+/// Calling it from code not compiled for AVX2 and FMA is only sound on a CPU that has them.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub fn apply_avx2<const K: u8>(v: std::arch::x86_64::__m256) -> std::arch::x86_64::__m256 {
+    apply::<K, crate::vector::F32x8>(crate::vector::F32x8(v)).0
+}
+
 /// Runs `$go::<K>($args)` with `K` the code of the runtime `Kind` `$kind`: one compilation per
 /// kind, each with its activation a constant.
 #[macro_export]
