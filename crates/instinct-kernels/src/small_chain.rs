@@ -41,6 +41,9 @@ pub struct LayerSpec<'a> {
 #[derive(Debug, Clone)]
 pub struct SmallChain {
     layers: Vec<Layer>,
+    /// AVX-512 (outputs in two 16-lane registers); else AVX2 (outputs in a padded buffer, four
+    /// 8-lane registers a layer).
+    avx512: bool,
 }
 
 impl SmallChain {
@@ -48,7 +51,9 @@ impl SmallChain {
     /// AVX-512 (or a CPU without it), no layers, a layer wider than [`MAX_WIDTH`], a layer whose
     /// inputs are not the previous one's outputs, or weights of the wrong size.
     pub fn new(level: Level, layers: &[LayerSpec<'_>]) -> Option<SmallChain> {
-        if level != Level::Avx512 || !Level::Avx512.is_available() || layers.is_empty() {
+        let wide = level == Level::Avx512 && Level::Avx512.is_available();
+        let narrow = level == Level::Avx2 && Level::Avx2.is_available();
+        if !(wide || narrow) || layers.is_empty() {
             return None;
         }
         let mut built = Vec::with_capacity(layers.len());
@@ -77,7 +82,10 @@ impl SmallChain {
                 kind: l.kind,
             });
         }
-        Some(SmallChain { layers: built })
+        Some(SmallChain {
+            layers: built,
+            avx512: wide,
+        })
     }
 
     /// Input values per sample.
@@ -106,12 +114,16 @@ impl SmallChain {
             self.output_size()
         );
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `new` only builds a chain on a CPU with AVX-512; lengths checked above.
-        unsafe {
-            avx512::run(&self.layers, x, y)
-        };
+        if self.avx512 {
+            // SAFETY: `new` builds an AVX-512 chain only on a CPU with AVX-512; lengths checked.
+            unsafe { avx512::run(&self.layers, x, y) };
+        } else {
+            // SAFETY: `new` builds an AVX2 chain only on a CPU with AVX2 and FMA; lengths
+            // checked.
+            unsafe { avx2::run(&self.layers, x, y) };
+        }
         #[cfg(not(target_arch = "x86_64"))]
-        unreachable!("SmallChain::new returns None without AVX-512");
+        unreachable!("SmallChain::new returns None without AVX2 or AVX-512");
     }
 }
 
@@ -249,6 +261,92 @@ mod avx512 {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{Layer, MAX_WIDTH};
+    use crate::fast::{Kind, apply};
+    use crate::vector::F32x8;
+    use std::arch::x86_64::*;
+
+    /// # Safety
+    /// AVX2 and FMA available; `x` and `y` fit the first layer's inputs and the last one's
+    /// outputs; every layer's inputs are the previous one's outputs, all at most 32.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn run(layers: &[Layer], x: &[f32], y: &mut [f32]) {
+        // Each layer's outputs go to a padded buffer with whole stores, and the next layer
+        // reads them back as broadcasts (loads inside a whole store are forwarded).
+        let mut buffers = [[0.0f32; MAX_WIDTH]; 2];
+        for (n, layer) in layers.iter().enumerate() {
+            let [a, b] = &mut buffers;
+            let (out, prev) = if n % 2 == 0 { (a, &*b) } else { (b, &*a) };
+            let input: &[f32] = if n == 0 { x } else { &prev[..layer.inputs] };
+            // SAFETY: AVX2 and FMA as the caller promises; `input` holds `layer.inputs` values.
+            unsafe {
+                match layer.outputs.div_ceil(8) {
+                    1 => layer_into::<1>(layer, input, out),
+                    2 => layer_into::<2>(layer, input, out),
+                    3 => layer_into::<3>(layer, input, out),
+                    _ => layer_into::<4>(layer, input, out),
+                }
+            }
+            if layer.kind == Kind::Softmax {
+                crate::fast::activate_inline(Kind::Softmax, &mut out[..layer.outputs]);
+            }
+        }
+        let last = &buffers[(layers.len() - 1) % 2];
+        let n = y.len();
+        crate::copy_short(y, &last[..n]);
+    }
+
+    /// One layer of `B` 8-lane output blocks, activated, stored whole into `out`.
+    ///
+    /// # Safety
+    /// AVX2 and FMA available; `input` holds `layer.inputs` values; `B · 8 ≤ 32`.
+    #[inline(always)]
+    unsafe fn layer_into<const B: usize>(layer: &Layer, input: &[f32], out: &mut [f32; MAX_WIDTH]) {
+        let w = layer.columns.as_ptr();
+        let k = layer.inputs;
+        // SAFETY: AVX2 as the caller promises; `columns` holds `k · 32` values and the loads
+        // read `B · 8 ≤ 32` of them at `i · 32` with `i < k`; `bias` and `out` hold 32.
+        unsafe {
+            let mut acc = [[_mm256_setzero_ps(); B]; 2];
+            for (b, r) in acc[0].iter_mut().enumerate() {
+                *r = _mm256_loadu_ps(layer.bias.as_ptr().add(b * 8));
+            }
+            let mut i = 0;
+            while i < k {
+                let set = &mut acc[i % 2];
+                let xi = _mm256_set1_ps(*input.get_unchecked(i));
+                for (b, r) in set.iter_mut().enumerate() {
+                    *r = _mm256_fmadd_ps(_mm256_loadu_ps(w.add(i * MAX_WIDTH + b * 8)), xi, *r);
+                }
+                i += 1;
+            }
+            let mut sums = [_mm256_setzero_ps(); B];
+            for (b, s) in sums.iter_mut().enumerate() {
+                *s = _mm256_add_ps(acc[0][b], acc[1][b]);
+            }
+            let sums = activate(layer.kind, sums);
+            for (b, s) in sums.iter().enumerate() {
+                _mm256_storeu_ps(out.as_mut_ptr().add(b * 8), *s);
+            }
+        }
+    }
+
+    /// The layer's elementwise activation on its registers (SOFTMAX is done on the buffer).
+    #[inline(always)]
+    fn activate<const B: usize>(kind: Kind, mut v: [__m256; B]) -> [__m256; B] {
+        #[inline(always)]
+        fn each<const K: u8>(v: &mut [__m256]) {
+            for r in v.iter_mut() {
+                *r = apply::<K, F32x8>(F32x8(*r)).0;
+            }
+        }
+        crate::with_kind!(kind, each(&mut v));
+        v
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,7 +371,7 @@ mod tests {
     }
 
     #[test]
-    fn below_avx512_there_is_no_chain() {
+    fn chains_exist_at_avx2_and_avx512_only() {
         let layer = LayerSpec {
             rows: &[1.0, 2.0],
             bias: &[0.5],
@@ -281,15 +379,18 @@ mod tests {
             outputs: 1,
             kind: Kind::Relu,
         };
-        assert!(SmallChain::new(Level::Avx2, &[layer]).is_none());
         assert!(SmallChain::new(Level::Scalar, &[layer]).is_none());
-        if Level::Avx512.is_available() {
-            let chain = SmallChain::new(Level::Avx512, &[layer]).unwrap();
-            let mut y = [0.0];
-            chain.run(&[1.0, -2.0], &mut y);
-            assert_eq!(y, [0.0], "relu(1 - 4 + 0.5)");
-            chain.run(&[3.0, 1.0], &mut y);
-            assert_eq!(y, [5.5]);
+        for level in [Level::Avx2, Level::Avx512] {
+            if level.is_available() {
+                let chain = SmallChain::new(level, &[layer]).unwrap();
+                let mut y = [0.0];
+                chain.run(&[1.0, -2.0], &mut y);
+                assert_eq!(y, [0.0], "{level:?}: relu(1 - 4 + 0.5)");
+                chain.run(&[3.0, 1.0], &mut y);
+                assert_eq!(y, [5.5], "{level:?}");
+            } else {
+                assert!(SmallChain::new(level, &[layer]).is_none());
+            }
         }
     }
 }
