@@ -35,8 +35,8 @@ pub struct Summary {
     pub batch_tile_samples: usize,
     /// Scratch memory each batch-engine thread keeps (its tile), in bytes.
     pub batch_scratch_bytes_per_thread: usize,
-    /// Whether single samples run as a register chain (a chain of DOTs at most 32 wide, on an
-    /// AVX-512 CPU) rather than step by step.
+    /// Whether single samples run as a register chain (a chain of DOTs at most 32 wide, at the
+    /// AVX2 or AVX-512 level) rather than step by step.
     pub register_chain: bool,
     /// Whether `--engine static` applies, and if not, why.
     pub static_engine: String,

@@ -105,8 +105,8 @@ pub struct Plan {
     /// The memory a sample must find zeroed: every buffer that is read, or only partly
     /// written, before something writes all of it (see [`ranges_to_zero`]).
     pub(crate) zero: Vec<Range<usize>>,
-    /// For a chain of narrow DOTs on an AVX-512 CPU: the whole model in registers, which the
-    /// per-sample calls that need only the output use.
+    /// For a chain of narrow DOTs at the AVX2 or AVX-512 level: the whole model in registers,
+    /// which the per-sample calls that need only the output use.
     pub(crate) chain: Option<SmallChain>,
 }
 
@@ -316,7 +316,7 @@ impl Plan {
 
     /// Whether single samples whose output alone is asked for (`predict`, `predict_into`,
     /// `predict_single`) run as a register chain: the model is a chain of DOTs at most 32 wide
-    /// and the SIMD level is AVX-512.
+    /// and the SIMD level is AVX2 or AVX-512.
     pub fn uses_register_chain(&self) -> bool {
         self.chain.is_some()
     }

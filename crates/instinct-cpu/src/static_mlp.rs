@@ -176,7 +176,8 @@ unsafe fn activate_registers_avx2(
     macro_rules! all {
         ($kind:ident) => {
             // SAFETY: the caller runs on a CPU with the features `apply_avx2` needs. (No
-            // closure: one would not inherit the caller's target features.)
+            // closure: this function has no target features of its own, so a closure made
+            // here would not have them either.)
             unsafe {
                 [
                     fast::apply_avx2::<{ Kind::$kind as u8 }>(v[0]),

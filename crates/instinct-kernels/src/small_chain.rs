@@ -1,6 +1,7 @@
 //! `SmallChain`: a chain of dense layers of at most 32 outputs each, run one sample at a time
-//! with every layer's outputs kept in two AVX-512 registers: no memory between layers, one
-//! dispatch per sample. The interpreter's per-sample path for tiny nets.
+//! with every layer's outputs kept in two AVX-512 registers (at AVX2: four 8-lane registers,
+//! stored whole into a padded buffer), one dispatch per sample. The interpreter's per-sample
+//! path for tiny nets.
 
 use crate::fast::Kind;
 use crate::simd::Level;
@@ -37,7 +38,7 @@ pub struct LayerSpec<'a> {
 }
 
 /// Several dense layers, each reading the previous one's outputs, each at most
-/// [`MAX_WIDTH`] outputs wide, compiled for AVX-512.
+/// [`MAX_WIDTH`] outputs wide, compiled for AVX-512 or AVX2.
 #[derive(Debug, Clone)]
 pub struct SmallChain {
     layers: Vec<Layer>,
@@ -47,12 +48,13 @@ pub struct SmallChain {
 }
 
 impl SmallChain {
-    /// The chain for `layers` at `level`, or `None` when it does not apply: a level below
-    /// AVX-512 (or a CPU without it), no layers, a layer wider than [`MAX_WIDTH`], a layer whose
-    /// inputs are not the previous one's outputs, or weights of the wrong size.
+    /// The chain for `layers` at `level` (AVX-512, else AVX2 when the level allows it and the
+    /// CPU has it), or `None` when it does not apply: the scalar level or a CPU without AVX2,
+    /// no layers, a layer wider than [`MAX_WIDTH`], a layer whose inputs are not the previous
+    /// one's outputs, or weights of the wrong size.
     pub fn new(level: Level, layers: &[LayerSpec<'_>]) -> Option<SmallChain> {
         let wide = level == Level::Avx512 && Level::Avx512.is_available();
-        let narrow = level == Level::Avx2 && Level::Avx2.is_available();
+        let narrow = !wide && level >= Level::Avx2 && Level::Avx2.is_available();
         if !(wide || narrow) || layers.is_empty() {
             return None;
         }
