@@ -9,7 +9,7 @@ mod tidy;
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  ci           fmt --check, clippy -D warnings, the tests, then the conformance
+  ci           fmt --check, clippy -D warnings, the tests, rustdoc -D warnings, then the conformance
   conformance  every case in fixtures/conformance through every backend; fails on any violation
   fixtures     regenerate fixtures/conformance/keras_* from fixtures/instmodel-keras (the bless step)
   bench        the peer benchmarks in one run: instinct and instmodel_inference (cargo bench), then
@@ -46,10 +46,17 @@ pub(crate) fn root() -> PathBuf {
 }
 
 fn cargo(args: &[&str]) -> Result<()> {
-    eprintln!("$ cargo {}", args.join(" "));
+    cargo_with(args, &[])
+}
+
+/// `cargo args` with extra environment variables.
+fn cargo_with(args: &[&str], env: &[(&str, &str)]) -> Result<()> {
+    let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v:?} ")).collect();
+    eprintln!("$ {}cargo {}", shown.concat(), args.join(" "));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(root())
         .status()
         .with_context(|| format!("cannot run cargo {}", args.join(" ")))?;
@@ -70,6 +77,11 @@ fn ci() -> Result<()> {
         "warnings",
     ])?;
     cargo(&["test", "--workspace"])?;
+    // Broken intra-doc links and other rustdoc warnings fail CI too.
+    cargo_with(
+        &["doc", "--workspace", "--no-deps", "--quiet"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
     conformance()
 }
 

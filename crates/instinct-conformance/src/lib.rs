@@ -1,5 +1,5 @@
 //! Test support for instinct: conformance cases on disk, the [`Tolerance`] vocabulary, one
-//! [`Subject`] per backend, an f64 [`reference`] interpreter and a seeded generator of random
+//! [`Subject`] per backend, an f64 [`reference`](mod@reference) interpreter and a seeded generator of random
 //! valid models. Nothing depends on this crate; its tests and binary check everything else.
 
 mod case;

@@ -85,7 +85,7 @@ pub fn tile_product(mem: &mut [f32], rhs: &[f32], p: TileProduct) -> bool {
     true
 }
 
-/// The scalar definition of [`tile_product`]: each result is [`crate::dot`] of a row and a
+/// The scalar definition of [`tile_product`]: each result is [`crate::dot()`] of a row and a
 /// weight row.
 pub fn tile_product_reference(mem: &mut [f32], rhs: &[f32], p: TileProduct) -> bool {
     if !p.fits(mem.len(), rhs.len()) {
