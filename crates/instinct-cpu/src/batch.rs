@@ -218,14 +218,16 @@ impl Interpreter {
     fn run_chunk(&self, engine: Engine, inputs: &[f32], outputs: &mut [f32], keep: Range<usize>) {
         let (fs, total, width) = (self.feature_size(), self.required_memory(), keep.len());
         let rows = inputs.len() / fs;
-        let chain_wins = match engine {
+        let chain = self.plan().chain.as_ref().filter(|chain| match engine {
             Engine::PerSample => true,
-            // Measured: a chain whose layers all have at most 32 inputs beats the tile's matrix
-            // products or ties them (AVX-512, 2→7→1: 15 against 31 ns a sample, 8→32→32→1:
-            // 94 against 92; AVX2: 18 against 49 and 170 against 186).
-            Engine::Batch => fs <= small_chain::MAX_WIDTH,
-        };
-        if let (true, Some(chain)) = (chain_wins, &self.plan().chain)
+            // Measured (AVX-512, ns a sample, chain against tiles): dense layers of at most 16
+            // outputs from at most 32 inputs are faster as a chain (2→7→1 15 against 27,
+            // 2→7 tanh→1 29 against 50, iris 4→16→8→3 69 against 79); wider layers (8→32→32→1
+            // 94 against 84) or elementwise steps with costly activations (4→10→6→1 with a
+            // folded batch norm, GELU, tanh and sigmoid: 131 against 94) are not.
+            Engine::Batch => fs <= small_chain::MAX_WIDTH && chain.is_dense_chain_at_most(16),
+        });
+        if let Some(chain) = chain
             && keep == self.plan().output
         {
             // Only outputs asked for, and the model runs as a register chain: no memory at all.

@@ -2,7 +2,7 @@
 
 use instinct_format::{Activation, Instruction};
 use instinct_kernels::fast::{self, Kind};
-use instinct_kernels::small_chain::{LayerSpec, SmallChain};
+use instinct_kernels::small_chain::{LayerSpec, SmallChain, StageSpec};
 use instinct_kernels::{AffineKernel, PackedWeights};
 use instinct_validate::ValidModel;
 use std::collections::HashMap;
@@ -105,8 +105,9 @@ pub struct Plan {
     /// The memory a sample must find zeroed: every buffer that is read, or only partly
     /// written, before something writes all of it (see [`ranges_to_zero`]).
     pub(crate) zero: Vec<Range<usize>>,
-    /// For a chain of narrow DOTs at the AVX2 or AVX-512 level: the whole model in registers,
-    /// which the per-sample calls that need only the output use.
+    /// For a narrow sequential model (DOTs and in-place elementwise steps) at the AVX2 or
+    /// AVX-512 level: the whole model in registers, which the per-sample calls that need only
+    /// the output use.
     pub(crate) chain: Option<SmallChain>,
 }
 
@@ -120,37 +121,90 @@ pub(crate) struct ChainLayer {
     pub outputs: usize,
 }
 
-/// The dense layers of a model that is a chain of DOTs from its one input buffer to the output
-/// buffer, each reading the previous one's output; otherwise the index and type of the first
-/// instruction that breaks the chain.
-pub(crate) fn dot_chain(model: &ValidModel) -> Result<Vec<ChainLayer>, (usize, String)> {
+/// One instruction of a sequential model: a DOT from the current buffer, or an in-place
+/// elementwise instruction on it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ChainStep {
+    Dense(ChainLayer),
+    /// Parameter vector index.
+    Add(usize),
+    Mul(usize),
+    Clip {
+        min: Option<usize>,
+        max: Option<usize>,
+    },
+    Activation(Activation),
+}
+
+/// The steps of a sequential model: one input buffer, every instruction either a DOT reading
+/// the current buffer (whose output becomes current) or an in-place ADD/MUL/CLIP/ACTIVATION on
+/// it, and the output buffer current at the end. Otherwise the index and type of the first
+/// instruction that breaks the sequence. Each step comes with its instruction index.
+pub(crate) fn sequential(model: &ValidModel) -> Result<Vec<(usize, ChainStep)>, (usize, String)> {
     let (info, layout) = (model.info(), model.layout());
     let mut current = 0usize;
-    let mut layers = Vec::new();
+    let mut steps = Vec::new();
     for (index, ins) in info.instructions.iter().enumerate() {
-        match ins {
+        let step = match ins {
+            _ if layout.input_buffers != 1 => None,
             Instruction::Dot {
                 input,
                 output,
                 weights,
                 activation,
-            } if *input == current && layout.input_buffers == 1 => {
-                layers.push(ChainLayer {
+            } if *input == current => {
+                let layer = ChainLayer {
                     slot: *weights,
                     activation: *activation,
                     inputs: layout.sizes[*input],
                     outputs: layout.sizes[*output],
-                });
+                };
                 current = *output;
+                Some(ChainStep::Dense(layer))
             }
-            other => return Err((index, other.type_name().to_string())),
+            Instruction::AddElementwise { input, parameters } if *input == current => {
+                Some(ChainStep::Add(*parameters))
+            }
+            Instruction::MulElementwise { input, parameters } if *input == current => {
+                Some(ChainStep::Mul(*parameters))
+            }
+            Instruction::ClipElementwise {
+                input,
+                parameters_min,
+                parameters_max,
+            } if *input == current => Some(ChainStep::Clip {
+                min: *parameters_min,
+                max: *parameters_max,
+            }),
+            Instruction::Activation { input, activation } if *input == current => {
+                Some(ChainStep::Activation(*activation))
+            }
+            _ => None,
+        };
+        match step {
+            Some(step) => steps.push((index, step)),
+            None => return Err((index, ins.type_name().to_string())),
         }
     }
     if current != layout.sizes.len() - 1 {
         let index = info.instructions.len().saturating_sub(1);
         return Err((index, "DOT not ending in the output buffer".into()));
     }
-    Ok(layers)
+    Ok(steps)
+}
+
+/// The dense layers of a model that is a chain of DOTs from its one input buffer to the output
+/// buffer, each reading the previous one's output; otherwise the index and type of the first
+/// instruction that breaks the chain.
+pub(crate) fn dot_chain(model: &ValidModel) -> Result<Vec<ChainLayer>, (usize, String)> {
+    let info = model.info();
+    sequential(model)?
+        .into_iter()
+        .map(|(index, step)| match step {
+            ChainStep::Dense(layer) => Ok(layer),
+            _ => Err((index, info.instructions[index].type_name().to_string())),
+        })
+        .collect()
 }
 
 impl Plan {
@@ -288,18 +342,28 @@ impl Plan {
                     .collect()
             })
             .collect();
-        let chain = dot_chain(model).ok().and_then(|layers| {
-            let specs: Vec<LayerSpec<'_>> = layers
+        let parameters = info.parameters();
+        let chain = sequential(model).ok().and_then(|steps| {
+            let specs: Vec<StageSpec<'_>> = steps
                 .iter()
-                .map(|l| LayerSpec {
-                    rows: slots[l.slot].weights.rows(),
-                    bias: &slots[l.slot].bias,
-                    inputs: l.inputs,
-                    outputs: l.outputs,
-                    kind: kernel(l.activation),
+                .map(|(_, step)| match *step {
+                    ChainStep::Dense(l) => StageSpec::Dense(LayerSpec {
+                        rows: slots[l.slot].weights.rows(),
+                        bias: &slots[l.slot].bias,
+                        inputs: l.inputs,
+                        outputs: l.outputs,
+                        kind: kernel(l.activation),
+                    }),
+                    ChainStep::Add(p) => StageSpec::Add(&parameters[p]),
+                    ChainStep::Mul(p) => StageSpec::Mul(&parameters[p]),
+                    ChainStep::Clip { min, max } => StageSpec::Clip {
+                        min: min.map(|p| parameters[p].as_slice()),
+                        max: max.map(|p| parameters[p].as_slice()),
+                    },
+                    ChainStep::Activation(a) => StageSpec::Activation(kernel(Some(a))),
                 })
                 .collect();
-            SmallChain::new(level, &specs)
+            SmallChain::new(level, layout.feature_size, &specs)
         });
         Plan {
             steps,
@@ -315,8 +379,9 @@ impl Plan {
     }
 
     /// Whether single samples whose output alone is asked for (`predict`, `predict_into`,
-    /// `predict_single`) run as a register chain: the model is a chain of DOTs at most 32 wide
-    /// and the SIMD level is AVX2 or AVX-512.
+    /// `predict_single`) run as a register chain: the model is sequential (DOTs, and in-place
+    /// ADD/MUL/CLIP/ACTIVATION on the current buffer), every buffer after the input at most 32
+    /// wide, and the SIMD level is AVX2 or AVX-512.
     pub fn uses_register_chain(&self) -> bool {
         self.chain.is_some()
     }

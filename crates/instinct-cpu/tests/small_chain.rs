@@ -104,3 +104,113 @@ fn register_chains_match_the_plan_on_random_chains() {
         assert!(chained > 250, "only {chained} of 400 cases used the chain");
     }
 }
+
+#[test]
+fn sequential_models_with_elementwise_steps_match_the_plan() {
+    use instinct_format::Instruction;
+    let mut rng = Rng(0xB0_0575);
+    let activations: Vec<Activation> = Activation::ALL.to_vec();
+    let mut chained = 0;
+    for case in 0..300 {
+        let fs = 1 + rng.below(24);
+        let mut b = ModelBuilder::with_feature_size(fs).buffer(fs);
+        let (mut current, mut width, mut params) = (0usize, fs, 0usize);
+        let layers = 1 + rng.below(3);
+        let elementwise =
+            |b: ModelBuilder, rng: &mut Rng, current: usize, width: usize, params: &mut usize| {
+                let mut b = b;
+                for _ in 0..rng.below(3) {
+                    let values =
+                        |rng: &mut Rng| (0..width).map(|_| rng.unit()).collect::<Vec<f32>>();
+                    b = match rng.below(4) {
+                        0 => {
+                            *params += 1;
+                            b.parameters(values(rng))
+                                .instruction(Instruction::AddElementwise {
+                                    input: current,
+                                    parameters: *params - 1,
+                                })
+                        }
+                        1 => {
+                            *params += 1;
+                            b.parameters(values(rng))
+                                .instruction(Instruction::MulElementwise {
+                                    input: current,
+                                    parameters: *params - 1,
+                                })
+                        }
+                        2 => {
+                            let lows: Vec<f32> = values(rng).iter().map(|v| v - 1.0).collect();
+                            let highs: Vec<f32> = values(rng).iter().map(|v| v + 1.0).collect();
+                            let (min, max) = match rng.below(3) {
+                                0 => (Some(*params), None),
+                                1 => (None, Some(*params)),
+                                _ => (Some(*params), Some(*params + 1)),
+                            };
+                            let count = usize::from(min.is_some()) + usize::from(max.is_some());
+                            if min.is_some() {
+                                b = b.parameters(lows);
+                            }
+                            if max.is_some() {
+                                b = b.parameters(highs);
+                            }
+                            *params += count;
+                            b.instruction(Instruction::ClipElementwise {
+                                input: current,
+                                parameters_min: min,
+                                parameters_max: max,
+                            })
+                        }
+                        _ => b.instruction(Instruction::Activation {
+                            input: current,
+                            activation: activations[rng.below(activations.len())],
+                        }),
+                    };
+                }
+                b
+            };
+        b = elementwise(b, &mut rng, current, width, &mut params);
+        for _ in 0..layers {
+            let out = 1 + rng.below(32);
+            let scale = 1.0 / (width as f32).sqrt();
+            let rows = (0..out)
+                .map(|_| (0..width).map(|_| rng.unit() * scale).collect())
+                .collect();
+            let bias = (0..out).map(|_| rng.unit()).collect();
+            let act = [None, Some(Activation::Relu), Some(Activation::Tanh)][rng.below(3)];
+            b = b.dense(rows, bias, act);
+            current += 1;
+            width = out;
+            b = elementwise(b, &mut rng, current, width, &mut params);
+        }
+        let info = b.build().unwrap();
+        let model = validate(&info, &Limits::default()).unwrap();
+        let interp = Interpreter::new(&model);
+        chained += usize::from(interp.plan().uses_register_chain());
+        if level() >= Level::Avx2 {
+            assert!(interp.plan().uses_register_chain(), "case {case}");
+        }
+        let mut memory = vec![0.0; interp.required_memory()];
+        let mut output = vec![0.0; interp.output_size()];
+        for sample in 0..5 {
+            let mut x: Vec<f32> = (0..fs).map(|_| rng.unit() * 3.0).collect();
+            if sample == 4 {
+                x[0] = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY][case % 3];
+            }
+            interp.predict_into(&x, &mut memory, &mut output).unwrap();
+            let mut buffer = vec![0.0; interp.required_memory()];
+            buffer[..fs].copy_from_slice(&x);
+            interp.predict_with_buffer(&mut buffer).unwrap();
+            let expected = interp.output(&buffer).unwrap();
+            for (o, (got, want)) in output.iter().zip(expected).enumerate() {
+                assert!(
+                    same(*got, *want),
+                    "case {case}, sample {sample}, output {o}: {got} vs {want}\n{info:?}"
+                );
+            }
+        }
+    }
+    if level() >= Level::Avx2 {
+        assert_eq!(chained, 300);
+    }
+}
