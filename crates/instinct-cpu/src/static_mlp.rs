@@ -120,9 +120,15 @@ fn activation_of(code: u32) -> Option<Option<Activation>> {
     }
 }
 
-/// The elementwise activation with code `code` on two registers of outputs (SOFTMAX and
-/// unknown codes leave them unchanged). Always inlined, so that each layer's outputs stay in
-/// registers.
+/// The slice-kernel kind of a layer's activation code (an unknown code, possible only through
+/// an unchecked cast, acts as none).
+#[inline(always)]
+fn kind(code: u32) -> fast::Kind {
+    activation_of(code).map_or(fast::Kind::Identity, crate::plan::kernel)
+}
+
+/// The elementwise activation with code `code` on two registers of outputs (SOFTMAX leaves
+/// them unchanged). Always inlined, so that each layer's outputs stay in registers.
 ///
 /// # Safety
 /// The CPU has AVX-512 (F, VL, DQ, BW) and FMA: only called from code compiled for them.
@@ -133,36 +139,18 @@ unsafe fn activate_registers(
     a: std::arch::x86_64::__m512,
     b: std::arch::x86_64::__m512,
 ) -> (std::arch::x86_64::__m512, std::arch::x86_64::__m512) {
-    use fast::Kind;
-    macro_rules! both {
-        ($kind:ident) => {
-            // SAFETY: the caller runs on a CPU with the features `apply_avx512` needs.
-            unsafe {
-                (
-                    fast::apply_avx512::<{ Kind::$kind as u8 }>(a),
-                    fast::apply_avx512::<{ Kind::$kind as u8 }>(b),
-                )
-            }
-        };
+    use std::arch::x86_64::__m512;
+    #[inline(always)]
+    unsafe fn both<const K: u8>(a: __m512, b: __m512) -> (__m512, __m512) {
+        // SAFETY: the caller runs on a CPU with the features `apply_avx512` needs.
+        unsafe { (fast::apply_avx512::<K>(a), fast::apply_avx512::<K>(b)) }
     }
-    match code {
-        1 => both!(Relu),
-        2 => both!(Sigmoid),
-        4 => both!(Sqrt),
-        5 => both!(Log),
-        6 => both!(Log10),
-        7 => both!(Tanh),
-        8 => both!(Inverse),
-        9 => both!(Gelu),
-        10 => both!(Softplus),
-        11 => both!(Exp),
-        12 => both!(Sign),
-        _ => (a, b),
-    }
+    // SAFETY: as the caller promises.
+    unsafe { fast::with_kind!(kind(code), both(a, b)) }
 }
 
-/// The elementwise activation with code `code` on four AVX2 registers of outputs (SOFTMAX and
-/// unknown codes leave them unchanged). Always inlined, so that the outputs stay in registers.
+/// The elementwise activation with code `code` on four AVX2 registers of outputs (SOFTMAX
+/// leaves them unchanged). Always inlined, so that the outputs stay in registers.
 ///
 /// # Safety
 /// The CPU has AVX2 and FMA: only called from code compiled for them.
@@ -172,36 +160,22 @@ unsafe fn activate_registers_avx2(
     code: u32,
     v: [std::arch::x86_64::__m256; 4],
 ) -> [std::arch::x86_64::__m256; 4] {
-    use fast::Kind;
-    macro_rules! all {
-        ($kind:ident) => {
-            // SAFETY: the caller runs on a CPU with the features `apply_avx2` needs. (No
-            // closure: this function has no target features of its own, so a closure made
-            // here would not have them either.)
-            unsafe {
-                [
-                    fast::apply_avx2::<{ Kind::$kind as u8 }>(v[0]),
-                    fast::apply_avx2::<{ Kind::$kind as u8 }>(v[1]),
-                    fast::apply_avx2::<{ Kind::$kind as u8 }>(v[2]),
-                    fast::apply_avx2::<{ Kind::$kind as u8 }>(v[3]),
-                ]
-            }
-        };
+    use std::arch::x86_64::__m256;
+    #[inline(always)]
+    unsafe fn all<const K: u8>(v: [__m256; 4]) -> [__m256; 4] {
+        // SAFETY: the caller runs on a CPU with the features `apply_avx2` needs. (No closure:
+        // a closure made here would not have the caller's target features.)
+        unsafe {
+            [
+                fast::apply_avx2::<K>(v[0]),
+                fast::apply_avx2::<K>(v[1]),
+                fast::apply_avx2::<K>(v[2]),
+                fast::apply_avx2::<K>(v[3]),
+            ]
+        }
     }
-    match code {
-        1 => all!(Relu),
-        2 => all!(Sigmoid),
-        4 => all!(Sqrt),
-        5 => all!(Log),
-        6 => all!(Log10),
-        7 => all!(Tanh),
-        8 => all!(Inverse),
-        9 => all!(Gelu),
-        10 => all!(Softplus),
-        11 => all!(Exp),
-        12 => all!(Sign),
-        _ => v,
-    }
+    // SAFETY: as the caller promises.
+    unsafe { fast::with_kind!(kind(code), all(v)) }
 }
 
 /// Inputs from registers up to this many are taken by lane permutations; more are stored and
@@ -274,28 +248,9 @@ impl<const N: usize> Wide<N> {
 const SOFTMAX: u32 = 3;
 
 /// Applies the activation with code `code` to a layer's outputs, with the fast kernels inlined.
-/// Codes are checked when a net is built or read from bytes; an unknown one (only possible
-/// through an unchecked cast) leaves the values unchanged.
 #[inline(always)]
 fn activate(code: u32, y: &mut [f32]) {
-    use fast::Kind;
-    // One call per kind, each inlined with its kind a constant, so each arm is straight-line
-    // vector code for this N.
-    match code {
-        1 => fast::activate_inline(Kind::Relu, y),
-        2 => fast::activate_inline(Kind::Sigmoid, y),
-        3 => fast::activate_inline(Kind::Softmax, y),
-        4 => fast::activate_inline(Kind::Sqrt, y),
-        5 => fast::activate_inline(Kind::Log, y),
-        6 => fast::activate_inline(Kind::Log10, y),
-        7 => fast::activate_inline(Kind::Tanh, y),
-        8 => fast::activate_inline(Kind::Inverse, y),
-        9 => fast::activate_inline(Kind::Gelu, y),
-        10 => fast::activate_inline(Kind::Softplus, y),
-        11 => fast::activate_inline(Kind::Exp, y),
-        12 => fast::activate_inline(Kind::Sign, y),
-        _ => {}
-    }
+    fast::activate_inline(kind(code), y);
 }
 
 impl<const I: usize, const O: usize> Dense<I, O> {
