@@ -316,13 +316,7 @@ impl<const I: usize, const O: usize> Dense<I, O> {
     #[inline]
     fn wide_avx512(&self, x: WideIn<'_, I>, code: u32) -> Wide<O> {
         use std::arch::x86_64::*;
-        let lanes = |n: usize| -> __mmask16 {
-            if n >= BLOCK {
-                0xffff
-            } else {
-                ((1u32 << n) - 1) as u16
-            }
-        };
+        let lanes = instinct_kernels::vector::first_lanes;
         // Inputs in registers: up to `PERMUTE_INPUTS` are taken by lane permutations, more are
         // stored once and read back as broadcasts, which fold into the multiply-adds.
         let mut stored = [0.0f32; 2 * BLOCK];
@@ -444,21 +438,19 @@ impl<const I: usize, const O: usize> Dense<I, O> {
     #[inline]
     fn forward_avx2(&self, x: &[f32; I], code: u32) -> [f32; O] {
         use std::arch::x86_64::*;
-        /// Lane masks: lane `l` of `TAIL[8 - n..]` is set for `l < n`.
-        static TAIL: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
         const LANES: usize = 8;
         let w = self.columns.as_ptr().cast::<f32>();
         let mut y = [0.0f32; O];
         for start in (0..O).step_by(4 * LANES) {
             let n = (O - start).min(4 * LANES);
-            // SAFETY: `8 - min(·, 8)` keeps the mask reads inside `TAIL`; the masked loads read
+            // SAFETY: each mask is 8 values; the masked loads read
             // only lanes `start .. O` of a weight row (`columns` is `I` rows of `O` contiguous
             // values) or of `bias` (addresses of empty masks are formed with `wrapping_add`
             // and not accessed); `block` holds 32 values.
             unsafe {
                 let mask = |b: usize| {
-                    let lanes = n.saturating_sub(b * LANES).min(LANES);
-                    _mm256_loadu_si256(TAIL.as_ptr().add(LANES - lanes).cast())
+                    let lanes = instinct_kernels::vector::first_lanes8(n.saturating_sub(b * LANES));
+                    _mm256_loadu_si256(lanes.as_ptr().cast())
                 };
                 let masks = [mask(0), mask(1), mask(2), mask(3)];
                 let blocks = n.div_ceil(LANES);

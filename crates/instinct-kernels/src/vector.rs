@@ -222,8 +222,29 @@ lanes!(F32x8, 8);
 
 #[cfg(target_arch = "x86_64")]
 pub use avx512::accumulate_dense;
+
+/// The AVX-512 mask of the first `n` lanes of 16 (all of them from 16 on).
+#[inline(always)]
+pub fn first_lanes(n: usize) -> u16 {
+    if n >= 16 {
+        0xffff
+    } else {
+        ((1u32 << n) - 1) as u16
+    }
+}
+
+/// The AVX2 lane mask (for `_mm256_maskload_ps`/`_mm256_maskstore_ps`) of the first `n` lanes
+/// of 8 (all of them from 8 on): -1 in each selected lane, 0 elsewhere.
+#[inline(always)]
+pub fn first_lanes8(n: usize) -> [i32; 8] {
+    const TAIL: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
+    let start = 8 - n.min(8);
+    let mut mask = [0; 8];
+    mask.copy_from_slice(&TAIL[start..start + 8]);
+    mask
+}
 #[cfg(target_arch = "x86_64")]
-pub(crate) use avx512::{F32x16, first_lanes};
+pub(crate) use avx512::F32x16;
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
@@ -268,7 +289,7 @@ mod avx512 {
         #[inline(always)]
         pub(crate) unsafe fn load_first(p: *const f32, n: usize) -> F32x16 {
             // SAFETY: masked-off lanes are neither read nor faulted on.
-            F32x16(unsafe { _mm512_maskz_loadu_ps(first_lanes(n), p) })
+            F32x16(unsafe { _mm512_maskz_loadu_ps(super::first_lanes(n), p) })
         }
 
         /// Stores the first `n < 16` values.
@@ -278,7 +299,7 @@ mod avx512 {
         #[inline(always)]
         pub(crate) unsafe fn store_first(self, p: *mut f32, n: usize) {
             // SAFETY: masked-off lanes are not written.
-            unsafe { _mm512_mask_storeu_ps(p, first_lanes(n), self.0) }
+            unsafe { _mm512_mask_storeu_ps(p, super::first_lanes(n), self.0) }
         }
     }
 
@@ -354,16 +375,6 @@ mod avx512 {
                 _mm512_add_ps(_mm512_add_ps(v[0], v[1]), _mm512_add_ps(v[2], v[3]))
             };
             (sum(lo), sum(hi))
-        }
-    }
-
-    /// Mask of the first `n` (at most 16) lanes.
-    #[inline(always)]
-    pub(crate) fn first_lanes(n: usize) -> __mmask16 {
-        if n >= 16 {
-            0xffff
-        } else {
-            ((1u32 << n) - 1) as u16
         }
     }
 
@@ -527,9 +538,6 @@ mod avx2 {
     #[repr(transparent)]
     pub(crate) struct F32x8(pub(crate) __m256);
 
-    /// Lane masks for `maskload`/`maskstore`: lane `i` of `TAIL[8 - n..]` is set for `i < n`.
-    static TAIL: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
-
     impl F32x8 {
         /// Loads 8 values.
         ///
@@ -555,9 +563,9 @@ mod avx2 {
         /// stores.
         #[inline(always)]
         fn first(n: usize) -> __m256i {
-            // SAFETY: `8 - min(n, 8)` is in 0..=8, so the 8 values read lie inside `TAIL`; AVX2
-            // is available wherever an `F32x8` is used.
-            unsafe { _mm256_loadu_si256(TAIL.as_ptr().add(8 - n.min(8)).cast()) }
+            let mask = super::first_lanes8(n);
+            // SAFETY: `mask` holds 8 values; AVX2 is available wherever an `F32x8` is used.
+            unsafe { _mm256_loadu_si256(mask.as_ptr().cast()) }
         }
 
         /// Loads the first `n < 8` values, the other lanes zero.
@@ -714,6 +722,29 @@ mod avx2 {
                 );
                 (F32x8(_mm256_castsi256_ps(m)), F32x8(_mm256_cvtepi32_ps(e)))
             })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lane_masks_select_exactly_the_first_lanes() {
+        for n in 0..=20 {
+            let m16 = first_lanes(n);
+            let m8 = first_lanes8(n);
+            for lane in 0..16 {
+                assert_eq!(
+                    m16 >> lane & 1 == 1,
+                    lane < n,
+                    "16 lanes, n = {n}, lane {lane}"
+                );
+            }
+            for (lane, m) in m8.iter().enumerate() {
+                assert_eq!(*m, if lane < n { -1 } else { 0 }, "8 lanes, n = {n}");
+            }
         }
     }
 }
