@@ -1,6 +1,7 @@
 //! The register chain (narrow DOT chains at AVX-512, used by `predict_into`) computes what the
 //! step-by-step plan computes (`predict_with_buffer`), on random chains of every activation,
-//! NaN and infinities included; so do batch calls, which use it where it wins.
+//! NaN and infinities included, on random dense chains and on sequential models with
+//! elementwise steps; so do batch calls, which use it where it wins.
 
 use instinct_cpu::{Engine, Interpreter, PredictConfig};
 use instinct_format::{Activation, Limits, ModelBuilder};
@@ -27,6 +28,51 @@ impl Rng {
 
 fn same(a: f32, b: f32) -> bool {
     (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= 1e-5 + 1e-5 * b.abs()
+}
+
+/// Runs `samples` seeded inputs (the last with a NaN or an infinity) through `predict_into` and
+/// both engines of `predict_batch`, each of which may use the register chain, and asserts they
+/// agree with the step-by-step plan (`predict_with_buffer`).
+fn agrees_with_the_plan(
+    interp: &Interpreter,
+    rng: &mut Rng,
+    case: usize,
+    samples: usize,
+    context: &str,
+) {
+    let fs = interp.feature_size();
+    let mut memory = vec![0.0; interp.required_memory()];
+    let mut output = vec![0.0; interp.output_size()];
+    let (mut inputs, mut expected_rows) = (Vec::new(), Vec::new());
+    for sample in 0..samples {
+        let mut x: Vec<f32> = (0..fs).map(|_| rng.unit() * 3.0).collect();
+        if sample == samples - 1 {
+            x[0] = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY][case % 3];
+        }
+        interp.predict_into(&x, &mut memory, &mut output).unwrap();
+        let mut buffer = vec![0.0; interp.required_memory()];
+        buffer[..fs].copy_from_slice(&x);
+        interp.predict_with_buffer(&mut buffer).unwrap();
+        let expected = interp.output(&buffer).unwrap();
+        for (o, (got, want)) in output.iter().zip(expected).enumerate() {
+            assert!(
+                same(*got, *want),
+                "case {case}, sample {sample}, output {o}: {got} vs {want}\n{context}"
+            );
+        }
+        inputs.extend_from_slice(&x);
+        expected_rows.extend_from_slice(expected);
+    }
+    for engine in [Engine::Batch, Engine::PerSample] {
+        let config = PredictConfig::new().with_threads(1).with_engine(engine);
+        let got = interp.predict_batch(&inputs, config).unwrap();
+        for (i, (g, w)) in got.iter().zip(&expected_rows).enumerate() {
+            assert!(
+                same(*g, *w),
+                "case {case}, {engine:?}, value {i}: {g} vs {w}\n{context}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -65,40 +111,7 @@ fn register_chains_match_the_plan_on_random_chains() {
             "case {case}: sizes {sizes:?}"
         );
         chained += usize::from(interp.plan().uses_register_chain());
-        let mut memory = vec![0.0; interp.required_memory()];
-        let mut output = vec![0.0; interp.output_size()];
-        let mut batch_inputs = Vec::new();
-        let mut expected_rows = Vec::new();
-        for sample in 0..6 {
-            let mut x: Vec<f32> = (0..sizes[0]).map(|_| rng.unit() * 3.0).collect();
-            if sample == 5 {
-                x[0] = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY][case % 3];
-            }
-            interp.predict_into(&x, &mut memory, &mut output).unwrap();
-            let mut buffer = vec![0.0; interp.required_memory()];
-            buffer[..x.len()].copy_from_slice(&x);
-            interp.predict_with_buffer(&mut buffer).unwrap();
-            let expected = interp.output(&buffer).unwrap();
-            for (o, (got, want)) in output.iter().zip(expected).enumerate() {
-                assert!(
-                    same(*got, *want),
-                    "case {case}, sizes {sizes:?}, sample {sample}, output {o}: {got} vs {want}"
-                );
-            }
-            batch_inputs.extend_from_slice(&x);
-            expected_rows.extend_from_slice(expected);
-        }
-        // Both engines of a batch call (which use the chain where it wins) agree too.
-        for engine in [Engine::Batch, Engine::PerSample] {
-            let config = PredictConfig::new().with_threads(1).with_engine(engine);
-            let got = interp.predict_batch(&batch_inputs, config).unwrap();
-            for (i, (g, w)) in got.iter().zip(&expected_rows).enumerate() {
-                assert!(
-                    same(*g, *w),
-                    "case {case}, {engine:?}, value {i}: {g} vs {w}"
-                );
-            }
-        }
+        agrees_with_the_plan(&interp, &mut rng, case, 6, &format!("sizes {sizes:?}"));
     }
     if level() >= Level::Avx2 {
         assert!(chained > 250, "only {chained} of 400 cases used the chain");
@@ -190,25 +203,7 @@ fn sequential_models_with_elementwise_steps_match_the_plan() {
         if level() >= Level::Avx2 {
             assert!(interp.plan().uses_register_chain(), "case {case}");
         }
-        let mut memory = vec![0.0; interp.required_memory()];
-        let mut output = vec![0.0; interp.output_size()];
-        for sample in 0..5 {
-            let mut x: Vec<f32> = (0..fs).map(|_| rng.unit() * 3.0).collect();
-            if sample == 4 {
-                x[0] = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY][case % 3];
-            }
-            interp.predict_into(&x, &mut memory, &mut output).unwrap();
-            let mut buffer = vec![0.0; interp.required_memory()];
-            buffer[..fs].copy_from_slice(&x);
-            interp.predict_with_buffer(&mut buffer).unwrap();
-            let expected = interp.output(&buffer).unwrap();
-            for (o, (got, want)) in output.iter().zip(expected).enumerate() {
-                assert!(
-                    same(*got, *want),
-                    "case {case}, sample {sample}, output {o}: {got} vs {want}\n{info:?}"
-                );
-            }
-        }
+        agrees_with_the_plan(&interp, &mut rng, case, 5, &format!("{info:?}"));
     }
     if level() >= Level::Avx2 {
         assert_eq!(chained, 300);
