@@ -1,7 +1,8 @@
 //! The CPU executors: a [`ValidModel`] compiled into a [`Plan`] of resolved steps, run one
 //! sample at a time by the [`Interpreter`], or over many samples by the batch engine
 //! ([`Interpreter::predict_batch`], and [`Interpreter::predict_parallel`] by default) in tiles
-//! spread over threads; plus [`Mlp1`]/[`Mlp2`]/[`Mlp3`], tiny nets with their sizes in the type.
+//! spread over threads (small sequential models run per sample as a register chain); plus
+//! [`Mlp1`]/[`Mlp2`]/[`Mlp3`], tiny nets with their sizes in the type.
 //!
 //! Semantics: for every sample the unified memory starts zeroed, the input fills its first
 //! `feature_size` values, the instructions run in order, and the output is the last buffer.

@@ -1,5 +1,6 @@
-//! CPU math on slices. The functions here are the portable scalar versions that define the
-//! semantics every faster path must reproduce (within the tolerances the tests name).
+//! CPU math on slices: the scalar functions of [`activation`], which define the semantics, and
+//! the faster kernels (vectorised activations, dot products, matrix products, the register chain)
+//! that must reproduce them within the tolerances their tests name.
 //!
 //! This crate knows nothing of the model format: callers map their activation names to the
 //! functions in [`activation`].

@@ -3,9 +3,10 @@
 //! `avx512` the batch engine's matrix products fall back to `matrixmultiply`'s sgemm, which picks
 //! its own kernel.
 //!
-//! Each vectorised kernel is one portable body compiled several times, once per level, with the
-//! matching `#[target_feature]`s; the compiler vectorises the body for each. The portable
-//! compilation is the scalar level and runs everywhere.
+//! Some kernels are one portable body compiled several times, once per level, with the matching
+//! `#[target_feature]`s (`multiversion!`), which the compiler vectorises for each; the
+//! activations, the per-sample dense layers and the register chain also have explicit AVX2 and
+//! AVX-512 forms (`vector.rs`). The portable compilation is the scalar level and runs everywhere.
 
 use std::sync::OnceLock;
 
