@@ -347,24 +347,13 @@ mod avx512 {
 mod tests {
     use super::*;
 
-    fn check(m: usize, n: usize, k: usize, lhs: usize, dst: usize, row_stride: usize) {
-        crate::test_support::check_tile_product(
-            (m, n, k),
-            (lhs, dst, row_stride),
-            |mem, rhs, p| packed_tile_product(mem, &PackedWeights::new(rhs, p.n, p.k), p),
-        );
-    }
-
     #[test]
     fn matches_the_reference_on_awkward_shapes() {
-        check(63, 65, 67, 0, 67, 140);
-        check(1, 1, 1, 0, 1, 2);
-        check(17, 3, 250, 3, 260, 300);
-        check(13, 300, 250, 0, 250, 550);
-        check(5, 7, 2, 9, 0, 12);
-        check(7, 33, 5, 0, 5, 40);
-        check(6, 32, 16, 0, 16, 48);
-        check(4, 5, 0, 0, 0, 5);
+        for (shape, place) in crate::test_support::AWKWARD_TILES {
+            crate::test_support::check_tile_product(shape, place, |mem, rhs, p| {
+                packed_tile_product(mem, &PackedWeights::new(rhs, p.n, p.k), p)
+            });
+        }
     }
 
     #[test]

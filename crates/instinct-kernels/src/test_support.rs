@@ -52,3 +52,22 @@ pub(crate) fn check_tile_product(
         }
     }
 }
+
+/// Tile shapes that catch edge cases, `((m, n, k), (lhs, dst, row_stride))`: sizes that are not
+/// multiples of any kernel block, a single element, the result before the operand in each row,
+/// panels of 1, 12, 16 and 32 columns, 300 outputs of 250 inputs (the seed model), and an empty
+/// inner dimension (zeros).
+/// `((m, n, k), (lhs, dst, row_stride))` of a tile product.
+pub(crate) type Tile = ((usize, usize, usize), (usize, usize, usize));
+
+pub(crate) const AWKWARD_TILES: [Tile; 9] = [
+    ((63, 65, 67), (0, 67, 140)),
+    ((1, 1, 1), (0, 1, 2)),
+    ((17, 3, 250), (3, 260, 300)),
+    ((13, 300, 250), (0, 250, 550)),
+    ((5, 7, 2), (9, 0, 12)),
+    ((7, 33, 5), (0, 5, 40)),
+    ((6, 32, 16), (0, 16, 48)),
+    ((9, 44, 3), (0, 3, 50)),
+    ((4, 5, 0), (0, 0, 5)),
+];
