@@ -53,13 +53,12 @@ pub(crate) fn check_tile_product(
     }
 }
 
-/// Tile shapes that catch edge cases, `((m, n, k), (lhs, dst, row_stride))`: sizes that are not
-/// multiples of any kernel block, a single element, the result before the operand in each row,
-/// panels of 1, 12, 16 and 32 columns, 300 outputs of 250 inputs (the seed model), and an empty
-/// inner dimension (zeros).
 /// `((m, n, k), (lhs, dst, row_stride))` of a tile product.
 pub(crate) type Tile = ((usize, usize, usize), (usize, usize, usize));
 
+/// Tile shapes that catch edge cases: sizes that are not multiples of any kernel block, a single
+/// element, the result before the operand in each row, last panels of 1, 12, 16 and 32 columns,
+/// 300 outputs of 250 inputs (the seed model), and an empty inner dimension (zeros).
 pub(crate) const AWKWARD_TILES: [Tile; 9] = [
     ((63, 65, 67), (0, 67, 140)),
     ((1, 1, 1), (0, 1, 2)),
