@@ -23,11 +23,13 @@ impl Interpreter {
     }
 
     /// Number of input values per sample.
+    #[inline]
     pub fn feature_size(&self) -> usize {
         self.plan.feature_size
     }
 
     /// Number of output values per sample (the last buffer's size).
+    #[inline]
     pub fn output_size(&self) -> usize {
         self.plan.output.len()
     }
@@ -38,6 +40,7 @@ impl Interpreter {
     }
 
     /// Values of unified memory one sample needs (the sum of the buffer sizes).
+    #[inline]
     pub fn required_memory(&self) -> usize {
         self.plan.memory
     }
@@ -115,6 +118,7 @@ impl Interpreter {
         })
     }
 
+    #[inline]
     pub(crate) fn check_input(&self, input: &[f32]) -> Result<(), PredictError> {
         if input.len() != self.plan.feature_size {
             return Err(PredictError::InputLength {
@@ -125,6 +129,7 @@ impl Interpreter {
         Ok(())
     }
 
+    #[inline]
     fn memory_slice<'m>(&self, memory: &'m mut [f32]) -> Result<&'m mut [f32], PredictError> {
         let actual = memory.len();
         memory
