@@ -4,7 +4,7 @@ use instinct_format::{Activation, Instruction};
 use instinct_kernels::fast::{self, Kind};
 use instinct_kernels::small_chain::{LayerSpec, SmallChain, StageSpec};
 use instinct_kernels::{AffineKernel, PackedWeights};
-use instinct_validate::ValidModel;
+use instinct_validate::{ChainStep, ValidModel};
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -109,102 +109,6 @@ pub struct Plan {
     /// AVX-512 level: the whole model in registers, which the per-sample calls that need only
     /// the output use.
     pub(crate) chain: Option<SmallChain>,
-}
-
-/// One dense layer of a model that is a chain of DOTs.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ChainLayer {
-    /// Weight slot.
-    pub slot: usize,
-    pub activation: Option<Activation>,
-    pub inputs: usize,
-    pub outputs: usize,
-}
-
-/// One instruction of a sequential model: a DOT from the current buffer, or an in-place
-/// elementwise instruction on it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum ChainStep {
-    Dense(ChainLayer),
-    /// Parameter vector index.
-    Add(usize),
-    Mul(usize),
-    Clip {
-        min: Option<usize>,
-        max: Option<usize>,
-    },
-    Activation(Activation),
-}
-
-/// The steps of a sequential model: one input buffer, every instruction either a DOT reading
-/// the current buffer (whose output becomes current) or an in-place ADD/MUL/CLIP/ACTIVATION on
-/// it, and the output buffer current at the end. Otherwise the index and type of the first
-/// instruction that breaks the sequence. Each step comes with its instruction index.
-pub(crate) fn sequential(model: &ValidModel) -> Result<Vec<(usize, ChainStep)>, (usize, String)> {
-    let (info, layout) = (model.info(), model.layout());
-    let mut current = 0usize;
-    let mut steps = Vec::new();
-    for (index, ins) in info.instructions.iter().enumerate() {
-        let step = match ins {
-            _ if layout.input_buffers != 1 => None,
-            Instruction::Dot {
-                input,
-                output,
-                weights,
-                activation,
-            } if *input == current => {
-                let layer = ChainLayer {
-                    slot: *weights,
-                    activation: *activation,
-                    inputs: layout.sizes[*input],
-                    outputs: layout.sizes[*output],
-                };
-                current = *output;
-                Some(ChainStep::Dense(layer))
-            }
-            Instruction::AddElementwise { input, parameters } if *input == current => {
-                Some(ChainStep::Add(*parameters))
-            }
-            Instruction::MulElementwise { input, parameters } if *input == current => {
-                Some(ChainStep::Mul(*parameters))
-            }
-            Instruction::ClipElementwise {
-                input,
-                parameters_min,
-                parameters_max,
-            } if *input == current => Some(ChainStep::Clip {
-                min: *parameters_min,
-                max: *parameters_max,
-            }),
-            Instruction::Activation { input, activation } if *input == current => {
-                Some(ChainStep::Activation(*activation))
-            }
-            _ => None,
-        };
-        match step {
-            Some(step) => steps.push((index, step)),
-            None => return Err((index, ins.type_name().to_string())),
-        }
-    }
-    if current != layout.sizes.len() - 1 {
-        let index = info.instructions.len().saturating_sub(1);
-        return Err((index, "DOT not ending in the output buffer".into()));
-    }
-    Ok(steps)
-}
-
-/// The dense layers of a model that is a chain of DOTs from its one input buffer to the output
-/// buffer, each reading the previous one's output; otherwise the index and type of the first
-/// instruction that breaks the chain.
-pub(crate) fn dot_chain(model: &ValidModel) -> Result<Vec<ChainLayer>, (usize, String)> {
-    let info = model.info();
-    sequential(model)?
-        .into_iter()
-        .map(|(index, step)| match step {
-            ChainStep::Dense(layer) => Ok(layer),
-            _ => Err((index, info.instructions[index].type_name().to_string())),
-        })
-        .collect()
 }
 
 impl Plan {
@@ -343,7 +247,7 @@ impl Plan {
             })
             .collect();
         let parameters = info.parameters();
-        let chain = sequential(model).ok().and_then(|steps| {
+        let chain = model.sequential().ok().and_then(|steps| {
             let specs: Vec<StageSpec<'_>> = steps
                 .iter()
                 .map(|(_, step)| match *step {

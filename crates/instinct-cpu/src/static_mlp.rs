@@ -505,14 +505,18 @@ impl<const I: usize, const O: usize> Dense<I, O> {
 /// The dense layers of a model that is a chain of DOTs from the input buffer to the output:
 /// `(weight slot, activation code, in, out)` per layer.
 fn dot_chain(model: &ValidModel) -> Result<Vec<(usize, u32, usize, usize)>, StaticError> {
-    crate::plan::dot_chain(model)
+    model
+        .dot_chain()
         .map(|layers| {
             layers
                 .iter()
                 .map(|l| (l.slot, code(l.activation), l.inputs, l.outputs))
                 .collect()
         })
-        .map_err(|(index, kind)| StaticError::NotADotChain { index, kind })
+        .map_err(|e| StaticError::NotADotChain {
+            index: e.index,
+            kind: e.kind,
+        })
 }
 
 macro_rules! static_mlp {

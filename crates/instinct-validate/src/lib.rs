@@ -15,11 +15,13 @@
 //! assert_eq!(problems.0[0].path, "weights[0][0]");
 //! ```
 
+mod chain;
 mod dataflow;
 mod diagnostics;
 mod layout;
 mod rules;
 
+pub use chain::{ChainLayer, ChainStep, NotAChain};
 pub use diagnostics::{Diagnostic, DiagnosticKind, Diagnostics};
 pub use instinct_format::Limits;
 pub use layout::Layout;
