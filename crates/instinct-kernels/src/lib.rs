@@ -10,6 +10,7 @@ mod copy;
 pub mod dot;
 pub mod fast;
 pub mod gemm;
+pub mod interleaved;
 pub mod packed;
 pub mod simd;
 pub mod small_chain;

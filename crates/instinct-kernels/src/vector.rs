@@ -158,8 +158,8 @@ impl Vector for f32 {
 }
 
 /// A register of `LANES` values with loads and stores, whole or of a first few lanes (the
-/// rest masked: neither read nor written, so a slice's tail can be handled in place).
-#[cfg(target_arch = "x86_64")]
+/// rest masked: neither read nor written, so a slice's tail can be handled in place). Plain
+/// `f32` is a register of one value.
 pub(crate) trait Lanes: Vector {
     /// Values per register.
     const LANES: usize;
@@ -213,6 +213,27 @@ macro_rules! lanes {
             }
         }
     };
+}
+
+impl Lanes for f32 {
+    const LANES: usize = 1;
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        // SAFETY: as the caller promises.
+        unsafe { *p }
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        // SAFETY: as the caller promises.
+        unsafe { *p = self }
+    }
+    #[inline(always)]
+    unsafe fn load_first(_: *const f32, _: usize) -> Self {
+        // `n < 1`: no value.
+        0.0
+    }
+    #[inline(always)]
+    unsafe fn store_first(self, _: *mut f32, _: usize) {}
 }
 
 #[cfg(target_arch = "x86_64")]
