@@ -456,6 +456,36 @@ pub fn activate_at(level: Level, kind: Kind, xs: &mut [f32], bias: Option<&[f32]
     activate_scalar(kind, xs, bias);
 }
 
+/// [`activate_at`] on every row of `xs`, rows as long as `bias`, each with `bias` added first
+/// (softmax per row): a block of samples' outputs in one call, with one dispatch.
+///
+/// # Panics
+/// When `bias` is empty or `xs` is not a whole number of rows.
+pub fn activate_rows_at(level: Level, kind: Kind, xs: &mut [f32], bias: &[f32]) {
+    assert!(
+        !bias.is_empty() && xs.len().is_multiple_of(bias.len()),
+        "{} values are not rows of {}",
+        xs.len(),
+        bias.len()
+    );
+    #[cfg(target_arch = "x86_64")]
+    {
+        if level == Level::Avx512 && Level::Avx512.is_available() {
+            // SAFETY: the CPU has AVX-512 (checked just above); lengths checked.
+            unsafe { avx512::activate_rows(kind, xs, bias) };
+            return;
+        }
+        if level >= Level::Avx2 && Level::Avx2.is_available() {
+            // SAFETY: the CPU has AVX2 and FMA (checked just above); lengths checked.
+            unsafe { avx2::activate_rows(kind, xs, bias) };
+            return;
+        }
+    }
+    for row in xs.chunks_exact_mut(bias.len()) {
+        activate_scalar(kind, row, Some(bias));
+    }
+}
+
 /// [`activate_at`] at the process's [`level`](crate::simd::level).
 #[inline]
 pub fn activate(kind: Kind, xs: &mut [f32], bias: Option<&[f32]>) {
@@ -550,6 +580,27 @@ macro_rules! register_kernels {
             #[target_feature(enable = $features)]
             pub(crate) unsafe fn activate(kind: Kind, xs: &mut [f32], bias: Option<&[f32]>) {
                 crate::with_kind!(kind, activate_kind(xs, bias))
+            }
+
+            #[target_feature(enable = $features)]
+            fn activate_rows_kind<const K: u8>(xs: &mut [f32], bias: &[f32]) {
+                for row in xs.chunks_exact_mut(bias.len()) {
+                    #[allow(clippy::redundant_closure)]
+                    // SAFETY: as in `activate_kind`; each row is as long as `bias`.
+                    unsafe {
+                        map_lanes::<$v>(row, Some(bias), |v| apply::<K, $v>(v))
+                    };
+                    if K == Kind::Softmax as u8 {
+                        softmax_body(row);
+                    }
+                }
+            }
+
+            /// # Safety
+            /// The CPU has the features; `bias` is not empty.
+            #[target_feature(enable = $features)]
+            pub(crate) unsafe fn activate_rows(kind: Kind, xs: &mut [f32], bias: &[f32]) {
+                crate::with_kind!(kind, activate_rows_kind(xs, bias))
             }
 
             /// # Safety
@@ -761,6 +812,28 @@ mod tests {
                     (got - want).abs() <= 2.0 * f32::from_bits(1),
                     "{level:?}: {got:e} vs {want:e}"
                 );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod rows_tests {
+    use super::*;
+
+    #[test]
+    fn activate_rows_is_activate_on_each_row_with_the_bias() {
+        let bias = [0.5f32, -1.0, 2.0, 0.0, 0.25, -0.75, 1.5, 3.0, -2.0];
+        let xs: Vec<f32> = (0..9 * 7).map(|i| (i as f32 * 0.37).sin() * 3.0).collect();
+        for kind in [Kind::Tanh, Kind::Softmax, Kind::Softplus, Kind::Identity, Kind::Relu] {
+            for level in [Level::Scalar, Level::Avx2, Level::Avx512] {
+                let mut rows = xs.clone();
+                activate_rows_at(level, kind, &mut rows, &bias);
+                let mut each = xs.clone();
+                for row in each.chunks_exact_mut(bias.len()) {
+                    activate_at(level, kind, row, Some(&bias));
+                }
+                assert_eq!(rows, each, "{kind:?} at {level:?}");
             }
         }
     }

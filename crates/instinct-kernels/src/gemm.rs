@@ -85,6 +85,50 @@ pub fn tile_product(mem: &mut [f32], rhs: &[f32], p: TileProduct) -> bool {
     true
 }
 
+/// `c = a · bᵀ` with sgemm, for separate operands: `a` is `m × k` with rows `lda` apart, `b` is
+/// `n × k` row-major (a weight matrix as the format stores it), `c` is `m × n` row-major.
+///
+/// # Panics
+/// When a slice is too short for its shape, or `lda < k`.
+pub fn matmul_nt(m: usize, n: usize, k: usize, a: &[f32], lda: usize, b: &[f32], c: &mut [f32]) {
+    let a_len = if m == 0 { 0 } else { (m - 1) * lda + k };
+    assert!(
+        lda >= k && a.len() >= a_len && b.len() >= n * k && c.len() >= m * n,
+        "matmul_nt: {m} × {n} × {k} (lda {lda}) with {}, {} and {} values",
+        a.len(),
+        b.len(),
+        c.len()
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        c[..m * n].fill(0.0);
+        return;
+    }
+    // SAFETY: checked above: `a` holds rows `i < m` of `k` values at `i · lda`, `b` holds
+    // `n · k` values and `c` `m · n`; `c` is a distinct, exclusively borrowed slice, so no
+    // operand overlaps it. Strides are in elements and positive.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            lda as isize,
+            1,
+            b.as_ptr(),
+            1,
+            k as isize,
+            0.0,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+}
+
 /// The scalar definition of [`tile_product`]: each result is [`crate::dot()`] of a row and a
 /// weight row.
 pub fn tile_product_reference(mem: &mut [f32], rhs: &[f32], p: TileProduct) -> bool {

@@ -1,0 +1,439 @@
+//! `BatchedInference`: every model of a batch run per layer in one pass. One input per model
+//! (`forward`) runs sixteen models at a time in SIMD lanes over an interleaved copy of the
+//! weights; `k` inputs per model (`forward_many`) run as one matrix product per model and layer.
+//! Groups of models (or models) are spread over an owned rayon pool of an explicit size.
+
+use crate::aligned::AlignedValues;
+use crate::{Architecture, BatchedError, BatchedWeights};
+use instinct_format::Activation;
+use instinct_kernels::fast::{self, Kind};
+use instinct_kernels::interleaved::{
+    GROUP, InterleavedDense, interleave_model, interleaved_dense_at,
+};
+use instinct_kernels::simd::{self, Level};
+use instinct_validate::ValidModel;
+use rayon::prelude::*;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+thread_local! {
+    /// Each thread's scratch, kept between calls so that a warm batch does not allocate.
+    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with at least `len` values of this thread's scratch.
+fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    SCRATCH.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() < len {
+            s.resize(len, 0.0);
+        }
+        f(&mut s[..len])
+    })
+}
+
+/// The slice kernels' name for a format activation.
+fn kind(activation: Option<Activation>) -> Kind {
+    match activation {
+        None => Kind::Identity,
+        Some(Activation::Softmax) => Kind::Softmax,
+        Some(Activation::Relu) => Kind::Relu,
+        Some(Activation::Sigmoid) => Kind::Sigmoid,
+        Some(Activation::Tanh) => Kind::Tanh,
+        Some(Activation::Sqrt) => Kind::Sqrt,
+        Some(Activation::Log) => Kind::Log,
+        Some(Activation::Log10) => Kind::Log10,
+        Some(Activation::Inverse) => Kind::Inverse,
+        Some(Activation::Gelu) => Kind::Gelu,
+        Some(Activation::Softplus) => Kind::Softplus,
+        Some(Activation::Exp) => Kind::Exp,
+        Some(Activation::Sign) => Kind::Sign,
+    }
+}
+
+/// One layer of every group, interleaved (see [`InterleavedDense`]).
+#[derive(Debug, Clone)]
+struct LaneLayer {
+    /// `[group][out][in][GROUP]`.
+    weights: AlignedValues,
+    /// `[group][out][GROUP]`.
+    bias: AlignedValues,
+    inputs: usize,
+    outputs: usize,
+    kind: Kind,
+}
+
+/// `models` models of one architecture, run together.
+///
+/// ```
+/// use instinct_batched::{Architecture, BatchedInference, LayerSpec};
+/// use instinct_format::Activation;
+/// use std::collections::HashMap;
+///
+/// let arch = Architecture::new(vec![
+///     LayerSpec::new(2, 3, Some(Activation::Relu)),
+///     LayerSpec::new(3, 1, None),
+/// ]);
+/// let mut batch = BatchedInference::new(2, arch)?;
+/// for model in 0..2 {
+///     let scale = model as f32 + 1.0;
+///     let weights = HashMap::from([
+///         ("layer_0".to_string(), vec![scale; 6]),
+///         ("layer_1".to_string(), vec![1.0; 3]),
+///     ]);
+///     batch.load_weights(model, &weights)?;
+/// }
+/// // One input of 2 values per model: model 0 sees (1, 1), model 1 sees (1, -1).
+/// let out = batch.forward(&[1.0, 1.0, 1.0, -1.0])?;
+/// assert_eq!(out, vec![6.0, 0.0]);
+/// # Ok::<(), instinct_batched::BatchedError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct BatchedInference {
+    weights: BatchedWeights,
+    lanes: Vec<LaneLayer>,
+    groups: usize,
+    level: Level,
+    threads: usize,
+    pool: Option<Arc<rayon::ThreadPool>>,
+}
+
+impl BatchedInference {
+    /// `models` models of `architecture`, none loaded yet, on one thread (see
+    /// [`with_threads`](Self::with_threads)).
+    pub fn new(
+        models: usize,
+        architecture: Architecture,
+    ) -> Result<BatchedInference, BatchedError> {
+        let weights = BatchedWeights::new(models, architecture)?;
+        let groups = models.div_ceil(GROUP);
+        let lanes = weights
+            .architecture()
+            .layers
+            .iter()
+            .map(|l| LaneLayer {
+                weights: AlignedValues::zeroed(groups * GROUP * l.output_size * l.input_size),
+                bias: AlignedValues::zeroed(groups * GROUP * l.output_size),
+                inputs: l.input_size,
+                outputs: l.output_size,
+                kind: kind(l.activation),
+            })
+            .collect();
+        Ok(BatchedInference {
+            weights,
+            lanes,
+            groups,
+            level: simd::level(),
+            threads: 1,
+            pool: None,
+        })
+    }
+
+    /// A batch of format models that are chains of DOTs (each with its activation) of one
+    /// architecture, model `i` of the batch from `models[i]`. The error names the first model
+    /// and layer that differ from model 0, or the first model that is not a DOT chain.
+    pub fn from_models(models: &[ValidModel]) -> Result<BatchedInference, BatchedError> {
+        let first = models.first().ok_or(BatchedError::NoModels)?;
+        let (arch, _) = Architecture::of_model(first, 0)?;
+        let mut batch = BatchedInference::new(models.len(), arch)?;
+        for (i, model) in models.iter().enumerate() {
+            batch.load_model(i, model)?;
+        }
+        Ok(batch)
+    }
+
+    /// Uses `threads` threads (1, the default, runs on the calling thread; more run on a pool
+    /// this batch owns).
+    pub fn with_threads(mut self, threads: usize) -> Result<BatchedInference, BatchedError> {
+        self.set_threads(threads)?;
+        Ok(self)
+    }
+
+    /// Sets the thread count (see [`with_threads`](Self::with_threads)).
+    pub fn set_threads(&mut self, threads: usize) -> Result<(), BatchedError> {
+        if threads == 0 {
+            return Err(BatchedError::ZeroThreads);
+        }
+        self.pool = if threads == 1 {
+            None
+        } else {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(|i| format!("instinct-batched-{i}"))
+                .build()
+                .map_err(|e| BatchedError::ThreadSpawn(e.to_string()))?;
+            Some(Arc::new(pool))
+        };
+        self.threads = threads;
+        Ok(())
+    }
+
+    /// Runs at SIMD `level` instead of the process's (for tests and comparisons; a level the
+    /// CPU lacks falls back to the best it has below it).
+    pub fn with_level(mut self, level: Level) -> BatchedInference {
+        self.level = level;
+        self
+    }
+
+    /// The thread count.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Models in the batch.
+    pub fn models(&self) -> usize {
+        self.weights.models()
+    }
+
+    /// The shared architecture.
+    pub fn architecture(&self) -> &Architecture {
+        self.weights.architecture()
+    }
+
+    /// The weights as loaded (`[model][out][in]` per layer).
+    pub fn weights(&self) -> &BatchedWeights {
+        &self.weights
+    }
+
+    /// Loads model `model`'s weights from `"layer_<N>"` → row-major `out × in` (see
+    /// [`BatchedWeights::load_weights`]); replaces them in place when loaded before (hot reload:
+    /// nothing else is rebuilt).
+    pub fn load_weights(
+        &mut self,
+        model: usize,
+        map: &HashMap<String, Vec<f32>>,
+    ) -> Result<(), BatchedError> {
+        self.weights.load_weights(model, map)?;
+        self.refresh_lanes(model);
+        Ok(())
+    }
+
+    /// Loads model `model`'s biases from `"layer_<N>"` → `out` values (see
+    /// [`BatchedWeights::load_bias`]).
+    pub fn load_bias(
+        &mut self,
+        model: usize,
+        map: &HashMap<String, Vec<f32>>,
+    ) -> Result<(), BatchedError> {
+        self.weights.load_bias(model, map)?;
+        self.refresh_lanes(model);
+        Ok(())
+    }
+
+    /// Replaces model `model`'s weights and biases by those of a format model with this
+    /// architecture (a chain of DOTs of the same sizes and activations).
+    pub fn load_model(&mut self, model: usize, valid: &ValidModel) -> Result<(), BatchedError> {
+        let (arch, params) = Architecture::of_model(valid, model)?;
+        let ours = self.weights.architecture();
+        if arch.layers.len() != ours.layers.len() {
+            return Err(BatchedError::ArchitectureMismatch {
+                model,
+                layer: arch.layers.len().min(ours.layers.len()),
+                actual: format!("{} layers", arch.layers.len()),
+                expected: format!("{} layers", ours.layers.len()),
+            });
+        }
+        for (layer, (a, b)) in arch.layers.iter().zip(&ours.layers).enumerate() {
+            if a != b {
+                return Err(BatchedError::ArchitectureMismatch {
+                    model,
+                    layer,
+                    actual: a.to_string(),
+                    expected: b.to_string(),
+                });
+            }
+        }
+        let layers: Vec<(&[f32], &[f32])> =
+            params.iter().map(|(w, b)| (w.as_slice(), *b)).collect();
+        self.weights.set_model(model, &layers)?;
+        self.refresh_lanes(model);
+        Ok(())
+    }
+
+    /// Copies model `model`'s weights and biases into its lane of the interleaved layers.
+    fn refresh_lanes(&mut self, model: usize) {
+        let (g, m) = (model / GROUP, model % GROUP);
+        for (layer, lane) in self.lanes.iter_mut().enumerate() {
+            let (wn, bn) = (lane.outputs * lane.inputs * GROUP, lane.outputs * GROUP);
+            interleave_model(
+                self.weights.model_weights(model, layer),
+                self.weights.model_bias(model, layer),
+                m,
+                &mut lane.weights.as_mut_slice()[g * wn..][..wn],
+                &mut lane.bias.as_mut_slice()[g * bn..][..bn],
+            );
+        }
+    }
+
+    fn check_loaded(&self) -> Result<(), BatchedError> {
+        match self.weights.first_unloaded() {
+            Some(model) => Err(BatchedError::NotLoaded { model }),
+            None => Ok(()),
+        }
+    }
+
+    fn check_lengths(&self, inputs: usize, outputs: usize, k: usize) -> Result<(), BatchedError> {
+        let arch = self.weights.architecture();
+        let models = self.models();
+        let per_model = arch.input_size() * k;
+        if inputs != models * per_model {
+            return Err(BatchedError::InputLength {
+                actual: inputs,
+                expected: models * per_model,
+                models,
+                per_model,
+            });
+        }
+        if outputs != models * k * arch.output_size() {
+            return Err(BatchedError::OutputLength {
+                actual: outputs,
+                expected: models * k * arch.output_size(),
+            });
+        }
+        Ok(())
+    }
+
+    /// One input per model: `inputs` is `[model][input_size]`, the result `[model][output_size]`.
+    pub fn forward(&self, inputs: &[f32]) -> Result<Vec<f32>, BatchedError> {
+        let mut out = vec![0.0; self.models() * self.architecture().output_size()];
+        self.forward_into(inputs, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`forward`](Self::forward) into a caller-owned `[model][output_size]` buffer (no
+    /// allocation once each thread's scratch is warm). On error nothing is written.
+    pub fn forward_into(&self, inputs: &[f32], outputs: &mut [f32]) -> Result<(), BatchedError> {
+        self.check_loaded()?;
+        self.check_lengths(inputs.len(), outputs.len(), 1)?;
+        let out_size = self.architecture().output_size();
+        let chunk = GROUP * out_size;
+        let run = |(g, out): (usize, &mut [f32])| self.group_forward(g, inputs, out);
+        match &self.pool {
+            Some(pool) if self.groups > 1 => pool.install(|| {
+                outputs.par_chunks_mut(chunk).enumerate().for_each(run);
+            }),
+            _ => outputs.chunks_mut(chunk).enumerate().for_each(run),
+        }
+        Ok(())
+    }
+
+    /// Group `g` through every layer; `out` is its models' outputs.
+    fn group_forward(&self, g: usize, inputs: &[f32], out: &mut [f32]) {
+        let arch = self.weights.architecture();
+        let (in_size, out_size) = (arch.input_size(), arch.output_size());
+        let width = arch.max_width() * GROUP;
+        let first = g * GROUP;
+        let count = out.len() / out_size;
+        with_scratch(2 * width, |scratch| {
+            let (x, y) = scratch.split_at_mut(width);
+            // Lanes past the batch's last model stay zero: their (zero) weights give values
+            // nobody reads.
+            x[..in_size * GROUP].fill(0.0);
+            for m in 0..count {
+                let row = &inputs[(first + m) * in_size..][..in_size];
+                for (i, v) in row.iter().enumerate() {
+                    x[i * GROUP + m] = *v;
+                }
+            }
+            let (mut x, mut y) = (x, y);
+            for lane in &self.lanes {
+                let (wn, bn) = (lane.outputs * lane.inputs * GROUP, lane.outputs * GROUP);
+                let layer = InterleavedDense {
+                    inputs: lane.inputs,
+                    outputs: lane.outputs,
+                    weights: &lane.weights.as_slice()[g * wn..][..wn],
+                    bias: &lane.bias.as_slice()[g * bn..][..bn],
+                    kind: lane.kind,
+                };
+                interleaved_dense_at(
+                    self.level,
+                    &layer,
+                    &x[..lane.inputs * GROUP],
+                    &mut y[..lane.outputs * GROUP],
+                );
+                std::mem::swap(&mut x, &mut y);
+            }
+            for m in 0..count {
+                for (o, v) in out[m * out_size..][..out_size].iter_mut().enumerate() {
+                    *v = x[o * GROUP + m];
+                }
+            }
+        });
+    }
+
+    /// `k` inputs per model: `inputs` is `[model][k][input_size]`, the result
+    /// `[model][k][output_size]`.
+    pub fn forward_many(&self, inputs: &[f32], k: usize) -> Result<Vec<f32>, BatchedError> {
+        let mut out = vec![0.0; self.models() * k * self.architecture().output_size()];
+        self.forward_many_into(inputs, k, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`forward_many`](Self::forward_many) into a caller-owned buffer (no allocation once
+    /// each thread's scratch is warm). On error nothing is written.
+    pub fn forward_many_into(
+        &self,
+        inputs: &[f32],
+        k: usize,
+        outputs: &mut [f32],
+    ) -> Result<(), BatchedError> {
+        if k == 0 {
+            return Err(BatchedError::NoInputs);
+        }
+        self.check_loaded()?;
+        self.check_lengths(inputs.len(), outputs.len(), k)?;
+        let arch = self.weights.architecture();
+        let (in_size, out_size) = (arch.input_size(), arch.output_size());
+        let run = |(m, out): (usize, &mut [f32])| {
+            self.model_forward(m, &inputs[m * k * in_size..][..k * in_size], k, out)
+        };
+        match &self.pool {
+            Some(pool) if self.models() > 1 => pool.install(|| {
+                outputs
+                    .par_chunks_mut(k * out_size)
+                    .enumerate()
+                    .for_each(run);
+            }),
+            _ => outputs.chunks_mut(k * out_size).enumerate().for_each(run),
+        }
+        Ok(())
+    }
+
+    /// Model `m`'s `k` inputs through every layer: per layer one matrix product, then bias and
+    /// activation over the block.
+    fn model_forward(&self, m: usize, x: &[f32], k: usize, out: &mut [f32]) {
+        let arch = self.weights.architecture();
+        let width = arch.max_width() * k;
+        let last = arch.layers.len() - 1;
+        with_scratch(2 * width, |scratch| {
+            let (a, b) = scratch.split_at_mut(width);
+            let (mut src, mut dst) = (a, b);
+            for (layer, spec) in arch.layers.iter().enumerate() {
+                let (i, o) = (spec.input_size, spec.output_size);
+                let input: &[f32] = if layer == 0 { x } else { &src[..k * i] };
+                let target: &mut [f32] = if layer == last {
+                    &mut *out
+                } else {
+                    &mut dst[..k * o]
+                };
+                instinct_kernels::matmul_nt(
+                    k,
+                    o,
+                    i,
+                    input,
+                    i,
+                    self.weights.model_weights(m, layer),
+                    target,
+                );
+                fast::activate_rows_at(
+                    self.level,
+                    self.lanes[layer].kind,
+                    target,
+                    self.weights.model_bias(m, layer),
+                );
+                std::mem::swap(&mut src, &mut dst);
+            }
+        });
+    }
+}
