@@ -209,6 +209,109 @@ fn tiny() {
     );
 }
 
+/// The many-model case: 1,000 models of 16→32 (ReLU)→8 (tanh), seeded random weights.
+fn batched_models() -> Vec<instinct::ValidModel> {
+    use instinct::format::{Limits, ModelBuilder};
+    let mut s = 0x5EEDu64;
+    let mut unit = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+    };
+    (0..1000)
+        .map(|_| {
+            let mut b = ModelBuilder::with_feature_size(16);
+            for (i, o, act) in [(16, 32, Activation::Relu), (32, 8, Activation::Tanh)] {
+                let rows = (0..o)
+                    .map(|_| (0..i).map(|_| unit() * 0.25).collect())
+                    .collect();
+                b = b.dense(rows, (0..o).map(|_| unit() * 0.1).collect(), Some(act));
+            }
+            instinct::validate::validate(&b.build().unwrap(), &Limits::default()).unwrap()
+        })
+        .collect()
+}
+
+fn batched() {
+    use instinct::batched::BatchedInference;
+    let models = batched_models();
+    let flops_per_input = 2.0 * (16.0 * 32.0 + 32.0 * 8.0);
+    let theirs: Vec<_> = models
+        .iter()
+        .map(|m| {
+            let json = serde_json::to_string(m.info()).unwrap();
+            instmodel_inference::InstructionModel::new(serde_json::from_str(&json).unwrap())
+                .unwrap()
+        })
+        .collect();
+    println!("\n### 1,000 models of 16→32 (ReLU)→8 (tanh), µs per batch\n");
+    println!(
+        "| engine | k (inputs per model) | threads | µs per batch | GFLOP/s |\n|---|---|---|---|---|"
+    );
+    let print = |what: &str, k: usize, threads: usize, t: Duration| {
+        let s = t.as_secs_f64();
+        println!(
+            "| {what} | {k} | {threads} | {:.1} | {:.1} |",
+            s * 1e6,
+            1000.0 * k as f64 * flops_per_input / s / 1e9
+        );
+    };
+    let mut memory = vec![0.0f32; theirs[0].required_memory()];
+    for k in [1usize, 64] {
+        let x = inputs(1000 * k * 16, 11);
+        let mut out = vec![0.0f32; 1000 * k * 8];
+        for threads in [1, 2] {
+            let batch = BatchedInference::from_models(&models)
+                .unwrap()
+                .with_threads(threads)
+                .unwrap();
+            let t = median(|| {
+                if k == 1 {
+                    batch.forward_into(black_box(&x), &mut out).unwrap()
+                } else {
+                    batch.forward_many_into(black_box(&x), k, &mut out).unwrap()
+                }
+            });
+            print("instinct-batched", k, threads, t);
+        }
+        let t = median(|| {
+            for (m, model) in theirs.iter().enumerate() {
+                for j in 0..k {
+                    memory[..16].copy_from_slice(&x[(m * k + j) * 16..][..16]);
+                    model.predict_with_buffer(&mut memory).unwrap();
+                    let o = model.get_output_index_start();
+                    out[(m * k + j) * 8..][..8].copy_from_slice(&memory[o..o + 8]);
+                }
+            }
+            black_box(&out);
+        });
+        print("loop over 1,000 instmodel_inference models", k, 1, t);
+        if k > 1 {
+            // The plain sgemm (matrixmultiply, through instinct-kernels) on the same shapes:
+            // both layers' products per model, no bias or activation.
+            let batch = BatchedInference::from_models(&models).unwrap();
+            let w = batch.weights();
+            let mut h = vec![0.0f32; k * 32];
+            let t = median(|| {
+                for m in 0..1000 {
+                    let xm = &x[m * k * 16..][..k * 16];
+                    instinct::kernels::matmul_nt(k, 32, 16, xm, 16, w.model_weights(m, 0), &mut h);
+                    let o = &mut out[m * k * 8..][..k * 8];
+                    instinct::kernels::matmul_nt(k, 8, 32, &h, 32, w.model_weights(m, 1), o);
+                }
+                black_box(&out);
+            });
+            print(
+                "plain sgemm of both layers per model (no bias, no activation)",
+                k,
+                1,
+                t,
+            );
+        }
+    }
+}
+
 /// ns per value of each activation's slice kernel on 1,024-value slices, at every SIMD level
 /// this CPU has.
 fn activations() {
@@ -299,5 +402,8 @@ fn main() {
     }
     if wanted("activations") {
         activations();
+    }
+    if wanted("batched") {
+        batched();
     }
 }

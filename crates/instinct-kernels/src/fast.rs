@@ -825,7 +825,13 @@ mod rows_tests {
     fn activate_rows_is_activate_on_each_row_with_the_bias() {
         let bias = [0.5f32, -1.0, 2.0, 0.0, 0.25, -0.75, 1.5, 3.0, -2.0];
         let xs: Vec<f32> = (0..9 * 7).map(|i| (i as f32 * 0.37).sin() * 3.0).collect();
-        for kind in [Kind::Tanh, Kind::Softmax, Kind::Softplus, Kind::Identity, Kind::Relu] {
+        for kind in [
+            Kind::Tanh,
+            Kind::Softmax,
+            Kind::Softplus,
+            Kind::Identity,
+            Kind::Relu,
+        ] {
             for level in [Level::Scalar, Level::Avx2, Level::Avx512] {
                 let mut rows = xs.clone();
                 activate_rows_at(level, kind, &mut rows, &bias);

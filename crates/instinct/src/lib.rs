@@ -23,6 +23,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub use instinct_batched as batched;
 pub use instinct_cpu as cpu;
 pub use instinct_format as format;
 pub use instinct_kernels as kernels;
