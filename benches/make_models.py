@@ -3,6 +3,7 @@
 
 - seed_250_300_200.json: the seed README's network, 250 -> 300 (ReLU) -> 200 (Sigmoid).
 - tiny_2_7_relu_1.json, tiny_2_7_tanh_1.json, tiny_8_32_32_1.json: the tiny-net latency models.
+- many_16_32_8.json: the architecture of the many-model benchmark (`instinct bench --engine batched`).
 With --onnx (needs the `onnx` package) also NAME.onnx with the same weights, for ONNX Runtime.
 
 Run: python3 benches/make_models.py [--onnx]
@@ -73,6 +74,7 @@ if __name__ == "__main__":
         "tiny_2_7_relu_1": mlp("tiny_2_7_relu_1", [2, 7, 1], ["RELU", None], 2),
         "tiny_2_7_tanh_1": mlp("tiny_2_7_tanh_1", [2, 7, 1], ["TANH", None], 3),
         "tiny_8_32_32_1": mlp("tiny_8_32_32_1", [8, 32, 32, 1], ["TANH", "TANH", None], 4),
+        "many_16_32_8": mlp("many_16_32_8", [16, 32, 8], ["RELU", "TANH"], 5),
     }
     if "--onnx" in sys.argv:
         for name, model in models.items():

@@ -99,6 +99,12 @@ impl Architecture {
     }
 
     /// The architecture of a format model that is a chain of DOTs (each DOT with its
+    /// activation); the error names the instruction that breaks the chain.
+    pub fn from_model(valid: &ValidModel) -> Result<Architecture, BatchedError> {
+        Architecture::of_model(valid, 0).map(|(arch, _)| arch)
+    }
+
+    /// The architecture of a format model that is a chain of DOTs (each DOT with its
     /// activation), with each layer's weights (row-major, `output_size × input_size`) and bias;
     /// `model` is the index errors name.
     pub(crate) fn of_model(

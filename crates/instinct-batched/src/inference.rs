@@ -259,6 +259,18 @@ impl BatchedInference {
         Ok(())
     }
 
+    /// Sets model `model`'s weights and biases of every layer, `(weights row-major, bias)` per
+    /// layer (see [`BatchedWeights::set_model`]); nothing is written on error.
+    pub fn set_model(
+        &mut self,
+        model: usize,
+        layers: &[(&[f32], &[f32])],
+    ) -> Result<(), BatchedError> {
+        self.weights.set_model(model, layers)?;
+        self.refresh_lanes(model);
+        Ok(())
+    }
+
     /// Replaces model `model`'s weights and biases by those of a format model with this
     /// architecture (a chain of DOTs of the same sizes and activations).
     pub fn load_model(&mut self, model: usize, valid: &ValidModel) -> Result<(), BatchedError> {
@@ -284,9 +296,7 @@ impl BatchedInference {
         }
         let layers: Vec<(&[f32], &[f32])> =
             params.iter().map(|(w, b)| (w.as_slice(), *b)).collect();
-        self.weights.set_model(model, &layers)?;
-        self.refresh_lanes(model);
-        Ok(())
+        self.set_model(model, &layers)
     }
 
     /// Copies model `model`'s weights and biases into its lane of the interleaved layers.

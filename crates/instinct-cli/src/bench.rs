@@ -35,6 +35,10 @@ pub struct Options {
     pub engine: Engine,
     /// Print JSON instead of text.
     pub json: bool,
+    /// Models of `--engine batched`.
+    pub models: usize,
+    /// Inputs per model of `--engine batched`.
+    pub inputs_per_model: usize,
 }
 
 /// One measurement.
@@ -57,6 +61,12 @@ struct Report {
     ns_per_sample: f64,
     /// The command that reproduces this measurement.
     command: String,
+    /// `--engine batched`: models per call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    models: Option<usize>,
+    /// `--engine batched`: inputs per model per call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inputs_per_model: Option<usize>,
 }
 
 /// SplitMix64 (Steele, Lea and Flood 2014): a tiny, well-mixed generator, so the same seed gives
@@ -95,6 +105,9 @@ fn median(mut times: Vec<Duration>) -> Duration {
 /// Runs `instinct bench`.
 pub fn run(options: &Options) -> Outcome {
     let model = load_model(&options.model)?;
+    if options.engine == Engine::Batched {
+        return run_batched(options, &model);
+    }
     let (fs, outs, n) = (model.feature_size(), model.output_size(), options.samples);
     let too_many = |per_sample: usize| {
         n.checked_mul(per_sample)
@@ -153,8 +166,15 @@ pub fn run(options: &Options) -> Outcome {
         gflops: flops as f64 * samples_per_sec / 1e9,
         ns_per_sample: seconds * 1e9 / n as f64,
         command,
+        models: None,
+        inputs_per_model: None,
     };
-    if options.json {
+    print(&report, options.json)
+}
+
+/// Prints a report as text, or as JSON with `json`.
+fn print(report: &Report, json: bool) -> Outcome {
+    if json {
         return print_stdout(&to_json_text(&report)?);
     }
     let mut text = String::new();
@@ -181,6 +201,99 @@ pub fn run(options: &Options) -> Outcome {
     );
     let _ = writeln!(text, "reproduce      {}", r.command);
     print_stdout(&text)
+}
+
+/// `--engine batched`: `--models` copies of the model's architecture with seeded random weights
+/// (uniform in ±1/√inputs, biases in ±0.1), `--inputs-per-model` inputs each per call; a "sample"
+/// is one input of one model, and `seconds` is the median time of one call.
+fn run_batched(options: &Options, model: &instinct::Model) -> Outcome {
+    use instinct::batched::{Architecture, BatchedInference};
+    let (k_models, k) = (options.models, options.inputs_per_model);
+    let arch = Architecture::from_model(model.valid())
+        .map_err(|e| Failure::invalid(anyhow!("--engine batched does not apply: {e}")))?;
+    let per_call = k_models.checked_mul(k);
+    let values = |per: usize| per_call.and_then(|n| n.checked_mul(per));
+    let too_many = |per: usize| values(per).is_none_or(|v| v > MAX_VALUES);
+    if too_many(arch.input_size()) || too_many(arch.output_size()) {
+        return Err(Failure::unreadable(anyhow!(
+            "--models {k_models} × --inputs-per-model {k} needs more than {MAX_VALUES} input or output values; use fewer"
+        )));
+    }
+    let samples = k_models * k;
+    let failed = |e: instinct::batched::BatchedError| Failure::invalid(anyhow!(e));
+    let mut batch = BatchedInference::new(k_models, arch.clone()).map_err(failed)?;
+    let mut rng = SplitMix64(options.seed);
+    for m in 0..k_models {
+        let mut layers = Vec::with_capacity(arch.layers.len());
+        for l in &arch.layers {
+            let scale = 1.0 / (l.input_size as f32).sqrt();
+            let w: Vec<f32> = (0..l.input_size * l.output_size)
+                .map(|_| rng.next_unit() * scale)
+                .collect();
+            let b: Vec<f32> = (0..l.output_size).map(|_| rng.next_unit() * 0.1).collect();
+            layers.push((w, b));
+        }
+        let views: Vec<(&[f32], &[f32])> = layers
+            .iter()
+            .map(|(w, b)| (w.as_slice(), b.as_slice()))
+            .collect();
+        batch.set_model(m, &views).map_err(failed)?;
+    }
+    let threads = options
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let batch = batch.with_threads(threads).map_err(failed)?;
+    let inputs = random_inputs(samples, arch.input_size(), options.seed ^ 1);
+    let mut outputs = vec![0.0f32; samples * arch.output_size()];
+    let call = |outputs: &mut [f32]| {
+        if k == 1 {
+            batch.forward_into(std::hint::black_box(&inputs), outputs)
+        } else {
+            batch.forward_many_into(std::hint::black_box(&inputs), k, outputs)
+        }
+    };
+    // Calls per timed run: enough to cover `--samples` samples, at least one.
+    let reps = options.samples.div_ceil(samples).max(1);
+    call(&mut outputs).map_err(failed)?;
+    let mut times = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        for _ in 0..reps {
+            call(&mut outputs).map_err(failed)?;
+        }
+        times.push(started.elapsed() / reps as u32);
+        std::hint::black_box(&outputs);
+    }
+    let seconds = median(times).as_secs_f64().max(1e-9);
+    let flops = flops_per_sample(model);
+    let samples_per_sec = samples as f64 / seconds;
+    let mut command = format!(
+        "instinct bench {} --engine batched --models {k_models} --inputs-per-model {k} --threads {threads} --seed {} --samples {}",
+        options.model.display(),
+        options.seed,
+        options.samples
+    );
+    if options.json {
+        command.push_str(" --json");
+    }
+    let report = Report {
+        model: options.model.display().to_string(),
+        engine: "batched",
+        ran: "batched",
+        threads,
+        samples,
+        runs: RUNS,
+        seed: options.seed,
+        flops_per_sample: flops,
+        seconds,
+        samples_per_sec,
+        gflops: flops as f64 * samples_per_sec / 1e9,
+        ns_per_sample: seconds * 1e9 / samples as f64,
+        command,
+        models: Some(k_models),
+        inputs_per_model: Some(k),
+    };
+    print(&report, options.json)
 }
 
 #[cfg(test)]

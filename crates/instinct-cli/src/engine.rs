@@ -19,6 +19,9 @@ pub enum Engine {
     Static,
     /// The fastest engine that applies: static for the shapes compiled in, else batch.
     Auto,
+    /// Many models of the model's architecture at once (instinct-batched); `bench` only, with
+    /// `--models K` copies given seeded random weights.
+    Batched,
 }
 
 impl Engine {
@@ -29,6 +32,7 @@ impl Engine {
             Engine::Batch => "batch",
             Engine::Static => "static",
             Engine::Auto => "auto",
+            Engine::Batched => "batched",
         }
     }
 }
@@ -144,6 +148,11 @@ impl<'m> Runner<'m> {
                 },
                 Err(_) => library(instinct::Engine::Batch, "batch"),
             },
+            Engine::Batched => {
+                return Err(Failure::invalid(anyhow!(
+                    "--engine batched runs many models of one architecture at once; time it with `instinct bench MODEL --engine batched --models K`"
+                )));
+            }
         })
     }
 

@@ -83,6 +83,13 @@ enum Command {
         /// Print the measurement as one JSON object.
         #[arg(long)]
         json: bool,
+        /// With `--engine batched`: models run together, each with MODEL's architecture and
+        /// seeded random weights.
+        #[arg(long, value_name = "K", default_value_t = 1000, value_parser = parse_samples)]
+        models: usize,
+        /// With `--engine batched`: inputs per model in one call.
+        #[arg(long, value_name = "k", default_value_t = 1, value_parser = parse_samples)]
+        inputs_per_model: usize,
     },
 }
 
@@ -132,6 +139,8 @@ fn main() -> ExitCode {
             seed,
             engine,
             json,
+            models,
+            inputs_per_model,
         } => bench::run(&bench::Options {
             model,
             samples,
@@ -139,6 +148,8 @@ fn main() -> ExitCode {
             seed,
             engine,
             json,
+            models,
+            inputs_per_model,
         }),
     };
     match result {
