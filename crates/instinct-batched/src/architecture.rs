@@ -4,6 +4,10 @@ use crate::BatchedError;
 use instinct_format::Activation;
 use instinct_validate::ValidModel;
 
+/// One layer's weights (row-major, `output_size × input_size`) and bias, as a format model holds
+/// them.
+pub(crate) type LayerParams<'a> = (Vec<f32>, &'a [f32]);
+
 /// One dense layer: `y = activation(W·x + b)` with `W` of `output_size × input_size`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LayerSpec {
@@ -110,7 +114,7 @@ impl Architecture {
     pub(crate) fn of_model(
         valid: &ValidModel,
         model: usize,
-    ) -> Result<(Architecture, Vec<(Vec<f32>, &[f32])>), BatchedError> {
+    ) -> Result<(Architecture, Vec<LayerParams<'_>>), BatchedError> {
         let chain = valid.dot_chain().map_err(|e| BatchedError::NotADotChain {
             model,
             reason: e.to_string(),

@@ -43,6 +43,9 @@ pub enum Outcome {
     KnownGap(String),
     /// Listed as a known gap but passed: the list is out of date.
     StaleGap,
+    /// The backend runs only some kinds of model (the many-model backend: DOT chains), and
+    /// this is not one of them.
+    NotApplicable,
 }
 
 impl Outcome {
@@ -90,6 +93,7 @@ pub fn run(
                 .iter()
                 .find(|g| g.case == case.name && g.backend == subject.name());
             let raw = match &model {
+                Ok(model) if !subject.applies(model) => Outcome::NotApplicable,
                 Ok(model) => match subject.run(model, &case.expected.inputs) {
                     Ok(actual) => {
                         let stats = ErrorStats::compare(&actual, &case.expected.outputs, tolerance);
@@ -187,6 +191,7 @@ fn cell(outcome: &Outcome) -> String {
         Outcome::Error(_) => "ERROR".into(),
         Outcome::KnownGap(_) => "known gap".into(),
         Outcome::StaleGap => "STALE GAP".into(),
+        Outcome::NotApplicable => "n/a".into(),
     }
 }
 

@@ -8,6 +8,11 @@ pub trait Subject {
     fn name(&self) -> &'static str;
     /// Output rows for `inputs`, or why the backend cannot run this model.
     fn run(&self, model: &Model, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f64>>, String>;
+    /// Whether the backend runs this kind of model at all (a case it does not apply to is
+    /// shown as n/a, not as an error).
+    fn applies(&self, _model: &Model) -> bool {
+        true
+    }
 }
 
 /// The per-sample interpreter, one `predict` call per row.
@@ -67,6 +72,70 @@ impl Subject for BatchSubject {
     }
 }
 
+/// `instinct-batched` on every model that is a chain of DOTs: a batch of 17 copies of the model
+/// (so one group of sixteen is full and one holds a single model), each row given to every copy
+/// with `forward`, and all rows at once with `forward_many` on two threads; both must agree
+/// with the expected outputs for every copy.
+pub struct BatchedSubject;
+
+impl Subject for BatchedSubject {
+    fn name(&self) -> &'static str {
+        "batched"
+    }
+    fn applies(&self, model: &Model) -> bool {
+        model.valid().dot_chain().is_ok()
+    }
+    fn run(&self, model: &Model, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f64>>, String> {
+        use instinct::batched::BatchedInference;
+        const COPIES: usize = 17;
+        let models = vec![model.valid().clone(); COPIES];
+        let batch = BatchedInference::from_models(&models).map_err(|e| e.to_string())?;
+        let out_size = batch.architecture().output_size();
+        let mut rows = Vec::with_capacity(inputs.len());
+        for x in inputs {
+            let all: Vec<f32> = x.iter().copied().cycle().take(x.len() * COPIES).collect();
+            let out = batch.forward(&all).map_err(|e| e.to_string())?;
+            let first = &out[..out_size];
+            if let Some(m) = (1..COPIES).find(|m| out[m * out_size..][..out_size] != *first) {
+                return Err(format!(
+                    "copy {m} of the model gave other outputs than copy 0"
+                ));
+            }
+            rows.push(widen(first.to_vec()));
+        }
+        // All rows at once, k per model, on two threads: the same values again.
+        let k = inputs.len();
+        if k > 0 {
+            let flat: Vec<f32> = inputs.iter().flatten().copied().collect();
+            let all: Vec<f32> = flat
+                .iter()
+                .copied()
+                .cycle()
+                .take(flat.len() * COPIES)
+                .collect();
+            let many = batch
+                .with_threads(2)
+                .and_then(|b| b.forward_many(&all, k))
+                .map_err(|e| e.to_string())?;
+            for (m, block) in many.chunks(k * out_size).enumerate() {
+                for (j, row) in block.chunks(out_size).enumerate() {
+                    let one: Vec<f64> = widen(row.to_vec());
+                    let close = one.iter().zip(&rows[j]).all(|(a, b)| {
+                        (a - b).abs() <= 1e-5 + 1e-5 * b.abs() || (a.is_nan() && b.is_nan())
+                    });
+                    if !close {
+                        return Err(format!(
+                            "forward_many, copy {m}, row {j}: {one:?} against forward's {:?}",
+                            rows[j]
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(rows)
+    }
+}
+
 /// The f64 reference interpreter of this crate.
 pub struct ReferenceF64Subject;
 
@@ -88,6 +157,7 @@ pub fn all_subjects() -> Vec<Box<dyn Subject>> {
         Box::new(InterpreterSubject),
         Box::new(ParallelSubject),
         Box::new(BatchSubject),
+        Box::new(BatchedSubject),
         Box::new(ReferenceF64Subject),
     ]
 }
