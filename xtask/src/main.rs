@@ -131,6 +131,7 @@ fn bench() -> Result<()> {
             threads,
         ])?;
     }
+    run(&["benches/batched_numpy.py"])?;
     Ok(())
 }
 
