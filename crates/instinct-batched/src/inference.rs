@@ -8,7 +8,8 @@ use crate::{Architecture, BatchedError, BatchedWeights};
 use instinct_format::Activation;
 use instinct_kernels::fast::{self, Kind};
 use instinct_kernels::interleaved::{
-    GROUP, InterleavedDense, interleave_model, interleaved_dense_at,
+    GROUP, InterleavedDense, MAX_INPUTS, gather_lanes_at, interleave_model, interleaved_dense_at,
+    scatter_lanes_at,
 };
 use instinct_kernels::simd::{self, Level};
 use instinct_validate::ValidModel;
@@ -380,25 +381,31 @@ impl BatchedInference {
         }
     }
 
-    /// Group `g` through every layer for each of its models' `k` inputs; `out` is its models'
-    /// outputs (`[model][k][output_size]`).
+    /// Group `g` through every layer for each of its models' `k` inputs, up to
+    /// [`MAX_INPUTS`] of them per pass over the weights; `out` is its models' outputs
+    /// (`[model][k][output_size]`).
     fn group_forward(&self, g: usize, inputs: &[f32], k: usize, out: &mut [f32]) {
         let arch = self.weights.architecture();
         let (in_size, out_size) = (arch.input_size(), arch.output_size());
-        let width = arch.max_width() * GROUP;
+        let width = MAX_INPUTS * arch.max_width() * GROUP;
         let first = g * GROUP;
         let count = out.len() / (k * out_size);
         with_scratch(2 * width, |scratch| {
-            for j in 0..k {
+            let mut j0 = 0;
+            while j0 < k {
+                let jn = MAX_INPUTS.min(k - j0);
                 let (x, y) = scratch.split_at_mut(width);
-                // Lanes past the batch's last model stay zero: their (zero) weights give values
+                // Lanes past the batch's last model are zero: their (zero) weights give values
                 // nobody reads.
-                x[..in_size * GROUP].fill(0.0);
-                for m in 0..count {
-                    let row = &inputs[((first + m) * k + j) * in_size..][..in_size];
-                    for (i, v) in row.iter().enumerate() {
-                        x[i * GROUP + m] = *v;
-                    }
+                for j in 0..jn {
+                    gather_lanes_at(
+                        self.level,
+                        &inputs[(first * k + j0 + j) * in_size..],
+                        k * in_size,
+                        count,
+                        in_size,
+                        &mut x[j * in_size * GROUP..][..in_size * GROUP],
+                    );
                 }
                 let (mut x, mut y) = (x, y);
                 for lane in &self.lanes {
@@ -413,17 +420,22 @@ impl BatchedInference {
                     interleaved_dense_at(
                         self.level,
                         &layer,
-                        &x[..lane.inputs * GROUP],
-                        &mut y[..lane.outputs * GROUP],
+                        &x[..jn * lane.inputs * GROUP],
+                        &mut y[..jn * lane.outputs * GROUP],
                     );
                     std::mem::swap(&mut x, &mut y);
                 }
-                for m in 0..count {
-                    let row = &mut out[(m * k + j) * out_size..][..out_size];
-                    for (o, v) in row.iter_mut().enumerate() {
-                        *v = x[o * GROUP + m];
-                    }
+                for j in 0..jn {
+                    scatter_lanes_at(
+                        self.level,
+                        &x[j * out_size * GROUP..][..out_size * GROUP],
+                        out_size,
+                        count,
+                        k * out_size,
+                        &mut out[(j0 + j) * out_size..],
+                    );
                 }
+                j0 += jn;
             }
         });
     }

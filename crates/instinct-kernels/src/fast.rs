@@ -330,22 +330,29 @@ pub fn apply_avx2<const K: u8>(v: std::arch::x86_64::__m256) -> std::arch::x86_6
 #[macro_export]
 #[doc(hidden)]
 macro_rules! with_kind {
-    ($kind:expr, $go:ident($($args:expr),*)) => {{
+    ($kind:expr, $go:ident($($args:expr),*)) => {
+        $crate::with_kind!(@ $kind, $go, [], ($($args),*))
+    };
+    // `$go::<T, ..>(args)`: the kind's code is the last generic argument.
+    ($kind:expr, $go:ident::<$($g:ty),+>($($args:expr),*)) => {
+        $crate::with_kind!(@ $kind, $go, [$($g),+], ($($args),*))
+    };
+    (@ $kind:expr, $go:ident, [$($g:ty),*], ($($args:expr),*)) => {{
         use $crate::fast::Kind as K;
         match $kind {
-            K::Relu => $go::<{ K::Relu as u8 }>($($args),*),
-            K::Sigmoid => $go::<{ K::Sigmoid as u8 }>($($args),*),
-            K::Tanh => $go::<{ K::Tanh as u8 }>($($args),*),
-            K::Exp => $go::<{ K::Exp as u8 }>($($args),*),
-            K::Inverse => $go::<{ K::Inverse as u8 }>($($args),*),
-            K::Sign => $go::<{ K::Sign as u8 }>($($args),*),
-            K::Sqrt => $go::<{ K::Sqrt as u8 }>($($args),*),
-            K::Log => $go::<{ K::Log as u8 }>($($args),*),
-            K::Log10 => $go::<{ K::Log10 as u8 }>($($args),*),
-            K::Gelu => $go::<{ K::Gelu as u8 }>($($args),*),
-            K::Softplus => $go::<{ K::Softplus as u8 }>($($args),*),
-            K::Softmax => $go::<{ K::Softmax as u8 }>($($args),*),
-            K::Identity => $go::<{ K::Identity as u8 }>($($args),*),
+            K::Relu => $go::<$($g,)* { K::Relu as u8 }>($($args),*),
+            K::Sigmoid => $go::<$($g,)* { K::Sigmoid as u8 }>($($args),*),
+            K::Tanh => $go::<$($g,)* { K::Tanh as u8 }>($($args),*),
+            K::Exp => $go::<$($g,)* { K::Exp as u8 }>($($args),*),
+            K::Inverse => $go::<$($g,)* { K::Inverse as u8 }>($($args),*),
+            K::Sign => $go::<$($g,)* { K::Sign as u8 }>($($args),*),
+            K::Sqrt => $go::<$($g,)* { K::Sqrt as u8 }>($($args),*),
+            K::Log => $go::<$($g,)* { K::Log as u8 }>($($args),*),
+            K::Log10 => $go::<$($g,)* { K::Log10 as u8 }>($($args),*),
+            K::Gelu => $go::<$($g,)* { K::Gelu as u8 }>($($args),*),
+            K::Softplus => $go::<$($g,)* { K::Softplus as u8 }>($($args),*),
+            K::Softmax => $go::<$($g,)* { K::Softmax as u8 }>($($args),*),
+            K::Identity => $go::<$($g,)* { K::Identity as u8 }>($($args),*),
         }
     }};
 }

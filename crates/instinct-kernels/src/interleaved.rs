@@ -13,7 +13,10 @@ pub const GROUP: usize = 16;
 
 /// One layer of one group of [`GROUP`] models, all slices interleaved by model (the last index
 /// is the model's lane, `0..GROUP`):
-/// - `weights[(o · inputs + i) · GROUP + m]` is model `m`'s `W[o][i]`;
+/// - `weights[weight_index(o, i, inputs, outputs) · GROUP + m]` is model `m`'s `W[o][i]`: the
+///   outputs in blocks of 8 (then one block each of 4, 2 and 1 for the rest), each block stored
+///   input by input (`[input][output in block][model]`), so that the kernel reads the weights
+///   once, front to back;
 /// - `bias[o · GROUP + m]` its bias of output `o`;
 /// - the group's input is `x[i · GROUP + m]` and its output `y[o · GROUP + m]`, so one layer's
 ///   output is the next one's input as it stands.
@@ -29,6 +32,36 @@ pub struct InterleavedDense<'a> {
     pub bias: &'a [f32],
     /// The activation (softmax across each model's outputs).
     pub kind: Kind,
+}
+
+/// The first output and the size of the block that holds output `o` of `n`: blocks of 8, then
+/// one each of 4, 2 and 1 as the remainder needs (the kernel's order).
+#[inline(always)]
+fn block_of(o: usize, n: usize) -> (usize, usize) {
+    let mut start = n / 8 * 8;
+    if o < start {
+        return (o / 8 * 8, 8);
+    }
+    for size in [4, 2, 1] {
+        if n - start >= size {
+            if o < start + size {
+                return (start, size);
+            }
+            start += size;
+        }
+    }
+    unreachable!("output {o} of {n}")
+}
+
+/// Where `W[o][i]` of a layer of `inputs → outputs` lives in an interleaved group, in units of
+/// [`GROUP`] values (see [`InterleavedDense`]).
+///
+/// # Panics
+/// When `o ≥ outputs`.
+pub fn weight_index(o: usize, i: usize, inputs: usize, outputs: usize) -> usize {
+    assert!(o < outputs, "output {o} of {outputs}");
+    let (o0, b) = block_of(o, outputs);
+    o0 * inputs + i * b + (o - o0)
 }
 
 /// Writes model `m`'s `W` (`rows`, `outputs × inputs` row-major) and `bias` into lane `m` of an
@@ -47,8 +80,9 @@ pub fn interleave_model(
     assert!(m < GROUP, "lane {m} of a group of {GROUP}");
     assert_eq!(group_bias.len(), outputs * GROUP, "group bias length");
     assert_eq!(weights.len(), rows.len() * GROUP, "group weights length");
+    let inputs = rows.len().checked_div(outputs).unwrap_or(0);
     for (j, w) in rows.iter().enumerate() {
-        weights[j * GROUP + m] = *w;
+        weights[weight_index(j / inputs, j % inputs, inputs, outputs) * GROUP + m] = *w;
     }
     for (o, b) in bias.iter().enumerate() {
         group_bias[o * GROUP + m] = *b;
@@ -64,10 +98,12 @@ pub fn interleave_model(
 /// When `weights`, `bias`, `x` or `y` does not hold the values the layout above needs.
 pub fn interleaved_dense_at(level: Level, layer: &InterleavedDense<'_>, x: &[f32], y: &mut [f32]) {
     let (k, n) = (layer.inputs, layer.outputs);
+    let inputs = if k == 0 { 0 } else { x.len() / (k * GROUP) };
     let fits = k.checked_mul(n).and_then(|kn| kn.checked_mul(GROUP)) == Some(layer.weights.len())
         && layer.bias.len() == n * GROUP
-        && x.len() == k * GROUP
-        && y.len() == n * GROUP;
+        && (1..=MAX_INPUTS).contains(&inputs)
+        && x.len() == inputs * k * GROUP
+        && y.len() == inputs * n * GROUP;
     assert!(
         fits,
         "interleaved layer {k} → {n}: {} weights, {} biases, {} inputs, {} outputs",
@@ -76,139 +112,322 @@ pub fn interleaved_dense_at(level: Level, layer: &InterleavedDense<'_>, x: &[f32
         x.len(),
         y.len()
     );
-    let (w, b, xp, yp) = (
-        layer.weights.as_ptr(),
-        layer.bias.as_ptr(),
-        x.as_ptr(),
-        y.as_mut_ptr(),
-    );
-    #[cfg(target_arch = "x86_64")]
-    {
-        if level == Level::Avx512 && Level::Avx512.is_available() {
-            // SAFETY: the CPU has AVX-512; the lengths were checked above.
-            unsafe { x86::avx512(layer.kind, k, n, w, b, xp, yp) };
-            return;
+    let op = Operands {
+        k,
+        n,
+        w: layer.weights.as_ptr(),
+        b: layer.bias.as_ptr(),
+        x: x.as_ptr(),
+        xs: k * GROUP,
+        y: y.as_mut_ptr(),
+        ys: n * GROUP,
+    };
+    // Four inputs per model share one pass over the weights; fewer run one at a time.
+    let (passes, per_pass) = if inputs == MAX_INPUTS {
+        (1, MAX_INPUTS)
+    } else {
+        (inputs, 1)
+    };
+    for p in 0..passes {
+        // SAFETY: `p < inputs`: block `p` of `x` and `y` exists (checked above).
+        let op = unsafe {
+            Operands {
+                x: op.x.add(p * op.xs),
+                y: op.y.add(p * op.ys),
+                ..op
+            }
+        };
+        #[cfg(target_arch = "x86_64")]
+        {
+            if level == Level::Avx512 && Level::Avx512.is_available() {
+                // SAFETY: the CPU has AVX-512; the lengths were checked above.
+                unsafe { x86::avx512(layer.kind, per_pass, op) };
+                continue;
+            }
+            if level >= Level::Avx2 && Level::Avx2.is_available() {
+                // SAFETY: the CPU has AVX2 and FMA; the lengths were checked above.
+                unsafe { x86::avx2(layer.kind, per_pass, op) };
+                continue;
+            }
         }
-        if level >= Level::Avx2 && Level::Avx2.is_available() {
-            // SAFETY: the CPU has AVX2 and FMA; the lengths were checked above.
-            unsafe { x86::avx2(layer.kind, k, n, w, b, xp, yp) };
-            return;
-        }
+        // SAFETY: the lengths were checked above; plain `f32` needs no CPU feature.
+        unsafe { run_group::<f32>(layer.kind, per_pass, op) }
     }
-    // SAFETY: the lengths were checked above; plain `f32` needs no CPU feature.
-    unsafe { crate::with_kind!(layer.kind, scalar_group(k, n, w, b, xp, yp)) }
 }
 
-/// [`group`] one lane at a time.
+/// [`group`] for a run-time activation and input count (1 or [`MAX_INPUTS`]).
 ///
 /// # Safety
 /// As [`group`].
-unsafe fn scalar_group<const K: u8>(
+#[inline(always)]
+unsafe fn run_group<V: Lanes>(kind: Kind, inputs: usize, op: Operands) {
+    #[inline(always)]
+    unsafe fn one<V: Lanes, const K: u8>(op: Operands) {
+        // SAFETY: as `run_group`'s caller promises.
+        unsafe { group::<V, K, 1>(op) }
+    }
+    #[inline(always)]
+    unsafe fn four<V: Lanes, const K: u8>(op: Operands) {
+        // SAFETY: as `run_group`'s caller promises.
+        unsafe { group::<V, K, MAX_INPUTS>(op) }
+    }
+    // SAFETY: as the caller promises.
+    unsafe {
+        if inputs == MAX_INPUTS {
+            crate::with_kind!(kind, four::<V>(op))
+        } else {
+            crate::with_kind!(kind, one::<V>(op))
+        }
+    }
+}
+
+/// Interleaves the values of up to [`GROUP`] models: `x[i · GROUP + m] = src[m · stride + i]`
+/// for `i < width` and `m < count`, and zero in the lanes `m ≥ count` (a partial group's last
+/// lanes). With AVX-512, 16 × 16 blocks transposed in registers.
+///
+/// # Panics
+/// When `count > GROUP`, `x` does not hold `width · GROUP` values or `src` is too short for
+/// `count` rows of `width` values `stride` apart.
+pub fn gather_lanes_at(
+    level: Level,
+    src: &[f32],
+    stride: usize,
+    count: usize,
+    width: usize,
+    x: &mut [f32],
+) {
+    let needed = if count == 0 {
+        0
+    } else {
+        (count - 1)
+            .checked_mul(stride)
+            .and_then(|s| s.checked_add(width))
+            .unwrap_or(usize::MAX)
+    };
+    assert!(
+        count <= GROUP && x.len() == width * GROUP && src.len() >= needed,
+        "gather of {count} rows of {width} values {stride} apart from {} values into {}",
+        src.len(),
+        x.len()
+    );
+    #[cfg(target_arch = "x86_64")]
+    if level == Level::Avx512
+        && Level::Avx512.is_available()
+        && count > 0
+        && stride
+            .checked_mul(GROUP)
+            .is_some_and(|s| s <= i32::MAX as usize)
+    {
+        // SAFETY: the CPU has AVX-512; the lanes read are rows `m < count` at `m · stride + i`
+        // with `i < width`, inside `src` (checked above), and the indices fit in `i32`.
+        unsafe { x86::gather(src.as_ptr(), stride, count, width, x.as_mut_ptr()) };
+        return;
+    }
+    let _ = level;
+    for i in 0..width {
+        for m in 0..GROUP {
+            x[i * GROUP + m] = if m < count { src[m * stride + i] } else { 0.0 };
+        }
+    }
+}
+
+/// The inverse of [`gather_lanes_at`] for outputs: `dst[m · stride + o] = y[o · GROUP + m]` for
+/// `o < width` and `m < count`; nothing else of `dst` is written. With AVX-512, 16 × 16 blocks
+/// transposed in registers.
+///
+/// # Panics
+/// When `count > GROUP`, `y` does not hold `width · GROUP` values or `dst` is too short.
+pub fn scatter_lanes_at(
+    level: Level,
+    y: &[f32],
+    width: usize,
+    count: usize,
+    stride: usize,
+    dst: &mut [f32],
+) {
+    let needed = if count == 0 {
+        0
+    } else {
+        (count - 1)
+            .checked_mul(stride)
+            .and_then(|s| s.checked_add(width))
+            .unwrap_or(usize::MAX)
+    };
+    assert!(
+        count <= GROUP && y.len() == width * GROUP && dst.len() >= needed,
+        "scatter of {count} rows of {width} values {stride} apart into {} values from {}",
+        dst.len(),
+        y.len()
+    );
+    #[cfg(target_arch = "x86_64")]
+    if level == Level::Avx512
+        && Level::Avx512.is_available()
+        && count > 0
+        && stride
+            .checked_mul(GROUP)
+            .is_some_and(|s| s <= i32::MAX as usize)
+    {
+        // SAFETY: the CPU has AVX-512; the lanes written are rows `m < count` at
+        // `m · stride + o` with `o < width`, inside `dst` (checked above); the indices fit in
+        // `i32`; rows do not overlap when `stride ≥ width`, and when they do, later lanes win,
+        // as in the loop below.
+        unsafe { x86::scatter(y.as_ptr(), width, count, stride, dst.as_mut_ptr()) };
+        return;
+    }
+    let _ = level;
+    for m in 0..count {
+        for o in 0..width {
+            dst[m * stride + o] = y[o * GROUP + m];
+        }
+    }
+}
+
+/// Inputs per model that one pass over the weights serves (see [`interleaved_dense_at`]).
+pub const MAX_INPUTS: usize = 4;
+
+/// Where a pass reads and writes: the layer's weights and biases, `J` input blocks `xs` values
+/// apart and `J` output blocks `ys` values apart.
+#[derive(Clone, Copy)]
+struct Operands {
     k: usize,
     n: usize,
     w: *const f32,
     b: *const f32,
     x: *const f32,
+    xs: usize,
     y: *mut f32,
-) {
-    // SAFETY: as the caller promises.
-    unsafe { group::<f32, K>(k, n, w, b, x, y) }
+    ys: usize,
 }
 
-/// One group, in passes of `V::LANES` models.
+impl Operands {
+    /// The same operands `lane` lanes further.
+    ///
+    /// # Safety
+    /// `lane < GROUP`.
+    #[inline(always)]
+    unsafe fn at_lane(self, lane: usize) -> Operands {
+        // SAFETY: every pointer addresses a layout whose rows are GROUP values wide.
+        unsafe {
+            Operands {
+                w: self.w.add(lane),
+                b: self.b.add(lane),
+                x: self.x.add(lane),
+                y: self.y.add(lane),
+                ..self
+            }
+        }
+    }
+}
+
+/// One group for `J` inputs per model, in passes of `V::LANES` models.
 ///
 /// # Safety
 /// The CPU has `V`'s features; the pointers hold the layouts of [`InterleavedDense`] for `k`
-/// inputs and `n` outputs.
+/// inputs and `n` outputs, `J` input and output blocks.
 #[inline(always)]
-unsafe fn group<V: Lanes, const K: u8>(
-    k: usize,
-    n: usize,
-    w: *const f32,
-    b: *const f32,
-    x: *const f32,
-    y: *mut f32,
-) {
+unsafe fn group<V: Lanes, const K: u8, const J: usize>(op: Operands) {
     let mut lane = 0;
     while lane < GROUP {
         // SAFETY: as the caller promises; `lane + V::LANES ≤ GROUP` (LANES divides GROUP).
-        unsafe { pass::<V, K>(k, n, w.add(lane), b.add(lane), x.add(lane), y.add(lane)) };
+        unsafe { pass::<V, K, J>(op.at_lane(lane)) };
         lane += V::LANES;
     }
 }
 
-/// `V::LANES` models of a group, from the lane the pointers start at: outputs in blocks of 8, 4,
-/// 2 and 1 (eight accumulators hide the multiply-add latency, and each input is loaded once per
-/// block), then softmax across the outputs if asked.
+/// `V::LANES` models of a group, from the lane the pointers start at, then softmax across the
+/// outputs if asked. One input per model: the weight layout's blocks of 8, 4, 2 and 1 outputs
+/// (eight accumulators hide the multiply-add latency, each input loaded once per block). More:
+/// sub-blocks of at most 4 outputs (2 with 8-lane registers), so that `J × B` accumulators
+/// fit the registers and each weight loaded serves all `J` inputs.
 ///
 /// # Safety
 /// As [`group`], with the pointers offset to the first lane of the pass.
 #[inline(always)]
-unsafe fn pass<V: Lanes, const K: u8>(
-    k: usize,
-    n: usize,
-    w: *const f32,
-    b: *const f32,
-    x: *const f32,
-    y: *mut f32,
-) {
-    let mut o = 0;
-    // SAFETY (every block): outputs `o..o + B` are below `n`.
+unsafe fn pass<V: Lanes, const K: u8, const J: usize>(op: Operands) {
+    let n = op.n;
+    let mut start = 0;
+    // SAFETY: as the caller promises; every block's outputs are below `n`.
     unsafe {
-        while n - o >= 8 {
-            block::<V, K, 8>(o, k, w, b, x, y);
-            o += 8;
-        }
-        if n - o >= 4 {
-            block::<V, K, 4>(o, k, w, b, x, y);
-            o += 4;
-        }
-        if n - o >= 2 {
-            block::<V, K, 2>(o, k, w, b, x, y);
-            o += 2;
-        }
-        if n - o >= 1 {
-            block::<V, K, 1>(o, k, w, b, x, y);
+        while start < n {
+            let (_, size) = block_of(start, n);
+            if J == 1 {
+                match size {
+                    8 => block::<V, K, 8, J>(start, size, 0, op),
+                    4 => block::<V, K, 4, J>(start, size, 0, op),
+                    2 => block::<V, K, 2, J>(start, size, 0, op),
+                    _ => block::<V, K, 1, J>(start, size, 0, op),
+                }
+            } else {
+                let widest = if V::LANES >= 16 { 4 } else { 2 };
+                let mut sub = 0;
+                while sub < size {
+                    let b = widest.min(size - sub);
+                    match b {
+                        4 => block::<V, K, 4, J>(start, size, sub, op),
+                        2 => block::<V, K, 2, J>(start, size, sub, op),
+                        _ => block::<V, K, 1, J>(start, size, sub, op),
+                    }
+                    sub += b;
+                }
+            }
+            start += size;
         }
         if K == Kind::Softmax as u8 && n > 0 {
-            softmax::<V>(n, y);
+            for j in 0..J {
+                softmax::<V>(n, op.y.add(j * op.ys));
+            }
         }
     }
 }
 
-/// Outputs `o0..o0 + B` of a pass.
+/// Outputs `start + sub .. start + sub + B` of a pass, inside the weight layout's block of `size`
+/// outputs from `start`, for each of the `J` inputs.
 ///
 /// # Safety
-/// As [`pass`], and `o0 + B ≤ n`.
+/// As [`pass`], and `sub + B ≤ size`, the block one of the layout's.
 #[inline(always)]
-unsafe fn block<V: Lanes, const K: u8, const B: usize>(
-    o0: usize,
-    k: usize,
-    w: *const f32,
-    b: *const f32,
-    x: *const f32,
-    y: *mut f32,
+unsafe fn block<V: Lanes, const K: u8, const B: usize, const J: usize>(
+    start: usize,
+    size: usize,
+    sub: usize,
+    op: Operands,
 ) {
-    // SAFETY: every offset is inside the layouts (`o < n`, `i < k`), as the caller promises.
+    let o0 = start + sub;
+    // SAFETY: every offset is inside the layouts (`o < n`, `i < k`, `j < J`), as the caller
+    // promises.
     unsafe {
-        let mut acc = [V::splat(0.0); B];
-        for (j, a) in acc.iter_mut().enumerate() {
-            *a = V::load(b.add((o0 + j) * GROUP));
+        let mut acc = [[V::splat(0.0); B]; J];
+        for (o, a) in acc[0].iter_mut().enumerate() {
+            *a = V::load(op.b.add((o0 + o) * GROUP));
         }
-        for i in 0..k {
-            let xi = V::load(x.add(i * GROUP));
-            for (j, a) in acc.iter_mut().enumerate() {
-                *a = V::load(w.add(((o0 + j) * k + i) * GROUP)).mul_add(xi, *a);
+        for j in 1..J {
+            acc[j] = acc[0];
+        }
+        let w = op.w.add((start * op.k + sub) * GROUP);
+        for i in 0..op.k {
+            let mut xi = [V::splat(0.0); J];
+            for (j, x) in xi.iter_mut().enumerate() {
+                *x = V::load(op.x.add(j * op.xs + i * GROUP));
+            }
+            // One weight load serves every input: the loop over `o` is outermost.
+            #[allow(clippy::needless_range_loop)]
+            for o in 0..B {
+                let wv = V::load(w.add((i * size + o) * GROUP));
+                for (row, x) in acc.iter_mut().zip(&xi) {
+                    row[o] = wv.mul_add(*x, row[o]);
+                }
             }
         }
-        for (j, a) in acc.into_iter().enumerate() {
-            // Softmax needs every output first (see `pass`).
-            let v = if K == Kind::Softmax as u8 {
-                a
-            } else {
-                apply::<K, V>(a)
-            };
-            v.store(y.add((o0 + j) * GROUP));
+        for (j, row) in acc.into_iter().enumerate() {
+            for (o, a) in row.into_iter().enumerate() {
+                // Softmax needs every output first (see `pass`).
+                let v = if K == Kind::Softmax as u8 {
+                    a
+                } else {
+                    apply::<K, V>(a)
+                };
+                v.store(op.y.add(j * op.ys + (o0 + o) * GROUP));
+            }
         }
     }
 }
@@ -242,65 +461,117 @@ unsafe fn softmax<V: Lanes>(n: usize, y: *mut f32) {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Kind, group};
-    use crate::vector::{F32x8, F32x16};
+    use super::{GROUP, Kind, Operands, run_group};
+    use crate::vector::{F32x8, F32x16, first_lanes};
+    use std::arch::x86_64::*;
 
-    /// # Safety
-    /// The CPU has AVX-512; the pointers hold the layouts for `k` inputs and `n` outputs.
+    /// The transpose of a 16 × 16 block held as 16 rows: `out[c]` lane `r` is `rows[r]` lane
+    /// `c` (unpacks within 128-bit lanes, then two rounds of 128-bit lane shuffles).
     #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
-    pub(super) unsafe fn avx512(
-        kind: Kind,
-        k: usize,
-        n: usize,
-        w: *const f32,
-        b: *const f32,
-        x: *const f32,
-        y: *mut f32,
-    ) {
-        /// [`group`] on AVX-512 registers.
-        #[inline(always)]
-        unsafe fn wide<const K: u8>(
-            k: usize,
-            n: usize,
-            w: *const f32,
-            b: *const f32,
-            x: *const f32,
-            y: *mut f32,
-        ) {
-            // SAFETY: as `avx512`'s caller promises.
-            unsafe { group::<F32x16, K>(k, n, w, b, x, y) }
+    fn transpose16(r: [__m512; 16]) -> [__m512; 16] {
+        let mut t = [_mm512_setzero_ps(); 16];
+        for p in 0..8 {
+            t[2 * p] = _mm512_unpacklo_ps(r[2 * p], r[2 * p + 1]);
+            t[2 * p + 1] = _mm512_unpackhi_ps(r[2 * p], r[2 * p + 1]);
         }
-        // SAFETY: as the caller promises.
-        unsafe { crate::with_kind!(kind, wide(k, n, w, b, x, y)) }
+        let mut u = [_mm512_setzero_ps(); 16];
+        for q in 0..4 {
+            let (a, b, c, d) = (t[4 * q], t[4 * q + 1], t[4 * q + 2], t[4 * q + 3]);
+            u[4 * q] = _mm512_shuffle_ps::<0x44>(a, c);
+            u[4 * q + 1] = _mm512_shuffle_ps::<0xEE>(a, c);
+            u[4 * q + 2] = _mm512_shuffle_ps::<0x44>(b, d);
+            u[4 * q + 3] = _mm512_shuffle_ps::<0xEE>(b, d);
+        }
+        // u[4q + c] holds, in each 128-bit lane l, column c of rows 4q..4q+4 for columns
+        // 4l + c: combine the row quads.
+        let mut v = [_mm512_setzero_ps(); 16];
+        for h in 0..2 {
+            for c in 0..4 {
+                let (a, b) = (u[8 * h + c], u[8 * h + 4 + c]);
+                v[8 * h + c] = _mm512_shuffle_f32x4::<0x88>(a, b);
+                v[8 * h + 4 + c] = _mm512_shuffle_f32x4::<0xDD>(a, b);
+            }
+        }
+        let mut cols = [_mm512_setzero_ps(); 16];
+        for c in 0..8 {
+            cols[c] = _mm512_shuffle_f32x4::<0x88>(v[c], v[8 + c]);
+            cols[8 + c] = _mm512_shuffle_f32x4::<0xDD>(v[c], v[8 + c]);
+        }
+        cols
     }
 
     /// # Safety
-    /// The CPU has AVX2 and FMA; the pointers hold the layouts for `k` inputs and `n` outputs.
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn avx2(
-        kind: Kind,
-        k: usize,
-        n: usize,
-        w: *const f32,
-        b: *const f32,
-        x: *const f32,
-        y: *mut f32,
+    /// As [`super::gather_lanes_at`] checks: AVX-512; `src` readable at `m · stride + i` for
+    /// `m < count ≤ 16`, `i < width`; `x` writable for `width · 16`.
+    #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
+    pub(super) unsafe fn gather(
+        src: *const f32,
+        stride: usize,
+        count: usize,
+        width: usize,
+        x: *mut f32,
     ) {
-        /// [`group`] on AVX2 registers.
-        #[inline(always)]
-        unsafe fn narrow<const K: u8>(
-            k: usize,
-            n: usize,
-            w: *const f32,
-            b: *const f32,
-            x: *const f32,
-            y: *mut f32,
-        ) {
-            // SAFETY: as `avx2`'s caller promises.
-            unsafe { group::<F32x8, K>(k, n, w, b, x, y) }
+        let mut i0 = 0;
+        while i0 < width {
+            let w = (width - i0).min(GROUP);
+            let mut rows = [_mm512_setzero_ps(); 16];
+            for (m, row) in rows.iter_mut().enumerate().take(count) {
+                // SAFETY: row `m < count` holds `width` values from `m · stride`; the mask
+                // reads only `w` of them from `i0`.
+                *row = unsafe { _mm512_maskz_loadu_ps(first_lanes(w), src.add(m * stride + i0)) };
+            }
+            let cols = transpose16(rows);
+            for (i, col) in cols.iter().enumerate().take(w) {
+                // SAFETY: `x` holds `width · 16` values and `i0 + i < width`.
+                unsafe { _mm512_storeu_ps(x.add((i0 + i) * GROUP), *col) };
+            }
+            i0 += w;
         }
+    }
+
+    /// # Safety
+    /// As [`super::scatter_lanes_at`] checks: AVX-512; `dst` writable at `m · stride + o` for
+    /// `m < count ≤ 16`, `o < width`; `y` readable for `width · 16`.
+    #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
+    pub(super) unsafe fn scatter(
+        y: *const f32,
+        width: usize,
+        count: usize,
+        stride: usize,
+        dst: *mut f32,
+    ) {
+        let mut o0 = 0;
+        while o0 < width {
+            let w = (width - o0).min(GROUP);
+            let mut cols = [_mm512_setzero_ps(); 16];
+            for (o, col) in cols.iter_mut().enumerate().take(w) {
+                // SAFETY: `y` holds `width · 16` values and `o0 + o < width`.
+                *col = unsafe { _mm512_loadu_ps(y.add((o0 + o) * GROUP)) };
+            }
+            let rows = transpose16(cols);
+            for (m, row) in rows.iter().enumerate().take(count) {
+                // SAFETY: row `m < count` of `dst` holds `width` values from `m · stride`;
+                // the mask writes only `w` of them from `o0`.
+                unsafe { _mm512_mask_storeu_ps(dst.add(m * stride + o0), first_lanes(w), *row) };
+            }
+            o0 += w;
+        }
+    }
+
+    /// # Safety
+    /// The CPU has AVX-512; as `run_group`.
+    #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
+    pub(super) unsafe fn avx512(kind: Kind, inputs: usize, op: Operands) {
         // SAFETY: as the caller promises.
-        unsafe { crate::with_kind!(kind, narrow(k, n, w, b, x, y)) }
+        unsafe { run_group::<F32x16>(kind, inputs, op) }
+    }
+
+    /// # Safety
+    /// The CPU has AVX2 and FMA; as `run_group`.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn avx2(kind: Kind, inputs: usize, op: Operands) {
+        // SAFETY: as the caller promises.
+        unsafe { run_group::<F32x8>(kind, inputs, op) }
     }
 }
 
@@ -343,6 +614,9 @@ mod tests {
         y
     }
 
+    /// One model's weights (row-major), biases and inputs.
+    type Model = (Vec<f32>, Vec<f32>, Vec<Vec<f32>>);
+
     const KINDS: [Kind; 13] = [
         Kind::Relu,
         Kind::Sigmoid,
@@ -374,23 +648,28 @@ mod tests {
         {
             let kind = KINDS[case * 5 % KINDS.len()];
             for kind in [kind, KINDS[(case * 5 + 3) % KINDS.len()], Kind::Softmax] {
-                let models: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)> = (0..GROUP)
+                // Each model with MAX_INPUTS inputs: blocks `j` of `x` and `y`.
+                let models: Vec<Model> = (0..GROUP)
                     .map(|_| {
                         let rows = (0..n * k).map(|_| unit()).collect();
                         let bias = (0..n).map(|_| unit()).collect();
-                        let x = (0..k).map(|_| unit() * 2.0).collect();
-                        (rows, bias, x)
+                        let xs = (0..MAX_INPUTS)
+                            .map(|_| (0..k).map(|_| unit() * 2.0).collect())
+                            .collect();
+                        (rows, bias, xs)
                     })
                     .collect();
                 let (mut w, mut b, mut x) = (
                     vec![0.0; n * k * GROUP],
                     vec![0.0; n * GROUP],
-                    vec![0.0; k * GROUP],
+                    vec![0.0; MAX_INPUTS * k * GROUP],
                 );
-                for (m, (rows, bias, input)) in models.iter().enumerate() {
+                for (m, (rows, bias, inputs)) in models.iter().enumerate() {
                     interleave_model(rows, bias, m, &mut w, &mut b);
-                    for (i, v) in input.iter().enumerate() {
-                        x[i * GROUP + m] = *v;
+                    for (j, input) in inputs.iter().enumerate() {
+                        for (i, v) in input.iter().enumerate() {
+                            x[(j * k + i) * GROUP + m] = *v;
+                        }
                     }
                 }
                 let layer = InterleavedDense {
@@ -401,21 +680,84 @@ mod tests {
                     kind,
                 };
                 for level in [Level::Scalar, Level::Avx2, Level::Avx512] {
-                    let mut y = vec![f32::NAN; n * GROUP];
-                    interleaved_dense_at(level, &layer, &x, &mut y);
-                    for (m, (rows, bias, input)) in models.iter().enumerate() {
-                        let want = reference(rows, bias, input, kind);
-                        for (o, want) in want.iter().enumerate() {
-                            let got = y[o * GROUP + m];
-                            let tol = 1e-5 + 1e-5 * want.abs();
-                            assert!(
-                                (got - want).abs() <= tol || (got.is_nan() && want.is_nan()),
-                                "{level:?} {kind:?} {k}→{n} model {m} output {o}: {got} vs {want}"
-                            );
+                    for count in [1, 3, MAX_INPUTS] {
+                        let mut y = vec![f32::NAN; count * n * GROUP];
+                        interleaved_dense_at(level, &layer, &x[..count * k * GROUP], &mut y);
+                        for (m, (rows, bias, inputs)) in models.iter().enumerate() {
+                            for (j, input) in inputs[..count].iter().enumerate() {
+                                let want = reference(rows, bias, input, kind);
+                                for (o, want) in want.iter().enumerate() {
+                                    let got = y[(j * n + o) * GROUP + m];
+                                    let tol = 1e-5 + 1e-5 * want.abs();
+                                    assert!(
+                                        (got - want).abs() <= tol
+                                            || (got.is_nan() && want.is_nan()),
+                                        "{level:?} {kind:?} {k}→{n}, {count} inputs: model {m} input {j} output {o}: {got} vs {want}"
+                                    );
+                                }
+                            }
                         }
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn gathers_and_scatters_equal_their_loops_for_every_count() {
+        for (width, stride) in [(5, 7), (16, 16), (21, 40), (37, 37)] {
+            gather_and_scatter(width, stride);
+        }
+    }
+
+    fn gather_and_scatter(width: usize, stride: usize) {
+        let src: Vec<f32> = (0..GROUP * stride).map(|v| v as f32).collect();
+        for count in 0..=GROUP {
+            let mut fast = vec![f32::NAN; width * GROUP];
+            let mut plain = fast.clone();
+            gather_lanes_at(
+                Level::Avx512,
+                &src[..count.max(1) * stride],
+                stride,
+                count,
+                width,
+                &mut fast,
+            );
+            gather_lanes_at(
+                Level::Scalar,
+                &src[..count.max(1) * stride],
+                stride,
+                count,
+                width,
+                &mut plain,
+            );
+            assert_eq!(fast, plain, "gather of {count}");
+            let mut fast_out = vec![-1.0; GROUP * stride];
+            let mut plain_out = fast_out.clone();
+            scatter_lanes_at(Level::Avx512, &fast, width, count, stride, &mut fast_out);
+            scatter_lanes_at(Level::Scalar, &plain, width, count, stride, &mut plain_out);
+            assert_eq!(fast_out, plain_out, "scatter of {count}");
+            for m in 0..count {
+                assert_eq!(fast_out[m * stride..][..width], src[m * stride..][..width]);
+            }
+            assert!(fast_out[count * stride..].iter().all(|v| *v == -1.0));
+        }
+    }
+
+    #[test]
+    fn weight_indexes_cover_each_slot_once_in_kernel_order() {
+        for (k, n) in [(1, 1), (3, 7), (5, 15), (2, 8), (4, 19)] {
+            let mut seen = vec![false; k * n];
+            for o in 0..n {
+                for i in 0..k {
+                    let at = weight_index(o, i, k, n);
+                    assert!(!seen[at], "{k}→{n}: ({o}, {i}) at {at} twice");
+                    seen[at] = true;
+                }
+            }
+            assert!(seen.iter().all(|s| *s));
+            // Within a block, consecutive outputs of one input are adjacent.
+            assert_eq!(weight_index(1, 0, k, n.max(2)), 1);
         }
     }
 
