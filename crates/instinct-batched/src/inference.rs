@@ -53,16 +53,28 @@ fn kind(activation: Option<Activation>) -> Kind {
     }
 }
 
-/// One layer of every group, interleaved (see [`InterleavedDense`]).
+/// Where one layer lives in each group's block of interleaved values (see
+/// [`InterleavedDense`]): a group's layers one after another, each its weights then its biases,
+/// so that a forward pass reads one group's values front to back, one stream.
 #[derive(Debug, Clone)]
 struct LaneLayer {
-    /// `[group][out][in][GROUP]`.
-    weights: AlignedValues,
-    /// `[group][out][GROUP]`.
-    bias: AlignedValues,
+    /// Offset of the weights (`out · in · GROUP` values) in a group's block.
+    weights_at: usize,
+    /// Offset of the biases (`out · GROUP` values).
+    bias_at: usize,
     inputs: usize,
     outputs: usize,
     kind: Kind,
+}
+
+impl LaneLayer {
+    fn weight_count(&self) -> usize {
+        self.outputs * self.inputs * GROUP
+    }
+
+    fn bias_count(&self) -> usize {
+        self.outputs * GROUP
+    }
 }
 
 /// How [`BatchedInference::forward_many`] computes `k` inputs per model.
@@ -111,6 +123,9 @@ pub enum ManyEngine {
 pub struct BatchedInference {
     weights: BatchedWeights,
     lanes: Vec<LaneLayer>,
+    /// Every group's interleaved layers, `group_len` values per group.
+    lane_values: AlignedValues,
+    group_len: usize,
     groups: usize,
     level: Level,
     threads: usize,
@@ -127,21 +142,32 @@ impl BatchedInference {
     ) -> Result<BatchedInference, BatchedError> {
         let weights = BatchedWeights::new(models, architecture)?;
         let groups = models.div_ceil(GROUP);
-        let lanes = weights
+        let mut group_len = 0;
+        let lanes: Vec<LaneLayer> = weights
             .architecture()
             .layers
             .iter()
-            .map(|l| LaneLayer {
-                weights: AlignedValues::zeroed(groups * GROUP * l.output_size * l.input_size),
-                bias: AlignedValues::zeroed(groups * GROUP * l.output_size),
-                inputs: l.input_size,
-                outputs: l.output_size,
-                kind: kind(l.activation),
+            .map(|l| {
+                let weights_at = group_len;
+                let bias_at = weights_at + l.output_size * l.input_size * GROUP;
+                group_len = bias_at + l.output_size * GROUP;
+                LaneLayer {
+                    weights_at,
+                    bias_at,
+                    inputs: l.input_size,
+                    outputs: l.output_size,
+                    kind: kind(l.activation),
+                }
             })
             .collect();
+        // `BatchedWeights::new` bounded the values of all models (MAX_VALUES); groups add at
+        // most 15 models' worth.
+        let lane_values = AlignedValues::zeroed(groups * group_len);
         Ok(BatchedInference {
             weights,
             lanes,
+            lane_values,
+            group_len,
             groups,
             level: simd::level(),
             threads: 1,
@@ -306,14 +332,15 @@ impl BatchedInference {
     /// Copies model `model`'s weights and biases into its lane of the interleaved layers.
     fn refresh_lanes(&mut self, model: usize) {
         let (g, m) = (model / GROUP, model % GROUP);
-        for (layer, lane) in self.lanes.iter_mut().enumerate() {
-            let (wn, bn) = (lane.outputs * lane.inputs * GROUP, lane.outputs * GROUP);
+        let block = &mut self.lane_values.as_mut_slice()[g * self.group_len..][..self.group_len];
+        for (layer, lane) in self.lanes.iter().enumerate() {
+            let (w, b) = block.split_at_mut(lane.bias_at);
             interleave_model(
                 self.weights.model_weights(model, layer),
                 self.weights.model_bias(model, layer),
                 m,
-                &mut lane.weights.as_mut_slice()[g * wn..][..wn],
-                &mut lane.bias.as_mut_slice()[g * bn..][..bn],
+                &mut w[lane.weights_at..][..lane.weight_count()],
+                &mut b[..lane.bias_count()],
             );
         }
     }
@@ -411,13 +438,13 @@ impl BatchedInference {
                     );
                 }
                 let (mut x, mut y) = (x, y);
+                let block = &self.lane_values.as_slice()[g * self.group_len..][..self.group_len];
                 for lane in &self.lanes {
-                    let (wn, bn) = (lane.outputs * lane.inputs * GROUP, lane.outputs * GROUP);
                     let layer = InterleavedDense {
                         inputs: lane.inputs,
                         outputs: lane.outputs,
-                        weights: &lane.weights.as_slice()[g * wn..][..wn],
-                        bias: &lane.bias.as_slice()[g * bn..][..bn],
+                        weights: &block[lane.weights_at..][..lane.weight_count()],
+                        bias: &block[lane.bias_at..][..lane.bias_count()],
                         kind: lane.kind,
                     };
                     interleaved_dense_at(
