@@ -96,7 +96,12 @@ impl Subject for BatchedSubject {
             let all: Vec<f32> = x.iter().copied().cycle().take(x.len() * COPIES).collect();
             let out = batch.forward(&all).map_err(|e| e.to_string())?;
             let first = &out[..out_size];
-            if let Some(m) = (1..COPIES).find(|m| out[m * out_size..][..out_size] != *first) {
+            let same = |a: &[f32]| {
+                a.iter()
+                    .zip(first)
+                    .all(|(a, b)| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()))
+            };
+            if let Some(m) = (1..COPIES).find(|m| !same(&out[m * out_size..][..out_size])) {
                 return Err(format!(
                     "copy {m} of the model gave other outputs than copy 0"
                 ));
@@ -120,9 +125,10 @@ impl Subject for BatchedSubject {
             for (m, block) in many.chunks(k * out_size).enumerate() {
                 for (j, row) in block.chunks(out_size).enumerate() {
                     let one: Vec<f64> = widen(row.to_vec());
-                    let close = one.iter().zip(&rows[j]).all(|(a, b)| {
-                        (a - b).abs() <= 1e-5 + 1e-5 * b.abs() || (a.is_nan() && b.is_nan())
-                    });
+                    let close = one
+                        .iter()
+                        .zip(&rows[j])
+                        .all(|(a, b)| crate::Tolerance::CLOSE.accepts(*a, *b));
                     if !close {
                         return Err(format!(
                             "forward_many, copy {m}, row {j}: {one:?} against forward's {:?}",

@@ -220,3 +220,58 @@ fn the_batch_engine_matches_the_interpreter_and_ignores_the_thread_count() {
         },
     );
 }
+
+/// Random chains of DOTs with every activation, input rows with now and then a NaN or an
+/// infinity: the many-model backend (17 copies of each model, `forward` and `forward_many`)
+/// against `instmodel_inference` run on the model alone.
+#[test]
+fn the_batched_engine_matches_instmodel_on_random_dot_chains() {
+    use instinct::format::{Activation, Limits, ModelBuilder};
+    use instinct_conformance::random_model::Rng;
+    use instinct_conformance::{BatchedSubject, Subject};
+    let mut runner = TestRunner::new(config(300, 0x1157_0005));
+    runner
+        .run(&any::<u64>(), |seed| {
+            let mut rng = Rng::new(seed);
+            let mut width = 1 + rng.below(24);
+            let mut builder = ModelBuilder::with_feature_size(width);
+            for _ in 0..1 + rng.below(3) {
+                let out = 1 + rng.below(24);
+                let scale = 1.0 / (width as f32).sqrt();
+                let rows = (0..out)
+                    .map(|_| (0..width).map(|_| rng.uniform(-scale, scale)).collect())
+                    .collect();
+                let bias = (0..out).map(|_| rng.uniform(-0.5, 0.5)).collect();
+                let i = rng.below(Activation::ALL.len() + 1);
+                builder = builder.dense(rows, bias, Activation::ALL.get(i).copied());
+                width = out;
+            }
+            let info = builder.build().unwrap();
+            let fs = info.feature_size.unwrap_or(0);
+            let inputs: Vec<Vec<f32>> = (0..5)
+                .map(|_| {
+                    let mut row: Vec<f32> = (0..fs).map(|_| rng.uniform(-2.5, 2.5)).collect();
+                    if rng.chance(0.2) {
+                        let at = rng.below(fs);
+                        row[at] = rng.pick(&[f32::NAN, f32::INFINITY, f32::NEG_INFINITY]);
+                    }
+                    row
+                })
+                .collect();
+            let model = Model::from_info_with_limits(info.clone(), &Limits::default())
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let ours = BatchedSubject
+                .run(&model, &inputs)
+                .map_err(|e| TestCaseError::fail(format!("seed {seed}: {e}")))?;
+            let theirs =
+                run_instmodel(&info.to_json_string(), &inputs).map_err(TestCaseError::fail)?;
+            let stats = ErrorStats::compare(&ours, &theirs, Tolerance::CLOSE);
+            prop_assert!(
+                stats.passed(),
+                "seed {seed}: {stats:?}\n{}",
+                info.to_json_string()
+            );
+            Ok(())
+        })
+        .unwrap();
+}
