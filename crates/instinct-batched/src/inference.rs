@@ -54,8 +54,9 @@ fn kind(activation: Option<Activation>) -> Kind {
 }
 
 /// Where one layer lives in each group's block of interleaved values (see
-/// [`InterleavedDense`]): a group's layers one after another, each its weights then its biases,
-/// so that a forward pass reads one group's values front to back, one stream.
+/// [`InterleavedDense`]): a group's layers one after another, each its biases then its weights
+/// (the order the kernel reads them), so that a forward pass reads one group's values front to
+/// back, one stream.
 #[derive(Debug, Clone)]
 struct LaneLayer {
     /// Offset of the weights (`out · in · GROUP` values) in a group's block.
@@ -148,9 +149,9 @@ impl BatchedInference {
             .layers
             .iter()
             .map(|l| {
-                let weights_at = group_len;
-                let bias_at = weights_at + l.output_size * l.input_size * GROUP;
-                group_len = bias_at + l.output_size * GROUP;
+                let bias_at = group_len;
+                let weights_at = bias_at + l.output_size * GROUP;
+                group_len = weights_at + l.output_size * l.input_size * GROUP;
                 LaneLayer {
                     weights_at,
                     bias_at,
@@ -334,13 +335,13 @@ impl BatchedInference {
         let (g, m) = (model / GROUP, model % GROUP);
         let block = &mut self.lane_values.as_mut_slice()[g * self.group_len..][..self.group_len];
         for (layer, lane) in self.lanes.iter().enumerate() {
-            let (w, b) = block.split_at_mut(lane.bias_at);
+            let (b, w) = block.split_at_mut(lane.weights_at);
             interleave_model(
                 self.weights.model_weights(model, layer),
                 self.weights.model_bias(model, layer),
                 m,
-                &mut w[lane.weights_at..][..lane.weight_count()],
-                &mut b[..lane.bias_count()],
+                &mut w[..lane.weight_count()],
+                &mut b[lane.bias_at..][..lane.bias_count()],
             );
         }
     }

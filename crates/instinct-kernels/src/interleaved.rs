@@ -468,6 +468,7 @@ mod x86 {
     /// The transpose of a 16 × 16 block held as 16 rows: `out[c]` lane `r` is `rows[r]` lane
     /// `c` (unpacks within 128-bit lanes, then two rounds of 128-bit lane shuffles).
     #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
+    #[inline]
     fn transpose16(r: [__m512; 16]) -> [__m512; 16] {
         let mut t = [_mm512_setzero_ps(); 16];
         for p in 0..8 {
