@@ -1,6 +1,7 @@
 //! A warm batch allocates nothing per call: `forward_into` and `forward_many_into` (the lanes,
-//! and `Auto` on these small layers), on one thread; on two, only rayon's job queue's amortised
-//! growth (one block per 63 jobs). (`ManyEngine::Gemm` allocates:
+//! and `Auto` on these small layers), on one thread; on two (where `forward_many_into` here has
+//! the work to use the pool), only the occasional growth of rayon's queues: measured 3 or 4 in
+//! 200 calls, one block per 63 jobs. (`ManyEngine::Gemm` allocates:
 //! `matrixmultiply` packs into fresh buffers on every product, as its docs say.)
 
 // The counting allocator of instinct-cpu's allocation tests (one copy for the workspace).
@@ -16,16 +17,16 @@ fn warm_forward_passes_do_not_allocate() {
         LayerSpec::new(16, 32, Some(Activation::Relu)),
         LayerSpec::new(32, 8, Some(Activation::Softmax)),
     ]);
-    let mut batch = BatchedInference::new(100, arch).unwrap();
+    let mut batch = BatchedInference::new(300, arch).unwrap();
     let (w0, w1) = (vec![0.01f32; 512], vec![-0.02f32; 256]);
-    for m in 0..100 {
+    for m in 0..300 {
         batch
             .set_model(m, &[(&w0, &[0.1; 32]), (&w1, &[0.0; 8])])
             .unwrap();
     }
     let k = 7;
-    let x = vec![0.5f32; 100 * k * 16];
-    let mut out = vec![0.0f32; 100 * k * 8];
+    let x = vec![0.5f32; 300 * k * 16];
+    let mut out = vec![0.0f32; 300 * k * 8];
     for threads in [1, 2] {
         for engine in [ManyEngine::Lanes, ManyEngine::Auto] {
             let b = batch
@@ -34,24 +35,28 @@ fn warm_forward_passes_do_not_allocate() {
                 .unwrap()
                 .with_many_engine(engine);
             let mut run = || {
-                b.forward_into(&x[..100 * 16], &mut out[..100 * 8]).unwrap();
+                b.forward_into(&x[..300 * 16], &mut out[..300 * 8]).unwrap();
                 b.forward_many_into(&x, k, &mut out).unwrap();
             };
-            // Warm-up: each worker's scratch, the pool's threads.
+            // Warm-up: each worker's scratch; and time for the pool's threads (and the test
+            // harness, whose threads the counter sees too) to finish starting.
             for _ in 0..20 {
                 run();
             }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let calls = 400;
             let (count, ()) = counting::allocations(|| {
-                for _ in 0..50 {
+                for _ in 0..calls / 2 {
                     run();
                 }
             });
-            // One thread: nothing. Two: each call hands its work to the pool through rayon's
-            // job queue, which grows by one block per 63 jobs: amortised, never per call.
-            let allowed = if threads == 1 { 0 } else { 100 / 32 };
+            // One thread: nothing. Two: each large call hands its work to rayon's pool, whose
+            // queues grow now and then (one block per 63 jobs, work-stealing buffers): rare,
+            // never one per call.
+            let allowed = if threads == 1 { 0 } else { calls / 20 };
             assert!(
                 count <= allowed,
-                "{threads} thread(s), {engine:?}: {count} allocations in 100 calls"
+                "{threads} thread(s), {engine:?}: {count} allocations in {calls} calls"
             );
         }
     }

@@ -69,6 +69,39 @@ struct Report {
     inputs_per_model: Option<usize>,
 }
 
+impl Report {
+    /// A report of `samples` samples taking `seconds` (the median run) at `flops` per sample;
+    /// the rates follow from them.
+    fn new(
+        options: &Options,
+        ran: &'static str,
+        threads: usize,
+        samples: usize,
+        flops: u64,
+        seconds: f64,
+        command: String,
+    ) -> Report {
+        let samples_per_sec = samples as f64 / seconds;
+        Report {
+            model: options.model.display().to_string(),
+            engine: options.engine.name(),
+            ran,
+            threads,
+            samples,
+            runs: RUNS,
+            seed: options.seed,
+            flops_per_sample: flops,
+            seconds,
+            samples_per_sec,
+            gflops: flops as f64 * samples_per_sec / 1e9,
+            ns_per_sample: seconds * 1e9 / samples as f64,
+            command,
+            models: None,
+            inputs_per_model: None,
+        }
+    }
+}
+
 /// SplitMix64 (Steele, Lea and Flood 2014): a tiny, well-mixed generator, so the same seed gives
 /// the same inputs on every machine without a dependency.
 struct SplitMix64(u64);
@@ -142,7 +175,6 @@ pub fn run(options: &Options) -> Outcome {
     // A clock too coarse to see the run at all still gives finite numbers.
     let seconds = median(times).as_secs_f64().max(1e-9);
     let flops = flops_per_sample(&model);
-    let samples_per_sec = n as f64 / seconds;
     let mut command = format!(
         "instinct bench {} --samples {n} --threads {threads} --seed {} --engine {}",
         options.model.display(),
@@ -152,23 +184,7 @@ pub fn run(options: &Options) -> Outcome {
     if options.json {
         command.push_str(" --json");
     }
-    let report = Report {
-        model: options.model.display().to_string(),
-        engine: options.engine.name(),
-        ran: runner.name(),
-        threads,
-        samples: n,
-        runs: RUNS,
-        seed: options.seed,
-        flops_per_sample: flops,
-        seconds,
-        samples_per_sec,
-        gflops: flops as f64 * samples_per_sec / 1e9,
-        ns_per_sample: seconds * 1e9 / n as f64,
-        command,
-        models: None,
-        inputs_per_model: None,
-    };
+    let report = Report::new(options, runner.name(), threads, n, flops, seconds, command);
     print(&report, options.json)
 }
 
@@ -266,7 +282,6 @@ fn run_batched(options: &Options, model: &instinct::Model) -> Outcome {
     }
     let seconds = median(times).as_secs_f64().max(1e-9);
     let flops = flops_per_sample(model);
-    let samples_per_sec = samples as f64 / seconds;
     let mut command = format!(
         "instinct bench {} --engine batched --models {k_models} --inputs-per-model {k} --threads {threads} --seed {} --samples {}",
         options.model.display(),
@@ -277,21 +292,11 @@ fn run_batched(options: &Options, model: &instinct::Model) -> Outcome {
         command.push_str(" --json");
     }
     let report = Report {
-        model: options.model.display().to_string(),
-        engine: "batched",
-        ran: "batched",
-        threads,
-        samples,
-        runs: RUNS,
-        seed: options.seed,
-        flops_per_sample: flops,
-        seconds,
-        samples_per_sec,
-        gflops: flops as f64 * samples_per_sec / 1e9,
-        ns_per_sample: seconds * 1e9 / samples as f64,
-        command,
         models: Some(k_models),
         inputs_per_model: Some(k),
+        ..Report::new(
+            options, "batched", threads, samples, flops, seconds, command,
+        )
     };
     print(&report, options.json)
 }

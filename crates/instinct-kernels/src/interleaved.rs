@@ -181,6 +181,17 @@ unsafe fn run_group<V: Lanes>(kind: Kind, inputs: usize, op: Operands) {
     }
 }
 
+/// Values that `count` rows of `width` values, `stride` apart, span (`usize::MAX` on overflow).
+fn rows_span(count: usize, stride: usize, width: usize) -> usize {
+    match count {
+        0 => 0,
+        _ => (count - 1)
+            .checked_mul(stride)
+            .and_then(|s| s.checked_add(width))
+            .unwrap_or(usize::MAX),
+    }
+}
+
 /// Interleaves the values of up to [`GROUP`] models: `x[i · GROUP + m] = src[m · stride + i]`
 /// for `i < width` and `m < count`, and zero in the lanes `m ≥ count` (a partial group's last
 /// lanes). With AVX-512, 16 × 16 blocks transposed in registers.
@@ -196,14 +207,7 @@ pub fn gather_lanes_at(
     width: usize,
     x: &mut [f32],
 ) {
-    let needed = if count == 0 {
-        0
-    } else {
-        (count - 1)
-            .checked_mul(stride)
-            .and_then(|s| s.checked_add(width))
-            .unwrap_or(usize::MAX)
-    };
+    let needed = rows_span(count, stride, width);
     assert!(
         count <= GROUP && x.len() == width * GROUP && src.len() >= needed,
         "gather of {count} rows of {width} values {stride} apart from {} values into {}",
@@ -245,14 +249,7 @@ pub fn scatter_lanes_at(
     stride: usize,
     dst: &mut [f32],
 ) {
-    let needed = if count == 0 {
-        0
-    } else {
-        (count - 1)
-            .checked_mul(stride)
-            .and_then(|s| s.checked_add(width))
-            .unwrap_or(usize::MAX)
-    };
+    let needed = rows_span(count, stride, width);
     assert!(
         count <= GROUP && y.len() == width * GROUP && dst.len() >= needed,
         "scatter of {count} rows of {width} values {stride} apart into {} values from {}",
