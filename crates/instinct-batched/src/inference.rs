@@ -417,10 +417,13 @@ impl BatchedInference {
         let out_size = self.architecture().output_size();
         let group_chunk = GROUP * k * out_size;
         let per_task = self.groups.div_ceil(self.threads);
+        let width = MAX_INPUTS * self.architecture().max_width() * GROUP;
         let run = |(t, out): (usize, &mut [f32])| {
-            for (i, out) in out.chunks_mut(group_chunk).enumerate() {
-                self.group_forward(t * per_task + i, inputs, k, out);
-            }
+            with_scratch(2 * width, |scratch| {
+                for (i, out) in out.chunks_mut(group_chunk).enumerate() {
+                    self.group_forward(t * per_task + i, inputs, k, out, scratch);
+                }
+            })
         };
         match &self.pool {
             Some(pool) if self.groups > 1 && self.worth_threads(k) => pool.install(|| {
@@ -435,61 +438,67 @@ impl BatchedInference {
 
     /// Group `g` through every layer for each of its models' `k` inputs, up to
     /// [`MAX_INPUTS`] of them per pass over the weights; `out` is its models' outputs
-    /// (`[model][k][output_size]`).
-    fn group_forward(&self, g: usize, inputs: &[f32], k: usize, out: &mut [f32]) {
+    /// (`[model][k][output_size]`); `scratch` holds two blocks of `MAX_INPUTS` interleaved
+    /// values of the widest layer.
+    fn group_forward(
+        &self,
+        g: usize,
+        inputs: &[f32],
+        k: usize,
+        out: &mut [f32],
+        scratch: &mut [f32],
+    ) {
         let arch = self.weights.architecture();
         let (in_size, out_size) = (arch.input_size(), arch.output_size());
-        let width = MAX_INPUTS * arch.max_width() * GROUP;
+        let width = scratch.len() / 2;
         let first = g * GROUP;
         let count = out.len() / (k * out_size);
-        with_scratch(2 * width, |scratch| {
-            let mut j0 = 0;
-            while j0 < k {
-                let jn = MAX_INPUTS.min(k - j0);
-                let (x, y) = scratch.split_at_mut(width);
-                // Lanes past the batch's last model are zero: their (zero) weights give values
-                // nobody reads.
-                for j in 0..jn {
-                    gather_lanes_at(
-                        self.level,
-                        &inputs[(first * k + j0 + j) * in_size..],
-                        k * in_size,
-                        count,
-                        in_size,
-                        &mut x[j * in_size * GROUP..][..in_size * GROUP],
-                    );
-                }
-                let (mut x, mut y) = (x, y);
-                let block = &self.lane_values.as_slice()[g * self.group_len..][..self.group_len];
-                for lane in &self.lanes {
-                    let layer = InterleavedDense {
-                        inputs: lane.inputs,
-                        outputs: lane.outputs,
-                        weights: &block[lane.weights_at..][..lane.weight_count()],
-                        bias: &block[lane.bias_at..][..lane.bias_count()],
-                        kind: lane.kind,
-                    };
-                    interleaved_dense_at(
-                        self.level,
-                        &layer,
-                        &x[..jn * lane.inputs * GROUP],
-                        &mut y[..jn * lane.outputs * GROUP],
-                    );
-                    std::mem::swap(&mut x, &mut y);
-                }
-                for j in 0..jn {
-                    scatter_lanes_at(
-                        self.level,
-                        &x[j * out_size * GROUP..][..out_size * GROUP],
-                        out_size,
-                        count,
-                        k * out_size,
-                        &mut out[(j0 + j) * out_size..],
-                    );
-                }
-                j0 += jn;
+        let mut j0 = 0;
+        while j0 < k {
+            let jn = MAX_INPUTS.min(k - j0);
+            let (x, y) = scratch.split_at_mut(width);
+            // Lanes past the batch's last model are zero: their (zero) weights give values
+            // nobody reads.
+            for j in 0..jn {
+                gather_lanes_at(
+                    self.level,
+                    &inputs[(first * k + j0 + j) * in_size..],
+                    k * in_size,
+                    count,
+                    in_size,
+                    &mut x[j * in_size * GROUP..][..in_size * GROUP],
+                );
             }
-        });
+            let (mut x, mut y) = (x, y);
+            let block = &self.lane_values.as_slice()[g * self.group_len..][..self.group_len];
+            for lane in &self.lanes {
+                let layer = InterleavedDense {
+                    inputs: lane.inputs,
+                    outputs: lane.outputs,
+                    weights: &block[lane.weights_at..][..lane.weight_count()],
+                    bias: &block[lane.bias_at..][..lane.bias_count()],
+                    kind: lane.kind,
+                };
+                interleaved_dense_at(
+                    self.level,
+                    &layer,
+                    &x[..jn * lane.inputs * GROUP],
+                    &mut y[..jn * lane.outputs * GROUP],
+                );
+                std::mem::swap(&mut x, &mut y);
+            }
+            for j in 0..jn {
+                scatter_lanes_at(
+                    self.level,
+                    &x[j * out_size * GROUP..][..out_size * GROUP],
+                    out_size,
+                    count,
+                    k * out_size,
+                    &mut out[(j0 + j) * out_size..],
+                );
+            }
+            j0 += jn;
+        }
     }
 
     /// `k` inputs per model: `inputs` is `[model][k][input_size]`, the result
