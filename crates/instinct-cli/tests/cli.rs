@@ -725,3 +725,54 @@ fn the_static_engine_runs_its_shapes_and_names_why_it_does_not_apply() {
         "{inspect}"
     );
 }
+
+#[test]
+fn the_batched_engine_times_many_copies_and_only_in_bench() {
+    let run = check(
+        &[
+            "bench",
+            &model(),
+            "--engine",
+            "batched",
+            "--models",
+            "37",
+            "--inputs-per-model",
+            "3",
+            "--samples",
+            "1000",
+            "--threads",
+            "1",
+            "--json",
+        ],
+        0,
+        "",
+    );
+    let report = json(&run.stdout);
+    assert_eq!(report["engine"], "batched");
+    assert_eq!(report["models"], 37);
+    assert_eq!(report["inputs_per_model"], 3);
+    // A sample is one input of one model: 37 × 3 per call.
+    assert_eq!(report["samples"], 111);
+    assert!(
+        report["command"]
+            .as_str()
+            .is_some_and(|c| c.contains("--engine batched --models 37 --inputs-per-model 3")),
+        "{report}"
+    );
+    let dir = TempDir::new("batched");
+    let input = dir.write("x.csv", "0,0,0,0\n");
+    check(
+        &["predict", &model(), "-i", &input, "--engine", "batched"],
+        1,
+        "time it with `instinct bench MODEL --engine batched",
+    );
+    let not_chain = dir.write(
+        "not_chain.json",
+        r#"{"feature_size":2,"buffer_sizes":[2,1],"instructions":[{"type":"ADD_ELEMENTWISE","input":0,"parameters":0},{"type":"DOT","input":0,"output":1,"weights":0}],"weights":[[[1.0,1.0]]],"bias":[[0.0]],"parameters":[[1.0,2.0]]}"#,
+    );
+    check(
+        &["bench", &not_chain, "--engine", "batched", "--models", "2"],
+        1,
+        "--engine batched does not apply",
+    );
+}
