@@ -8,8 +8,7 @@ use crate::{Architecture, BatchedError, BatchedWeights};
 use instinct_format::Activation;
 use instinct_kernels::fast::{self, Kind};
 use instinct_kernels::interleaved::{
-    GROUP, InterleavedDense, MAX_INPUTS, gather_lanes_at, interleave_model, interleaved_dense_at,
-    scatter_lanes_at,
+    GROUP, InterleavedNet, NetLayer, interleave_model, interleaved_net_at,
 };
 use instinct_kernels::simd::{self, Level};
 use instinct_validate::ValidModel;
@@ -50,31 +49,6 @@ fn kind(activation: Option<Activation>) -> Kind {
         Some(Activation::Softplus) => Kind::Softplus,
         Some(Activation::Exp) => Kind::Exp,
         Some(Activation::Sign) => Kind::Sign,
-    }
-}
-
-/// Where one layer lives in each group's block of interleaved values (see
-/// [`InterleavedDense`]): a group's layers one after another, each its biases then its weights
-/// (the order the kernel reads them), so that a forward pass reads one group's values front to
-/// back, one stream.
-#[derive(Debug, Clone)]
-struct LaneLayer {
-    /// Offset of the weights (`out · in · GROUP` values) in a group's block.
-    weights_at: usize,
-    /// Offset of the biases (`out · GROUP` values).
-    bias_at: usize,
-    inputs: usize,
-    outputs: usize,
-    kind: Kind,
-}
-
-impl LaneLayer {
-    fn weight_count(&self) -> usize {
-        self.outputs * self.inputs * GROUP
-    }
-
-    fn bias_count(&self) -> usize {
-        self.outputs * GROUP
     }
 }
 
@@ -130,7 +104,10 @@ pub enum ManyEngine {
 #[derive(Debug, Clone)]
 pub struct BatchedInference {
     weights: BatchedWeights,
-    lanes: Vec<LaneLayer>,
+    /// Each layer's shape, activation and place in a group's block of interleaved values:
+    /// a group's layers one after another, each its biases then its weights (the order the
+    /// kernel reads them), so that a forward pass reads the values front to back, one stream.
+    lanes: Vec<NetLayer>,
     /// Every group's interleaved layers, `group_len` values per group.
     lane_values: AlignedValues,
     group_len: usize,
@@ -151,7 +128,7 @@ impl BatchedInference {
         let weights = BatchedWeights::new(models, architecture)?;
         let groups = models.div_ceil(GROUP);
         let mut group_len = 0;
-        let lanes: Vec<LaneLayer> = weights
+        let lanes: Vec<NetLayer> = weights
             .architecture()
             .layers
             .iter()
@@ -159,7 +136,7 @@ impl BatchedInference {
                 let bias_at = group_len;
                 let weights_at = bias_at + l.output_size * GROUP;
                 group_len = weights_at + l.output_size * l.input_size * GROUP;
-                LaneLayer {
+                NetLayer {
                     weights_at,
                     bias_at,
                     inputs: l.input_size,
@@ -361,8 +338,8 @@ impl BatchedInference {
                 self.weights.model_weights(model, layer),
                 self.weights.model_bias(model, layer),
                 m,
-                &mut w[..lane.weight_count()],
-                &mut b[lane.bias_at..][..lane.bias_count()],
+                &mut w[..lane.outputs * lane.inputs * GROUP],
+                &mut b[lane.bias_at..][..lane.outputs * GROUP],
             );
         }
     }
@@ -414,90 +391,38 @@ impl BatchedInference {
     /// Every group through every layer, `k` inputs per model one after another, the groups
     /// split into one run of consecutive groups per thread.
     fn by_groups(&self, inputs: &[f32], k: usize, outputs: &mut [f32]) {
-        let out_size = self.architecture().output_size();
-        let group_chunk = GROUP * k * out_size;
+        let arch = self.architecture();
+        let (in_size, out_size) = (arch.input_size(), arch.output_size());
+        let net = InterleavedNet {
+            layers: &self.lanes,
+            group_len: self.group_len,
+        };
         let per_task = self.groups.div_ceil(self.threads);
-        let width = MAX_INPUTS * self.architecture().max_width() * GROUP;
+        let task_models = per_task * GROUP;
         let run = |(t, out): (usize, &mut [f32])| {
-            with_scratch(2 * width, |scratch| {
-                for (i, out) in out.chunks_mut(group_chunk).enumerate() {
-                    self.group_forward(t * per_task + i, inputs, k, out, scratch);
-                }
+            let first = t * task_models;
+            let models = out.len() / (k * out_size);
+            with_scratch(net.scratch_len(), |scratch| {
+                interleaved_net_at(
+                    self.level,
+                    &net,
+                    &self.lane_values.as_slice()[t * per_task * self.group_len..],
+                    models,
+                    k,
+                    &inputs[first * k * in_size..][..models * k * in_size],
+                    out,
+                    scratch,
+                )
             })
         };
         match &self.pool {
             Some(pool) if self.groups > 1 && self.worth_threads(k) => pool.install(|| {
                 outputs
-                    .par_chunks_mut(group_chunk * per_task)
+                    .par_chunks_mut(task_models * k * out_size)
                     .enumerate()
                     .for_each(run);
             }),
             _ => run((0, outputs)),
-        }
-    }
-
-    /// Group `g` through every layer for each of its models' `k` inputs, up to
-    /// [`MAX_INPUTS`] of them per pass over the weights; `out` is its models' outputs
-    /// (`[model][k][output_size]`); `scratch` holds two blocks of `MAX_INPUTS` interleaved
-    /// values of the widest layer.
-    fn group_forward(
-        &self,
-        g: usize,
-        inputs: &[f32],
-        k: usize,
-        out: &mut [f32],
-        scratch: &mut [f32],
-    ) {
-        let arch = self.weights.architecture();
-        let (in_size, out_size) = (arch.input_size(), arch.output_size());
-        let width = scratch.len() / 2;
-        let first = g * GROUP;
-        let count = out.len() / (k * out_size);
-        let mut j0 = 0;
-        while j0 < k {
-            let jn = MAX_INPUTS.min(k - j0);
-            let (x, y) = scratch.split_at_mut(width);
-            // Lanes past the batch's last model are zero: their (zero) weights give values
-            // nobody reads.
-            for j in 0..jn {
-                gather_lanes_at(
-                    self.level,
-                    &inputs[(first * k + j0 + j) * in_size..],
-                    k * in_size,
-                    count,
-                    in_size,
-                    &mut x[j * in_size * GROUP..][..in_size * GROUP],
-                );
-            }
-            let (mut x, mut y) = (x, y);
-            let block = &self.lane_values.as_slice()[g * self.group_len..][..self.group_len];
-            for lane in &self.lanes {
-                let layer = InterleavedDense {
-                    inputs: lane.inputs,
-                    outputs: lane.outputs,
-                    weights: &block[lane.weights_at..][..lane.weight_count()],
-                    bias: &block[lane.bias_at..][..lane.bias_count()],
-                    kind: lane.kind,
-                };
-                interleaved_dense_at(
-                    self.level,
-                    &layer,
-                    &x[..jn * lane.inputs * GROUP],
-                    &mut y[..jn * lane.outputs * GROUP],
-                );
-                std::mem::swap(&mut x, &mut y);
-            }
-            for j in 0..jn {
-                scatter_lanes_at(
-                    self.level,
-                    &x[j * out_size * GROUP..][..out_size * GROUP],
-                    out_size,
-                    count,
-                    k * out_size,
-                    &mut out[(j0 + j) * out_size..],
-                );
-            }
-            j0 += jn;
         }
     }
 

@@ -181,6 +181,227 @@ unsafe fn run_group<V: Lanes>(kind: Kind, inputs: usize, op: Operands) {
     }
 }
 
+/// One layer of an [`InterleavedNet`]: its shape and activation, and where its biases
+/// (`outputs · GROUP` values) and weights (`outputs · inputs · GROUP`, see [`weight_index`]) start
+/// in each group's block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetLayer {
+    /// Inputs per model.
+    pub inputs: usize,
+    /// Outputs per model.
+    pub outputs: usize,
+    /// The activation.
+    pub kind: Kind,
+    /// Offset of the biases in a group's block.
+    pub bias_at: usize,
+    /// Offset of the weights in a group's block.
+    pub weights_at: usize,
+}
+
+/// Many models of one shape, sixteen to a group: every group is one block of `group_len` values
+/// holding each layer's interleaved biases and weights at the offsets its [`NetLayer`] names.
+#[derive(Debug, Clone, Copy)]
+pub struct InterleavedNet<'a> {
+    /// The layers, first to last; each takes as many inputs as the one before gives.
+    pub layers: &'a [NetLayer],
+    /// Values per group.
+    pub group_len: usize,
+}
+
+impl InterleavedNet<'_> {
+    /// Inputs per model (the first layer's).
+    pub fn input_size(&self) -> usize {
+        self.layers.first().map_or(0, |l| l.inputs)
+    }
+
+    /// Outputs per model (the last layer's).
+    pub fn output_size(&self) -> usize {
+        self.layers.last().map_or(0, |l| l.outputs)
+    }
+
+    /// Scratch values [`interleaved_net_at`] needs: two blocks of [`MAX_INPUTS`] interleaved
+    /// values of the widest layer.
+    pub fn scratch_len(&self) -> usize {
+        let widest = self
+            .layers
+            .iter()
+            .map(|l| l.inputs.max(l.outputs))
+            .max()
+            .unwrap_or(0);
+        2 * MAX_INPUTS * widest * GROUP
+    }
+
+    /// Whether the layers chain and every block fits `group_len`.
+    fn is_consistent(&self) -> bool {
+        let chained = self.layers.windows(2).all(|w| w[0].outputs == w[1].inputs);
+        let inside = self.layers.iter().all(|l| {
+            let ends = (
+                l.outputs
+                    .checked_mul(GROUP)
+                    .and_then(|b| b.checked_add(l.bias_at)),
+                l.outputs
+                    .checked_mul(l.inputs)
+                    .and_then(|w| w.checked_mul(GROUP))
+                    .and_then(|w| w.checked_add(l.weights_at)),
+            );
+            matches!(ends, (Some(b), Some(w)) if b <= self.group_len && w <= self.group_len)
+        });
+        !self.layers.is_empty() && chained && inside
+    }
+}
+
+/// Runs `models` models, `k` inputs each, through every layer of `net`, group after group in
+/// one call (no dispatch between groups, so the weights stream without pauses): `values` holds
+/// the blocks of the `ceil(models / 16)` groups, `inputs` is `[model][k][input_size]`,
+/// `outputs` receives `[model][k][output_size]`. Each group runs [`MAX_INPUTS`] inputs per pass
+/// over its weights, as [`interleaved_dense_at`] computes them.
+///
+/// # Panics
+/// When the layers do not chain or fit `group_len`, or a slice is shorter than the shapes need
+/// (`scratch`: [`InterleavedNet::scratch_len`]).
+#[allow(clippy::too_many_arguments)]
+pub fn interleaved_net_at(
+    level: Level,
+    net: &InterleavedNet<'_>,
+    values: &[f32],
+    models: usize,
+    k: usize,
+    inputs: &[f32],
+    outputs: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let groups = models.div_ceil(GROUP);
+    let fits = net.is_consistent()
+        && groups
+            .checked_mul(net.group_len)
+            .is_some_and(|v| v <= values.len())
+        && models
+            .checked_mul(k)
+            .and_then(|r| r.checked_mul(net.input_size()))
+            == Some(inputs.len())
+        && models
+            .checked_mul(k)
+            .and_then(|r| r.checked_mul(net.output_size()))
+            == Some(outputs.len())
+        && scratch.len() >= net.scratch_len();
+    assert!(
+        fits,
+        "interleaved net of {} layers ({} values a group): {} values, {models} models × {k} inputs, {} inputs, {} outputs, {} scratch",
+        net.layers.len(),
+        net.group_len,
+        values.len(),
+        inputs.len(),
+        outputs.len(),
+        scratch.len()
+    );
+    if models == 0 || k == 0 {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        if level == Level::Avx512 && Level::Avx512.is_available() {
+            // SAFETY: the CPU has AVX-512; every length was checked above.
+            unsafe { x86::net_avx512(net, values, models, k, inputs, outputs, scratch) };
+            return;
+        }
+        if level >= Level::Avx2 && Level::Avx2.is_available() {
+            // SAFETY: the CPU has AVX2 and FMA; every length was checked above.
+            unsafe { x86::net_avx2(net, values, models, k, inputs, outputs, scratch) };
+            return;
+        }
+    }
+    // SAFETY: every length was checked above; plain `f32` needs no CPU feature.
+    unsafe {
+        net_body::<f32>(
+            net,
+            values,
+            models,
+            k,
+            inputs,
+            outputs,
+            scratch,
+            gather_portable,
+            scatter_portable,
+        )
+    }
+}
+
+/// The body of [`interleaved_net_at`] on registers `V`, with the level's way of moving values
+/// into and out of the lanes.
+///
+/// # Safety
+/// The CPU has `V`'s features; the lengths are as [`interleaved_net_at`] checks them.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn net_body<V: Lanes>(
+    net: &InterleavedNet<'_>,
+    values: &[f32],
+    models: usize,
+    k: usize,
+    inputs: &[f32],
+    outputs: &mut [f32],
+    scratch: &mut [f32],
+    gather: impl Fn(&[f32], usize, usize, usize, &mut [f32]),
+    scatter: impl Fn(&[f32], usize, usize, usize, &mut [f32]),
+) {
+    let (in_size, out_size) = (net.input_size(), net.output_size());
+    let half = scratch.len() / 2;
+    for g in 0..models.div_ceil(GROUP) {
+        let first = g * GROUP;
+        let count = GROUP.min(models - first);
+        let block = &values[g * net.group_len..][..net.group_len];
+        let mut j0 = 0;
+        while j0 < k {
+            let jn = MAX_INPUTS.min(k - j0);
+            let (mut x, mut y) = scratch.split_at_mut(half);
+            for j in 0..jn {
+                gather(
+                    &inputs[(first * k + j0 + j) * in_size..],
+                    k * in_size,
+                    count,
+                    in_size,
+                    &mut x[j * in_size * GROUP..][..in_size * GROUP],
+                );
+            }
+            for l in net.layers {
+                // Four inputs share one pass over the weights; fewer run one at a time.
+                let (passes, per_pass) = if jn == MAX_INPUTS {
+                    (1, MAX_INPUTS)
+                } else {
+                    (jn, 1)
+                };
+                for p in 0..passes {
+                    let op = Operands {
+                        k: l.inputs,
+                        n: l.outputs,
+                        w: block[l.weights_at..].as_ptr(),
+                        b: block[l.bias_at..].as_ptr(),
+                        x: x[p * l.inputs * GROUP..].as_ptr(),
+                        xs: l.inputs * GROUP,
+                        y: y[p * l.outputs * GROUP..].as_mut_ptr(),
+                        ys: l.outputs * GROUP,
+                    };
+                    // SAFETY: the block holds the layer's biases and weights (checked by
+                    // `is_consistent`), the scratch halves `MAX_INPUTS` blocks of the widest
+                    // layer; the CPU has `V`'s features, as the caller promises.
+                    unsafe { run_group::<V>(l.kind, per_pass, op) };
+                }
+                std::mem::swap(&mut x, &mut y);
+            }
+            for j in 0..jn {
+                scatter(
+                    &x[j * out_size * GROUP..][..out_size * GROUP],
+                    out_size,
+                    count,
+                    k * out_size,
+                    &mut outputs[(first * k + j0 + j) * out_size..],
+                );
+            }
+            j0 += jn;
+        }
+    }
+}
+
 /// Values that `count` rows of `width` values, `stride` apart, span (`usize::MAX` on overflow).
 fn rows_span(count: usize, stride: usize, width: usize) -> usize {
     match count {
@@ -228,6 +449,12 @@ pub fn gather_lanes_at(
         return;
     }
     let _ = level;
+    gather_portable(src, stride, count, width, x);
+}
+
+/// [`gather_lanes_at`]'s loops (lengths as it checks them).
+#[inline(always)]
+fn gather_portable(src: &[f32], stride: usize, count: usize, width: usize, x: &mut [f32]) {
     for i in 0..width {
         for m in 0..GROUP {
             x[i * GROUP + m] = if m < count { src[m * stride + i] } else { 0.0 };
@@ -272,6 +499,12 @@ pub fn scatter_lanes_at(
         return;
     }
     let _ = level;
+    scatter_portable(y, width, count, stride, dst);
+}
+
+/// [`scatter_lanes_at`]'s loops (lengths as it checks them).
+#[inline(always)]
+fn scatter_portable(y: &[f32], width: usize, count: usize, stride: usize, dst: &mut [f32]) {
     for m in 0..count {
         for o in 0..width {
             dst[m * stride + o] = y[o * GROUP + m];
@@ -458,7 +691,7 @@ unsafe fn softmax<V: Lanes>(n: usize, y: *mut f32) {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{GROUP, Kind, Operands, run_group};
+    use super::{GROUP, InterleavedNet, Kind, Operands, net_body, run_group};
     use crate::vector::{F32x8, F32x16, first_lanes};
     use std::arch::x86_64::*;
 
@@ -553,6 +786,67 @@ mod x86 {
                 unsafe { _mm512_mask_storeu_ps(dst.add(m * stride + o0), first_lanes(w), *row) };
             }
             o0 += w;
+        }
+    }
+
+    /// # Safety
+    /// The CPU has AVX-512; lengths as `interleaved_net_at` checks them.
+    #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
+    pub(super) unsafe fn net_avx512(
+        net: &InterleavedNet<'_>,
+        values: &[f32],
+        models: usize,
+        k: usize,
+        inputs: &[f32],
+        outputs: &mut [f32],
+        scratch: &mut [f32],
+    ) {
+        // Closures written here inherit this function's target features.
+        // SAFETY: as the caller promises; each closure gets the lengths `net_body` checked.
+        unsafe {
+            net_body::<F32x16>(
+                net,
+                values,
+                models,
+                k,
+                inputs,
+                outputs,
+                scratch,
+                |src, stride, count, width, x| {
+                    gather(src.as_ptr(), stride, count, width, x.as_mut_ptr())
+                },
+                |y, width, count, stride, dst| {
+                    scatter(y.as_ptr(), width, count, stride, dst.as_mut_ptr())
+                },
+            )
+        }
+    }
+
+    /// # Safety
+    /// The CPU has AVX2 and FMA; lengths as `interleaved_net_at` checks them.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn net_avx2(
+        net: &InterleavedNet<'_>,
+        values: &[f32],
+        models: usize,
+        k: usize,
+        inputs: &[f32],
+        outputs: &mut [f32],
+        scratch: &mut [f32],
+    ) {
+        // SAFETY: as the caller promises.
+        unsafe {
+            net_body::<F32x8>(
+                net,
+                values,
+                models,
+                k,
+                inputs,
+                outputs,
+                scratch,
+                super::gather_portable,
+                super::scatter_portable,
+            )
         }
     }
 
@@ -757,6 +1051,35 @@ mod tests {
             // Within a block, consecutive outputs of one input are adjacent.
             assert_eq!(weight_index(1, 0, k, n.max(2)), 1);
         }
+    }
+
+    #[test]
+    #[should_panic(expected = "interleaved net of 2 layers")]
+    fn a_net_whose_layers_do_not_chain_panics() {
+        let layer = |inputs, outputs, bias_at| NetLayer {
+            inputs,
+            outputs,
+            kind: Kind::Identity,
+            bias_at,
+            weights_at: bias_at + outputs * GROUP,
+        };
+        // 2 → 3, then a layer that takes 4.
+        let layers = [layer(2, 3, 0), layer(4, 1, 144)];
+        let net = InterleavedNet {
+            layers: &layers,
+            group_len: 224,
+        };
+        let mut scratch = vec![0.0; net.scratch_len()];
+        interleaved_net_at(
+            Level::Scalar,
+            &net,
+            &[0.0; 224],
+            1,
+            1,
+            &[0.0; 2],
+            &mut [0.0; 1],
+            &mut scratch,
+        );
     }
 
     #[test]
