@@ -2,7 +2,7 @@
 
 use crate::BatchedError;
 use instinct_format::Activation;
-use instinct_validate::ValidModel;
+use instinct_validate::{ChainStep, ValidModel};
 
 /// One layer's weights (row-major, `output_size × input_size`) and bias, as a format model holds
 /// them.
@@ -102,8 +102,9 @@ impl Architecture {
             .unwrap_or(0)
     }
 
-    /// The architecture of a format model that is a chain of DOTs (each DOT with its
-    /// activation); the error names the instruction that breaks the chain.
+    /// The architecture of a format model that is a chain of DOTs, each with its activation
+    /// (given on the DOT, or as an ACTIVATION instruction right after a DOT without one); the
+    /// error names the instruction that breaks the chain.
     pub fn from_model(valid: &ValidModel) -> Result<Architecture, BatchedError> {
         Architecture::of_model(valid, 0).map(|(arch, _)| arch)
     }
@@ -115,16 +116,32 @@ impl Architecture {
         valid: &ValidModel,
         model: usize,
     ) -> Result<(Architecture, Vec<LayerParams<'_>>), BatchedError> {
-        let chain = valid.dot_chain().map_err(|e| BatchedError::NotADotChain {
-            model,
-            reason: e.to_string(),
-        })?;
+        let not_chain = |reason: String| BatchedError::NotADotChain { model, reason };
+        let steps = valid.sequential().map_err(|e| not_chain(e.to_string()))?;
         let info = valid.info();
-        let mut layers = Vec::with_capacity(chain.len());
-        let mut params = Vec::with_capacity(chain.len());
-        for l in &chain {
-            layers.push(LayerSpec::new(l.inputs, l.outputs, l.activation));
-            params.push((info.weights[l.slot].concat(), info.bias[l.slot].as_slice()));
+        let mut layers: Vec<LayerSpec> = Vec::with_capacity(steps.len());
+        let mut params = Vec::with_capacity(steps.len());
+        for (index, step) in steps {
+            match step {
+                ChainStep::Dense(l) => {
+                    layers.push(LayerSpec::new(l.inputs, l.outputs, l.activation));
+                    params.push((info.weights[l.slot].concat(), info.bias[l.slot].as_slice()));
+                }
+                // An ACTIVATION right after a DOT without one is that layer's activation.
+                ChainStep::Activation(a)
+                    if layers.last().is_some_and(|l| l.activation.is_none()) =>
+                {
+                    if let Some(last) = layers.last_mut() {
+                        last.activation = Some(a);
+                    }
+                }
+                _ => {
+                    return Err(not_chain(format!(
+                        "instruction {index} ({}) is not part of a chain of DOTs, each with at most one activation",
+                        info.instructions[index].type_name()
+                    )));
+                }
+            }
         }
         Ok((Architecture::new(layers), params))
     }

@@ -123,6 +123,22 @@ pub enum BatchedError {
         /// Values expected.
         expected: usize,
     },
+    /// `k` inputs per model would need more values than memory can index.
+    #[error("{k} inputs per model need more values than fit in memory")]
+    TooManyInputs {
+        /// Inputs per model asked for.
+        k: usize,
+    },
+    /// The outputs `forward`/`forward_many` would allocate exceed the limit.
+    #[error(
+        "the outputs would be {values} values, more than {max}; use forward_many_into with a buffer of your own"
+    )]
+    OutputTooLarge {
+        /// Output values needed.
+        values: usize,
+        /// The most `forward`/`forward_many` allocate.
+        max: usize,
+    },
     /// `forward_many` with zero inputs per model.
     #[error("forward_many needs at least one input per model")]
     NoInputs,
@@ -135,9 +151,7 @@ pub enum BatchedError {
         reason: String,
     },
     /// A format model's layer differs from the architecture.
-    #[error(
-        "model {model}, layer {layer}: {actual}, but the architecture (from model 0) has {expected}"
-    )]
+    #[error("model {model}, layer {layer}: {actual}, but the batch's architecture has {expected}")]
     ArchitectureMismatch {
         /// Index in the list given.
         model: usize,

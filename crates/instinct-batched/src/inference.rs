@@ -1,10 +1,11 @@
 //! `BatchedInference`: every model of a batch run per layer in one pass. One input per model
 //! (`forward`) runs sixteen models at a time in SIMD lanes over an interleaved copy of the
-//! weights; `k` inputs per model (`forward_many`) run as one matrix product per model and layer.
+//! weights; `k` inputs per model (`forward_many`) run the same way, four inputs per pass over the
+//! weights, or (`ManyEngine::Gemm`) as one matrix product per model and layer.
 //! Groups of models (or models) are spread over an owned rayon pool of an explicit size.
 
 use crate::aligned::AlignedValues;
-use crate::{Architecture, BatchedError, BatchedWeights};
+use crate::{Architecture, BatchedError, BatchedWeights, MAX_VALUES};
 use instinct_format::Activation;
 use instinct_kernels::fast::{self, Kind};
 use instinct_kernels::interleaved::{
@@ -62,17 +63,17 @@ const THREADED_WORK: usize = 1 << 20;
 /// How [`BatchedInference::forward_many`] computes `k` inputs per model.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ManyEngine {
-    /// Matrix products when `k ≥ 32` and a layer has at least 40,000 weights (about
-    /// 200 × 200), lanes otherwise. Measured on one thread, k = 64 (lanes / products, GFLOP/s):
-    /// 16→32→8 50 / 15, 64→64→64 55 / 36, 128→128→128 42 / 44, 256→256→256 28 / 47; at k = 8
-    /// and 16 the lanes were 2.7× to 4.4× faster on 64- and 128-wide layers.
+    /// Sixteen models in SIMD lanes, four inputs of each per pass over their weights, as
+    /// `forward` runs one (the default: allocation-free, and the faster one for layers up to
+    /// about 128 wide).
     #[default]
-    Auto,
-    /// Sixteen models in SIMD lanes, one input of each at a time, as `forward`.
     Lanes,
     /// One matrix product per model and layer (sgemm), then bias and activation on the block.
-    /// `matrixmultiply`'s sgemm allocates its packing buffers on every product, so this engine
-    /// allocates per call (two buffers per model and layer); the lanes never do.
+    /// Faster for wide layers with many inputs per model (measured on one thread, k = 64, lanes
+    /// / sgemm GFLOP/s: 16→32→8 50 / 15, 64→64→64 55 / 36, 128→128→128 42 / 44,
+    /// 256→256→256 28 / 47), but `matrixmultiply`'s sgemm allocates its packing buffers on
+    /// every product, so this engine allocates per call, and each thread keeps scratch for the
+    /// largest `k` it has run.
     Gemm,
 }
 
@@ -125,29 +126,40 @@ impl BatchedInference {
         models: usize,
         architecture: Architecture,
     ) -> Result<BatchedInference, BatchedError> {
-        let weights = BatchedWeights::new(models, architecture)?;
+        architecture.validate()?;
+        let too_large = BatchedError::TooLarge {
+            models,
+            max: MAX_VALUES,
+        };
+        // The interleaved copy holds whole groups: up to 15 models' worth more than the
+        // weights, which matters for a few huge models. It counts against the same limit, and
+        // is checked before anything is allocated.
         let groups = models.div_ceil(GROUP);
-        let mut group_len = 0;
-        let lanes: Vec<NetLayer> = weights
-            .architecture()
-            .layers
-            .iter()
-            .map(|l| {
-                let bias_at = group_len;
-                let weights_at = bias_at + l.output_size * GROUP;
-                group_len = weights_at + l.output_size * l.input_size * GROUP;
-                NetLayer {
-                    weights_at,
-                    bias_at,
-                    inputs: l.input_size,
-                    outputs: l.output_size,
-                    kind: kind(l.activation),
-                }
-            })
-            .collect();
-        // `BatchedWeights::new` bounded the values of all models (MAX_VALUES); groups add at
-        // most 15 models' worth.
-        let lane_values = AlignedValues::zeroed(groups * group_len);
+        let mut group_len = 0usize;
+        let mut lanes = Vec::with_capacity(architecture.layers.len());
+        for l in &architecture.layers {
+            let bias_at = group_len;
+            let values = l
+                .weight_count()
+                .and_then(|w| w.checked_add(l.output_size))
+                .and_then(|v| v.checked_mul(GROUP));
+            group_len = values
+                .and_then(|v| v.checked_add(group_len))
+                .ok_or(too_large.clone())?;
+            lanes.push(NetLayer {
+                bias_at,
+                weights_at: bias_at + l.output_size * GROUP,
+                inputs: l.input_size,
+                outputs: l.output_size,
+                kind: kind(l.activation),
+            });
+        }
+        let lane_len = groups
+            .checked_mul(group_len)
+            .filter(|v| *v <= MAX_VALUES)
+            .ok_or(too_large)?;
+        let weights = BatchedWeights::new(models, architecture)?;
+        let lane_values = AlignedValues::zeroed(lane_len);
         Ok(BatchedInference {
             weights,
             lanes,
@@ -157,7 +169,7 @@ impl BatchedInference {
             level: simd::level(),
             threads: 1,
             pool: None,
-            many: ManyEngine::Auto,
+            many: ManyEngine::Lanes,
         })
     }
 
@@ -175,8 +187,8 @@ impl BatchedInference {
     }
 
     /// Uses `threads` threads (1, the default, runs on the calling thread; more run on a pool
-    /// this batch owns, for calls with enough work to pay for the hand-off: a few hundred
-    /// thousand multiply-adds).
+    /// this batch owns, for calls with enough work to pay for the hand-off: about a million
+    /// multiply-adds, see `THREADED_WORK` in the source).
     pub fn with_threads(mut self, threads: usize) -> Result<BatchedInference, BatchedError> {
         self.set_threads(threads)?;
         Ok(self)
@@ -214,20 +226,9 @@ impl BatchedInference {
         self
     }
 
-    /// Whether `forward_many` with `k` inputs per model runs as matrix products.
-    fn uses_gemm(&self, k: usize) -> bool {
-        match self.many {
-            ManyEngine::Lanes => false,
-            ManyEngine::Gemm => true,
-            ManyEngine::Auto => {
-                let largest = self
-                    .architecture()
-                    .layers
-                    .iter()
-                    .map(|l| l.input_size * l.output_size);
-                k >= 32 && largest.max().unwrap_or(0) >= 40_000
-            }
-        }
+    /// Whether `forward_many` runs as matrix products.
+    fn uses_gemm(&self) -> bool {
+        self.many == ManyEngine::Gemm
     }
 
     /// Whether a call with `k` inputs per model has enough work to pay for handing it to the
@@ -351,30 +352,62 @@ impl BatchedInference {
         }
     }
 
-    fn check_lengths(&self, inputs: usize, outputs: usize, k: usize) -> Result<(), BatchedError> {
+    /// Output values of a call with `k` inputs per model, after checking `k` and the input
+    /// length (every product checked: a `k` that overflows is an error, not a wrapped size).
+    fn check_inputs(&self, inputs: usize, k: usize) -> Result<usize, BatchedError> {
+        if k == 0 {
+            return Err(BatchedError::NoInputs);
+        }
         let arch = self.weights.architecture();
         let models = self.models();
-        let per_model = arch.input_size() * k;
-        if inputs != models * per_model {
+        let per = |size: usize| {
+            size.checked_mul(k)
+                .and_then(|p| p.checked_mul(models).map(|t| (p, t)))
+        };
+        let ((per_model, expected), (_, outputs)) = per(arch.input_size())
+            .zip(per(arch.output_size()))
+            .ok_or(BatchedError::TooManyInputs { k })?;
+        if inputs != expected {
             return Err(BatchedError::InputLength {
                 actual: inputs,
-                expected: models * per_model,
+                expected,
                 models,
                 per_model,
             });
         }
-        if outputs != models * k * arch.output_size() {
+        Ok(outputs)
+    }
+
+    /// [`check_inputs`](Self::check_inputs), the output buffer's length and that every model
+    /// is loaded.
+    fn check_call(&self, inputs: usize, outputs: usize, k: usize) -> Result<(), BatchedError> {
+        let expected = self.check_inputs(inputs, k)?;
+        if outputs != expected {
             return Err(BatchedError::OutputLength {
                 actual: outputs,
-                expected: models * k * arch.output_size(),
+                expected,
             });
         }
-        Ok(())
+        self.check_loaded()
+    }
+
+    /// A zeroed output buffer for a call with `k` inputs per model, once the call is known to be
+    /// valid.
+    fn output_buffer(&self, inputs: usize, k: usize) -> Result<Vec<f32>, BatchedError> {
+        let values = self.check_inputs(inputs, k)?;
+        self.check_loaded()?;
+        if values > MAX_VALUES {
+            return Err(BatchedError::OutputTooLarge {
+                values,
+                max: MAX_VALUES,
+            });
+        }
+        Ok(vec![0.0; values])
     }
 
     /// One input per model: `inputs` is `[model][input_size]`, the result `[model][output_size]`.
     pub fn forward(&self, inputs: &[f32]) -> Result<Vec<f32>, BatchedError> {
-        let mut out = vec![0.0; self.models() * self.architecture().output_size()];
+        let mut out = self.output_buffer(inputs.len(), 1)?;
         self.forward_into(inputs, &mut out)?;
         Ok(out)
     }
@@ -382,8 +415,7 @@ impl BatchedInference {
     /// [`forward`](Self::forward) into a caller-owned `[model][output_size]` buffer (no
     /// allocation once each thread's scratch is warm). On error nothing is written.
     pub fn forward_into(&self, inputs: &[f32], outputs: &mut [f32]) -> Result<(), BatchedError> {
-        self.check_loaded()?;
-        self.check_lengths(inputs.len(), outputs.len(), 1)?;
+        self.check_call(inputs.len(), outputs.len(), 1)?;
         self.by_groups(inputs, 1, outputs);
         Ok(())
     }
@@ -429,7 +461,7 @@ impl BatchedInference {
     /// `k` inputs per model: `inputs` is `[model][k][input_size]`, the result
     /// `[model][k][output_size]`.
     pub fn forward_many(&self, inputs: &[f32], k: usize) -> Result<Vec<f32>, BatchedError> {
-        let mut out = vec![0.0; self.models() * k * self.architecture().output_size()];
+        let mut out = self.output_buffer(inputs.len(), k)?;
         self.forward_many_into(inputs, k, &mut out)?;
         Ok(out)
     }
@@ -442,12 +474,8 @@ impl BatchedInference {
         k: usize,
         outputs: &mut [f32],
     ) -> Result<(), BatchedError> {
-        if k == 0 {
-            return Err(BatchedError::NoInputs);
-        }
-        self.check_loaded()?;
-        self.check_lengths(inputs.len(), outputs.len(), k)?;
-        if !self.uses_gemm(k) {
+        self.check_call(inputs.len(), outputs.len(), k)?;
+        if !self.uses_gemm() {
             self.by_groups(inputs, k, outputs);
             return Ok(());
         }

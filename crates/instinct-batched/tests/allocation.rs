@@ -1,8 +1,8 @@
-//! A warm batch allocates nothing per call: `forward_into` and `forward_many_into` (the lanes,
-//! and `Auto` on these small layers), on one thread; on two (where `forward_many_into` here has
+//! A warm batch allocates nothing per call: `forward_into` and `forward_many_into` (the default
+//! `ManyEngine::Lanes`), on one thread; on two (where `forward_many_into` here has
 //! the work to use the pool), only the occasional growth of rayon's queues: measured 3 or 4 in
 //! 200 calls, one block per 63 jobs. (`ManyEngine::Gemm` allocates:
-//! `matrixmultiply` packs into fresh buffers on every product, as its docs say.)
+//! `matrixmultiply` packs into fresh buffers on every product.)
 
 // The counting allocator of instinct-cpu's allocation tests (one copy for the workspace).
 #[path = "../../instinct-cpu/tests/support/counting.rs"]
@@ -28,7 +28,7 @@ fn warm_forward_passes_do_not_allocate() {
     let x = vec![0.5f32; 300 * k * 16];
     let mut out = vec![0.0f32; 300 * k * 8];
     for threads in [1, 2] {
-        for engine in [ManyEngine::Lanes, ManyEngine::Auto] {
+        for engine in [ManyEngine::Lanes] {
             let b = batch
                 .clone()
                 .with_threads(threads)

@@ -277,7 +277,7 @@ fn run_batched(options: &Options, model: &instinct::Model) -> Outcome {
         for _ in 0..reps {
             call(&mut outputs).map_err(failed)?;
         }
-        times.push(started.elapsed() / reps as u32);
+        times.push(started.elapsed().div_f64(reps as f64));
         std::hint::black_box(&outputs);
     }
     let seconds = median(times).as_secs_f64().max(1e-9);

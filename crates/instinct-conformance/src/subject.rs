@@ -72,10 +72,12 @@ impl Subject for BatchSubject {
     }
 }
 
-/// `instinct-batched` on every model that is a chain of DOTs: a batch of 17 copies of the model
-/// (so one group of sixteen is full and one holds a single model), each row given to every copy
-/// with `forward`, and all rows at once with `forward_many` on two threads; both must agree
-/// with the expected outputs for every copy.
+/// `instinct-batched` on every model that is a chain of DOTs (activations on the DOTs or in
+/// ACTIVATION instructions right after them): a batch of 17 copies of the model (so one group of
+/// sixteen is full and one holds a single model), each row given to every copy with `forward`,
+/// and all rows at once with `forward_many` (with two threads asked for; the cases are too small
+/// for the pool, which the crate's own tests cover); both must agree with the expected outputs
+/// for every copy.
 pub struct BatchedSubject;
 
 impl Subject for BatchedSubject {
@@ -83,7 +85,7 @@ impl Subject for BatchedSubject {
         "batched"
     }
     fn applies(&self, model: &Model) -> bool {
-        model.valid().dot_chain().is_ok()
+        instinct::batched::Architecture::from_model(model.valid()).is_ok()
     }
     fn run(&self, model: &Model, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f64>>, String> {
         use instinct::batched::BatchedInference;

@@ -89,11 +89,18 @@ pub fn tile_product(mem: &mut [f32], rhs: &[f32], p: TileProduct) -> bool {
 /// `n × k` row-major (a weight matrix as the format stores it), `c` is `m × n` row-major.
 ///
 /// # Panics
-/// When a slice is too short for its shape, or `lda < k`.
+/// When a slice is too short for its shape (sizes that overflow included), or `lda < k`.
 pub fn matmul_nt(m: usize, n: usize, k: usize, a: &[f32], lda: usize, b: &[f32], c: &mut [f32]) {
-    let a_len = if m == 0 { 0 } else { (m - 1) * lda + k };
+    let a_len = match m {
+        0 => Some(0),
+        _ => (m - 1).checked_mul(lda).and_then(|v| v.checked_add(k)),
+    };
+    let fits = |len: usize, need: Option<usize>| need.is_some_and(|need| len >= need);
     assert!(
-        lda >= k && a.len() >= a_len && b.len() >= n * k && c.len() >= m * n,
+        lda >= k
+            && fits(a.len(), a_len)
+            && fits(b.len(), n.checked_mul(k))
+            && fits(c.len(), m.checked_mul(n)),
         "matmul_nt: {m} × {n} × {k} (lda {lda}) with {}, {} and {} values",
         a.len(),
         b.len(),

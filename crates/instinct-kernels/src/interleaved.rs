@@ -99,7 +99,9 @@ pub fn interleave_model(
 pub fn interleaved_dense_at(level: Level, layer: &InterleavedDense<'_>, x: &[f32], y: &mut [f32]) {
     let (k, n) = (layer.inputs, layer.outputs);
     let inputs = if k == 0 { 0 } else { x.len() / (k * GROUP) };
-    let fits = k.checked_mul(n).and_then(|kn| kn.checked_mul(GROUP)) == Some(layer.weights.len())
+    let fits = k > 0
+        && n > 0
+        && k.checked_mul(n).and_then(|kn| kn.checked_mul(GROUP)) == Some(layer.weights.len())
         && layer.bias.len() == n * GROUP
         && (1..=MAX_INPUTS).contains(&inputs)
         && x.len() == inputs * k * GROUP
@@ -231,9 +233,10 @@ impl InterleavedNet<'_> {
         2 * MAX_INPUTS * widest * GROUP
     }
 
-    /// Whether the layers chain and every block fits `group_len`.
+    /// Whether the layers chain, none is empty and every block fits `group_len`.
     fn is_consistent(&self) -> bool {
         let chained = self.layers.windows(2).all(|w| w[0].outputs == w[1].inputs);
+        let sized = self.layers.iter().all(|l| l.inputs > 0 && l.outputs > 0);
         let inside = self.layers.iter().all(|l| {
             let ends = (
                 l.outputs
@@ -246,7 +249,7 @@ impl InterleavedNet<'_> {
             );
             matches!(ends, (Some(b), Some(w)) if b <= self.group_len && w <= self.group_len)
         });
-        !self.layers.is_empty() && chained && inside
+        !self.layers.is_empty() && chained && sized && inside
     }
 }
 
@@ -418,7 +421,8 @@ fn rows_span(count: usize, stride: usize, width: usize) -> usize {
 /// lanes). With AVX-512, 16 × 16 blocks transposed in registers.
 ///
 /// # Panics
-/// When `count > GROUP`, `x` does not hold `width · GROUP` values or `src` is too short for
+/// When `count > GROUP`, `stride < width` (rows would overlap), `x` does not hold
+/// `width · GROUP` values or `src` is too short for
 /// `count` rows of `width` values `stride` apart.
 pub fn gather_lanes_at(
     level: Level,
@@ -430,7 +434,7 @@ pub fn gather_lanes_at(
 ) {
     let needed = rows_span(count, stride, width);
     assert!(
-        count <= GROUP && x.len() == width * GROUP && src.len() >= needed,
+        count <= GROUP && stride >= width && x.len() == width * GROUP && src.len() >= needed,
         "gather of {count} rows of {width} values {stride} apart from {} values into {}",
         src.len(),
         x.len()
@@ -467,7 +471,8 @@ fn gather_portable(src: &[f32], stride: usize, count: usize, width: usize, x: &m
 /// transposed in registers.
 ///
 /// # Panics
-/// When `count > GROUP`, `y` does not hold `width · GROUP` values or `dst` is too short.
+/// When `count > GROUP`, `stride < width` (rows would overlap), `y` does not hold
+/// `width · GROUP` values or `dst` is too short.
 pub fn scatter_lanes_at(
     level: Level,
     y: &[f32],
@@ -478,7 +483,7 @@ pub fn scatter_lanes_at(
 ) {
     let needed = rows_span(count, stride, width);
     assert!(
-        count <= GROUP && y.len() == width * GROUP && dst.len() >= needed,
+        count <= GROUP && stride >= width && y.len() == width * GROUP && dst.len() >= needed,
         "scatter of {count} rows of {width} values {stride} apart into {} values from {}",
         dst.len(),
         y.len()
@@ -692,7 +697,7 @@ unsafe fn softmax<V: Lanes>(n: usize, y: *mut f32) {
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::{GROUP, InterleavedNet, Kind, Operands, net_body, run_group};
-    use crate::vector::{F32x8, F32x16, first_lanes};
+    use crate::vector::{F32x8, F32x16, first_lanes, first_lanes8};
     use std::arch::x86_64::*;
 
     /// The transpose of a 16 × 16 block held as 16 rows: `out[c]` lane `r` is `rows[r]` lane
@@ -789,6 +794,107 @@ mod x86 {
         }
     }
 
+    /// The transpose of an 8 × 8 block held as 8 rows: `out[c]` lane `r` is `rows[r]` lane `c`.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+        let mut t = [_mm256_setzero_ps(); 8];
+        for p in 0..4 {
+            t[2 * p] = _mm256_unpacklo_ps(r[2 * p], r[2 * p + 1]);
+            t[2 * p + 1] = _mm256_unpackhi_ps(r[2 * p], r[2 * p + 1]);
+        }
+        let mut u = [_mm256_setzero_ps(); 8];
+        for q in 0..2 {
+            let (a, b, c, d) = (t[4 * q], t[4 * q + 1], t[4 * q + 2], t[4 * q + 3]);
+            u[4 * q] = _mm256_shuffle_ps::<0x44>(a, c);
+            u[4 * q + 1] = _mm256_shuffle_ps::<0xEE>(a, c);
+            u[4 * q + 2] = _mm256_shuffle_ps::<0x44>(b, d);
+            u[4 * q + 3] = _mm256_shuffle_ps::<0xEE>(b, d);
+        }
+        let mut out = [_mm256_setzero_ps(); 8];
+        for c in 0..4 {
+            out[c] = _mm256_permute2f128_ps::<0x20>(u[c], u[4 + c]);
+            out[4 + c] = _mm256_permute2f128_ps::<0x31>(u[c], u[4 + c]);
+        }
+        out
+    }
+
+    /// [`super::gather_lanes_at`] with 8 × 8 transposes, one half-group of models at a time.
+    ///
+    /// # Safety
+    /// The CPU has AVX2; `src` holds `count ≤ 16` rows of `width` values `stride` apart and `x`
+    /// holds `width · 16` values (as `gather_lanes_at` checks).
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn gather8(
+        src: &[f32],
+        stride: usize,
+        count: usize,
+        width: usize,
+        x: &mut [f32],
+    ) {
+        for half in 0..2 {
+            let rows_here = count.saturating_sub(half * 8).min(8);
+            let mut i0 = 0;
+            while i0 < width {
+                let w = (width - i0).min(8);
+                // SAFETY: the mask reads `w` values of row `m < count`, inside `src`.
+                let mask = unsafe { _mm256_loadu_si256(first_lanes8(w).as_ptr().cast()) };
+                let mut rows = [_mm256_setzero_ps(); 8];
+                for (r, row) in rows.iter_mut().enumerate().take(rows_here) {
+                    let m = half * 8 + r;
+                    // SAFETY: as above.
+                    *row = unsafe { _mm256_maskload_ps(src.as_ptr().add(m * stride + i0), mask) };
+                }
+                let cols = transpose8(rows);
+                for (i, col) in cols.iter().enumerate().take(w) {
+                    // SAFETY: `x` holds `width · 16` values; `i0 + i < width`.
+                    unsafe {
+                        _mm256_storeu_ps(x.as_mut_ptr().add((i0 + i) * GROUP + half * 8), *col)
+                    };
+                }
+                i0 += w;
+            }
+        }
+    }
+
+    /// [`super::scatter_lanes_at`] with 8 × 8 transposes, one half-group of models at a time.
+    ///
+    /// # Safety
+    /// The CPU has AVX2; `y` holds `width · 16` values and `dst` `count ≤ 16` rows of `width`
+    /// values `stride` apart (as `scatter_lanes_at` checks).
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn scatter8(
+        y: &[f32],
+        width: usize,
+        count: usize,
+        stride: usize,
+        dst: &mut [f32],
+    ) {
+        for half in 0..2 {
+            let rows_here = count.saturating_sub(half * 8).min(8);
+            let mut o0 = 0;
+            while o0 < width {
+                let w = (width - o0).min(8);
+                let mut cols = [_mm256_setzero_ps(); 8];
+                for (o, col) in cols.iter_mut().enumerate().take(w) {
+                    // SAFETY: `y` holds `width · 16` values; `o0 + o < width`.
+                    *col = unsafe { _mm256_loadu_ps(y.as_ptr().add((o0 + o) * GROUP + half * 8)) };
+                }
+                let rows = transpose8(cols);
+                // SAFETY: reading the mask array.
+                let mask = unsafe { _mm256_loadu_si256(first_lanes8(w).as_ptr().cast()) };
+                for (r, row) in rows.iter().enumerate().take(rows_here) {
+                    let m = half * 8 + r;
+                    // SAFETY: the mask writes `w` values of row `m < count`, inside `dst`.
+                    unsafe {
+                        _mm256_maskstore_ps(dst.as_mut_ptr().add(m * stride + o0), mask, *row)
+                    };
+                }
+                o0 += w;
+            }
+        }
+    }
+
     /// # Safety
     /// The CPU has AVX-512; lengths as `interleaved_net_at` checks them.
     #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
@@ -844,8 +950,8 @@ mod x86 {
                 inputs,
                 outputs,
                 scratch,
-                super::gather_portable,
-                super::scatter_portable,
+                |src, stride, count, width, x| gather8(src, stride, count, width, x),
+                |y, width, count, stride, dst| scatter8(y, width, count, stride, dst),
             )
         }
     }
@@ -1005,34 +1111,23 @@ mod tests {
     fn gather_and_scatter(width: usize, stride: usize) {
         let src: Vec<f32> = (0..GROUP * stride).map(|v| v as f32).collect();
         for count in 0..=GROUP {
-            let mut fast = vec![f32::NAN; width * GROUP];
-            let mut plain = fast.clone();
-            gather_lanes_at(
-                Level::Avx512,
-                &src[..count.max(1) * stride],
-                stride,
-                count,
-                width,
-                &mut fast,
-            );
-            gather_lanes_at(
-                Level::Scalar,
-                &src[..count.max(1) * stride],
-                stride,
-                count,
-                width,
-                &mut plain,
-            );
-            assert_eq!(fast, plain, "gather of {count}");
-            let mut fast_out = vec![-1.0; GROUP * stride];
-            let mut plain_out = fast_out.clone();
-            scatter_lanes_at(Level::Avx512, &fast, width, count, stride, &mut fast_out);
+            let rows = &src[..count.max(1) * stride];
+            let mut plain = vec![f32::NAN; width * GROUP];
+            gather_lanes_at(Level::Scalar, rows, stride, count, width, &mut plain);
+            let mut plain_out = vec![-1.0; GROUP * stride];
             scatter_lanes_at(Level::Scalar, &plain, width, count, stride, &mut plain_out);
-            assert_eq!(fast_out, plain_out, "scatter of {count}");
             for m in 0..count {
-                assert_eq!(fast_out[m * stride..][..width], src[m * stride..][..width]);
+                assert_eq!(plain_out[m * stride..][..width], src[m * stride..][..width]);
             }
-            assert!(fast_out[count * stride..].iter().all(|v| *v == -1.0));
+            assert!(plain_out[count * stride..].iter().all(|v| *v == -1.0));
+            for level in [Level::Avx2, Level::Avx512] {
+                let mut fast = vec![f32::NAN; width * GROUP];
+                gather_lanes_at(level, rows, stride, count, width, &mut fast);
+                assert_eq!(fast, plain, "{level:?} gather of {count}");
+                let mut fast_out = vec![-1.0; GROUP * stride];
+                scatter_lanes_at(level, &fast, width, count, stride, &mut fast_out);
+                assert_eq!(fast_out, plain_out, "{level:?} scatter of {count}");
+            }
         }
     }
 
