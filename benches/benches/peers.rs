@@ -212,13 +212,9 @@ fn tiny() {
 /// The many-model case: 1,000 models of 16→32 (ReLU)→8 (tanh), seeded random weights.
 fn batched_models() -> Vec<instinct::ValidModel> {
     use instinct::format::{Limits, ModelBuilder};
-    let mut s = 0x5EEDu64;
-    let mut unit = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-    };
+    // 808 weights and biases per model, from the benchmark's seeded values.
+    let mut pool = inputs(1000 * 808, 0x5EED).into_iter();
+    let mut unit = move || pool.next().expect("808 values per model");
     (0..1000)
         .map(|_| {
             let mut b = ModelBuilder::with_feature_size(16);

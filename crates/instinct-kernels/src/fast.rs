@@ -48,6 +48,25 @@ pub enum Kind {
     Identity,
 }
 
+impl Kind {
+    /// Every kind, in declaration order.
+    pub const ALL: [Kind; 13] = [
+        Kind::Relu,
+        Kind::Sigmoid,
+        Kind::Tanh,
+        Kind::Exp,
+        Kind::Inverse,
+        Kind::Sign,
+        Kind::Sqrt,
+        Kind::Log,
+        Kind::Log10,
+        Kind::Gelu,
+        Kind::Softplus,
+        Kind::Softmax,
+        Kind::Identity,
+    ];
+}
+
 const LOG2E: f32 = std::f32::consts::LOG2_E;
 /// ln 2 split in a part exact in few bits and a correction (Cody–Waite).
 const LN2_HI: f32 = 0.693_359_4;
@@ -832,13 +851,7 @@ mod rows_tests {
     fn activate_rows_is_activate_on_each_row_with_the_bias() {
         let bias = [0.5f32, -1.0, 2.0, 0.0, 0.25, -0.75, 1.5, 3.0, -2.0];
         let xs: Vec<f32> = (0..9 * 7).map(|i| (i as f32 * 0.37).sin() * 3.0).collect();
-        for kind in [
-            Kind::Tanh,
-            Kind::Softmax,
-            Kind::Softplus,
-            Kind::Identity,
-            Kind::Relu,
-        ] {
+        for kind in Kind::ALL {
             for level in [Level::Scalar, Level::Avx2, Level::Avx512] {
                 let mut rows = xs.clone();
                 activate_rows_at(level, kind, &mut rows, &bias);

@@ -1015,37 +1015,20 @@ mod tests {
     /// One model's weights (row-major), biases and inputs.
     type Model = (Vec<f32>, Vec<f32>, Vec<Vec<f32>>);
 
-    const KINDS: [Kind; 13] = [
-        Kind::Relu,
-        Kind::Sigmoid,
-        Kind::Tanh,
-        Kind::Exp,
-        Kind::Inverse,
-        Kind::Sign,
-        Kind::Sqrt,
-        Kind::Log,
-        Kind::Log10,
-        Kind::Gelu,
-        Kind::Softplus,
-        Kind::Softmax,
-        Kind::Identity,
-    ];
-
     #[test]
     fn every_level_and_kind_matches_the_scalar_definition_on_every_lane() {
-        let mut seed = 0x1234_5678_9abc_def0u64;
-        let mut unit = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-        };
         for (case, &(k, n)) in [(1, 1), (3, 2), (7, 9), (16, 32), (32, 8), (5, 15), (40, 3)]
             .iter()
             .enumerate()
         {
-            let kind = KINDS[case * 5 % KINDS.len()];
-            for kind in [kind, KINDS[(case * 5 + 3) % KINDS.len()], Kind::Softmax] {
+            for kind in Kind::ALL {
+                // Seeded values in [-1, 1): weights, biases, then inputs (doubled).
+                let pool = crate::test_support::values(
+                    GROUP * (n * k + n + MAX_INPUTS * k),
+                    case as u32 + 1,
+                );
+                let mut pool = pool.into_iter();
+                let mut unit = move || pool.next().expect("enough values");
                 // Each model with MAX_INPUTS inputs: blocks `j` of `x` and `y`.
                 let models: Vec<Model> = (0..GROUP)
                     .map(|_| {
