@@ -405,25 +405,42 @@ unsafe fn net_body<V: Lanes>(
     }
 }
 
-/// Values that `count` rows of `width` values, `stride` apart, span (`usize::MAX` on overflow).
-fn rows_span(count: usize, stride: usize, width: usize) -> usize {
-    match count {
-        0 => 0,
+/// Checks the shape of a move between `count ≤ GROUP` rows of `width` values, `stride ≥ width`
+/// apart, in a slice of `rows_len` values, and a group's `lanes_len = width · GROUP` values.
+///
+/// # Panics
+/// When any of that does not hold, naming `what` and the sizes.
+fn check_lanes(
+    what: &str,
+    count: usize,
+    stride: usize,
+    width: usize,
+    lanes_len: usize,
+    rows_len: usize,
+) {
+    let span = match count {
+        0 => Some(0),
         _ => (count - 1)
             .checked_mul(stride)
-            .and_then(|s| s.checked_add(width))
-            .unwrap_or(usize::MAX),
-    }
+            .and_then(|s| s.checked_add(width)),
+    };
+    assert!(
+        count <= GROUP
+            && stride >= width
+            && width.checked_mul(GROUP) == Some(lanes_len)
+            && span.is_some_and(|span| span <= rows_len),
+        "{what} of {count} rows of {width} values {stride} apart: {rows_len} row values, {lanes_len} lane values"
+    );
 }
 
 /// Interleaves the values of up to [`GROUP`] models: `x[i · GROUP + m] = src[m · stride + i]`
 /// for `i < width` and `m < count`, and zero in the lanes `m ≥ count` (a partial group's last
-/// lanes). With AVX-512, 16 × 16 blocks transposed in registers.
+/// lanes). With AVX-512 (AVX2), 16 × 16 (8 × 8) blocks transposed in registers.
 ///
 /// # Panics
 /// When `count > GROUP`, `stride < width` (rows would overlap), `x` does not hold
-/// `width · GROUP` values or `src` is too short for
-/// `count` rows of `width` values `stride` apart.
+/// `width · GROUP` values or `src` is too short for `count` rows of `width` values `stride`
+/// apart.
 pub fn gather_lanes_at(
     level: Level,
     src: &[f32],
@@ -432,25 +449,20 @@ pub fn gather_lanes_at(
     width: usize,
     x: &mut [f32],
 ) {
-    let needed = rows_span(count, stride, width);
-    assert!(
-        count <= GROUP && stride >= width && x.len() == width * GROUP && src.len() >= needed,
-        "gather of {count} rows of {width} values {stride} apart from {} values into {}",
-        src.len(),
-        x.len()
-    );
+    check_lanes("gather", count, stride, width, x.len(), src.len());
     #[cfg(target_arch = "x86_64")]
-    if level == Level::Avx512
-        && Level::Avx512.is_available()
-        && count > 0
-        && stride
-            .checked_mul(GROUP)
-            .is_some_and(|s| s <= i32::MAX as usize)
     {
-        // SAFETY: the CPU has AVX-512; the lanes read are rows `m < count` at `m · stride + i`
-        // with `i < width`, inside `src` (checked above), and the indices fit in `i32`.
-        unsafe { x86::gather(src.as_ptr(), stride, count, width, x.as_mut_ptr()) };
-        return;
+        if level == Level::Avx512 && Level::Avx512.is_available() {
+            // SAFETY: the CPU has AVX-512; the values read are rows `m < count` at
+            // `m · stride + i` with `i < width`, inside `src` (checked above).
+            unsafe { x86::gather(src.as_ptr(), stride, count, width, x.as_mut_ptr()) };
+            return;
+        }
+        if level >= Level::Avx2 && Level::Avx2.is_available() {
+            // SAFETY: the CPU has AVX2; lengths checked above.
+            unsafe { x86::gather8(src, stride, count, width, x) };
+            return;
+        }
     }
     let _ = level;
     gather_portable(src, stride, count, width, x);
@@ -467,8 +479,8 @@ fn gather_portable(src: &[f32], stride: usize, count: usize, width: usize, x: &m
 }
 
 /// The inverse of [`gather_lanes_at`] for outputs: `dst[m · stride + o] = y[o · GROUP + m]` for
-/// `o < width` and `m < count`; nothing else of `dst` is written. With AVX-512, 16 × 16 blocks
-/// transposed in registers.
+/// `o < width` and `m < count`; nothing else of `dst` is written. With AVX-512 (AVX2), 16 × 16
+/// (8 × 8) blocks transposed in registers.
 ///
 /// # Panics
 /// When `count > GROUP`, `stride < width` (rows would overlap), `y` does not hold
@@ -481,27 +493,20 @@ pub fn scatter_lanes_at(
     stride: usize,
     dst: &mut [f32],
 ) {
-    let needed = rows_span(count, stride, width);
-    assert!(
-        count <= GROUP && stride >= width && y.len() == width * GROUP && dst.len() >= needed,
-        "scatter of {count} rows of {width} values {stride} apart into {} values from {}",
-        dst.len(),
-        y.len()
-    );
+    check_lanes("scatter", count, stride, width, y.len(), dst.len());
     #[cfg(target_arch = "x86_64")]
-    if level == Level::Avx512
-        && Level::Avx512.is_available()
-        && count > 0
-        && stride
-            .checked_mul(GROUP)
-            .is_some_and(|s| s <= i32::MAX as usize)
     {
-        // SAFETY: the CPU has AVX-512; the lanes written are rows `m < count` at
-        // `m · stride + o` with `o < width`, inside `dst` (checked above); the indices fit in
-        // `i32`; rows do not overlap when `stride ≥ width`, and when they do, later lanes win,
-        // as in the loop below.
-        unsafe { x86::scatter(y.as_ptr(), width, count, stride, dst.as_mut_ptr()) };
-        return;
+        if level == Level::Avx512 && Level::Avx512.is_available() {
+            // SAFETY: the CPU has AVX-512; the values written are rows `m < count` at
+            // `m · stride + o` with `o < width`, inside `dst` and apart (checked above).
+            unsafe { x86::scatter(y.as_ptr(), width, count, stride, dst.as_mut_ptr()) };
+            return;
+        }
+        if level >= Level::Avx2 && Level::Avx2.is_available() {
+            // SAFETY: the CPU has AVX2; lengths checked above.
+            unsafe { x86::scatter8(y, width, count, stride, dst) };
+            return;
+        }
     }
     let _ = level;
     scatter_portable(y, width, count, stride, dst);
