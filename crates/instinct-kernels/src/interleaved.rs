@@ -57,9 +57,12 @@ fn block_of(o: usize, n: usize) -> (usize, usize) {
 /// [`GROUP`] values (see [`InterleavedDense`]).
 ///
 /// # Panics
-/// When `o ≥ outputs`.
+/// When `o ≥ outputs` or `i ≥ inputs`.
 pub fn weight_index(o: usize, i: usize, inputs: usize, outputs: usize) -> usize {
-    assert!(o < outputs, "output {o} of {outputs}");
+    assert!(
+        o < outputs && i < inputs,
+        "weight ({o}, {i}) of a {inputs} → {outputs} layer"
+    );
     let (o0, b) = block_of(o, outputs);
     o0 * inputs + i * b + (o - o0)
 }
@@ -80,7 +83,13 @@ pub fn interleave_model(
     assert!(m < GROUP, "lane {m} of a group of {GROUP}");
     assert_eq!(group_bias.len(), outputs * GROUP, "group bias length");
     assert_eq!(weights.len(), rows.len() * GROUP, "group weights length");
+    // `rows` must be a whole number of rows of one output each (none without outputs).
     let inputs = rows.len().checked_div(outputs).unwrap_or(0);
+    assert_eq!(
+        rows.len(),
+        inputs * outputs,
+        "weights are not {outputs} rows"
+    );
     for (j, w) in rows.iter().enumerate() {
         weights[weight_index(j / inputs, j % inputs, inputs, outputs) * GROUP + m] = *w;
     }
