@@ -771,9 +771,13 @@ mod x86 {
                 *row = unsafe { _mm512_maskz_loadu_ps(first_lanes(w), src.add(m * stride + i0)) };
             }
             let cols = transpose16(rows);
-            for (i, col) in cols.iter().enumerate().take(w) {
-                // SAFETY: `x` holds `width · 16` values and `i0 + i < width`.
-                unsafe { _mm512_storeu_ps(x.add((i0 + i) * GROUP), *col) };
+            // A loop of constant length with a condition: `take(w)` would make LLVM copy `cols`
+            // through the stack with a call to `memcpy`.
+            for (i, col) in cols.iter().enumerate() {
+                if i < w {
+                    // SAFETY: `x` holds `width · 16` values and `i0 + i < width`.
+                    unsafe { _mm512_storeu_ps(x.add((i0 + i) * GROUP), *col) };
+                }
             }
             i0 += w;
         }
@@ -794,9 +798,12 @@ mod x86 {
         while o0 < width {
             let w = (width - o0).min(GROUP);
             let mut cols = [_mm512_setzero_ps(); 16];
-            for (o, col) in cols.iter_mut().enumerate().take(w) {
-                // SAFETY: `y` holds `width · 16` values and `o0 + o < width`.
-                *col = unsafe { _mm512_loadu_ps(y.add((o0 + o) * GROUP)) };
+            // Constant length, as in `gather`.
+            for (o, col) in cols.iter_mut().enumerate() {
+                if o < w {
+                    // SAFETY: `y` holds `width · 16` values and `o0 + o < width`.
+                    *col = unsafe { _mm512_loadu_ps(y.add((o0 + o) * GROUP)) };
+                }
             }
             let rows = transpose16(cols);
             for (m, row) in rows.iter().enumerate().take(count) {
