@@ -1,0 +1,31 @@
+//! instinct-wgsl: models on the GPU without a GPU dependency. [`GpuModel`] is a model as one
+//! block of words in instmodel's blob layout (plus opcodes for MAP_TRANSFORM and ATTENTION);
+//! [`wgsl_library`] is WGSL with instmodel's function names that runs any blob;
+//! [`standalone_shader`] wraps it into a complete compute shader; [`validate_wgsl`] puts naga in
+//! front of every shader and [`translate`] writes SPIR-V, MSL, HLSL or GLSL.
+//!
+//! ```
+//! use instinct_format::{Activation, Limits, ModelInfo};
+//! let info = ModelInfo::from_json_str(r#"{"feature_size": 2, "buffer_sizes": [2, 1],
+//!   "instructions": [{"type": "DOT", "input": 0, "output": 1, "weights": 0, "activation": "SIGMOID"}],
+//!   "weights": [[[0.5, -0.25]]], "bias": [[0.1]]}"#).unwrap();
+//! let model = instinct_validate::validate(&info, &Limits::default()).unwrap();
+//! let blob = instinct_wgsl::GpuModel::from_model(&model).unwrap();
+//! assert_eq!(blob.compute_buffer_size(), 3);
+//! let shader = instinct_wgsl::standalone_shader(&instinct_wgsl::wgsl_library(4));
+//! instinct_wgsl::validate_wgsl(&shader).unwrap();
+//! ```
+
+mod blob;
+mod check;
+mod error;
+mod library;
+mod naga_check;
+
+pub use blob::{
+    GpuInstruction, GpuModel, HEADER_WORDS, INSTRUCTION_WORDS, MAGIC, MAX_COMPUTE_BUFFER,
+    ModelPack, NO_BOUND, Opcode, VERSION, activation_code, activation_of_code, header,
+};
+pub use error::{BlobError, ShaderError};
+pub use library::{WORKGROUP_SIZE, bindings, standalone_shader, wgsl_library};
+pub use naga_check::{Target, Translated, ValidShader, translate, validate_wgsl};

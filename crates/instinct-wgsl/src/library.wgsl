@@ -1,0 +1,437 @@
+// instinct's WGSL library for instmodel blobs (layout version 2, opcodes 13 and 14 ours).
+// The including shader declares `model_data: array<f32>` (a storage buffer holding one or more
+// blobs) and a `var compute_buffer: array<f32, MAX_COMPUTE_BUFFER>` per invocation, zeroed as
+// WGSL zeroes function variables; it writes the features to compute_buffer[0..], calls
+// predict(model_offset, &compute_buffer) and reads get_output_size values from get_output_start.
+// Loops: Mesa's software drivers stop a shader after 65,535 loop iterations in total; the dot
+// products run eight products per iteration and their tails without a loop.
+
+const HEADER_MAGIC: u32 = 0u;
+const HEADER_VERSION: u32 = 1u;
+const HEADER_FEATURE_SIZE: u32 = 2u;
+const HEADER_OUTPUT_SIZE: u32 = 3u;
+const HEADER_COMPUTE_BUFFER_SIZE: u32 = 4u;
+const HEADER_INSTRUCTION_COUNT: u32 = 5u;
+const HEADER_INSTRUCTIONS_OFFSET: u32 = 6u;
+const HEADER_WEIGHTS_OFFSET: u32 = 7u;
+const HEADER_WEIGHTS_COUNT: u32 = 8u;
+const HEADER_PARAMS_OFFSET: u32 = 9u;
+const HEADER_PARAMS_COUNT: u32 = 10u;
+const HEADER_OUTPUT_START: u32 = 11u;
+const HEADER_FULL_MODEL_SIZE: u32 = 12u;
+
+const INST_OPCODE: u32 = 0u;
+const INST_INPUT_PTR: u32 = 1u;
+const INST_OUTPUT_PTR: u32 = 2u;
+const INST_DATA_SIZE: u32 = 3u;
+const INST_PARAM0: u32 = 4u;
+const INST_PARAM1: u32 = 5u;
+const INST_PARAM2: u32 = 6u;
+
+const OPCODE_DOT: u32 = 1u;
+const OPCODE_ACTIVATION: u32 = 2u;
+const OPCODE_ELEM_WISE_ADD: u32 = 3u;
+const OPCODE_ELEM_WISE_MUL: u32 = 4u;
+const OPCODE_COPY: u32 = 5u;
+const OPCODE_COPY_MASKED: u32 = 6u;
+const OPCODE_CLIP_ELEMENTWISE: u32 = 7u;
+const OPCODE_ELEM_WISE_BUFFERS_ADD: u32 = 8u;
+const OPCODE_ELEM_WISE_BUFFERS_MUL: u32 = 9u;
+const OPCODE_MULTIPLY_BUFFER_HEADS: u32 = 10u;
+const OPCODE_ADD_BUFFER_HEADS: u32 = 11u;
+const OPCODE_REDUCE_SUM: u32 = 12u;
+const OPCODE_MAP_TRANSFORM: u32 = 13u;
+const OPCODE_ATTENTION: u32 = 14u;
+
+const ACTIVATION_NONE: u32 = 0u;
+const ACTIVATION_RELU: u32 = 1u;
+const ACTIVATION_SIGMOID: u32 = 2u;
+const ACTIVATION_SOFTMAX: u32 = 3u;
+const ACTIVATION_TANH: u32 = 4u;
+const ACTIVATION_SQRT: u32 = 5u;
+const ACTIVATION_LOG: u32 = 6u;
+const ACTIVATION_LOG10: u32 = 7u;
+const ACTIVATION_INVERSE: u32 = 8u;
+const ACTIVATION_GELU: u32 = 9u;
+const ACTIVATION_SOFTPLUS: u32 = 10u;
+const ACTIVATION_EXP: u32 = 11u;
+const ACTIVATION_SIGN: u32 = 12u;
+
+const CLIP_BOUND_NONE: u32 = 0xffffffffu;
+const LOG10_E: f32 = 0.4342944819032518;
+const SQRT_2_INV: f32 = 0.7071067811865476;
+
+fn read_header_u32(model_offset: u32, field_index: u32) -> u32 {
+    return bitcast<u32>(model_data[model_offset + field_index]);
+}
+
+fn read_instruction_u32(model_offset: u32, inst_base: u32, field_offset: u32) -> u32 {
+    return bitcast<u32>(model_data[model_offset + inst_base + field_offset]);
+}
+
+fn get_feature_size(model_offset: u32) -> u32 {
+    return read_header_u32(model_offset, HEADER_FEATURE_SIZE);
+}
+
+fn get_output_size(model_offset: u32) -> u32 {
+    return read_header_u32(model_offset, HEADER_OUTPUT_SIZE);
+}
+
+fn get_compute_buffer_size(model_offset: u32) -> u32 {
+    return read_header_u32(model_offset, HEADER_COMPUTE_BUFFER_SIZE);
+}
+
+fn get_output_start(model_offset: u32) -> u32 {
+    return read_header_u32(model_offset, HEADER_OUTPUT_START);
+}
+
+fn get_full_model_size(model_offset: u32) -> u32 {
+    return read_header_u32(model_offset, HEADER_FULL_MODEL_SIZE);
+}
+
+fn activation_relu(x: f32) -> f32 {
+    return max(x, 0.0);
+}
+
+fn activation_sigmoid(x: f32) -> f32 {
+    return 1.0 / (1.0 + exp(-x));
+}
+
+fn activation_tanh(x: f32) -> f32 {
+    // tanh(±9) is ±1 in f32; the clamp keeps drivers that compute tanh from exp away from inf/inf.
+    return tanh(clamp(x, -9.0, 9.0));
+}
+
+fn activation_sqrt(x: f32) -> f32 {
+    return select(0.0, sqrt(x), x > 0.0);
+}
+
+fn activation_log(x: f32) -> f32 {
+    return select(0.0, log(x + 1.0), x > 0.0);
+}
+
+fn activation_log10(x: f32) -> f32 {
+    return select(0.0, log(x + 1.0) * LOG10_E, x > 0.0);
+}
+
+fn activation_inverse(x: f32) -> f32 {
+    return 1.0 - x;
+}
+
+// Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7), as instmodel's library.
+fn erf_approx(x: f32) -> f32 {
+    let s = select(-1.0, 1.0, x >= 0.0);
+    let a = abs(x);
+    let t = 1.0 / (1.0 + 0.3275911 * a);
+    let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-a * a);
+    return s * y;
+}
+
+fn activation_gelu(x: f32) -> f32 {
+    return 0.5 * x * (1.0 + erf_approx(x * SQRT_2_INV));
+}
+
+fn activation_softplus(x: f32) -> f32 {
+    if x > 13.9424 {
+        return x;
+    }
+    if x < -13.9424 {
+        return exp(x);
+    }
+    return log(1.0 + exp(x));
+}
+
+fn activation_exp(x: f32) -> f32 {
+    return exp(clamp(x, -88.0, 88.0));
+}
+
+fn activation_sign(x: f32) -> f32 {
+    return sign(x);
+}
+
+// Every activation but SOFTMAX (which needs the whole segment); NONE and unknown codes pass x.
+fn apply_activation_single(x: f32, activation_type: u32) -> f32 {
+    switch activation_type {
+        case ACTIVATION_RELU: { return activation_relu(x); }
+        case ACTIVATION_SIGMOID: { return activation_sigmoid(x); }
+        case ACTIVATION_TANH: { return activation_tanh(x); }
+        case ACTIVATION_SQRT: { return activation_sqrt(x); }
+        case ACTIVATION_LOG: { return activation_log(x); }
+        case ACTIVATION_LOG10: { return activation_log10(x); }
+        case ACTIVATION_INVERSE: { return activation_inverse(x); }
+        case ACTIVATION_GELU: { return activation_gelu(x); }
+        case ACTIVATION_SOFTPLUS: { return activation_softplus(x); }
+        case ACTIVATION_EXP: { return activation_exp(x); }
+        case ACTIVATION_SIGN: { return activation_sign(x); }
+        default: { return x; }
+    }
+}
+
+fn apply_softmax(compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, start: u32, size: u32) {
+    var max_val: f32 = (*compute_buffer)[start];
+    for (var i: u32 = 1u; i < size; i = i + 1u) {
+        max_val = max(max_val, (*compute_buffer)[start + i]);
+    }
+    var sum: f32 = 0.0;
+    for (var i: u32 = 0u; i < size; i = i + 1u) {
+        let e = exp((*compute_buffer)[start + i] - max_val);
+        (*compute_buffer)[start + i] = e;
+        sum = sum + e;
+    }
+    for (var i: u32 = 0u; i < size; i = i + 1u) {
+        (*compute_buffer)[start + i] = (*compute_buffer)[start + i] / sum;
+    }
+}
+
+fn execute_activation(compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, ptr_start: u32, size: u32, activation_type: u32) {
+    if activation_type == ACTIVATION_NONE {
+        return;
+    }
+    if activation_type == ACTIVATION_SOFTMAX {
+        apply_softmax(compute_buffer, ptr_start, size);
+        return;
+    }
+    for (var i: u32 = 0u; i < size; i = i + 1u) {
+        (*compute_buffer)[ptr_start + i] = apply_activation_single((*compute_buffer)[ptr_start + i], activation_type);
+    }
+}
+
+// Σ_k model_data[model_offset + row + k] · compute_buffer[x + k] for k < n: eight products per
+// iteration into four sums, the last n mod 8 without a loop.
+fn dot_row(model_offset: u32, compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, row: u32, x: u32, n: u32) -> f32 {
+    let w = model_offset + row;
+    var s0: f32 = 0.0;
+    var s1: f32 = 0.0;
+    var s2: f32 = 0.0;
+    var s3: f32 = 0.0;
+    let end = n & ~7u;
+    for (var k: u32 = 0u; k < end; k = k + 8u) {
+        s0 = s0 + model_data[w + k] * (*compute_buffer)[x + k] + model_data[w + k + 4u] * (*compute_buffer)[x + k + 4u];
+        s1 = s1 + model_data[w + k + 1u] * (*compute_buffer)[x + k + 1u] + model_data[w + k + 5u] * (*compute_buffer)[x + k + 5u];
+        s2 = s2 + model_data[w + k + 2u] * (*compute_buffer)[x + k + 2u] + model_data[w + k + 6u] * (*compute_buffer)[x + k + 6u];
+        s3 = s3 + model_data[w + k + 3u] * (*compute_buffer)[x + k + 3u] + model_data[w + k + 7u] * (*compute_buffer)[x + k + 7u];
+    }
+    let r = n - end;
+    if r > 0u { s0 = s0 + model_data[w + end] * (*compute_buffer)[x + end]; }
+    if r > 1u { s1 = s1 + model_data[w + end + 1u] * (*compute_buffer)[x + end + 1u]; }
+    if r > 2u { s2 = s2 + model_data[w + end + 2u] * (*compute_buffer)[x + end + 2u]; }
+    if r > 3u { s3 = s3 + model_data[w + end + 3u] * (*compute_buffer)[x + end + 3u]; }
+    if r > 4u { s0 = s0 + model_data[w + end + 4u] * (*compute_buffer)[x + end + 4u]; }
+    if r > 5u { s1 = s1 + model_data[w + end + 5u] * (*compute_buffer)[x + end + 5u]; }
+    if r > 6u { s2 = s2 + model_data[w + end + 6u] * (*compute_buffer)[x + end + 6u]; }
+    return (s0 + s2) + (s1 + s3);
+}
+
+// out[o] = W[o]·in + b[o] for o < output_size, then the activation; `weights_offset` is relative
+// to the model (the region's start already added). Input and output never overlap.
+fn execute_dot(model_offset: u32, compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, input_ptr: u32, output_ptr: u32, output_size: u32, weights_offset: u32, input_size: u32, activation_type: u32) {
+    let bias_offset = model_offset + weights_offset + output_size * input_size;
+    for (var o: u32 = 0u; o < output_size; o = o + 1u) {
+        let s = dot_row(model_offset, compute_buffer, weights_offset + o * input_size, input_ptr, input_size);
+        (*compute_buffer)[output_ptr + o] = apply_activation_single(s + model_data[bias_offset + o], select(activation_type, ACTIVATION_NONE, activation_type == ACTIVATION_SOFTMAX));
+    }
+    if activation_type == ACTIVATION_SOFTMAX {
+        apply_softmax(compute_buffer, output_ptr, output_size);
+    }
+}
+
+fn execute_elem_wise_add(model_offset: u32, compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, ptr_start: u32, size: u32, params_offset: u32) {
+    for (var i: u32 = 0u; i < size; i = i + 1u) {
+        (*compute_buffer)[ptr_start + i] = (*compute_buffer)[ptr_start + i] + model_data[model_offset + params_offset + i];
+    }
+}
+
+fn execute_elem_wise_mul(model_offset: u32, compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, ptr_start: u32, size: u32, params_offset: u32) {
+    for (var i: u32 = 0u; i < size; i = i + 1u) {
+        (*compute_buffer)[ptr_start + i] = (*compute_buffer)[ptr_start + i] * model_data[model_offset + params_offset + i];
+    }
+}
+
+// Overlapping ranges copy as memmove does.
+fn execute_copy(compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, src_ptr: u32, dst_ptr: u32, size: u32) {
+    if dst_ptr > src_ptr && dst_ptr < src_ptr + size {
+        for (var i: u32 = size; i > 0u; i = i - 1u) {
+            (*compute_buffer)[dst_ptr + i - 1u] = (*compute_buffer)[src_ptr + i - 1u];
+        }
+    } else {
+        for (var i: u32 = 0u; i < size; i = i + 1u) {
+            (*compute_buffer)[dst_ptr + i] = (*compute_buffer)[src_ptr + i];
+        }
+    }
+}
+
+fn execute_copy_masked(model_offset: u32, compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, output_ptr: u32, count: u32, pointers_offset: u32) {
+    for (var i: u32 = 0u; i < count; i = i + 1u) {
+        let src = bitcast<u32>(model_data[model_offset + pointers_offset + i]);
+        (*compute_buffer)[output_ptr + i] = (*compute_buffer)[src];
+    }
+}
+
+// `min_rel` and `max_rel` are relative to the parameters region, or CLIP_BOUND_NONE.
+fn execute_clip_elementwise(model_offset: u32, compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, ptr_start: u32, size: u32, params_offset: u32, min_rel: u32, max_rel: u32) {
+    for (var i: u32 = 0u; i < size; i = i + 1u) {
+        var v = (*compute_buffer)[ptr_start + i];
+        if min_rel != CLIP_BOUND_NONE {
+            v = max(v, model_data[model_offset + params_offset + min_rel + i]);
+        }
+        if max_rel != CLIP_BOUND_NONE {
+            v = min(v, model_data[model_offset + params_offset + max_rel + i]);
+        }
+        (*compute_buffer)[ptr_start + i] = v;
+    }
+}
+
+// out[i] = in0[i] ∘ in1[i] ∘ … (left fold), the inputs' positions listed at `pointers_offset`.
+fn execute_elem_wise_buffers(model_offset: u32, compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, output_ptr: u32, size: u32, pointers_offset: u32, input_count: u32, multiply: bool) {
+    for (var i: u32 = 0u; i < size; i = i + 1u) {
+        var acc = (*compute_buffer)[bitcast<u32>(model_data[model_offset + pointers_offset]) + i];
+        for (var j: u32 = 1u; j < input_count; j = j + 1u) {
+            let v = (*compute_buffer)[bitcast<u32>(model_data[model_offset + pointers_offset + j]) + i];
+            acc = select(acc + v, acc * v, multiply);
+        }
+        (*compute_buffer)[output_ptr + i] = acc;
+    }
+}
+
+fn execute_elem_wise_buffers_add(model_offset: u32, compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, output_ptr: u32, size: u32, pointers_offset: u32, input_count: u32) {
+    execute_elem_wise_buffers(model_offset, compute_buffer, output_ptr, size, pointers_offset, input_count, false);
+}
+
+fn execute_elem_wise_buffers_mul(model_offset: u32, compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, output_ptr: u32, size: u32, pointers_offset: u32, input_count: u32) {
+    execute_elem_wise_buffers(model_offset, compute_buffer, output_ptr, size, pointers_offset, input_count, true);
+}
+
+fn execute_buffer_heads(compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, data_ptr: u32, output_ptr: u32, data_size: u32, heads_ptr: u32, num_heads: u32, multiply: bool) {
+    let head_dim = data_size / num_heads;
+    for (var i: u32 = 0u; i < data_size; i = i + 1u) {
+        let x = (*compute_buffer)[data_ptr + i];
+        let h = (*compute_buffer)[heads_ptr + i / head_dim];
+        (*compute_buffer)[output_ptr + i] = select(x + h, x * h, multiply);
+    }
+}
+
+fn execute_multiply_buffer_heads(compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, data_ptr: u32, output_ptr: u32, data_size: u32, heads_ptr: u32, num_heads: u32) {
+    execute_buffer_heads(compute_buffer, data_ptr, output_ptr, data_size, heads_ptr, num_heads, true);
+}
+
+fn execute_add_buffer_heads(compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, data_ptr: u32, output_ptr: u32, data_size: u32, heads_ptr: u32, num_heads: u32) {
+    execute_buffer_heads(compute_buffer, data_ptr, output_ptr, data_size, heads_ptr, num_heads, false);
+}
+
+fn execute_reduce_sum(compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, input_ptr: u32, output_ptr: u32, size: u32) {
+    var sum: f32 = 0.0;
+    for (var i: u32 = 0u; i < size; i = i + 1u) {
+        sum = sum + (*compute_buffer)[input_ptr + i];
+    }
+    (*compute_buffer)[output_ptr] = sum;
+}
+
+// The map key of x: rounded half away from zero, saturated to i32 (NaN is 0, as on the CPU).
+fn map_key(x: f32) -> i32 {
+    if !(abs(x) >= 0.0) {
+        return 0;
+    }
+    if x >= 2147483648.0 {
+        return 2147483647;
+    }
+    if x < -2147483648.0 {
+        return -2147483647 - 1;
+    }
+    let t = trunc(x);
+    return i32(select(t, t + sign(x), abs(x - t) >= 0.5));
+}
+
+// Binary search of the table at `table` (pairs of key and values position, keys ascending);
+// writes the values found, or the default, to `size` values from `output_ptr`.
+fn execute_map_transform(model_offset: u32, compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, key_ptr: u32, output_ptr: u32, size: u32, params_offset: u32, table: u32, entries: u32, default_rel: u32) {
+    let key = map_key((*compute_buffer)[key_ptr]);
+    let base = model_offset + params_offset;
+    var lo: u32 = 0u;
+    var hi: u32 = entries;
+    while lo < hi {
+        let mid = (lo + hi) / 2u;
+        if bitcast<i32>(model_data[base + table + 2u * mid]) < key {
+            lo = mid + 1u;
+        } else {
+            hi = mid;
+        }
+    }
+    var values = default_rel;
+    if lo < entries && bitcast<i32>(model_data[base + table + 2u * lo]) == key {
+        values = bitcast<u32>(model_data[base + table + 2u * lo + 1u]);
+    }
+    for (var i: u32 = 0u; i < size; i = i + 1u) {
+        (*compute_buffer)[output_ptr + i] = model_data[base + values + i];
+    }
+}
+
+// out = softmax(W·key + b) ⊙ input; out overlaps neither input nor key.
+fn execute_attention(model_offset: u32, compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, input_ptr: u32, output_ptr: u32, output_size: u32, weights_offset: u32, key_size: u32, key_ptr: u32) {
+    execute_dot(model_offset, compute_buffer, key_ptr, output_ptr, output_size, weights_offset, key_size, ACTIVATION_SOFTMAX);
+    for (var i: u32 = 0u; i < output_size; i = i + 1u) {
+        (*compute_buffer)[output_ptr + i] = (*compute_buffer)[output_ptr + i] * (*compute_buffer)[input_ptr + i];
+    }
+}
+
+// Runs every instruction of the model at `model_offset` on `compute_buffer`.
+fn predict(model_offset: u32, compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>) {
+    let instruction_count = read_header_u32(model_offset, HEADER_INSTRUCTION_COUNT);
+    let instructions_offset = read_header_u32(model_offset, HEADER_INSTRUCTIONS_OFFSET);
+    let weights_offset = read_header_u32(model_offset, HEADER_WEIGHTS_OFFSET);
+    let params_offset = read_header_u32(model_offset, HEADER_PARAMS_OFFSET);
+    for (var n: u32 = 0u; n < instruction_count; n = n + 1u) {
+        let base = instructions_offset + n * 8u;
+        let opcode = read_instruction_u32(model_offset, base, INST_OPCODE);
+        let input_ptr = read_instruction_u32(model_offset, base, INST_INPUT_PTR);
+        let output_ptr = read_instruction_u32(model_offset, base, INST_OUTPUT_PTR);
+        let data_size = read_instruction_u32(model_offset, base, INST_DATA_SIZE);
+        let param0 = read_instruction_u32(model_offset, base, INST_PARAM0);
+        let param1 = read_instruction_u32(model_offset, base, INST_PARAM1);
+        let param2 = read_instruction_u32(model_offset, base, INST_PARAM2);
+        switch opcode {
+            case OPCODE_DOT: {
+                execute_dot(model_offset, compute_buffer, input_ptr, output_ptr, data_size, weights_offset + param0, param1, param2);
+            }
+            case OPCODE_ACTIVATION: {
+                execute_activation(compute_buffer, input_ptr, data_size, param2);
+            }
+            case OPCODE_ELEM_WISE_ADD: {
+                execute_elem_wise_add(model_offset, compute_buffer, input_ptr, data_size, params_offset + param0);
+            }
+            case OPCODE_ELEM_WISE_MUL: {
+                execute_elem_wise_mul(model_offset, compute_buffer, input_ptr, data_size, params_offset + param0);
+            }
+            case OPCODE_COPY: {
+                execute_copy(compute_buffer, input_ptr, output_ptr, data_size);
+            }
+            case OPCODE_COPY_MASKED: {
+                execute_copy_masked(model_offset, compute_buffer, output_ptr, data_size, params_offset + param0);
+            }
+            case OPCODE_CLIP_ELEMENTWISE: {
+                execute_clip_elementwise(model_offset, compute_buffer, input_ptr, data_size, params_offset, param0, param1);
+            }
+            case OPCODE_ELEM_WISE_BUFFERS_ADD: {
+                execute_elem_wise_buffers_add(model_offset, compute_buffer, output_ptr, data_size, params_offset + param0, param1);
+            }
+            case OPCODE_ELEM_WISE_BUFFERS_MUL: {
+                execute_elem_wise_buffers_mul(model_offset, compute_buffer, output_ptr, data_size, params_offset + param0, param1);
+            }
+            case OPCODE_MULTIPLY_BUFFER_HEADS: {
+                execute_multiply_buffer_heads(compute_buffer, input_ptr, output_ptr, data_size, param0, param1);
+            }
+            case OPCODE_ADD_BUFFER_HEADS: {
+                execute_add_buffer_heads(compute_buffer, input_ptr, output_ptr, data_size, param0, param1);
+            }
+            case OPCODE_REDUCE_SUM: {
+                execute_reduce_sum(compute_buffer, input_ptr, output_ptr, data_size);
+            }
+            case OPCODE_MAP_TRANSFORM: {
+                execute_map_transform(model_offset, compute_buffer, input_ptr, output_ptr, data_size, params_offset, param0, param1, param2);
+            }
+            case OPCODE_ATTENTION: {
+                execute_attention(model_offset, compute_buffer, input_ptr, output_ptr, data_size, weights_offset + param0, param1, param2);
+            }
+            default: {}
+        }
+    }
+}
