@@ -1,7 +1,9 @@
 //! instinct-wgsl: models on the GPU without a GPU dependency. [`GpuModel`] is a model as one
 //! block of words in instmodel's blob layout (plus opcodes for MAP_TRANSFORM and ATTENTION);
 //! [`wgsl_library`] is WGSL with instmodel's function names that runs any blob;
-//! [`standalone_shader`] wraps it into a complete compute shader; [`validate_wgsl`] puts naga in
+//! [`specialized_library`] the same functions with one model structure baked in;
+//! [`loop_iterations`] counts what either costs against Mesa's loop budget;
+//! [`standalone_shader`] wraps either into a complete compute shader; [`validate_wgsl`] puts naga in
 //! front of every shader and [`translate`] writes SPIR-V, MSL, HLSL or GLSL.
 //!
 //! ```
@@ -20,7 +22,9 @@ mod blob;
 mod check;
 mod error;
 mod library;
+mod loops;
 mod naga_check;
+mod specialized;
 
 pub use blob::{
     GpuInstruction, GpuModel, HEADER_WORDS, INSTRUCTION_WORDS, MAGIC, MAX_COMPUTE_BUFFER,
@@ -28,4 +32,8 @@ pub use blob::{
 };
 pub use error::{BlobError, ShaderError};
 pub use library::{WORKGROUP_SIZE, bindings, standalone_shader, wgsl_library};
+pub use loops::{LOOP_CAP, Mode, loop_iterations, standalone_loop_iterations};
 pub use naga_check::{Target, Translated, ValidShader, translate, validate_wgsl};
+pub use specialized::{
+    UNROLL_DOT_INPUTS, UNROLL_DOT_PRODUCTS, UNROLL_ELEMENTS, specialized_library,
+};

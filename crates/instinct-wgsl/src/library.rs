@@ -2,6 +2,10 @@
 //! `get_feature_size`, …) that interpret any blob at run time, for shaders written for
 //! instmodel; and the standalone compute shader around it.
 
+/// The functions both modes share: activations, softmax, the dot product and one `execute_*`
+/// function per instruction.
+pub(crate) const FUNCTIONS: &str = include_str!("functions.wgsl");
+
 /// The library source for compute buffers of `max_compute_buffer` values: `const
 /// MAX_COMPUTE_BUFFER`, then every function. The including shader declares
 /// `model_data: array<f32>` (storage) and passes a `var compute_buffer: array<f32,
@@ -17,8 +21,8 @@
 pub fn wgsl_library(max_compute_buffer: u32) -> String {
     format!(
         "// instinct WGSL library, compute buffers of {max_compute_buffer} values\n\
-         const MAX_COMPUTE_BUFFER: u32 = {max_compute_buffer}u;\n\n{}",
-        include_str!("library.wgsl")
+         const MAX_COMPUTE_BUFFER: u32 = {max_compute_buffer}u;\n\n{FUNCTIONS}\n{}",
+        include_str!("interpreter.wgsl")
     )
 }
 

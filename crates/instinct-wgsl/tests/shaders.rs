@@ -46,3 +46,38 @@ fn naga_errors_name_the_line() {
     let e = validate_wgsl("fn f( {").unwrap_err().to_string();
     assert!(e.contains("parse"), "{e}");
 }
+
+#[test]
+fn specialized_shaders_for_every_fixture_validate_and_translate() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/conformance");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let path = entry.unwrap().path().join("model.json");
+        if !path.exists() {
+            continue;
+        }
+        let info = ModelInfo::from_json_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let model = instinct_validate::validate(&info, &Limits::default()).unwrap();
+        let blob = GpuModel::from_model(&model).unwrap();
+        let src = standalone_shader(&instinct_wgsl::specialized_library(&blob));
+        let shader = validate_wgsl(&src).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for target in [
+            Target::Wgsl,
+            Target::Spirv,
+            Target::Msl,
+            Target::Hlsl,
+            Target::Glsl,
+        ] {
+            translate(&shader, target, "main")
+                .unwrap_or_else(|e| panic!("{} {}: {e}", path.display(), target.name()));
+        }
+        use instinct_wgsl::{Mode, loop_iterations};
+        assert!(
+            loop_iterations(&blob, Mode::Specialized) <= loop_iterations(&blob, Mode::Library),
+            "{}",
+            path.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 10);
+}

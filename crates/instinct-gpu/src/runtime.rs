@@ -1,0 +1,511 @@
+//! `GpuRuntime`: the adapter and device (chosen by environment or options, a clear error listing
+//! the adapters when none matches), and `GpuModels`: models uploaded into one storage buffer, each
+//! with its pipeline, run with `predict_batch` (one invocation per sample, the samples split
+//! across dispatches when they exceed a binding or the workgroup limit).
+
+use crate::error::GpuError;
+use instinct_validate::ValidModel;
+use instinct_wgsl::{
+    GpuModel, LOOP_CAP, Mode, ModelPack, WORKGROUP_SIZE, specialized_library,
+    standalone_loop_iterations, standalone_shader, validate_wgsl, wgsl_library,
+};
+use wgpu::util::DeviceExt;
+
+/// How the runtime finds its adapter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GpuOptions {
+    /// Backends searched; `None` is every backend wgpu was built with.
+    pub backends: Option<wgpu::Backends>,
+    /// Part of the adapter's name (case-insensitive); `None` takes wgpu's preferred adapter.
+    pub adapter: Option<String>,
+}
+
+impl GpuOptions {
+    /// Options from the environment: `WGPU_BACKEND` (`vulkan`, `gl`, `metal`, `dx12`, comma
+    /// separated) and `INSTINCT_GPU_ADAPTER` (part of the adapter's name).
+    pub fn from_env() -> GpuOptions {
+        GpuOptions {
+            backends: wgpu::Backends::from_env(),
+            adapter: std::env::var("INSTINCT_GPU_ADAPTER")
+                .ok()
+                .filter(|s| !s.is_empty()),
+        }
+    }
+}
+
+/// Which shader runs a model.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ShaderChoice {
+    /// The specialised shader, or the library when only the library fits a software driver's
+    /// loop budget.
+    #[default]
+    Auto,
+    /// Always this mode (a software adapter still refuses a model over its loop budget).
+    Only(Mode),
+}
+
+/// A GPU adapter with its device and queue.
+pub struct GpuRuntime {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    info: wgpu::AdapterInfo,
+    limits: wgpu::Limits,
+    bindings: wgpu::BindGroupLayout,
+    layout: wgpu::PipelineLayout,
+}
+
+/// The standalone shader's bindings, declared in full: a shader that leaves one unused (a model
+/// that reads no weights) still takes the same bind group.
+fn binding_layout(device: &wgpu::Device) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
+    use instinct_wgsl::bindings::{INPUTS, MODEL_DATA, OUTPUTS, PARAMS};
+    let storage = |read_only| wgpu::BindingType::Buffer {
+        ty: wgpu::BufferBindingType::Storage { read_only },
+        has_dynamic_offset: false,
+        min_binding_size: None,
+    };
+    let uniform = wgpu::BindingType::Buffer {
+        ty: wgpu::BufferBindingType::Uniform,
+        has_dynamic_offset: false,
+        min_binding_size: None,
+    };
+    let entries = [
+        (MODEL_DATA, storage(true)),
+        (INPUTS, storage(true)),
+        (OUTPUTS, storage(false)),
+        (PARAMS, uniform),
+    ]
+    .map(|(binding, ty)| wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty,
+        count: None,
+    });
+    let bindings = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some("instinct bindings"),
+        entries: &entries,
+    });
+    let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some("instinct pipeline"),
+        bind_group_layouts: &[Some(&bindings)],
+        immediate_size: 0,
+    });
+    (bindings, layout)
+}
+
+/// One line naming an adapter: name, backend, kind, driver.
+fn describe(info: &wgpu::AdapterInfo) -> String {
+    format!(
+        "{} ({:?}, {:?}, {} {})",
+        info.name, info.backend, info.device_type, info.driver, info.driver_info
+    )
+}
+
+impl GpuRuntime {
+    /// A runtime on the adapter the environment asks for ([`GpuOptions::from_env`]).
+    pub fn new() -> Result<GpuRuntime, GpuError> {
+        GpuRuntime::with_options(&GpuOptions::from_env())
+    }
+
+    /// A runtime on the adapter `options` ask for.
+    pub fn with_options(options: &GpuOptions) -> Result<GpuRuntime, GpuError> {
+        let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle();
+        if let Some(b) = options.backends {
+            descriptor.backends = b;
+        }
+        let backends = format!("backends {:?}", descriptor.backends);
+        let instance = wgpu::Instance::new(descriptor);
+        let adapter = match &options.adapter {
+            Some(wanted) => {
+                let adapters = pollster::block_on(
+                    instance.enumerate_adapters(options.backends.unwrap_or(wgpu::Backends::all())),
+                );
+                let needle = wanted.to_lowercase();
+                let position = adapters
+                    .iter()
+                    .position(|a| a.get_info().name.to_lowercase().contains(&needle));
+                match position {
+                    Some(i) => adapters.into_iter().nth(i).expect("index found above"),
+                    None => {
+                        return Err(GpuError::AdapterNotFound {
+                            wanted: wanted.clone(),
+                            available: adapters.iter().map(|a| describe(&a.get_info())).collect(),
+                        });
+                    }
+                }
+            }
+            None => pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            }))
+            .map_err(|e| GpuError::NoAdapter {
+                backends,
+                reason: e.to_string(),
+            })?,
+        };
+        let info = adapter.get_info();
+        // Ask for the adapter's own storage limits: larger bindings mean fewer dispatches.
+        let available = adapter.limits();
+        let limits = wgpu::Limits {
+            max_storage_buffer_binding_size: available.max_storage_buffer_binding_size,
+            max_buffer_size: available.max_buffer_size,
+            ..wgpu::Limits::downlevel_defaults()
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("instinct"),
+            required_limits: limits,
+            ..Default::default()
+        }))
+        .map_err(|e| GpuError::Device {
+            adapter: describe(&info),
+            reason: e.to_string(),
+        })?;
+        let limits = device.limits();
+        let (bindings, layout) = binding_layout(&device);
+        Ok(GpuRuntime {
+            device,
+            queue,
+            info,
+            limits,
+            bindings,
+            layout,
+        })
+    }
+
+    /// The adapter: name, backend, kind, driver.
+    pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
+        &self.info
+    }
+
+    /// One line naming the adapter.
+    pub fn description(&self) -> String {
+        describe(&self.info)
+    }
+
+    /// Whether the adapter is a software rasteriser (Mesa's llvmpipe or lavapipe), whose loop
+    /// budget the runtime then respects.
+    pub fn is_software(&self) -> bool {
+        self.info.device_type == wgpu::DeviceType::Cpu
+    }
+
+    /// The device's limits.
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.limits
+    }
+
+    /// Uploads `models` into one storage buffer and builds each one's pipeline.
+    pub fn upload(
+        &self,
+        models: &[ValidModel],
+        choice: ShaderChoice,
+    ) -> Result<GpuModels<'_>, GpuError> {
+        let mut pack = ModelPack::new();
+        let mut entries = Vec::with_capacity(models.len());
+        for (m, model) in models.iter().enumerate() {
+            let blob = GpuModel::from_model(model)
+                .map_err(|source| GpuError::Blob { model: m, source })?;
+            let offset = pack
+                .push(&blob)
+                .map_err(|source| GpuError::Blob { model: m, source })?;
+            let mode = self.mode_for(m, &blob, choice)?;
+            let pipeline = self.pipeline(m, &blob, mode)?;
+            entries.push(Entry {
+                offset,
+                feature_size: blob.feature_size(),
+                output_size: blob.output_size(),
+                mode,
+                pipeline,
+            });
+        }
+        let bytes = pack.as_bytes();
+        self.check_binding("the models", bytes.len() as u64)?;
+        let data = self
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("instinct models"),
+                // A buffer may not be empty; a pack always has a header per model, but no models
+                // gives no words.
+                contents: if bytes.is_empty() { &[0; 4] } else { bytes },
+                usage: wgpu::BufferUsages::STORAGE,
+            });
+        Ok(GpuModels {
+            runtime: self,
+            data,
+            entries,
+        })
+    }
+
+    /// Uploads one model.
+    pub fn load(&self, model: &ValidModel) -> Result<GpuModels<'_>, GpuError> {
+        self.upload(std::slice::from_ref(model), ShaderChoice::Auto)
+    }
+
+    /// The mode a model runs in, or why it cannot run here.
+    fn mode_for(&self, m: usize, blob: &GpuModel, choice: ShaderChoice) -> Result<Mode, GpuError> {
+        let fits = |mode| !self.is_software() || standalone_loop_iterations(blob, mode) <= LOOP_CAP;
+        let candidates: &[Mode] = match choice {
+            ShaderChoice::Auto => &[Mode::Specialized, Mode::Library],
+            ShaderChoice::Only(Mode::Specialized) => &[Mode::Specialized],
+            ShaderChoice::Only(Mode::Library) => &[Mode::Library],
+        };
+        candidates
+            .iter()
+            .copied()
+            .find(|&mode| fits(mode))
+            .ok_or_else(|| GpuError::LoopBudget {
+                model: m,
+                adapter: self.description(),
+                needed: candidates
+                    .iter()
+                    .map(|&mode| standalone_loop_iterations(blob, mode))
+                    .min()
+                    .unwrap_or(0),
+                cap: LOOP_CAP,
+            })
+    }
+
+    /// The shader for `blob` in `mode`, checked by naga, then compiled by the device with its
+    /// errors captured.
+    fn pipeline(
+        &self,
+        m: usize,
+        blob: &GpuModel,
+        mode: Mode,
+    ) -> Result<wgpu::ComputePipeline, GpuError> {
+        let library = match mode {
+            // At least 64 values: shader caches then serve every small model with one source.
+            Mode::Library => wgsl_library(
+                (blob.compute_buffer_size() as u32)
+                    .next_power_of_two()
+                    .max(64),
+            ),
+            Mode::Specialized => specialized_library(blob),
+        };
+        let source = standalone_shader(&library);
+        validate_wgsl(&source).map_err(|source| GpuError::Shader { model: m, source })?;
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some("instinct model"),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            });
+        let pipeline = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some("instinct model"),
+                layout: Some(&self.layout),
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: Default::default(),
+                cache: None,
+            });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(GpuError::Pipeline {
+                model: m,
+                adapter: self.description(),
+                reason: e.to_string(),
+            });
+        }
+        Ok(pipeline)
+    }
+
+    /// Refuses a storage binding beyond the device's limit.
+    fn check_binding(&self, what: &str, bytes: u64) -> Result<(), GpuError> {
+        let limit = self.limits.max_storage_buffer_binding_size;
+        if bytes > limit {
+            return Err(GpuError::TooLarge {
+                what: what.to_string(),
+                bytes,
+                limit,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// One uploaded model: where it is in the buffer, its shapes, its pipeline.
+struct Entry {
+    offset: u32,
+    feature_size: usize,
+    output_size: usize,
+    mode: Mode,
+    pipeline: wgpu::ComputePipeline,
+}
+
+/// Models in one storage buffer, ready to run.
+pub struct GpuModels<'r> {
+    runtime: &'r GpuRuntime,
+    data: wgpu::Buffer,
+    entries: Vec<Entry>,
+}
+
+impl GpuModels<'_> {
+    /// Number of models.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no model was uploaded.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The shader mode model `model` runs in.
+    pub fn mode(&self, model: usize) -> Option<Mode> {
+        self.entries.get(model).map(|e| e.mode)
+    }
+
+    fn entry(&self, model: usize) -> Result<&Entry, GpuError> {
+        self.entries.get(model).ok_or(GpuError::NoSuchModel {
+            model,
+            count: self.entries.len(),
+        })
+    }
+
+    /// Runs model `model` on every sample of `inputs` (`feature_size` values each, one after
+    /// another) and returns `output_size` values per sample.
+    pub fn predict_batch(&self, model: usize, inputs: &[f32]) -> Result<Vec<f32>, GpuError> {
+        let e = self.entry(model)?;
+        let samples = self.samples(model, e, inputs)?;
+        let mut out = vec![0.0; samples * e.output_size];
+        self.predict_batch_into(model, inputs, &mut out)?;
+        Ok(out)
+    }
+
+    fn samples(&self, model: usize, e: &Entry, inputs: &[f32]) -> Result<usize, GpuError> {
+        if e.feature_size == 0 || !inputs.len().is_multiple_of(e.feature_size) {
+            return Err(GpuError::InputLength {
+                model,
+                len: inputs.len(),
+                feature_size: e.feature_size,
+            });
+        }
+        Ok(inputs.len() / e.feature_size)
+    }
+
+    /// [`GpuModels::predict_batch`] into a caller's buffer of `output_size` values per sample.
+    pub fn predict_batch_into(
+        &self,
+        model: usize,
+        inputs: &[f32],
+        outputs: &mut [f32],
+    ) -> Result<(), GpuError> {
+        let e = self.entry(model)?;
+        let samples = self.samples(model, e, inputs)?;
+        if outputs.len() != samples * e.output_size {
+            return Err(GpuError::OutputLength {
+                model,
+                len: outputs.len(),
+                expected: samples * e.output_size,
+                samples,
+            });
+        }
+        if samples == 0 {
+            return Ok(());
+        }
+        let per_dispatch = self.samples_per_dispatch(e);
+        let mut first = 0;
+        while first < samples {
+            let n = per_dispatch.min(samples - first);
+            self.dispatch(
+                e,
+                &inputs[first * e.feature_size..(first + n) * e.feature_size],
+                &mut outputs[first * e.output_size..(first + n) * e.output_size],
+            )?;
+            first += n;
+        }
+        Ok(())
+    }
+
+    /// Samples one dispatch can take: the workgroup count limit of one dimension, and inputs and
+    /// outputs within one storage binding.
+    fn samples_per_dispatch(&self, e: &Entry) -> usize {
+        let limits = &self.runtime.limits;
+        let binding = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size)
+            .min(u32::MAX as u64) as usize;
+        let by_groups =
+            limits.max_compute_workgroups_per_dimension as usize * WORKGROUP_SIZE as usize;
+        let widest = 4 * e.feature_size.max(e.output_size).max(1);
+        by_groups.min(binding / widest).max(1)
+    }
+
+    /// One dispatch of `inputs.len() / feature_size` samples.
+    fn dispatch(&self, e: &Entry, inputs: &[f32], outputs: &mut [f32]) -> Result<(), GpuError> {
+        let device = &self.runtime.device;
+        let n = inputs.len() / e.feature_size;
+        // Any validation error below is returned, not left to wgpu's handler (which panics).
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let input = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("instinct inputs"),
+            contents: bytemuck::cast_slice(inputs),
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        let bytes = (outputs.len() * 4) as u64;
+        let output = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("instinct outputs"),
+            size: bytes.max(4),
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let staging = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("instinct readback"),
+            size: bytes.max(4),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let params = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("instinct run parameters"),
+            contents: bytemuck::cast_slice(&[n as u32, e.offset, 0, 0]),
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let bindings = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("instinct bindings"),
+            layout: &self.runtime.bindings,
+            entries: &[
+                (instinct_wgsl::bindings::MODEL_DATA, &self.data),
+                (instinct_wgsl::bindings::INPUTS, &input),
+                (instinct_wgsl::bindings::OUTPUTS, &output),
+                (instinct_wgsl::bindings::PARAMS, &params),
+            ]
+            .map(|(binding, buffer)| wgpu::BindGroupEntry {
+                binding,
+                resource: buffer.as_entire_binding(),
+            }),
+        });
+        let mut encoder = device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&e.pipeline);
+            pass.set_bind_group(0, &bindings, &[]);
+            pass.dispatch_workgroups((n as u32).div_ceil(WORKGROUP_SIZE), 1, 1);
+        }
+        encoder.copy_buffer_to_buffer(&output, 0, &staging, 0, bytes.max(4));
+        let commands = encoder.finish();
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(GpuError::Execution(e.to_string()));
+        }
+        self.runtime.queue.submit([commands]);
+        let (sender, receiver) = std::sync::mpsc::channel();
+        staging
+            .slice(..)
+            .map_async(wgpu::MapMode::Read, move |r| drop(sender.send(r)));
+        device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::Execution(e.to_string()))?;
+        receiver
+            .recv()
+            .map_err(|e| GpuError::Execution(e.to_string()))?
+            .map_err(|e| GpuError::Execution(e.to_string()))?;
+        {
+            let view = staging
+                .slice(..)
+                .get_mapped_range()
+                .map_err(|e| GpuError::Execution(e.to_string()))?;
+            outputs.copy_from_slice(&bytemuck::cast_slice::<u8, f32>(&view)[..outputs.len()]);
+        }
+        staging.unmap();
+        Ok(())
+    }
+}

@@ -1,0 +1,271 @@
+//! The model-specialised mode: the library's functions and names, with one model structure baked
+//! in. Sizes and offsets become constants, `predict` is straight-line code (one statement or call
+//! per instruction, no instruction loop), and small dot products and element-wise instructions
+//! are unrolled. Weights and parameters are still read from `model_data`, so one specialised
+//! shader runs every model of the same structure (the same blob layout, other values).
+
+use crate::blob::{GpuInstruction, GpuModel, NO_BOUND, Opcode, activation_of_code};
+use crate::library::FUNCTIONS;
+use instinct_format::Activation;
+use std::fmt::Write;
+
+/// A DOT is unrolled into one statement per output when it has at most this many products...
+pub const UNROLL_DOT_PRODUCTS: u64 = 512;
+/// ...and each output at most this many inputs.
+pub const UNROLL_DOT_INPUTS: u32 = 64;
+/// Element-wise instructions of at most this many values are unrolled.
+pub const UNROLL_ELEMENTS: u32 = 16;
+
+/// Whether the specialised mode writes `g` without a loop (then it costs no loop iterations,
+/// except the softmax of a DOT, which still runs `apply_softmax`).
+pub(crate) fn unrolled(g: &GpuInstruction) -> bool {
+    let small = g.data_size <= UNROLL_ELEMENTS;
+    match Opcode::from_code(g.opcode) {
+        Some(Opcode::Dot) => {
+            g.param1 <= UNROLL_DOT_INPUTS
+                && g.data_size as u64 * g.param1 as u64 <= UNROLL_DOT_PRODUCTS
+        }
+        Some(Opcode::Activation) => {
+            small && activation_of_code(g.param2) != Some(Some(Activation::Softmax))
+        }
+        Some(Opcode::Add | Opcode::Mul | Opcode::Copy | Opcode::CopyMasked | Opcode::Clip) => small,
+        _ => false,
+    }
+}
+
+/// The WGSL function applying an activation code to one value, `None` for no activation and for
+/// softmax (which needs the whole segment).
+fn activation_fn(code: u32) -> Option<&'static str> {
+    Some(match activation_of_code(code)?? {
+        Activation::Relu => "activation_relu",
+        Activation::Sigmoid => "activation_sigmoid",
+        Activation::Tanh => "activation_tanh",
+        Activation::Sqrt => "activation_sqrt",
+        Activation::Log => "activation_log",
+        Activation::Log10 => "activation_log10",
+        Activation::Inverse => "activation_inverse",
+        Activation::Gelu => "activation_gelu",
+        Activation::Softplus => "activation_softplus",
+        Activation::Exp => "activation_exp",
+        Activation::Sign => "activation_sign",
+        Activation::Softmax => return None,
+    })
+}
+
+fn cb(i: u64) -> String {
+    format!("(*compute_buffer)[{i}u]")
+}
+
+fn data(i: u64) -> String {
+    format!("model_data[model_offset + {i}u]")
+}
+
+fn data_at(index: &str) -> String {
+    format!("model_data[model_offset + {index}]")
+}
+
+/// The specialised library of `model`'s structure: `const MAX_COMPUTE_BUFFER` (the model's exact
+/// compute buffer), the shared functions, `get_*` returning constants and a straight-line
+/// `predict` with the library's signature, so [`crate::standalone_shader`] and shaders written
+/// for the library take it unchanged.
+pub fn specialized_library(model: &GpuModel) -> String {
+    let instructions = model.instructions();
+    let size = model.compute_buffer_size().max(1);
+    let mut s = String::new();
+    // Writing to a String cannot fail.
+    let _ = write!(
+        s,
+        "// instinct WGSL specialised for one model structure: {} instructions, compute buffer of {} values\n\
+         const MAX_COMPUTE_BUFFER: u32 = {size}u;\n\n{FUNCTIONS}\n",
+        instructions.len(),
+        model.compute_buffer_size(),
+    );
+    for (name, value) in [
+        ("get_feature_size", model.feature_size()),
+        ("get_output_size", model.output_size()),
+        ("get_compute_buffer_size", model.compute_buffer_size()),
+        ("get_output_start", model.output_start()),
+        ("get_full_model_size", model.len()),
+    ] {
+        let _ = writeln!(
+            s,
+            "fn {name}(model_offset: u32) -> u32 {{\n    return {value}u;\n}}\n"
+        );
+    }
+    s.push_str(
+        "fn predict(model_offset: u32, compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>) {\n",
+    );
+    let weights = model.weights_offset() as u64;
+    let params = model.params_offset() as u64;
+    for (n, g) in instructions.iter().enumerate() {
+        let op = Opcode::from_code(g.opcode).expect("a checked blob has known opcodes");
+        let _ = writeln!(
+            s,
+            "    // [{n}] {op:?}: input {}, output {}, {} values",
+            g.input_ptr, g.output_ptr, g.data_size
+        );
+        instruction(&mut s, model, g, op, weights, params);
+    }
+    s.push_str("}\n");
+    s
+}
+
+/// The code of one instruction of `predict`.
+fn instruction(
+    s: &mut String,
+    model: &GpuModel,
+    g: &GpuInstruction,
+    op: Opcode,
+    weights: u64,
+    params: u64,
+) {
+    let (inp, out, size) = (g.input_ptr as u64, g.output_ptr as u64, g.data_size as u64);
+    let (p0, p1, p2) = (g.param0 as u64, g.param1 as u64, g.param2);
+    let mut line = |text: String| {
+        s.push_str("    ");
+        s.push_str(&text);
+        s.push('\n');
+    };
+    let unroll = unrolled(g);
+    match op {
+        Opcode::Dot if unroll => {
+            let w = weights + p0;
+            for o in 0..size {
+                let sum = if p1 == 0 {
+                    "0.0".to_string()
+                } else {
+                    (0..p1)
+                        .map(|k| format!("{} * {}", data(w + o * p1 + k), cb(inp + k)))
+                        .collect::<Vec<_>>()
+                        .join(" + ")
+                };
+                let value = format!("({sum}) + {}", data(w + size * p1 + o));
+                let value = match activation_fn(p2) {
+                    Some(f) => format!("{f}({value})"),
+                    None => value,
+                };
+                line(format!("{} = {value};", cb(out + o)));
+            }
+            if activation_of_code(p2) == Some(Some(Activation::Softmax)) {
+                line(format!("apply_softmax(compute_buffer, {out}u, {size}u);"));
+            }
+        }
+        Opcode::Dot => {
+            // A loop over the outputs with only this instruction's activation: much less code
+            // than a call of `execute_dot` (drivers inline every call).
+            let w = weights + p0;
+            let value = format!("s + {}", data_at(&format!("{}u + o", w + size * p1)));
+            let value = match activation_fn(p2) {
+                Some(f) => format!("{f}({value})"),
+                None => value,
+            };
+            line(format!(
+                "for (var o: u32 = 0u; o < {size}u; o = o + 1u) {{\n        \
+                 let s = dot_row(model_offset, compute_buffer, {w}u + o * {p1}u, {inp}u, {p1}u);\n        \
+                 (*compute_buffer)[{out}u + o] = {value};\n    }}"
+            ));
+            if activation_of_code(p2) == Some(Some(Activation::Softmax)) {
+                line(format!("apply_softmax(compute_buffer, {out}u, {size}u);"));
+            }
+        }
+        Opcode::Activation if unroll => {
+            if let Some(f) = activation_fn(p2) {
+                for i in 0..size {
+                    line(format!("{} = {f}({});", cb(inp + i), cb(inp + i)));
+                }
+            }
+        }
+        Opcode::Activation => match activation_fn(p2) {
+            Some(f) => line(format!(
+                "for (var i: u32 = {inp}u; i < {}u; i = i + 1u) {{\n        \
+                 (*compute_buffer)[i] = {f}((*compute_buffer)[i]);\n    }}",
+                inp + size
+            )),
+            None if activation_of_code(p2) == Some(Some(Activation::Softmax)) => {
+                line(format!("apply_softmax(compute_buffer, {inp}u, {size}u);"))
+            }
+            None => {}
+        },
+        Opcode::Add | Opcode::Mul if unroll => {
+            let sign = if op == Opcode::Add { "+" } else { "*" };
+            for i in 0..size {
+                line(format!(
+                    "{} = {} {sign} {};",
+                    cb(inp + i),
+                    cb(inp + i),
+                    data(params + p0 + i)
+                ));
+            }
+        }
+        Opcode::Add | Opcode::Mul => line(format!(
+            "execute_elem_wise_{}(model_offset, compute_buffer, {inp}u, {size}u, {}u);",
+            if op == Opcode::Add { "add" } else { "mul" },
+            params + p0
+        )),
+        Opcode::Copy if unroll => {
+            // Overlapping ranges copy as memmove does: backwards when the output starts inside
+            // the input.
+            let backwards = out > inp && out < inp + size;
+            for k in 0..size {
+                let i = if backwards { size - 1 - k } else { k };
+                line(format!("{} = {};", cb(out + i), cb(inp + i)));
+            }
+        }
+        Opcode::Copy => line(format!(
+            "execute_copy(compute_buffer, {inp}u, {out}u, {size}u);"
+        )),
+        Opcode::CopyMasked if unroll => {
+            for i in 0..size {
+                let from = model.words()[(params + p0 + i) as usize] as u64;
+                line(format!("{} = {};", cb(out + i), cb(from)));
+            }
+        }
+        Opcode::CopyMasked => line(format!(
+            "execute_copy_masked(model_offset, compute_buffer, {out}u, {size}u, {}u);",
+            params + p0
+        )),
+        Opcode::Clip if unroll => {
+            for i in 0..size {
+                let mut v = cb(inp + i);
+                if g.param0 != NO_BOUND {
+                    v = format!("max({v}, {})", data(params + p0 + i));
+                }
+                if g.param1 != NO_BOUND {
+                    v = format!("min({v}, {})", data(params + p1 + i));
+                }
+                line(format!("{} = {v};", cb(inp + i)));
+            }
+        }
+        Opcode::Clip => line(format!(
+            "execute_clip_elementwise(model_offset, compute_buffer, {inp}u, {size}u, {params}u, {}u, {}u);",
+            g.param0, g.param1
+        )),
+        Opcode::AddBuffers | Opcode::MulBuffers => line(format!(
+            "execute_elem_wise_buffers_{}(model_offset, compute_buffer, {out}u, {size}u, {}u, {p1}u);",
+            if op == Opcode::AddBuffers {
+                "add"
+            } else {
+                "mul"
+            },
+            params + p0
+        )),
+        Opcode::MulHeads | Opcode::AddHeads => line(format!(
+            "execute_{}_buffer_heads(compute_buffer, {inp}u, {out}u, {size}u, {p0}u, {p1}u);",
+            if op == Opcode::MulHeads {
+                "multiply"
+            } else {
+                "add"
+            }
+        )),
+        Opcode::ReduceSum => line(format!(
+            "execute_reduce_sum(compute_buffer, {inp}u, {out}u, {size}u);"
+        )),
+        Opcode::MapTransform => line(format!(
+            "execute_map_transform(model_offset, compute_buffer, {inp}u, {out}u, {size}u, {params}u, {p0}u, {p1}u, {p2}u);"
+        )),
+        Opcode::Attention => line(format!(
+            "execute_attention(model_offset, compute_buffer, {inp}u, {out}u, {size}u, {}u, {p1}u, {p2}u);",
+            weights + p0
+        )),
+    }
+}
