@@ -5,6 +5,7 @@ use crate::failure::{Failure, Outcome};
 use anyhow::anyhow;
 use clap::ValueEnum;
 use instinct::{Mlp2, Mlp3, Model, PredictConfig, PredictError, StaticError, StaticNet};
+use std::io::Write as _;
 
 /// The executors `predict` and `bench` can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -22,6 +23,9 @@ pub enum Engine {
     /// Many models of the model's architecture at once (instinct-batched); `bench` only, with
     /// `--models K` copies given seeded random weights.
     Batched,
+    /// The GPU through wgpu, one invocation per sample (adapter from `WGPU_BACKEND` and
+    /// `INSTINCT_GPU_ADAPTER`; the adapter used is named on stderr).
+    Gpu,
 }
 
 impl Engine {
@@ -33,6 +37,7 @@ impl Engine {
             Engine::Static => "static",
             Engine::Auto => "auto",
             Engine::Batched => "batched",
+            Engine::Gpu => "gpu",
         }
     }
 }
@@ -111,6 +116,13 @@ pub enum Runner<'m> {
         /// Worker threads.
         threads: usize,
     },
+    /// The model uploaded to a GPU.
+    Gpu {
+        /// The uploaded model.
+        models: instinct::gpu::GpuModels,
+        /// Values per sample in and out.
+        sizes: (usize, usize),
+    },
 }
 
 impl<'m> Runner<'m> {
@@ -148,6 +160,23 @@ impl<'m> Runner<'m> {
                 },
                 Err(_) => library(instinct::Engine::Batch, "batch"),
             },
+            Engine::Gpu => {
+                let gpu = instinct::gpu::GpuRuntime::new()
+                    .map_err(|e| Failure::invalid(anyhow!("--engine gpu: {e}")))?;
+                let models = gpu
+                    .load(model.valid())
+                    .map_err(|e| Failure::invalid(anyhow!("--engine gpu: {e}")))?;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "gpu: {} ({:?} shader)",
+                    gpu.description(),
+                    models.mode(0).unwrap_or(instinct::wgsl::Mode::Library)
+                );
+                Runner::Gpu {
+                    models,
+                    sizes: (model.feature_size(), model.output_size()),
+                }
+            }
             Engine::Batched => {
                 return Err(Failure::invalid(anyhow!(
                     "--engine batched runs many models of one architecture at once; time it with `instinct bench MODEL --engine batched --models K`"
@@ -161,6 +190,7 @@ impl<'m> Runner<'m> {
         match self {
             Runner::Library { name, .. } => name,
             Runner::Static { .. } => "static",
+            Runner::Gpu { .. } => "gpu",
         }
     }
 
@@ -169,6 +199,8 @@ impl<'m> Runner<'m> {
         match self {
             Runner::Library { config, .. } => config.threads(),
             Runner::Static { threads, .. } => *threads,
+            // The host thread that drives the device.
+            Runner::Gpu { .. } => 1,
         }
     }
 
@@ -178,6 +210,7 @@ impl<'m> Runner<'m> {
         let output_size = match self {
             Runner::Library { model, .. } => model.output_size(),
             Runner::Static { net, .. } => net.output_size(),
+            Runner::Gpu { sizes, .. } => sizes.1,
         };
         if let Runner::Library { model, .. } = self
             && model.feature_size() == 0
@@ -233,6 +266,16 @@ impl<'m> Runner<'m> {
                     })
                 })
                 .map_err(failed)
+            }
+            Runner::Gpu { models, sizes } => {
+                if sizes.0 == 0 {
+                    return Err(Failure::invalid(anyhow!(
+                        "--engine gpu: a model without inputs gives no sample count; use another engine"
+                    )));
+                }
+                models
+                    .predict_batch_into(0, inputs, outputs)
+                    .map_err(|e| Failure::invalid(anyhow!("prediction failed: {e}")))
             }
         }
     }

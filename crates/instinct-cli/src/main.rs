@@ -9,6 +9,7 @@ mod npy;
 mod output;
 mod predict;
 mod validate;
+mod wgsl;
 
 use clap::{Parser, Subcommand};
 use engine::Engine;
@@ -91,6 +92,26 @@ enum Command {
         #[arg(long, value_name = "k", default_value_t = 1, value_parser = parse_samples)]
         inputs_per_model: usize,
     },
+    /// Write the model's GPU shader: by default a complete compute shader (bindings 0 model
+    /// data, 1 inputs, 2 outputs, 3 {sample_count, model_offset}; one sample per invocation)
+    /// that runs on its own; with --library-only the functions to include in your own shader.
+    Wgsl {
+        /// The model JSON file.
+        model: PathBuf,
+        /// Library: instmodel's functions interpreting any model; specialized: this model's
+        /// structure baked in.
+        #[arg(long, value_enum, default_value_t = wgsl::ShaderMode::Specialized)]
+        mode: wgsl::ShaderMode,
+        /// Only the functions (`predict`, `get_output_start`, ...) to include in your own shader.
+        #[arg(long)]
+        library_only: bool,
+        /// The language written (the non-WGSL ones through naga).
+        #[arg(long, value_enum, default_value_t = wgsl::ShaderTarget::Wgsl)]
+        target: wgsl::ShaderTarget,
+        /// Where to write it (stdout without it).
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 /// More threads than this is surely a typo, and spawning them could fail (which `std` answers
@@ -150,6 +171,19 @@ fn main() -> ExitCode {
             json,
             models,
             inputs_per_model,
+        }),
+        Command::Wgsl {
+            model,
+            mode,
+            library_only,
+            target,
+            output,
+        } => wgsl::run(&wgsl::Options {
+            model: &model,
+            mode,
+            library_only,
+            target,
+            output: output.as_deref(),
         }),
     };
     match result {

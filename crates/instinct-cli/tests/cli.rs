@@ -776,3 +776,38 @@ fn the_batched_engine_times_many_copies_and_only_in_bench() {
         "--engine batched does not apply",
     );
 }
+
+#[test]
+fn wgsl_writes_shaders_that_naga_accepts_in_every_target() {
+    let dir = TempDir::new("wgsl");
+    for mode in ["specialized", "library"] {
+        let out = dir.path(&format!("{mode}.wgsl"));
+        let run = check(&["wgsl", &model(), "--mode", mode, "-o", &out], 0, "");
+        assert!(
+            run.stderr.contains("loop iterations per sample"),
+            "{}",
+            run.stderr
+        );
+        let source = std::fs::read_to_string(&out).unwrap();
+        assert!(source.contains("fn predict(model_offset: u32"));
+        assert!(source.contains("@compute"));
+        instinct::wgsl::validate_wgsl(&source).unwrap();
+    }
+    // Just the functions, on stdout.
+    let run = check(&["wgsl", &model(), "--library-only"], 0, "");
+    assert!(run.stdout.contains("fn get_output_start(") && !run.stdout.contains("@compute"));
+    let spv = dir.path("model.spv");
+    check(&["wgsl", &model(), "--target", "spirv", "-o", &spv], 0, "");
+    let bytes = std::fs::read(&spv).unwrap();
+    assert_eq!(&bytes[..4], &0x0723_0203u32.to_le_bytes(), "SPIR-V magic");
+    for target in ["msl", "hlsl", "glsl"] {
+        let run = check(&["wgsl", &model(), "--target", target], 0, "");
+        assert!(run.stdout.len() > 1000, "{target}");
+    }
+    check(
+        &["wgsl", &model(), "--library-only", "--target", "spirv"],
+        2,
+        "--library-only",
+    );
+    check(&["wgsl", &dir.path("missing.json")], 2, "missing.json");
+}

@@ -44,8 +44,14 @@ pub enum ShaderChoice {
     Only(Mode),
 }
 
-/// A GPU adapter with its device and queue.
+/// A GPU adapter with its device and queue; cheap to clone (the clones share the device).
+#[derive(Clone)]
 pub struct GpuRuntime {
+    inner: std::sync::Arc<Inner>,
+}
+
+/// What a runtime and its uploads share.
+struct Inner {
     device: wgpu::Device,
     queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
@@ -162,34 +168,46 @@ impl GpuRuntime {
         let limits = device.limits();
         let (bindings, layout) = binding_layout(&device);
         Ok(GpuRuntime {
-            device,
-            queue,
-            info,
-            limits,
-            bindings,
-            layout,
+            inner: std::sync::Arc::new(Inner {
+                device,
+                queue,
+                info,
+                limits,
+                bindings,
+                layout,
+            }),
         })
     }
 
     /// The adapter: name, backend, kind, driver.
     pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
-        &self.info
+        &self.inner.info
     }
 
     /// One line naming the adapter.
     pub fn description(&self) -> String {
-        describe(&self.info)
+        describe(&self.inner.info)
     }
 
     /// Whether the adapter is a software rasteriser (Mesa's llvmpipe or lavapipe), whose loop
     /// budget the runtime then respects.
     pub fn is_software(&self) -> bool {
-        self.info.device_type == wgpu::DeviceType::Cpu
+        self.inner.info.device_type == wgpu::DeviceType::Cpu
     }
 
     /// The device's limits.
     pub fn limits(&self) -> &wgpu::Limits {
-        &self.limits
+        &self.inner.limits
+    }
+
+    /// The device, for running shaders of one's own (that include [`instinct_wgsl::wgsl_library`]).
+    pub fn device(&self) -> &wgpu::Device {
+        &self.inner.device
+    }
+
+    /// The device's queue.
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.inner.queue
     }
 
     /// Uploads `models` into one storage buffer and builds each one's pipeline.
@@ -197,7 +215,7 @@ impl GpuRuntime {
         &self,
         models: &[ValidModel],
         choice: ShaderChoice,
-    ) -> Result<GpuModels<'_>, GpuError> {
+    ) -> Result<GpuModels, GpuError> {
         let mut pack = ModelPack::new();
         let mut entries = Vec::with_capacity(models.len());
         for (m, model) in models.iter().enumerate() {
@@ -219,6 +237,7 @@ impl GpuRuntime {
         let bytes = pack.as_bytes();
         self.check_binding("the models", bytes.len() as u64)?;
         let data = self
+            .inner
             .device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some("instinct models"),
@@ -228,14 +247,14 @@ impl GpuRuntime {
                 usage: wgpu::BufferUsages::STORAGE,
             });
         Ok(GpuModels {
-            runtime: self,
+            runtime: self.clone(),
             data,
             entries,
         })
     }
 
     /// Uploads one model.
-    pub fn load(&self, model: &ValidModel) -> Result<GpuModels<'_>, GpuError> {
+    pub fn load(&self, model: &ValidModel) -> Result<GpuModels, GpuError> {
         self.upload(std::slice::from_ref(model), ShaderChoice::Auto)
     }
 
@@ -282,23 +301,28 @@ impl GpuRuntime {
         };
         let source = standalone_shader(&library);
         validate_wgsl(&source).map_err(|source| GpuError::Shader { model: m, source })?;
-        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let scope = self
+            .inner
+            .device
+            .push_error_scope(wgpu::ErrorFilter::Validation);
         let module = self
+            .inner
             .device
             .create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some("instinct model"),
                 source: wgpu::ShaderSource::Wgsl(source.into()),
             });
-        let pipeline = self
-            .device
-            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some("instinct model"),
-                layout: Some(&self.layout),
-                module: &module,
-                entry_point: Some("main"),
-                compilation_options: Default::default(),
-                cache: None,
-            });
+        let pipeline =
+            self.inner
+                .device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some("instinct model"),
+                    layout: Some(&self.inner.layout),
+                    module: &module,
+                    entry_point: Some("main"),
+                    compilation_options: Default::default(),
+                    cache: None,
+                });
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(GpuError::Pipeline {
                 model: m,
@@ -311,7 +335,7 @@ impl GpuRuntime {
 
     /// Refuses a storage binding beyond the device's limit.
     fn check_binding(&self, what: &str, bytes: u64) -> Result<(), GpuError> {
-        let limit = self.limits.max_storage_buffer_binding_size;
+        let limit = self.inner.limits.max_storage_buffer_binding_size;
         if bytes > limit {
             return Err(GpuError::TooLarge {
                 what: what.to_string(),
@@ -332,14 +356,19 @@ struct Entry {
     pipeline: wgpu::ComputePipeline,
 }
 
-/// Models in one storage buffer, ready to run.
-pub struct GpuModels<'r> {
-    runtime: &'r GpuRuntime,
+/// Models in one storage buffer, ready to run (they keep their runtime's device alive).
+pub struct GpuModels {
+    runtime: GpuRuntime,
     data: wgpu::Buffer,
     entries: Vec<Entry>,
 }
 
-impl GpuModels<'_> {
+impl GpuModels {
+    /// The runtime the models live on.
+    pub fn runtime(&self) -> &GpuRuntime {
+        &self.runtime
+    }
+
     /// Number of models.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -420,7 +449,7 @@ impl GpuModels<'_> {
     /// Samples one dispatch can take: the workgroup count limit of one dimension, and inputs and
     /// outputs within one storage binding.
     fn samples_per_dispatch(&self, e: &Entry) -> usize {
-        let limits = &self.runtime.limits;
+        let limits = &self.runtime.inner.limits;
         let binding = limits
             .max_storage_buffer_binding_size
             .min(limits.max_buffer_size)
@@ -433,7 +462,7 @@ impl GpuModels<'_> {
 
     /// One dispatch of `inputs.len() / feature_size` samples.
     fn dispatch(&self, e: &Entry, inputs: &[f32], outputs: &mut [f32]) -> Result<(), GpuError> {
-        let device = &self.runtime.device;
+        let device = &self.runtime.inner.device;
         let n = inputs.len() / e.feature_size;
         // Any validation error below is returned, not left to wgpu's handler (which panics).
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -462,7 +491,7 @@ impl GpuModels<'_> {
         });
         let bindings = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("instinct bindings"),
-            layout: &self.runtime.bindings,
+            layout: &self.runtime.inner.bindings,
             entries: &[
                 (instinct_wgsl::bindings::MODEL_DATA, &self.data),
                 (instinct_wgsl::bindings::INPUTS, &input),
@@ -486,7 +515,7 @@ impl GpuModels<'_> {
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(GpuError::Execution(e.to_string()));
         }
-        self.runtime.queue.submit([commands]);
+        self.runtime.inner.queue.submit([commands]);
         let (sender, receiver) = std::sync::mpsc::channel();
         staging
             .slice(..)

@@ -26,8 +26,12 @@
 pub use instinct_batched as batched;
 pub use instinct_cpu as cpu;
 pub use instinct_format as format;
+/// The wgpu runtime (feature `gpu`).
+#[cfg(feature = "gpu")]
+pub use instinct_gpu as gpu;
 pub use instinct_kernels as kernels;
 pub use instinct_validate as validate;
+pub use instinct_wgsl as wgsl;
 
 pub use instinct_cpu::{
     Dense, Engine, Interpreter, Mlp1, Mlp2, Mlp3, ParallelOutput, PredictConfig, PredictError,
