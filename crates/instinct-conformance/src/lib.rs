@@ -12,7 +12,7 @@ mod tolerance;
 pub use case::{Case, CaseError, Expected, import_keras_fixtures, load_case, load_cases};
 pub use report::{KnownGap, Outcome, Report, Row, load_known_gaps, run};
 pub use subject::{
-    BatchSubject, BatchedSubject, InterpreterSubject, ParallelSubject, ReferenceF64Subject,
-    Subject, all_subjects,
+    BatchSubject, BatchedSubject, GpuSubject, InterpreterSubject, ParallelSubject,
+    ReferenceF64Subject, Subject, WgslNagaSubject, all_subjects, shaders_validate,
 };
 pub use tolerance::{ErrorStats, Tolerance, ulp_distance};

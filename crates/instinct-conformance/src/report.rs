@@ -46,6 +46,8 @@ pub enum Outcome {
     /// The backend runs only some kinds of model (the many-model backend: DOT chains), and
     /// this is not one of them.
     NotApplicable,
+    /// A check-only backend (shader validation) accepted the model; what it checked.
+    Checked(String),
 }
 
 impl Outcome {
@@ -94,8 +96,13 @@ pub fn run(
                 .find(|g| g.case == case.name && g.backend == subject.name());
             let raw = match &model {
                 Ok(model) if !subject.applies(model) => Outcome::NotApplicable,
+                Ok(model) if subject.check_only() => match subject.check(model) {
+                    Ok(what) => Outcome::Checked(what),
+                    Err(e) => Outcome::Error(e),
+                },
                 Ok(model) => match subject.run(model, &case.expected.inputs) {
                     Ok(actual) => {
+                        let tolerance = subject.tolerance().unwrap_or(tolerance);
                         let stats = ErrorStats::compare(&actual, &case.expected.outputs, tolerance);
                         if stats.passed() {
                             Outcome::Pass(stats)
@@ -108,7 +115,7 @@ pub fn run(
                 Err(e) => Outcome::Error(format!("model does not load: {e}")),
             };
             let outcome = match (gap, raw) {
-                (Some(_), Outcome::Pass(_)) => Outcome::StaleGap,
+                (Some(_), Outcome::Pass(_) | Outcome::Checked(_)) => Outcome::StaleGap,
                 (Some(g), _) => Outcome::KnownGap(g.reason.clone()),
                 (None, raw) => raw,
             };
@@ -162,7 +169,7 @@ impl Report {
             out += "\n";
         }
         out += &format!(
-            "cells: max abs / max rel error against the oracle; tolerance {}\n",
+            "cells: max abs / max rel error against the oracle; tolerance {} (gpu: abs 1e-4 + rel 1e-4); wgsl-naga: shaders naga validated\n",
             self.tolerance
         );
         for r in &self.rows {
@@ -192,6 +199,7 @@ fn cell(outcome: &Outcome) -> String {
         Outcome::KnownGap(_) => "known gap".into(),
         Outcome::StaleGap => "STALE GAP".into(),
         Outcome::NotApplicable => "n/a".into(),
+        Outcome::Checked(what) => what.clone(),
     }
 }
 

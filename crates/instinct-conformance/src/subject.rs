@@ -13,6 +13,19 @@ pub trait Subject {
     fn applies(&self, _model: &Model) -> bool {
         true
     }
+    /// The tolerance this backend is held to, when it is not the run's (the GPU's is wider).
+    fn tolerance(&self) -> Option<crate::Tolerance> {
+        None
+    }
+    /// Whether the backend only checks the model (and [`Subject::check`] is called instead of
+    /// [`Subject::run`]).
+    fn check_only(&self) -> bool {
+        false
+    }
+    /// For a check-only backend: what was checked, or why the check failed.
+    fn check(&self, _model: &Model) -> Result<String, String> {
+        Err(format!("{} runs models; it has no check", self.name()))
+    }
 }
 
 /// The per-sample interpreter, one `predict` call per row.
@@ -167,7 +180,102 @@ pub fn all_subjects() -> Vec<Box<dyn Subject>> {
         Box::new(BatchSubject),
         Box::new(BatchedSubject),
         Box::new(ReferenceF64Subject),
+        Box::new(WgslNagaSubject),
+        Box::new(GpuSubject::new()),
     ]
+}
+
+/// Every shader instinct-wgsl emits for the model, validated by naga: the standalone shader in
+/// both modes, the library-only functions, and the specialised shader translated to SPIR-V.
+pub struct WgslNagaSubject;
+
+impl Subject for WgslNagaSubject {
+    fn name(&self) -> &'static str {
+        "wgsl-naga"
+    }
+    fn run(&self, _model: &Model, _inputs: &[Vec<f32>]) -> Result<Vec<Vec<f64>>, String> {
+        Err("wgsl-naga only checks shaders".to_string())
+    }
+    fn check_only(&self) -> bool {
+        true
+    }
+    fn check(&self, model: &Model) -> Result<String, String> {
+        shaders_validate(model.valid()).map(|n| format!("{n} shaders valid"))
+    }
+}
+
+/// Generates and validates with naga every shader of `model` (both modes, standalone and
+/// included, and the specialised one translated to SPIR-V); returns how many were checked.
+pub fn shaders_validate(model: &instinct::ValidModel) -> Result<usize, String> {
+    use instinct::wgsl;
+    let blob = wgsl::GpuModel::from_model(model).map_err(|e| e.to_string())?;
+    let libraries = [
+        wgsl::wgsl_library(blob.compute_buffer_size().max(1) as u32),
+        wgsl::specialized_library(&blob),
+    ];
+    let mut checked = 0;
+    for library in &libraries {
+        let included =
+            format!("@group(0) @binding(0) var<storage, read> model_data: array<f32>;\n{library}");
+        wgsl::validate_wgsl(&included).map_err(|e| e.to_string())?;
+        let standalone =
+            wgsl::validate_wgsl(&wgsl::standalone_shader(library)).map_err(|e| e.to_string())?;
+        wgsl::translate(&standalone, wgsl::Target::Spirv, "main").map_err(|e| e.to_string())?;
+        checked += 2;
+    }
+    Ok(checked)
+}
+
+/// The GPU runtime (instinct-gpu) on whatever adapter the environment gives, one invocation per
+/// sample, held to abs 1e-4 + rel 1e-4. Without an adapter every case is n/a, unless
+/// `INSTINCT_REQUIRE_GPU=1`, when every case is an error naming why.
+pub struct GpuSubject {
+    runtime: Result<instinct::gpu::GpuRuntime, String>,
+}
+
+impl GpuSubject {
+    /// Opens the adapter once for every case.
+    pub fn new() -> GpuSubject {
+        GpuSubject {
+            runtime: instinct::gpu::GpuRuntime::new().map_err(|e| e.to_string()),
+        }
+    }
+}
+
+impl Default for GpuSubject {
+    fn default() -> Self {
+        GpuSubject::new()
+    }
+}
+
+impl Subject for GpuSubject {
+    fn name(&self) -> &'static str {
+        "gpu"
+    }
+    fn applies(&self, _model: &Model) -> bool {
+        self.runtime.is_ok() || std::env::var("INSTINCT_REQUIRE_GPU").as_deref() == Ok("1")
+    }
+    fn tolerance(&self) -> Option<crate::Tolerance> {
+        Some(crate::Tolerance::Close {
+            abs: 1e-4,
+            rel: 1e-4,
+        })
+    }
+    fn run(&self, model: &Model, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f64>>, String> {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .map_err(|e| format!("INSTINCT_REQUIRE_GPU=1 but {e}"))?;
+        let uploaded = runtime.load(model.valid()).map_err(|e| e.to_string())?;
+        let flat: Vec<f32> = inputs.iter().flatten().copied().collect();
+        let out = uploaded
+            .predict_batch(0, &flat)
+            .map_err(|e| e.to_string())?;
+        Ok(out
+            .chunks(model.output_size().max(1))
+            .map(|r| widen(r.to_vec()))
+            .collect())
+    }
 }
 
 fn widen(v: Vec<f32>) -> Vec<f64> {

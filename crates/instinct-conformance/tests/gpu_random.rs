@@ -1,0 +1,87 @@
+//! Seeded random models (every instruction and activation) through the GPU code: every shader
+//! of 200 models validated by naga in both modes, and smaller ones run on the GPU against the
+//! CPU interpreter (abs 1e-4 + rel 1e-4). Without an adapter the GPU part says why it skips,
+//! unless `INSTINCT_REQUIRE_GPU=1`.
+
+use instinct::Model;
+use instinct::gpu::{GpuRuntime, ShaderChoice};
+use instinct_conformance::random_model::random_case;
+use instinct_conformance::{ErrorStats, Tolerance, shaders_validate};
+
+#[test]
+fn every_shader_of_200_random_models_validates() {
+    let mut shaders = 0;
+    for seed in 0..200 {
+        let case = random_case(seed, 1);
+        let model = Model::from_info(case.info).unwrap();
+        shaders += shaders_validate(model.valid()).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    }
+    eprintln!("{shaders} shaders validated by naga");
+    assert_eq!(shaders, 800);
+}
+
+#[test]
+fn random_models_on_the_gpu_equal_the_interpreter() {
+    let gpu = match GpuRuntime::new() {
+        Ok(g) => g,
+        Err(e) if std::env::var("INSTINCT_REQUIRE_GPU").as_deref() == Ok("1") => {
+            panic!("INSTINCT_REQUIRE_GPU=1 but there is no usable adapter: {e}")
+        }
+        Err(e) => return eprintln!("skipping GPU test: {e}"),
+    };
+    let tolerance = Tolerance::Close {
+        abs: 1e-4,
+        rel: 1e-4,
+    };
+    let mut worst = 0.0f64;
+    // Both modes, alternately, so each sees every kind of instruction over the seeds.
+    for seed in 1000..1030u64 {
+        let mut case = random_case(seed, 6);
+        // WGSL lets implementations assume no NaN or infinity (IEEE results of non-finite values
+        // are not guaranteed on a GPU; llvmpipe's `min(NaN, x)` is one example), so rows with
+        // non-finite inputs are left to the CPU engines' tests.
+        case.inputs.retain(|row| row.iter().all(|v| v.is_finite()));
+        let model = Model::from_info(case.info).unwrap();
+        let mode = if seed % 2 == 0 {
+            instinct::wgsl::Mode::Specialized
+        } else {
+            instinct::wgsl::Mode::Library
+        };
+        let uploaded = gpu
+            .upload(
+                std::slice::from_ref(model.valid()),
+                ShaderChoice::Only(mode),
+            )
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        let flat: Vec<f32> = case.inputs.iter().flatten().copied().collect();
+        let out = uploaded.predict_batch(0, &flat).unwrap();
+        let gpu_rows: Vec<Vec<f64>> = out
+            .chunks(model.output_size())
+            .map(|r| r.iter().map(|&v| v as f64).collect())
+            .collect();
+        let cpu_rows: Vec<Vec<f64>> = case
+            .inputs
+            .iter()
+            .map(|x| {
+                model
+                    .predict(x)
+                    .unwrap()
+                    .into_iter()
+                    .map(f64::from)
+                    .collect()
+            })
+            .collect();
+        let stats = ErrorStats::compare(&gpu_rows, &cpu_rows, tolerance);
+        assert!(
+            stats.passed(),
+            "seed {seed} {mode:?}: {stats:?}\ninputs {:?}\ngpu {gpu_rows:?}\ncpu {cpu_rows:?}\nmodel {}",
+            case.inputs,
+            model.info().to_json_string()
+        );
+        worst = worst.max(stats.max_tolerance_used);
+    }
+    eprintln!(
+        "30 random models on {}: worst error {worst:.3} of the tolerance",
+        gpu.description()
+    );
+}
