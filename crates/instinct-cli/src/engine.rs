@@ -119,7 +119,7 @@ pub enum Runner<'m> {
     /// The model uploaded to a GPU.
     Gpu {
         /// The uploaded model.
-        models: instinct::gpu::GpuModels,
+        run: GpuRun,
         /// Values per sample in and out.
         sizes: (usize, usize),
     },
@@ -163,17 +163,24 @@ impl<'m> Runner<'m> {
             Engine::Gpu => {
                 let gpu = instinct::gpu::GpuRuntime::new()
                     .map_err(|e| Failure::invalid(anyhow!("--engine gpu: {e}")))?;
-                let models = gpu
-                    .load(model.valid())
-                    .map_err(|e| Failure::invalid(anyhow!("--engine gpu: {e}")))?;
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "gpu: {} ({:?} shader)",
-                    gpu.description(),
-                    models.mode(0).unwrap_or(instinct::wgsl::Mode::Library)
-                );
+                // A chain of DOTs runs layer by layer (one dispatch per layer over all samples);
+                // any other model one invocation per sample.
+                let (run, how) = match instinct::gpu::GpuDenseNet::from_model(&gpu, model.valid()) {
+                    Ok(net) => (GpuRun::Layers(net), "layer by layer".to_string()),
+                    Err(_) => {
+                        let models = gpu
+                            .load(model.valid())
+                            .map_err(|e| Failure::invalid(anyhow!("--engine gpu: {e}")))?;
+                        let mode = models.mode(0).unwrap_or(instinct::wgsl::Mode::Library);
+                        (
+                            GpuRun::PerSample(models),
+                            format!("one invocation per sample, {mode:?} shader"),
+                        )
+                    }
+                };
+                let _ = writeln!(std::io::stderr(), "gpu: {} ({how})", gpu.description());
                 Runner::Gpu {
-                    models,
+                    run,
                     sizes: (model.feature_size(), model.output_size()),
                 }
             }
@@ -267,18 +274,43 @@ impl<'m> Runner<'m> {
                 })
                 .map_err(failed)
             }
-            Runner::Gpu { models, sizes } => {
+            Runner::Gpu { run, sizes } => {
                 if sizes.0 == 0 {
                     return Err(Failure::invalid(anyhow!(
                         "--engine gpu: a model without inputs gives no sample count; use another engine"
                     )));
                 }
-                models
-                    .predict_batch_into(0, inputs, outputs)
-                    .map_err(|e| Failure::invalid(anyhow!("prediction failed: {e}")))
+                let failed = |e: instinct::gpu::GpuError| {
+                    Failure::invalid(anyhow!("prediction failed: {e}"))
+                };
+                match run {
+                    GpuRun::PerSample(models) => models
+                        .predict_batch_into(0, inputs, outputs)
+                        .map_err(failed),
+                    GpuRun::Layers(net) => {
+                        let values = net.predict_batch(inputs).map_err(failed)?;
+                        if values.len() != outputs.len() {
+                            return Err(Failure::invalid(anyhow!(
+                                "prediction failed: {} output values for a buffer of {}",
+                                values.len(),
+                                outputs.len()
+                            )));
+                        }
+                        outputs.copy_from_slice(&values);
+                        Ok(())
+                    }
+                }
             }
         }
     }
+}
+
+/// How the GPU engine runs a model.
+pub enum GpuRun {
+    /// One invocation per sample (any model).
+    PerSample(instinct::gpu::GpuModels),
+    /// One dispatch per layer (chains of DOTs).
+    Layers(instinct::gpu::GpuDenseNet),
 }
 
 fn failed(e: PredictError) -> Failure {

@@ -113,6 +113,22 @@ pub enum GpuError {
         /// The limit.
         limit: u64,
     },
+    /// The layer-by-layer engine takes chains of DOTs (with their activations) only, and every
+    /// model of a batch loaded.
+    #[error("{0}")]
+    Dense(#[from] instinct_batched::BatchedError),
+    /// Inputs of the wrong length for the layer-by-layer engine.
+    #[error("{len} input values for {models} models × {rows} rows × {inputs} inputs")]
+    DenseInputs {
+        /// Values given.
+        len: usize,
+        /// Models.
+        models: usize,
+        /// Rows per model.
+        rows: usize,
+        /// Inputs per row.
+        inputs: usize,
+    },
     /// Submitting or reading back failed.
     #[error("running on the GPU failed: {0}")]
     Execution(String),

@@ -3,7 +3,9 @@
 //! [`GpuRuntime::upload`] puts one or many models into one storage buffer;
 //! [`GpuModels::predict_batch`] runs one invocation per sample. On Mesa's software drivers a
 //! model whose shader would exceed their loop budget is refused instead of silently computing
-//! garbage.
+//! garbage. [`GpuDenseNet`] runs chains of dense layers one dispatch per layer: large batches of
+//! a DOT-chain model of any size, and many models of one architecture (instinct-batched) at
+//! once.
 //!
 //! ```no_run
 //! use instinct_format::{Limits, ModelInfo};
@@ -19,9 +21,11 @@
 //! # Ok::<(), instinct_gpu::GpuError>(())
 //! ```
 
+mod dense;
 mod error;
 mod runtime;
 
+pub use dense::GpuDenseNet;
 pub use error::GpuError;
 pub use instinct_wgsl::Mode;
 pub use runtime::{GpuModels, GpuOptions, GpuRuntime, ShaderChoice};

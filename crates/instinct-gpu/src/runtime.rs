@@ -47,15 +47,15 @@ pub enum ShaderChoice {
 /// A GPU adapter with its device and queue; cheap to clone (the clones share the device).
 #[derive(Clone)]
 pub struct GpuRuntime {
-    inner: std::sync::Arc<Inner>,
+    pub(crate) inner: std::sync::Arc<Inner>,
 }
 
 /// What a runtime and its uploads share.
-struct Inner {
-    device: wgpu::Device,
-    queue: wgpu::Queue,
+pub(crate) struct Inner {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
-    limits: wgpu::Limits,
+    pub(crate) limits: wgpu::Limits,
     bindings: wgpu::BindGroupLayout,
     layout: wgpu::PipelineLayout,
 }
@@ -511,30 +511,45 @@ impl GpuModels {
             pass.dispatch_workgroups((n as u32).div_ceil(WORKGROUP_SIZE), 1, 1);
         }
         encoder.copy_buffer_to_buffer(&output, 0, &staging, 0, bytes.max(4));
-        let commands = encoder.finish();
-        if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(GpuError::Execution(e.to_string()));
-        }
-        self.runtime.inner.queue.submit([commands]);
-        let (sender, receiver) = std::sync::mpsc::channel();
-        staging
-            .slice(..)
-            .map_async(wgpu::MapMode::Read, move |r| drop(sender.send(r)));
-        device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| GpuError::Execution(e.to_string()))?;
-        receiver
-            .recv()
-            .map_err(|e| GpuError::Execution(e.to_string()))?
-            .map_err(|e| GpuError::Execution(e.to_string()))?;
-        {
-            let view = staging
-                .slice(..)
-                .get_mapped_range()
-                .map_err(|e| GpuError::Execution(e.to_string()))?;
-            outputs.copy_from_slice(&bytemuck::cast_slice::<u8, f32>(&view)[..outputs.len()]);
-        }
-        staging.unmap();
+        let values = submit_and_read(&self.runtime.inner, scope, encoder, &staging)?;
+        outputs.copy_from_slice(&values[..outputs.len()]);
         Ok(())
     }
+}
+
+/// Ends the error scope opened before `encoder`'s commands were recorded (any validation error
+/// becomes [`GpuError::Execution`]), submits them, waits, and reads `staging` back as `f32`s.
+pub(crate) fn submit_and_read(
+    inner: &Inner,
+    scope: wgpu::ErrorScopeGuard,
+    encoder: wgpu::CommandEncoder,
+    staging: &wgpu::Buffer,
+) -> Result<Vec<f32>, GpuError> {
+    let failed = |e: &dyn std::fmt::Display| GpuError::Execution(e.to_string());
+    let commands = encoder.finish();
+    if let Some(e) = pollster::block_on(scope.pop()) {
+        return Err(failed(&e));
+    }
+    inner.queue.submit([commands]);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    staging
+        .slice(..)
+        .map_async(wgpu::MapMode::Read, move |r| drop(sender.send(r)));
+    inner
+        .device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| failed(&e))?;
+    receiver
+        .recv()
+        .map_err(|e| failed(&e))?
+        .map_err(|e| failed(&e))?;
+    let values = {
+        let view = staging
+            .slice(..)
+            .get_mapped_range()
+            .map_err(|e| failed(&e))?;
+        bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+    };
+    staging.unmap();
+    Ok(values)
 }

@@ -20,6 +20,7 @@
 
 mod blob;
 mod check;
+mod dense;
 mod error;
 mod library;
 mod loops;
@@ -30,6 +31,7 @@ pub use blob::{
     GpuInstruction, GpuModel, HEADER_WORDS, INSTRUCTION_WORDS, MAGIC, MAX_COMPUTE_BUFFER,
     ModelPack, NO_BOUND, Opcode, VERSION, activation_code, activation_of_code, header,
 };
+pub use dense::{DENSE_WORKGROUP, LayerParams, dense_layer_shader};
 pub use error::{BlobError, ShaderError};
 pub use library::{WORKGROUP_SIZE, bindings, standalone_shader, wgsl_library};
 pub use loops::{LOOP_CAP, Mode, loop_iterations, standalone_loop_iterations};

@@ -4,7 +4,11 @@
 
 /// The functions both modes share: activations, softmax, the dot product and one `execute_*`
 /// function per instruction.
-pub(crate) const FUNCTIONS: &str = include_str!("functions.wgsl");
+pub(crate) const FUNCTIONS: &str = concat!(
+    include_str!("activations.wgsl"),
+    "\n",
+    include_str!("functions.wgsl")
+);
 
 /// The library source for compute buffers of `max_compute_buffer` values: `const
 /// MAX_COMPUTE_BUFFER`, then every function. The including shader declares

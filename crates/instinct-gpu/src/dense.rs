@@ -1,0 +1,363 @@
+//! `GpuDenseNet`: chains of dense layers run layer by layer, one dispatch per layer over every
+//! row (one invocation per row and output): large batches of a DOT-chain model (any size: no
+//! invocation comes near Mesa's loop budget), and many models of one architecture at once
+//! (instinct-batched's weights, one dispatch per layer for all models).
+
+use crate::error::GpuError;
+use crate::runtime::GpuRuntime;
+use instinct_batched::{BatchedInference, BatchedWeights};
+use instinct_format::Activation;
+use instinct_validate::ValidModel;
+use instinct_wgsl::{DENSE_WORKGROUP, LayerParams, activation_code, dense_layer_shader};
+use wgpu::util::DeviceExt;
+
+/// One layer: its shape, activation and where its weights and biases are.
+#[derive(Debug, Clone, Copy)]
+struct Layer {
+    inputs: usize,
+    outputs: usize,
+    activation: Option<Activation>,
+    weights_at: u32,
+    bias_at: u32,
+}
+
+/// A chain of dense layers of one or many models, uploaded.
+pub struct GpuDenseNet {
+    runtime: GpuRuntime,
+    layers: Vec<Layer>,
+    models: usize,
+    weights: wgpu::Buffer,
+    dense: wgpu::ComputePipeline,
+    softmax: wgpu::ComputePipeline,
+    bindings: wgpu::BindGroupLayout,
+}
+
+impl GpuDenseNet {
+    /// A format model that is a chain of DOTs (each with its activation, on the DOT or in an
+    /// ACTIVATION right after it).
+    pub fn from_model(runtime: &GpuRuntime, model: &ValidModel) -> Result<GpuDenseNet, GpuError> {
+        let batch = BatchedInference::from_models(std::slice::from_ref(model))?;
+        GpuDenseNet::from_batched(runtime, batch.weights())
+    }
+
+    /// Every model of an instinct-batched set (all must be loaded).
+    pub fn from_batched(
+        runtime: &GpuRuntime,
+        weights: &BatchedWeights,
+    ) -> Result<GpuDenseNet, GpuError> {
+        if let Some(model) = weights.first_unloaded() {
+            return Err(instinct_batched::BatchedError::NotLoaded { model }.into());
+        }
+        let mut data: Vec<f32> = Vec::new();
+        let mut layers = Vec::new();
+        let word = |n: usize| {
+            u32::try_from(n).map_err(|_| GpuError::TooLarge {
+                what: "the weights".to_string(),
+                bytes: 4 * n as u64,
+                limit: 4 * u32::MAX as u64,
+            })
+        };
+        for (l, spec) in weights.architecture().layers.iter().enumerate() {
+            let weights_at = word(data.len())?;
+            data.extend_from_slice(weights.weights(l));
+            let bias_at = word(data.len())?;
+            data.extend_from_slice(weights.bias(l));
+            layers.push(Layer {
+                inputs: spec.input_size,
+                outputs: spec.output_size,
+                activation: spec.activation,
+                weights_at,
+                bias_at,
+            });
+        }
+        let inner = &runtime.inner;
+        let bytes = 4 * data.len() as u64;
+        if bytes > inner.limits.max_storage_buffer_binding_size {
+            return Err(GpuError::TooLarge {
+                what: "the weights".to_string(),
+                bytes,
+                limit: inner.limits.max_storage_buffer_binding_size,
+            });
+        }
+        let device = &inner.device;
+        let weights_buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("instinct dense weights"),
+            contents: bytemuck::cast_slice(if data.is_empty() { &[0.0f32] } else { &data }),
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        let (bindings, dense, softmax) = pipelines(runtime)?;
+        Ok(GpuDenseNet {
+            runtime: runtime.clone(),
+            layers,
+            models: weights.models(),
+            weights: weights_buffer,
+            dense,
+            softmax,
+            bindings,
+        })
+    }
+
+    /// Models in the net.
+    pub fn models(&self) -> usize {
+        self.models
+    }
+
+    /// Values per input row.
+    pub fn input_size(&self) -> usize {
+        self.layers.first().map_or(0, |l| l.inputs)
+    }
+
+    /// Values per output row.
+    pub fn output_size(&self) -> usize {
+        self.layers.last().map_or(0, |l| l.outputs)
+    }
+
+    /// `rows` inputs per model, `[model][row][input]`, to outputs `[model][row][output]`: one
+    /// dispatch per layer for every model and row.
+    pub fn forward(&self, inputs: &[f32], rows: usize) -> Result<Vec<f32>, GpuError> {
+        let all_rows = self.models.checked_mul(rows);
+        if all_rows.and_then(|r| r.checked_mul(self.input_size())) != Some(inputs.len()) {
+            return Err(GpuError::DenseInputs {
+                len: inputs.len(),
+                models: self.models,
+                rows,
+                inputs: self.input_size(),
+            });
+        }
+        self.run(inputs, all_rows.unwrap_or(0), rows)
+    }
+
+    /// A single model's predictions for every sample of `inputs` (`input_size` values each),
+    /// in chunks of rows that fit the device's bindings.
+    pub fn predict_batch(&self, inputs: &[f32]) -> Result<Vec<f32>, GpuError> {
+        let n = self.input_size();
+        if self.models != 1 || n == 0 || !inputs.len().is_multiple_of(n) {
+            return Err(GpuError::DenseInputs {
+                len: inputs.len(),
+                models: self.models,
+                rows: inputs.len() / n.max(1),
+                inputs: n,
+            });
+        }
+        let rows = inputs.len() / n;
+        let widest = self
+            .layers
+            .iter()
+            .map(|l| l.inputs.max(l.outputs))
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        let limits = &self.runtime.inner.limits;
+        let binding = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size) as usize;
+        let chunk = (binding / (4 * widest)).max(1);
+        let mut out = Vec::with_capacity(rows * self.output_size());
+        let mut first = 0;
+        while first < rows {
+            let r = chunk.min(rows - first);
+            out.extend(self.run(&inputs[first * n..(first + r) * n], r, 0)?);
+            first += r;
+        }
+        Ok(out)
+    }
+
+    /// Runs every layer over `rows` rows (`rows_per_model` of each model, 0 for one model).
+    fn run(
+        &self,
+        inputs: &[f32],
+        rows: usize,
+        rows_per_model: usize,
+    ) -> Result<Vec<f32>, GpuError> {
+        let inner = &self.runtime.inner;
+        let device = &inner.device;
+        let limit = inner.limits.max_storage_buffer_binding_size;
+        for l in &self.layers {
+            for (what, width) in [
+                ("a layer's inputs", l.inputs),
+                ("a layer's outputs", l.outputs),
+            ] {
+                let bytes = 4 * (rows as u64) * width as u64;
+                if bytes > limit {
+                    return Err(GpuError::TooLarge {
+                        what: what.to_string(),
+                        bytes,
+                        limit,
+                    });
+                }
+            }
+        }
+        if rows == 0 {
+            return Ok(Vec::new());
+        }
+        let word = |n: usize| {
+            u32::try_from(n).map_err(|_| GpuError::TooLarge {
+                what: "a dispatch".to_string(),
+                bytes: n as u64,
+                limit: u32::MAX as u64,
+            })
+        };
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let mut x = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("instinct dense input"),
+            contents: bytemuck::cast_slice(inputs),
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        let mut encoder = device.create_command_encoder(&Default::default());
+        // Uniforms and bind groups must live until the commands are submitted.
+        let mut keep = Vec::new();
+        for l in &self.layers {
+            let y = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("instinct dense output"),
+                size: 4 * (rows * l.outputs) as u64,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            });
+            let params = LayerParams {
+                rows: word(rows)?,
+                inputs: word(l.inputs)?,
+                outputs: word(l.outputs)?,
+                activation: activation_code(l.activation),
+                rows_per_model: word(rows_per_model)?,
+                weights_at: l.weights_at,
+                bias_at: l.bias_at,
+                pad: 0,
+            };
+            let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("instinct layer"),
+                contents: bytemuck::bytes_of(&params),
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+            let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("instinct dense bindings"),
+                layout: &self.bindings,
+                entries: &[&self.weights, &x, &y, &uniform]
+                    .map(|b| b.as_entire_binding())
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, resource)| wgpu::BindGroupEntry {
+                        binding: i as u32,
+                        resource,
+                    })
+                    .collect::<Vec<_>>(),
+            });
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                pass.set_bind_group(0, &group, &[]);
+                pass.set_pipeline(&self.dense);
+                let (gx, gy) = groups(rows * l.outputs, &inner.limits)?;
+                pass.dispatch_workgroups(gx, gy, 1);
+                if l.activation == Some(Activation::Softmax) {
+                    pass.set_pipeline(&self.softmax);
+                    let (gx, gy) = groups(rows, &inner.limits)?;
+                    pass.dispatch_workgroups(gx, gy, 1);
+                }
+            }
+            keep.push((uniform, group));
+            x = y;
+        }
+        let bytes = 4 * (rows * self.output_size()) as u64;
+        let staging = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("instinct dense readback"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        encoder.copy_buffer_to_buffer(&x, 0, &staging, 0, bytes);
+        let out = crate::runtime::submit_and_read(inner, scope, encoder, &staging);
+        drop(keep);
+        out
+    }
+}
+
+/// Workgroups for `invocations`: x up to the per-dimension limit, then rows of y.
+fn groups(invocations: usize, limits: &wgpu::Limits) -> Result<(u32, u32), GpuError> {
+    let needed = invocations.div_ceil(DENSE_WORKGROUP as usize).max(1);
+    let max = limits.max_compute_workgroups_per_dimension as usize;
+    let x = needed.min(max);
+    let y = needed.div_ceil(x);
+    if y > max {
+        return Err(GpuError::TooLarge {
+            what: "a dispatch's workgroups".to_string(),
+            bytes: needed as u64,
+            limit: (max * max) as u64,
+        });
+    }
+    Ok((x as u32, y as u32))
+}
+
+/// The dense layer's bind group layout and its two pipelines, checked by naga and created with
+/// their errors captured.
+fn pipelines(
+    runtime: &GpuRuntime,
+) -> Result<
+    (
+        wgpu::BindGroupLayout,
+        wgpu::ComputePipeline,
+        wgpu::ComputePipeline,
+    ),
+    GpuError,
+> {
+    let device = &runtime.inner.device;
+    let source = dense_layer_shader();
+    instinct_wgsl::validate_wgsl(&source)
+        .map_err(|source| GpuError::Shader { model: 0, source })?;
+    let storage = |read_only| wgpu::BindingType::Buffer {
+        ty: wgpu::BufferBindingType::Storage { read_only },
+        has_dynamic_offset: false,
+        min_binding_size: None,
+    };
+    let types = [
+        storage(true),
+        storage(true),
+        storage(false),
+        wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+    ];
+    let entries: Vec<wgpu::BindGroupLayoutEntry> = types
+        .into_iter()
+        .enumerate()
+        .map(|(i, ty)| wgpu::BindGroupLayoutEntry {
+            binding: i as u32,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty,
+            count: None,
+        })
+        .collect();
+    let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let bindings = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some("instinct dense bindings"),
+        entries: &entries,
+    });
+    let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some("instinct dense"),
+        bind_group_layouts: &[Some(&bindings)],
+        immediate_size: 0,
+    });
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some("instinct dense"),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    let pipeline = |entry: &str| {
+        device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("instinct dense"),
+            layout: Some(&layout),
+            module: &module,
+            entry_point: Some(entry),
+            compilation_options: Default::default(),
+            cache: None,
+        })
+    };
+    let (dense, softmax) = (pipeline("dense"), pipeline("softmax_rows"));
+    if let Some(e) = pollster::block_on(scope.pop()) {
+        return Err(GpuError::Pipeline {
+            model: 0,
+            adapter: runtime.description(),
+            reason: e.to_string(),
+        });
+    }
+    Ok((bindings, dense, softmax))
+}

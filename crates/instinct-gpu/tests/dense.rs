@@ -1,0 +1,153 @@
+//! The layer-by-layer engine against the CPU: a DOT chain too large for a per-sample shader on
+//! Mesa's software drivers, and many models of one architecture against instinct-batched.
+
+use instinct_batched::{Architecture, BatchedError, BatchedInference, LayerSpec};
+use instinct_cpu::Interpreter;
+use instinct_format::{Activation, Instruction, Limits, ModelInfo};
+use instinct_gpu::{GpuDenseNet, GpuError, GpuRuntime, ShaderChoice};
+
+fn runtime() -> Option<GpuRuntime> {
+    match GpuRuntime::new() {
+        Ok(r) => Some(r),
+        Err(e) if std::env::var("INSTINCT_REQUIRE_GPU").as_deref() == Ok("1") => {
+            panic!("INSTINCT_REQUIRE_GPU=1 but there is no usable adapter: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipping GPU test: {e}");
+            None
+        }
+    }
+}
+
+/// Deterministic values in [-scale, scale].
+fn values(n: usize, seed: usize, scale: f32) -> Vec<f32> {
+    (0..n)
+        .map(|i| (((i * 7919 + seed * 104_729) % 2001) as f32 / 1000.0 - 1.0) * scale)
+        .collect()
+}
+
+/// A chain of DOTs through `sizes` with these activations.
+fn chain(sizes: &[usize], activations: &[Option<Activation>]) -> ModelInfo {
+    let mut info = ModelInfo {
+        feature_size: Some(sizes[0]),
+        buffer_sizes: sizes.to_vec(),
+        ..Default::default()
+    };
+    for (l, w) in sizes.windows(2).enumerate() {
+        let scale = 1.0 / (w[0] as f32).sqrt();
+        info.weights.push(
+            values(w[0] * w[1], l, scale)
+                .chunks(w[0])
+                .map(<[f32]>::to_vec)
+                .collect(),
+        );
+        info.bias.push(values(w[1], l + 100, 0.1));
+        info.instructions.push(Instruction::Dot {
+            input: l,
+            output: l + 1,
+            weights: l,
+            activation: activations[l],
+        });
+    }
+    info
+}
+
+fn assert_close(gpu: &[f32], cpu: &[f32], what: &str) {
+    assert_eq!(gpu.len(), cpu.len(), "{what}");
+    for (i, (g, c)) in gpu.iter().zip(cpu).enumerate() {
+        assert!(
+            (g - c).abs() <= 1e-4 + 1e-4 * c.abs(),
+            "{what}: value {i}: GPU {g}, CPU {c}"
+        );
+    }
+}
+
+#[test]
+fn a_chain_over_the_per_sample_loop_budget_runs_layer_by_layer() {
+    let Some(gpu) = runtime() else { return };
+    let info = chain(
+        &[512, 1024, 512, 10],
+        &[
+            Some(Activation::Relu),
+            Some(Activation::Tanh),
+            Some(Activation::Softmax),
+        ],
+    );
+    let model = instinct_validate::validate(&info, &Limits::default()).unwrap();
+    if gpu.is_software() {
+        // One invocation per sample would exceed the software driver's budget: refused.
+        let refused = gpu.upload(std::slice::from_ref(&model), ShaderChoice::Auto);
+        assert!(matches!(refused, Err(GpuError::LoopBudget { .. })));
+    }
+    let net = GpuDenseNet::from_model(&gpu, &model).unwrap();
+    let rows = 70;
+    let inputs = values(rows * 512, 7, 1.0);
+    let out = net.predict_batch(&inputs).unwrap();
+    let cpu = Interpreter::new(&model);
+    let expected: Vec<f32> = inputs
+        .chunks(512)
+        .flat_map(|x| cpu.predict(x).unwrap())
+        .collect();
+    assert_close(&out, &expected, "512→1024→512→10");
+}
+
+#[test]
+fn many_models_in_one_dispatch_per_layer_equal_instinct_batched() {
+    let Some(gpu) = runtime() else { return };
+    let arch = Architecture::new(vec![
+        LayerSpec::new(6, 9, Some(Activation::Tanh)),
+        LayerSpec::new(9, 5, None),
+        LayerSpec::new(5, 4, Some(Activation::Softmax)),
+    ]);
+    let models = 40;
+    let mut batch = BatchedInference::new(models, arch).unwrap();
+    for m in 0..models {
+        let layers: Vec<(Vec<f32>, Vec<f32>)> = [(6, 9), (9, 5), (5, 4)]
+            .iter()
+            .enumerate()
+            .map(|(l, &(i, o))| {
+                (
+                    values(i * o, m * 3 + l, 0.6),
+                    values(o, m * 3 + l + 50, 0.2),
+                )
+            })
+            .collect();
+        let refs: Vec<(&[f32], &[f32])> = layers
+            .iter()
+            .map(|(w, b)| (w.as_slice(), b.as_slice()))
+            .collect();
+        batch.set_model(m, &refs).unwrap();
+    }
+    let net = GpuDenseNet::from_batched(&gpu, batch.weights()).unwrap();
+    assert_eq!(net.models(), models);
+    for k in [1, 3] {
+        let inputs = values(models * k * 6, k, 1.5);
+        let out = net.forward(&inputs, k).unwrap();
+        let cpu = batch.forward_many(&inputs, k).unwrap();
+        assert_close(&out, &cpu, &format!("{models} models, k = {k}"));
+    }
+    let e = net.forward(&[0.0; 7], 1).unwrap_err();
+    assert!(matches!(e, GpuError::DenseInputs { len: 7, .. }), "{e}");
+}
+
+#[test]
+fn what_the_layer_engine_cannot_run_is_an_error() {
+    let Some(gpu) = runtime() else { return };
+    let arch = Architecture::new(vec![LayerSpec::new(2, 3, None)]);
+    let batch = BatchedInference::new(4, arch).unwrap();
+    let e = GpuDenseNet::from_batched(&gpu, batch.weights())
+        .err()
+        .unwrap();
+    assert_eq!(e, GpuError::Dense(BatchedError::NotLoaded { model: 0 }));
+    // A COPY is not part of a chain of DOTs.
+    let mut info = chain(&[3, 2], &[None]);
+    info.buffer_sizes.push(2);
+    info.instructions.push(Instruction::Copy {
+        input: 1,
+        output: 2,
+        internal_index: 0,
+    });
+    let model = instinct_validate::validate(&info, &Limits::default()).unwrap();
+    let e = GpuDenseNet::from_model(&gpu, &model).err().unwrap();
+    assert!(e.to_string().contains("COPY"), "{e}");
+}

@@ -1,0 +1,84 @@
+// instinct's dense layer over many rows, one dispatch per layer: y[r][o] = act(W_m[o]·x[r] + b_m[o])
+// where row r belongs to model m = r / rows_per_model (one model when rows_per_model is 0). One
+// invocation per (row, output): its only loop runs inputs / 8 times, far inside Mesa's loop
+// budget for any layer. Softmax layers store the affine values, then `softmax_rows` normalises
+// each row.
+
+struct LayerParams {
+    rows: u32,
+    inputs: u32,
+    outputs: u32,
+    activation: u32,
+    rows_per_model: u32,
+    weights_at: u32,
+    bias_at: u32,
+    pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read> weights: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<uniform> layer: LayerParams;
+
+// The invocation's index over a dispatch of up to 65,535 × 65,535 workgroups.
+fn flat_index(id: vec3<u32>, groups: vec3<u32>) -> u32 {
+    return id.x + id.y * groups.x * DENSE_WORKGROUP;
+}
+
+@compute @workgroup_size(DENSE_WORKGROUP)
+fn dense(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let index = flat_index(id, groups);
+    if index >= layer.rows * layer.outputs {
+        return;
+    }
+    let row = index / layer.outputs;
+    let o = index % layer.outputs;
+    let model = select(0u, row / max(layer.rows_per_model, 1u), layer.rows_per_model > 0u);
+    let n = layer.inputs;
+    let w = layer.weights_at + (model * layer.outputs + o) * n;
+    let xr = row * n;
+    var s0: f32 = 0.0;
+    var s1: f32 = 0.0;
+    var s2: f32 = 0.0;
+    var s3: f32 = 0.0;
+    let end = n & ~7u;
+    for (var k: u32 = 0u; k < end; k = k + 8u) {
+        s0 = s0 + weights[w + k] * x[xr + k] + weights[w + k + 4u] * x[xr + k + 4u];
+        s1 = s1 + weights[w + k + 1u] * x[xr + k + 1u] + weights[w + k + 5u] * x[xr + k + 5u];
+        s2 = s2 + weights[w + k + 2u] * x[xr + k + 2u] + weights[w + k + 6u] * x[xr + k + 6u];
+        s3 = s3 + weights[w + k + 3u] * x[xr + k + 3u] + weights[w + k + 7u] * x[xr + k + 7u];
+    }
+    let r = n - end;
+    if r > 0u { s0 = s0 + weights[w + end] * x[xr + end]; }
+    if r > 1u { s1 = s1 + weights[w + end + 1u] * x[xr + end + 1u]; }
+    if r > 2u { s2 = s2 + weights[w + end + 2u] * x[xr + end + 2u]; }
+    if r > 3u { s3 = s3 + weights[w + end + 3u] * x[xr + end + 3u]; }
+    if r > 4u { s0 = s0 + weights[w + end + 4u] * x[xr + end + 4u]; }
+    if r > 5u { s1 = s1 + weights[w + end + 5u] * x[xr + end + 5u]; }
+    if r > 6u { s2 = s2 + weights[w + end + 6u] * x[xr + end + 6u]; }
+    let v = (s0 + s2) + (s1 + s3) + weights[layer.bias_at + model * layer.outputs + o];
+    y[row * layer.outputs + o] = apply_activation_single(v, layer.activation);
+}
+
+// Softmax across each row's outputs, in place (after `dense` stored the affine values).
+@compute @workgroup_size(DENSE_WORKGROUP)
+fn softmax_rows(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let row = flat_index(id, groups);
+    if row >= layer.rows {
+        return;
+    }
+    let start = row * layer.outputs;
+    var m: f32 = y[start];
+    for (var i: u32 = 1u; i < layer.outputs; i = i + 1u) {
+        m = max(m, y[start + i]);
+    }
+    var sum: f32 = 0.0;
+    for (var i: u32 = 0u; i < layer.outputs; i = i + 1u) {
+        let e = exp(y[start + i] - m);
+        y[start + i] = e;
+        sum = sum + e;
+    }
+    for (var i: u32 = 0u; i < layer.outputs; i = i + 1u) {
+        y[start + i] = y[start + i] / sum;
+    }
+}
