@@ -37,5 +37,5 @@ pub use library::{WORKGROUP_SIZE, bindings, standalone_shader, wgsl_library};
 pub use loops::{LOOP_CAP, Mode, loop_iterations, standalone_loop_iterations};
 pub use naga_check::{Target, Translated, ValidShader, translate, validate_wgsl};
 pub use specialized::{
-    UNROLL_DOT_INPUTS, UNROLL_DOT_PRODUCTS, UNROLL_ELEMENTS, specialized_library,
+    DOT_CHUNK, UNROLL_DOT_INPUTS, UNROLL_DOT_PRODUCTS, UNROLL_ELEMENTS, specialized_library,
 };

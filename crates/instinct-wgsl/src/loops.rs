@@ -12,7 +12,7 @@
 //! is at most [`LOOP_CAP`] runs to the end (the GPU tests check this at the boundary).
 
 use crate::blob::{GpuInstruction, GpuModel, Opcode, activation_of_code};
-use crate::specialized::unrolled;
+use crate::specialized::{DOT_CHUNK, unrolled};
 use instinct_format::Activation;
 
 /// The loop iterations Mesa's software drivers allow one invocation.
@@ -120,7 +120,12 @@ fn specialized(g: &GpuInstruction) -> u64 {
     };
     match Opcode::from_code(g.opcode) {
         Some(Opcode::Dot) if unrolled(g) => softmax_cost(g.param2),
-        Some(Opcode::Dot) => size + 1 + size * (g.param1 as u64 / 8 + 1) + softmax_cost(g.param2),
+        Some(Opcode::Dot) => {
+            let chunks = g.param1 as u64 / DOT_CHUNK;
+            // The loop over outputs, and each output's loop over chunks when it has one.
+            let inner = if chunks > 0 { chunks + 1 } else { 0 };
+            size + 1 + size * inner + softmax_cost(g.param2)
+        }
         Some(Opcode::Activation) => match activation_of_code(g.param2) {
             Some(None) => 0,
             Some(Some(Activation::Softmax)) => softmax(size),

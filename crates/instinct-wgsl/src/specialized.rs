@@ -13,6 +13,8 @@ use std::fmt::Write;
 pub const UNROLL_DOT_PRODUCTS: u64 = 512;
 /// ...and each output at most this many inputs.
 pub const UNROLL_DOT_INPUTS: u32 = 64;
+/// Products per loop iteration of a DOT that is not unrolled.
+pub const DOT_CHUNK: u64 = 32;
 /// Element-wise instructions of at most this many values are unrolled.
 pub const UNROLL_ELEMENTS: u32 = 16;
 
@@ -153,15 +155,39 @@ fn instruction(
         Opcode::Dot => {
             // A loop over the outputs with only this instruction's activation: much less code
             // than a call of `execute_dot` (drivers inline every call).
+            // Each output's products run DOT_CHUNK at a time, written out, so a loop iteration
+            // does DOT_CHUNK of them (Mesa's loop budget counts iterations).
             let w = weights + p0;
             let value = format!("s + {}", data_at(&format!("{}u + o", w + size * p1)));
             let value = match activation_fn(p2) {
                 Some(f) => format!("{f}({value})"),
                 None => value,
             };
+            let term = |k: &str| {
+                format!(
+                    "{} * (*compute_buffer)[{inp}u + {k}]",
+                    data_at(&format!("row + {k}"))
+                )
+            };
+            let chunks = p1 / DOT_CHUNK;
+            let mut body = format!("let row = {w}u + o * {p1}u;\n        var s: f32 = 0.0;\n");
+            if chunks > 0 {
+                let terms: Vec<String> =
+                    (0..DOT_CHUNK).map(|j| term(&format!("c + {j}u"))).collect();
+                body += &format!(
+                    "        for (var c: u32 = 0u; c < {}u; c = c + {DOT_CHUNK}u) {{\n            s = s + ({});\n        }}\n",
+                    chunks * DOT_CHUNK,
+                    terms.join(" + ")
+                );
+            }
+            let tail: Vec<String> = (chunks * DOT_CHUNK..p1)
+                .map(|k| term(&format!("{k}u")))
+                .collect();
+            if !tail.is_empty() {
+                body += &format!("        s = s + ({});\n", tail.join(" + "));
+            }
             line(format!(
-                "for (var o: u32 = 0u; o < {size}u; o = o + 1u) {{\n        \
-                 let s = dot_row(model_offset, compute_buffer, {w}u + o * {p1}u, {inp}u, {p1}u);\n        \
+                "for (var o: u32 = 0u; o < {size}u; o = o + 1u) {{\n        {body}        \
                  (*compute_buffer)[{out}u + o] = {value};\n    }}"
             ));
             if activation_of_code(p2) == Some(Some(Activation::Softmax)) {
