@@ -66,7 +66,7 @@ fn assert_close(gpu: &[f32], cpu: &[f32], what: &str) {
 fn a_chain_over_the_per_sample_loop_budget_runs_layer_by_layer() {
     let Some(gpu) = runtime() else { return };
     let info = chain(
-        &[512, 1024, 512, 10],
+        &[1024, 2048, 64, 10],
         &[
             Some(Activation::Relu),
             Some(Activation::Tanh),
@@ -79,16 +79,20 @@ fn a_chain_over_the_per_sample_loop_budget_runs_layer_by_layer() {
         let refused = gpu.upload(std::slice::from_ref(&model), ShaderChoice::Auto);
         assert!(matches!(refused, Err(GpuError::LoopBudget { .. })));
     }
-    let net = GpuDenseNet::from_model(&gpu, &model).unwrap();
+    let mut net = GpuDenseNet::from_model(&gpu, &model).unwrap();
     let rows = 70;
-    let inputs = values(rows * 512, 7, 1.0);
-    let out = net.predict_batch(&inputs).unwrap();
+    let inputs = values(rows * 1024, 7, 1.0);
     let cpu = Interpreter::new(&model);
     let expected: Vec<f32> = inputs
-        .chunks(512)
+        .chunks(1024)
         .flat_map(|x| cpu.predict(x).unwrap())
         .collect();
-    assert_close(&out, &expected, "512→1024→512→10");
+    // Both kernels, whatever the adapter's default.
+    for tiled in [false, true] {
+        net.set_tiled(tiled);
+        let out = net.predict_batch(&inputs).unwrap();
+        assert_close(&out, &expected, &format!("1024→2048→64→10, tiled {tiled}"));
+    }
 }
 
 #[test]

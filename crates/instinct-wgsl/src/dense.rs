@@ -28,9 +28,15 @@ pub struct LayerParams {
     pub pad: u32,
 }
 
+/// Rows and outputs of one workgroup of the tiled entry point.
+pub const DENSE_TILE: u32 = 16;
+
 /// The shader: bindings 0 `weights`, 1 `x` (rows × inputs), 2 `y` (rows × outputs), 3
 /// [`LayerParams`]; entry points `dense` (one invocation per row and output, a 2-D dispatch
-/// counted x-major when one dimension is not enough) and `softmax_rows` (one per row).
+/// counted x-major when one dimension is not enough; any number of models), `dense_tiled` (one
+/// model: workgroups of [`DENSE_TILE`]² invocations each computing a tile of rows × outputs
+/// from slices staged in workgroup memory; dispatch `(outputs / 16, rows / 16)` rounded up) and
+/// `softmax_rows` (one invocation per row).
 ///
 /// ```
 /// instinct_wgsl::validate_wgsl(&instinct_wgsl::dense_layer_shader()).unwrap();

@@ -31,7 +31,7 @@ pub use blob::{
     GpuInstruction, GpuModel, HEADER_WORDS, INSTRUCTION_WORDS, MAGIC, MAX_COMPUTE_BUFFER,
     ModelPack, NO_BOUND, Opcode, VERSION, activation_code, activation_of_code, header,
 };
-pub use dense::{DENSE_WORKGROUP, LayerParams, dense_layer_shader};
+pub use dense::{DENSE_TILE, DENSE_WORKGROUP, LayerParams, dense_layer_shader};
 pub use error::{BlobError, ShaderError};
 pub use library::{WORKGROUP_SIZE, bindings, standalone_shader, wgsl_library};
 pub use loops::{LOOP_CAP, Mode, loop_iterations, standalone_loop_iterations};
