@@ -1,7 +1,8 @@
 //! `GpuDenseNet`: chains of dense layers run layer by layer, one dispatch per layer over every
-//! row (one invocation per row and output): large batches of a DOT-chain model (any size: no
-//! invocation comes near Mesa's loop budget), and many models of one architecture at once
-//! (instinct-batched's weights, one dispatch per layer for all models).
+//! row (one invocation per row and output): large batches of a DOT-chain model, and many models
+//! of one architecture at once (instinct-batched's weights, one dispatch per layer for all
+//! models). On Mesa's software drivers a layer whose kernel would pass their loop budget (over
+//! half a million inputs, or a softmax over more than 21,844 outputs) is refused.
 
 use crate::error::GpuError;
 use crate::runtime::GpuRuntime;
@@ -84,11 +85,15 @@ impl GpuDenseNet {
             });
         }
         let device = &inner.device;
+        let scope = crate::runtime::Scopes::push(device);
         let weights_buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("instinct dense weights"),
             contents: bytemuck::cast_slice(if data.is_empty() { &[0.0f32] } else { &data }),
             usage: wgpu::BufferUsages::STORAGE,
         });
+        if let Some(e) = scope.pop() {
+            return Err(GpuError::Execution(format!("uploading the weights: {e}")));
+        }
         let (bindings, [dense, tiled, softmax]) = pipelines(runtime)?;
         Ok(GpuDenseNet {
             runtime: runtime.clone(),
@@ -165,7 +170,8 @@ impl GpuDenseNet {
         let limits = &self.runtime.inner.limits;
         let binding = limits
             .max_storage_buffer_binding_size
-            .min(limits.max_buffer_size) as usize;
+            .min(limits.max_buffer_size)
+            .min(u32::MAX as u64) as usize;
         let chunk = (binding / (4 * widest)).max(1);
         let mut out = Vec::with_capacity(rows * self.output_size());
         let mut first = 0;
@@ -205,6 +211,33 @@ impl GpuDenseNet {
         if rows == 0 {
             return Ok(Vec::new());
         }
+        for l in &self.layers {
+            // The shader's indices are u32.
+            let widest = rows as u64 * l.inputs.max(l.outputs) as u64;
+            if widest > u32::MAX as u64 {
+                return Err(GpuError::TooLarge {
+                    what: "a layer's values (indexed with 32 bits)".to_string(),
+                    bytes: 4 * widest,
+                    limit: 4 * u32::MAX as u64,
+                });
+            }
+            // Mesa's software drivers stop an invocation after LOOP_CAP iterations: the
+            // per-output kernel loops inputs / 8 times, softmax rows three times over the outputs.
+            if self.runtime.is_software() {
+                let mut needed = l.inputs as u64 / 8 + 1;
+                if l.activation == Some(Activation::Softmax) {
+                    needed = needed.max(3 * l.outputs as u64 + 2);
+                }
+                if needed > instinct_wgsl::LOOP_CAP {
+                    return Err(GpuError::LoopBudget {
+                        model: 0,
+                        adapter: self.runtime.description(),
+                        needed,
+                        cap: instinct_wgsl::LOOP_CAP,
+                    });
+                }
+            }
+        }
         let word = |n: usize| {
             u32::try_from(n).map_err(|_| GpuError::TooLarge {
                 what: "a dispatch".to_string(),
@@ -212,7 +245,7 @@ impl GpuDenseNet {
                 limit: u32::MAX as u64,
             })
         };
-        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let scope = crate::runtime::Scopes::push(device);
         let mut x = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("instinct dense input"),
             contents: bytemuck::cast_slice(inputs),
@@ -344,7 +377,7 @@ fn pipelines(
             count: None,
         })
         .collect();
-    let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let scope = crate::runtime::Scopes::push(device);
     let bindings = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
         label: Some("instinct dense bindings"),
         entries: &entries,
@@ -369,7 +402,7 @@ fn pipelines(
         })
     };
     let all = ["dense", "dense_tiled", "softmax_rows"].map(pipeline);
-    if let Some(e) = pollster::block_on(scope.pop()) {
+    if let Some(e) = scope.pop() {
         return Err(GpuError::Pipeline {
             model: 0,
             adapter: runtime.description(),

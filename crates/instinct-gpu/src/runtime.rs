@@ -236,6 +236,7 @@ impl GpuRuntime {
         }
         let bytes = pack.as_bytes();
         self.check_binding("the models", bytes.len() as u64)?;
+        let scope = Scopes::push(&self.inner.device);
         let data = self
             .inner
             .device
@@ -246,6 +247,9 @@ impl GpuRuntime {
                 contents: if bytes.is_empty() { &[0; 4] } else { bytes },
                 usage: wgpu::BufferUsages::STORAGE,
             });
+        if let Some(e) = scope.pop() {
+            return Err(GpuError::Execution(format!("uploading the models: {e}")));
+        }
         Ok(GpuModels {
             runtime: self.clone(),
             data,
@@ -301,10 +305,7 @@ impl GpuRuntime {
         };
         let source = standalone_shader(&library);
         validate_wgsl(&source).map_err(|source| GpuError::Shader { model: m, source })?;
-        let scope = self
-            .inner
-            .device
-            .push_error_scope(wgpu::ErrorFilter::Validation);
+        let scope = Scopes::push(&self.inner.device);
         let module = self
             .inner
             .device
@@ -323,7 +324,7 @@ impl GpuRuntime {
                     compilation_options: Default::default(),
                     cache: None,
                 });
-        if let Some(e) = pollster::block_on(scope.pop()) {
+        if let Some(e) = scope.pop() {
             return Err(GpuError::Pipeline {
                 model: m,
                 adapter: self.description(),
@@ -465,7 +466,7 @@ impl GpuModels {
         let device = &self.runtime.inner.device;
         let n = inputs.len() / e.feature_size;
         // Any validation error below is returned, not left to wgpu's handler (which panics).
-        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let scope = Scopes::push(device);
         let input = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("instinct inputs"),
             contents: bytemuck::cast_slice(inputs),
@@ -517,17 +518,47 @@ impl GpuModels {
     }
 }
 
+/// Error scopes for every kind of wgpu error (validation, out of memory, internal), so that none
+/// reaches wgpu's default handler, which panics.
+pub(crate) struct Scopes(Vec<wgpu::ErrorScopeGuard>);
+
+impl Scopes {
+    /// Opens the three scopes.
+    pub(crate) fn push(device: &wgpu::Device) -> Scopes {
+        Scopes(
+            [
+                wgpu::ErrorFilter::Validation,
+                wgpu::ErrorFilter::OutOfMemory,
+                wgpu::ErrorFilter::Internal,
+            ]
+            .map(|f| device.push_error_scope(f))
+            .into(),
+        )
+    }
+
+    /// Closes them, innermost first, and returns the first error any caught.
+    pub(crate) fn pop(self) -> Option<wgpu::Error> {
+        let mut first = None;
+        for scope in self.0.into_iter().rev() {
+            if let Some(e) = pollster::block_on(scope.pop()) {
+                first.get_or_insert(e);
+            }
+        }
+        first
+    }
+}
+
 /// Ends the error scope opened before `encoder`'s commands were recorded (any validation error
 /// becomes [`GpuError::Execution`]), submits them, waits, and reads `staging` back as `f32`s.
 pub(crate) fn submit_and_read(
     inner: &Inner,
-    scope: wgpu::ErrorScopeGuard,
+    scope: Scopes,
     encoder: wgpu::CommandEncoder,
     staging: &wgpu::Buffer,
 ) -> Result<Vec<f32>, GpuError> {
     let failed = |e: &dyn std::fmt::Display| GpuError::Execution(e.to_string());
     let commands = encoder.finish();
-    if let Some(e) = pollster::block_on(scope.pop()) {
+    if let Some(e) = scope.pop() {
         return Err(failed(&e));
     }
     inner.queue.submit([commands]);

@@ -175,6 +175,13 @@ fn check_instruction(
             format!("unknown opcode {}", g.opcode),
         ));
     };
+    // Version 1 (instmodel 0.9) has opcodes 1 to 5 only.
+    if words[header::VERSION] == 1 && g.opcode > Opcode::Copy as u32 {
+        return Err(malformed(
+            format!("instruction {i}"),
+            format!("opcode {} in a version 1 blob (opcodes 1 to 5)", g.opcode),
+        ));
+    }
     let place = format!("instruction {i} ({op:?})");
     let p = place.as_str();
     let size = g.data_size as u64;
@@ -193,12 +200,24 @@ fn check_instruction(
                 g.param0,
                 size * (g.param1 as u64 + 1),
             )?;
-            if op == Opcode::Dot {
+            // The shaders write the output while they read the input (DOT) or the key
+            // (ATTENTION): the two must not overlap.
+            let (read, what, read_len) = if op == Opcode::Dot {
                 r.compute(p, "input", g.input_ptr, g.param1 as u64)?;
                 activation(g.param2)?;
+                (g.input_ptr, "input", g.param1 as u64)
             } else {
                 r.compute(p, "input", g.input_ptr, size)?;
                 r.compute(p, "key", g.param2, g.param1 as u64)?;
+                (g.param2, "key", g.param1 as u64)
+            };
+            let (a0, a1) = (read as u64, read as u64 + read_len);
+            let (b0, b1) = (g.output_ptr as u64, g.output_ptr as u64 + size);
+            if a0 < a1 && b0 < b1 && a0 < b1 && b0 < a1 {
+                return Err(malformed(
+                    p,
+                    format!("the {what} {a0}..{a1} overlaps the output {b0}..{b1}"),
+                ));
             }
         }
         Opcode::Activation => {

@@ -117,3 +117,22 @@ fn a_pack_places_models_back_to_back() {
     assert_eq!(pack.words().len() as u32, expected);
     assert_eq!(pack.as_bytes().len(), 4 * expected as usize);
 }
+
+#[test]
+fn a_dot_writing_over_its_input_and_new_opcodes_in_a_version_1_blob_are_refused() {
+    let json = r#"{"feature_size": 2, "buffer_sizes": [2, 2, 1], "instructions": [
+        {"type": "DOT", "input": 0, "output": 1, "weights": 0},
+        {"type": "REDUCE_SUM", "input": 1, "output": 2}],
+        "weights": [[[1.0, 2.0], [3.0, 4.0]]], "bias": [[0.0, 0.0]]}"#;
+    let good = blob_of(json).words().to_vec();
+    let first = header::INSTRUCTION_COUNT + 8;
+    let mut w = good.clone();
+    // DOT output at 1: overlaps its input 0..2.
+    w[first + 2] = 1;
+    let e = GpuModel::from_words(w).unwrap_err().to_string();
+    assert!(e.contains("overlaps the output"), "{e}");
+    let mut w = good;
+    w[header::VERSION] = 1;
+    let e = GpuModel::from_words(w).unwrap_err().to_string();
+    assert!(e.contains("version 1"), "{e}");
+}
