@@ -164,18 +164,22 @@ impl<'m> Runner<'m> {
                 let gpu = instinct::gpu::GpuRuntime::new()
                     .map_err(|e| Failure::invalid(anyhow!("--engine gpu: {e}")))?;
                 // A chain of DOTs runs layer by layer (one dispatch per layer over all samples);
-                // any other model one invocation per sample.
+                // any other model one invocation per sample, or in steps when one sample would
+                // pass Mesa's loop budget.
                 let (run, how) = match instinct::gpu::GpuDenseNet::from_model(&gpu, model.valid()) {
                     Ok(net) => (GpuRun::Layers(net), "layer by layer".to_string()),
                     Err(_) => {
                         let models = gpu
                             .load(model.valid())
                             .map_err(|e| Failure::invalid(anyhow!("--engine gpu: {e}")))?;
-                        let mode = models.mode(0).unwrap_or(instinct::wgsl::Mode::Library);
-                        (
-                            GpuRun::PerSample(models),
-                            format!("one invocation per sample, {mode:?} shader"),
-                        )
+                        let how = match models.engine(0) {
+                            Some(instinct::gpu::Engine::PerSample(mode)) => {
+                                format!("one invocation per sample, {mode:?} shader")
+                            }
+                            _ => "stepped: one dispatch per instruction step over all samples"
+                                .to_string(),
+                        };
+                        (GpuRun::Uploaded(models), how)
                     }
                 };
                 let _ = writeln!(std::io::stderr(), "gpu: {} ({how})", gpu.description());
@@ -284,7 +288,7 @@ impl<'m> Runner<'m> {
                     Failure::invalid(anyhow!("prediction failed: {e}"))
                 };
                 match run {
-                    GpuRun::PerSample(models) => models
+                    GpuRun::Uploaded(models) => models
                         .predict_batch_into(0, inputs, outputs)
                         .map_err(failed),
                     GpuRun::Layers(net) => {
@@ -307,8 +311,8 @@ impl<'m> Runner<'m> {
 
 /// How the GPU engine runs a model.
 pub enum GpuRun {
-    /// One invocation per sample (any model).
-    PerSample(instinct::gpu::GpuModels),
+    /// Uploaded models (any model): one invocation per sample, or the stepped engine.
+    Uploaded(instinct::gpu::GpuModels),
     /// One dispatch per layer (chains of DOTs).
     Layers(instinct::gpu::GpuDenseNet),
 }

@@ -169,7 +169,7 @@ impl Report {
             out += "\n";
         }
         out += &format!(
-            "cells: max abs / max rel error against the oracle; tolerance {} (gpu: abs 1e-4 + rel 1e-4); wgsl-naga: shaders naga validated\n",
+            "cells: max abs / max rel error against the oracle; tolerance {} (gpu, gpu-stepped: abs 1e-4 + rel 1e-4); wgsl-naga: shaders naga validated\n",
             self.tolerance
         );
         for r in &self.rows {

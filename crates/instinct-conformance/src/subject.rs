@@ -182,6 +182,7 @@ pub fn all_subjects() -> Vec<Box<dyn Subject>> {
         Box::new(ReferenceF64Subject),
         Box::new(WgslNagaSubject),
         Box::new(GpuSubject::new()),
+        Box::new(GpuSubject::stepped()),
     ]
 }
 
@@ -205,7 +206,8 @@ impl Subject for WgslNagaSubject {
 }
 
 /// Generates and validates with naga every shader of `model` (both modes, standalone and
-/// included, and the specialised one translated to SPIR-V); returns how many were checked.
+/// included, and the specialised one translated to SPIR-V) and checks its stepped plan against
+/// the loop budget; returns how many shaders were checked.
 pub fn shaders_validate(model: &instinct::ValidModel) -> Result<usize, String> {
     use instinct::wgsl;
     let blob = wgsl::GpuModel::from_model(model).map_err(|e| e.to_string())?;
@@ -223,21 +225,41 @@ pub fn shaders_validate(model: &instinct::ValidModel) -> Result<usize, String> {
         wgsl::translate(&standalone, wgsl::Target::Spirv, "main").map_err(|e| e.to_string())?;
         checked += 2;
     }
+    // The stepped engine's shader is the same for every model; its plan must keep every
+    // invocation inside Mesa's loop budget.
+    let stepped = wgsl::SteppedPlan::new(&blob, 0).loop_iterations();
+    if stepped > wgsl::LOOP_CAP {
+        return Err(format!(
+            "a stepped invocation loops {stepped} times, over the budget of {}",
+            wgsl::LOOP_CAP
+        ));
+    }
     Ok(checked)
 }
 
-/// The GPU runtime (instinct-gpu) on whatever adapter the environment gives, one invocation per
-/// sample, held to abs 1e-4 + rel 1e-4. Without an adapter every case is n/a, unless
-/// `INSTINCT_REQUIRE_GPU=1`, when every case is an error naming why.
+/// The GPU runtime (instinct-gpu) on whatever adapter the environment gives, held to abs 1e-4 +
+/// rel 1e-4: `gpu` as `load` chooses (one invocation per sample when a sample fits Mesa's loop
+/// budget), `gpu-stepped` always on the stepped engine. Without an adapter every case is n/a,
+/// unless `INSTINCT_REQUIRE_GPU=1`, when every case is an error naming why.
 pub struct GpuSubject {
     runtime: Result<instinct::gpu::GpuRuntime, String>,
+    choice: instinct::gpu::ShaderChoice,
 }
 
 impl GpuSubject {
-    /// Opens the adapter once for every case.
+    /// Opens the adapter once for every case; engines chosen per model.
     pub fn new() -> GpuSubject {
         GpuSubject {
             runtime: instinct::gpu::GpuRuntime::new().map_err(|e| e.to_string()),
+            choice: instinct::gpu::ShaderChoice::Auto,
+        }
+    }
+
+    /// The same on the stepped engine.
+    pub fn stepped() -> GpuSubject {
+        GpuSubject {
+            choice: instinct::gpu::ShaderChoice::Stepped,
+            ..GpuSubject::new()
         }
     }
 }
@@ -250,7 +272,10 @@ impl Default for GpuSubject {
 
 impl Subject for GpuSubject {
     fn name(&self) -> &'static str {
-        "gpu"
+        match self.choice {
+            instinct::gpu::ShaderChoice::Stepped => "gpu-stepped",
+            _ => "gpu",
+        }
     }
     fn applies(&self, _model: &Model) -> bool {
         self.runtime.is_ok() || std::env::var("INSTINCT_REQUIRE_GPU").as_deref() == Ok("1")
@@ -266,7 +291,9 @@ impl Subject for GpuSubject {
             .runtime
             .as_ref()
             .map_err(|e| format!("INSTINCT_REQUIRE_GPU=1 but {e}"))?;
-        let uploaded = runtime.load(model.valid()).map_err(|e| e.to_string())?;
+        let uploaded = runtime
+            .upload(std::slice::from_ref(model.valid()), self.choice)
+            .map_err(|e| e.to_string())?;
         let flat: Vec<f32> = inputs.iter().flatten().copied().collect();
         let out = uploaded
             .predict_batch(0, &flat)

@@ -1,7 +1,7 @@
 //! Seeded random models (every instruction and activation) through the GPU code: every shader
-//! of 200 models validated by naga in both modes, and smaller ones run on the GPU against the
-//! CPU interpreter (abs 1e-4 + rel 1e-4). Without an adapter the GPU part says why it skips,
-//! unless `INSTINCT_REQUIRE_GPU=1`.
+//! of 200 models validated by naga in both modes, and smaller ones run on the GPU (both modes and
+//! the stepped engine) against the CPU interpreter (abs 1e-4 + rel 1e-4). Without an adapter the
+//! GPU part says why it skips, unless `INSTINCT_REQUIRE_GPU=1`.
 
 use instinct::Model;
 use instinct::gpu::{GpuRuntime, ShaderChoice};
@@ -34,7 +34,8 @@ fn random_models_on_the_gpu_equal_the_interpreter() {
         rel: 1e-4,
     };
     let mut worst = 0.0f64;
-    // Both modes, alternately, so each sees every kind of instruction over the seeds.
+    // Both modes and the stepped engine in turn, so each sees every kind of instruction over the
+    // seeds.
     for seed in 1000..1030u64 {
         let mut case = random_case(seed, 6);
         // WGSL lets implementations assume no NaN or infinity (IEEE results of non-finite values
@@ -42,16 +43,13 @@ fn random_models_on_the_gpu_equal_the_interpreter() {
         // non-finite inputs are left to the CPU engines' tests.
         case.inputs.retain(|row| row.iter().all(|v| v.is_finite()));
         let model = Model::from_info(case.info).unwrap();
-        let mode = if seed % 2 == 0 {
-            instinct::wgsl::Mode::Specialized
-        } else {
-            instinct::wgsl::Mode::Library
+        let mode = match seed % 3 {
+            0 => ShaderChoice::Only(instinct::wgsl::Mode::Specialized),
+            1 => ShaderChoice::Only(instinct::wgsl::Mode::Library),
+            _ => ShaderChoice::Stepped,
         };
         let uploaded = gpu
-            .upload(
-                std::slice::from_ref(model.valid()),
-                ShaderChoice::Only(mode),
-            )
+            .upload(std::slice::from_ref(model.valid()), mode)
             .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         let flat: Vec<f32> = case.inputs.iter().flatten().copied().collect();
         let out = uploaded.predict_batch(0, &flat).unwrap();

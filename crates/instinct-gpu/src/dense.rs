@@ -5,7 +5,7 @@
 //! half a million inputs, or a softmax over more than 21,844 outputs) is refused.
 
 use crate::error::GpuError;
-use crate::runtime::GpuRuntime;
+use crate::runtime::{GpuRuntime, binding_limit, workgroups};
 use instinct_batched::{BatchedInference, BatchedWeights};
 use instinct_format::Activation;
 use instinct_validate::ValidModel;
@@ -167,12 +167,7 @@ impl GpuDenseNet {
             .max()
             .unwrap_or(1)
             .max(1);
-        let limits = &self.runtime.inner.limits;
-        let binding = limits
-            .max_storage_buffer_binding_size
-            .min(limits.max_buffer_size)
-            .min(u32::MAX as u64) as usize;
-        let chunk = (binding / (4 * widest)).max(1);
+        let chunk = (binding_limit(&self.runtime.inner.limits) / (4 * widest)).max(1);
         let mut out = Vec::with_capacity(rows * self.output_size());
         let mut first = 0;
         while first < rows {
@@ -301,12 +296,12 @@ impl GpuDenseNet {
                     pass.dispatch_workgroups(tx as u32, ty as u32, 1);
                 } else {
                     pass.set_pipeline(&self.dense);
-                    let (gx, gy) = groups(rows * l.outputs, &inner.limits)?;
+                    let (gx, gy) = workgroups(rows * l.outputs, DENSE_WORKGROUP, &inner.limits)?;
                     pass.dispatch_workgroups(gx, gy, 1);
                 }
                 if l.activation == Some(Activation::Softmax) {
                     pass.set_pipeline(&self.softmax);
-                    let (gx, gy) = groups(rows, &inner.limits)?;
+                    let (gx, gy) = workgroups(rows, DENSE_WORKGROUP, &inner.limits)?;
                     pass.dispatch_workgroups(gx, gy, 1);
                 }
             }
@@ -325,22 +320,6 @@ impl GpuDenseNet {
         drop(keep);
         out
     }
-}
-
-/// Workgroups for `invocations`: x up to the per-dimension limit, then rows of y.
-fn groups(invocations: usize, limits: &wgpu::Limits) -> Result<(u32, u32), GpuError> {
-    let needed = invocations.div_ceil(DENSE_WORKGROUP as usize).max(1);
-    let max = limits.max_compute_workgroups_per_dimension as usize;
-    let x = needed.min(max);
-    let y = needed.div_ceil(x);
-    if y > max {
-        return Err(GpuError::TooLarge {
-            what: "a dispatch's workgroups".to_string(),
-            bytes: needed as u64,
-            limit: (max * max) as u64,
-        });
-    }
-    Ok((x as u32, y as u32))
 }
 
 /// The dense layer's bind group layout and its pipelines (`dense`, `dense_tiled`,

@@ -24,9 +24,10 @@
 mod dense;
 mod error;
 mod runtime;
+mod stepped;
 
 pub use dense::GpuDenseNet;
 pub use error::GpuError;
 pub use instinct_wgsl::Mode;
-pub use runtime::{GpuModels, GpuOptions, GpuRuntime, ShaderChoice};
+pub use runtime::{Engine, GpuModels, GpuOptions, GpuRuntime, ShaderChoice};
 pub use wgpu;

@@ -1,12 +1,14 @@
 //! `GpuRuntime`: the adapter and device (chosen by environment or options, a clear error listing
 //! the adapters when none matches), and `GpuModels`: models uploaded into one storage buffer, each
-//! with its pipeline, run with `predict_batch` (one invocation per sample, the samples split
-//! across dispatches when they exceed a binding or the workgroup limit).
+//! with its engine, run with `predict_batch` (one invocation per sample, or the stepped engine's
+//! dispatches over the whole batch; the samples split across runs when they exceed a binding or
+//! the workgroup limit).
 
 use crate::error::GpuError;
+use crate::stepped::{SteppedModel, SteppedPipelines};
 use instinct_validate::ValidModel;
 use instinct_wgsl::{
-    GpuModel, LOOP_CAP, Mode, ModelPack, WORKGROUP_SIZE, specialized_library,
+    GpuModel, LOOP_CAP, Mode, ModelPack, SteppedPlan, WORKGROUP_SIZE, specialized_library,
     standalone_loop_iterations, standalone_shader, validate_wgsl, wgsl_library,
 };
 use wgpu::util::DeviceExt;
@@ -33,15 +35,30 @@ impl GpuOptions {
     }
 }
 
-/// Which shader runs a model.
+/// Which engine runs a model.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ShaderChoice {
-    /// The specialised shader, or the library when only the library fits a software driver's
-    /// loop budget.
+    /// One invocation per sample when one sample fits Mesa's loop budget (the specialised
+    /// shader, else the library); otherwise the stepped engine. The same choice on every
+    /// adapter: a model too large for that budget is also one that gains from running its rows
+    /// in parallel.
     #[default]
     Auto,
-    /// Always this mode (a software adapter still refuses a model over its loop budget).
+    /// One invocation per sample in this mode (a software adapter refuses a model over its loop
+    /// budget).
     Only(Mode),
+    /// The stepped engine: one dispatch per step of each instruction over the whole batch
+    /// ([`instinct_wgsl::SteppedPlan`]); any model that fits the compute buffer, on any adapter.
+    Stepped,
+}
+
+/// How an uploaded model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// One invocation per sample, `predict` written in this mode.
+    PerSample(Mode),
+    /// The stepped engine.
+    Stepped,
 }
 
 /// A GPU adapter with its device and queue; cheap to clone (the clones share the device).
@@ -218,20 +235,31 @@ impl GpuRuntime {
     ) -> Result<GpuModels, GpuError> {
         let mut pack = ModelPack::new();
         let mut entries = Vec::with_capacity(models.len());
+        let mut stepped = None;
         for (m, model) in models.iter().enumerate() {
             let blob = GpuModel::from_model(model)
                 .map_err(|source| GpuError::Blob { model: m, source })?;
             let offset = pack
                 .push(&blob)
                 .map_err(|source| GpuError::Blob { model: m, source })?;
-            let mode = self.mode_for(m, &blob, choice)?;
-            let pipeline = self.pipeline(m, &blob, mode)?;
+            let run = match self.engine_for(m, &blob, choice)? {
+                Engine::PerSample(mode) => Run::PerSample {
+                    mode,
+                    pipeline: self.pipeline(m, &blob, mode)?,
+                },
+                Engine::Stepped => {
+                    if stepped.is_none() {
+                        stepped = Some(SteppedPipelines::new(&self.inner, &self.description())?);
+                    }
+                    let plan = SteppedPlan::new(&blob, offset);
+                    Run::Stepped(SteppedModel::new(&self.inner, plan)?)
+                }
+            };
             entries.push(Entry {
                 offset,
                 feature_size: blob.feature_size(),
                 output_size: blob.output_size(),
-                mode,
-                pipeline,
+                run,
             });
         }
         let bytes = pack.as_bytes();
@@ -254,6 +282,7 @@ impl GpuRuntime {
             runtime: self.clone(),
             data,
             entries,
+            stepped,
         })
     }
 
@@ -262,28 +291,30 @@ impl GpuRuntime {
         self.upload(std::slice::from_ref(model), ShaderChoice::Auto)
     }
 
-    /// The mode a model runs in, or why it cannot run here.
-    fn mode_for(&self, m: usize, blob: &GpuModel, choice: ShaderChoice) -> Result<Mode, GpuError> {
-        let fits = |mode| !self.is_software() || standalone_loop_iterations(blob, mode) <= LOOP_CAP;
-        let candidates: &[Mode] = match choice {
-            ShaderChoice::Auto => &[Mode::Specialized, Mode::Library],
-            ShaderChoice::Only(Mode::Specialized) => &[Mode::Specialized],
-            ShaderChoice::Only(Mode::Library) => &[Mode::Library],
-        };
-        candidates
-            .iter()
-            .copied()
-            .find(|&mode| fits(mode))
-            .ok_or_else(|| GpuError::LoopBudget {
+    /// The engine a model runs in, or why it cannot run here.
+    fn engine_for(
+        &self,
+        m: usize,
+        blob: &GpuModel,
+        choice: ShaderChoice,
+    ) -> Result<Engine, GpuError> {
+        let within = |mode| standalone_loop_iterations(blob, mode) <= LOOP_CAP;
+        match choice {
+            ShaderChoice::Stepped => Ok(Engine::Stepped),
+            ShaderChoice::Auto => Ok([Mode::Specialized, Mode::Library]
+                .into_iter()
+                .find(|&mode| within(mode))
+                .map_or(Engine::Stepped, Engine::PerSample)),
+            ShaderChoice::Only(mode) if within(mode) || !self.is_software() => {
+                Ok(Engine::PerSample(mode))
+            }
+            ShaderChoice::Only(mode) => Err(GpuError::LoopBudget {
                 model: m,
                 adapter: self.description(),
-                needed: candidates
-                    .iter()
-                    .map(|&mode| standalone_loop_iterations(blob, mode))
-                    .min()
-                    .unwrap_or(0),
+                needed: standalone_loop_iterations(blob, mode),
                 cap: LOOP_CAP,
-            })
+            }),
+        }
     }
 
     /// The shader for `blob` in `mode`, checked by naga, then compiled by the device with its
@@ -348,13 +379,23 @@ impl GpuRuntime {
     }
 }
 
-/// One uploaded model: where it is in the buffer, its shapes, its pipeline.
+/// What runs one uploaded model.
+enum Run {
+    /// Its per-sample pipeline.
+    PerSample {
+        mode: Mode,
+        pipeline: wgpu::ComputePipeline,
+    },
+    /// Its steps.
+    Stepped(SteppedModel),
+}
+
+/// One uploaded model: where it is in the buffer, its shapes, its engine.
 struct Entry {
     offset: u32,
     feature_size: usize,
     output_size: usize,
-    mode: Mode,
-    pipeline: wgpu::ComputePipeline,
+    run: Run,
 }
 
 /// Models in one storage buffer, ready to run (they keep their runtime's device alive).
@@ -362,6 +403,8 @@ pub struct GpuModels {
     runtime: GpuRuntime,
     data: wgpu::Buffer,
     entries: Vec<Entry>,
+    /// The stepped engine's pipelines, when a model runs on it.
+    stepped: Option<SteppedPipelines>,
 }
 
 impl GpuModels {
@@ -380,9 +423,12 @@ impl GpuModels {
         self.entries.is_empty()
     }
 
-    /// The shader mode model `model` runs in.
-    pub fn mode(&self, model: usize) -> Option<Mode> {
-        self.entries.get(model).map(|e| e.mode)
+    /// The engine model `model` runs on.
+    pub fn engine(&self, model: usize) -> Option<Engine> {
+        self.entries.get(model).map(|e| match &e.run {
+            Run::PerSample { mode, .. } => Engine::PerSample(*mode),
+            Run::Stepped(_) => Engine::Stepped,
+        })
     }
 
     fn entry(&self, model: usize) -> Result<&Entry, GpuError> {
@@ -447,22 +493,31 @@ impl GpuModels {
         Ok(())
     }
 
-    /// Samples one dispatch can take: the workgroup count limit of one dimension, and inputs and
-    /// outputs within one storage binding.
+    /// Samples one dispatch (or one stepped run) can take: the workgroup count limit of one
+    /// dimension, and inputs and outputs within one storage binding.
     fn samples_per_dispatch(&self, e: &Entry) -> usize {
         let limits = &self.runtime.inner.limits;
-        let binding = limits
-            .max_storage_buffer_binding_size
-            .min(limits.max_buffer_size)
-            .min(u32::MAX as u64) as usize;
+        if let Run::Stepped(s) = &e.run {
+            return s.samples_per_run(limits);
+        }
         let by_groups =
             limits.max_compute_workgroups_per_dimension as usize * WORKGROUP_SIZE as usize;
         let widest = 4 * e.feature_size.max(e.output_size).max(1);
-        by_groups.min(binding / widest).max(1)
+        by_groups.min(binding_limit(limits) / widest).max(1)
     }
 
-    /// One dispatch of `inputs.len() / feature_size` samples.
+    /// One run of `inputs.len() / feature_size` samples.
     fn dispatch(&self, e: &Entry, inputs: &[f32], outputs: &mut [f32]) -> Result<(), GpuError> {
+        let pipeline = match &e.run {
+            Run::PerSample { pipeline, .. } => pipeline,
+            Run::Stepped(s) => {
+                let pipelines = self
+                    .stepped
+                    .as_ref()
+                    .expect("upload builds the stepped pipelines for a stepped model");
+                return s.run(&self.runtime.inner, pipelines, &self.data, inputs, outputs);
+            }
+        };
         let device = &self.runtime.inner.device;
         let n = inputs.len() / e.feature_size;
         // Any validation error below is returned, not left to wgpu's handler (which panics).
@@ -507,7 +562,7 @@ impl GpuModels {
         let mut encoder = device.create_command_encoder(&Default::default());
         {
             let mut pass = encoder.begin_compute_pass(&Default::default());
-            pass.set_pipeline(&e.pipeline);
+            pass.set_pipeline(pipeline);
             pass.set_bind_group(0, &bindings, &[]);
             pass.dispatch_workgroups((n as u32).div_ceil(WORKGROUP_SIZE), 1, 1);
         }
@@ -516,6 +571,35 @@ impl GpuModels {
         outputs.copy_from_slice(&values[..outputs.len()]);
         Ok(())
     }
+}
+
+/// Bytes one storage binding may hold on this device (also within one buffer and 32-bit sizes).
+pub(crate) fn binding_limit(limits: &wgpu::Limits) -> usize {
+    limits
+        .max_storage_buffer_binding_size
+        .min(limits.max_buffer_size)
+        .min(u32::MAX as u64) as usize
+}
+
+/// Workgroups of `workgroup` invocations for `invocations`: x up to the per-dimension limit, then
+/// rows of y.
+pub(crate) fn workgroups(
+    invocations: usize,
+    workgroup: u32,
+    limits: &wgpu::Limits,
+) -> Result<(u32, u32), GpuError> {
+    let needed = invocations.div_ceil(workgroup as usize).max(1);
+    let max = limits.max_compute_workgroups_per_dimension as usize;
+    let x = needed.min(max);
+    let y = needed.div_ceil(x);
+    if y > max {
+        return Err(GpuError::TooLarge {
+            what: "a dispatch's workgroups".to_string(),
+            bytes: needed as u64,
+            limit: (max * max) as u64,
+        });
+    }
+    Ok((x as u32, y as u32))
 }
 
 /// Error scopes for every kind of wgpu error (validation, out of memory, internal), so that none

@@ -4,7 +4,7 @@
 use instinct_batched::{Architecture, BatchedError, BatchedInference, LayerSpec};
 use instinct_cpu::Interpreter;
 use instinct_format::{Activation, Instruction, Limits, ModelInfo};
-use instinct_gpu::{GpuDenseNet, GpuError, GpuRuntime, ShaderChoice};
+use instinct_gpu::{Engine, GpuDenseNet, GpuError, GpuRuntime, Mode, ShaderChoice};
 
 fn runtime() -> Option<GpuRuntime> {
     match GpuRuntime::new() {
@@ -63,7 +63,7 @@ fn assert_close(gpu: &[f32], cpu: &[f32], what: &str) {
 }
 
 #[test]
-fn a_chain_over_the_per_sample_loop_budget_runs_layer_by_layer() {
+fn a_chain_over_the_per_sample_loop_budget_runs_layer_by_layer_and_in_steps() {
     let Some(gpu) = runtime() else { return };
     let info = chain(
         &[1024, 2048, 64, 10],
@@ -76,7 +76,10 @@ fn a_chain_over_the_per_sample_loop_budget_runs_layer_by_layer() {
     let model = instinct_validate::validate(&info, &Limits::default()).unwrap();
     if gpu.is_software() {
         // One invocation per sample would exceed the software driver's budget: refused.
-        let refused = gpu.upload(std::slice::from_ref(&model), ShaderChoice::Auto);
+        let refused = gpu.upload(
+            std::slice::from_ref(&model),
+            ShaderChoice::Only(Mode::Specialized),
+        );
         assert!(matches!(refused, Err(GpuError::LoopBudget { .. })));
     }
     let mut net = GpuDenseNet::from_model(&gpu, &model).unwrap();
@@ -93,6 +96,11 @@ fn a_chain_over_the_per_sample_loop_budget_runs_layer_by_layer() {
         let out = net.predict_batch(&inputs).unwrap();
         assert_close(&out, &expected, &format!("1024→2048→64→10, tiled {tiled}"));
     }
+    // Uploaded as any other model, it runs in steps.
+    let uploaded = gpu.load(&model).unwrap();
+    assert_eq!(uploaded.engine(0), Some(Engine::Stepped));
+    let out = uploaded.predict_batch(0, &inputs).unwrap();
+    assert_close(&out, &expected, "1024→2048→64→10 in steps");
 }
 
 #[test]

@@ -1,11 +1,11 @@
-//! The GPU against the CPU interpreter: every fixture in both shader modes (abs 1e-4 + rel 1e-4),
-//! several models in one buffer, the loop budget of Mesa's software drivers at its boundary, and
-//! the errors. Without an adapter every test says why it skips and passes, unless
+//! The GPU against the CPU interpreter: every fixture in both shader modes and on the stepped
+//! engine (abs 1e-4 + rel 1e-4), several models in one buffer, the loop budget of Mesa's software
+//! drivers at its boundary, a model far over it run in steps, and the errors. Without an adapter every test says why it skips and passes, unless
 //! `INSTINCT_REQUIRE_GPU=1` (set by CI), when it fails.
 
 use instinct_cpu::Interpreter;
 use instinct_format::{Limits, ModelInfo};
-use instinct_gpu::{GpuError, GpuRuntime, Mode, ShaderChoice};
+use instinct_gpu::{Engine, GpuError, GpuRuntime, Mode, ShaderChoice};
 use instinct_validate::ValidModel;
 use std::path::PathBuf;
 
@@ -90,12 +90,16 @@ fn worst(model: &ValidModel, inputs: &[Vec<f32>], gpu: &[f32]) -> f64 {
 }
 
 #[test]
-fn every_fixture_equals_the_interpreter_in_both_modes() {
+fn every_fixture_equals_the_interpreter_in_both_modes_and_in_steps() {
     let Some(gpu) = runtime() else { return };
-    for mode in [Mode::Specialized, Mode::Library] {
+    for mode in [
+        ShaderChoice::Only(Mode::Specialized),
+        ShaderChoice::Only(Mode::Library),
+        ShaderChoice::Stepped,
+    ] {
         for (name, model, inputs) in fixtures() {
             let models = gpu
-                .upload(std::slice::from_ref(&model), ShaderChoice::Only(mode))
+                .upload(std::slice::from_ref(&model), mode)
                 .unwrap_or_else(|e| panic!("{name} {mode:?}: {e}"));
             let flat: Vec<f32> = inputs.iter().flatten().copied().collect();
             let out = models.predict_batch(0, &flat).unwrap();
@@ -179,6 +183,74 @@ fn the_software_loop_budget_is_respected_at_its_boundary() {
             "{mode:?}: {largest} + 1 adds not refused"
         );
     }
+}
+
+/// A model far over the loop budget, with every step that a long instruction cuts into chunks:
+/// a DOT of 300 → 2048, a gather to 33,000 values, a softmax and a sum over them (two chunks
+/// each), an in-place gather that reads values it wrote earlier (in order, two chunks), a sum of
+/// 33,000 buffers (two chunks through scratch), and a scaled output of 64 values.
+fn over_the_budget() -> ValidModel {
+    const WIDE: usize = 33_000;
+    let spread: Vec<usize> = (0..WIDE).map(|i| (i * 7) % 2048).collect();
+    let reversed: Vec<usize> = (0..WIDE).rev().collect();
+    let picked: Vec<usize> = (0..63).map(|i| i * 515).collect();
+    let weights: Vec<Vec<f32>> = (0..2048)
+        .map(|o| {
+            (0..300)
+                .map(|i| (((o * 31 + i * 17) % 97) as f32 - 48.0) * 0.002)
+                .collect()
+        })
+        .collect();
+    let bias: Vec<f32> = (0..2048).map(|o| (o % 13) as f32 * 0.05).collect();
+    let mut scale = vec![20_000.0f32; 63];
+    scale.push(1e-3);
+    let json = serde_json::json!({
+        "feature_size": 300,
+        "buffer_sizes": [300, 2048, WIDE, 1, 1, 64],
+        "instructions": [
+            {"type": "DOT", "input": 0, "output": 1, "weights": 0, "activation": "RELU"},
+            {"type": "COPY_MASKED", "input": 1, "output": 2, "indexes": spread},
+            {"type": "ACTIVATION", "input": 2, "activation": "SOFTMAX"},
+            {"type": "COPY_MASKED", "input": 2, "output": 2, "indexes": reversed},
+            {"type": "REDUCE_SUM", "input": 2, "output": 3},
+            {"type": "ADD_ELEMENTWISE_BUFFERS", "input": vec![3; WIDE], "output": 4},
+            {"type": "COPY_MASKED", "input": 2, "output": 5, "indexes": picked},
+            {"type": "COPY", "input": 4, "output": 5, "internal_index": 63},
+            {"type": "MUL_ELEMENTWISE", "input": 5, "parameters": 0},
+        ],
+        "weights": [weights],
+        "bias": [bias],
+        "parameters": [scale],
+    });
+    valid(&json.to_string())
+}
+
+#[test]
+fn a_model_over_the_loop_budget_runs_in_steps() {
+    let Some(gpu) = runtime() else { return };
+    let model = over_the_budget();
+    let blob = instinct_wgsl::GpuModel::from_model(&model).unwrap();
+    for mode in [Mode::Specialized, Mode::Library] {
+        assert!(instinct_wgsl::standalone_loop_iterations(&blob, mode) > instinct_wgsl::LOOP_CAP);
+        if gpu.is_software() {
+            let refused = gpu.upload(std::slice::from_ref(&model), ShaderChoice::Only(mode));
+            assert!(matches!(refused, Err(GpuError::LoopBudget { .. })));
+        }
+    }
+    let uploaded = gpu.load(&model).unwrap();
+    assert_eq!(uploaded.engine(0), Some(Engine::Stepped));
+    let inputs: Vec<Vec<f32>> = (0..5)
+        .map(|r| {
+            (0..300)
+                .map(|i| ((i * 13 + r * 29) % 41) as f32 * 0.05 - 1.0)
+                .collect()
+        })
+        .collect();
+    let flat: Vec<f32> = inputs.iter().flatten().copied().collect();
+    let out = uploaded.predict_batch(0, &flat).unwrap();
+    let w = worst(&model, &inputs, &out);
+    eprintln!("over the loop budget, in steps: worst error {w:.4} of the tolerance");
+    assert!(w <= 1.0, "error {w} times the tolerance");
 }
 
 #[test]

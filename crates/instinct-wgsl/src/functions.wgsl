@@ -164,21 +164,6 @@ fn execute_reduce_sum(compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFE
     (*compute_buffer)[output_ptr] = sum;
 }
 
-// The map key of x: rounded half away from zero, saturated to i32 (NaN is 0, as on the CPU).
-fn map_key(x: f32) -> i32 {
-    if !(abs(x) >= 0.0) {
-        return 0;
-    }
-    if x >= 2147483648.0 {
-        return 2147483647;
-    }
-    if x < -2147483648.0 {
-        return -2147483647 - 1;
-    }
-    let t = trunc(x);
-    return i32(select(t, t + sign(x), abs(x - t) >= 0.5));
-}
-
 // Binary search of the table at `table` (pairs of key and values position, keys ascending);
 // writes the values found, or the default, to `size` values from `output_ptr`.
 fn execute_map_transform(model_offset: u32, compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, key_ptr: u32, output_ptr: u32, size: u32, params_offset: u32, table: u32, entries: u32, default_rel: u32) {

@@ -3,7 +3,9 @@
 //! [`wgsl_library`] is WGSL with instmodel's function names that runs any blob;
 //! [`specialized_library`] the same functions with one model structure baked in;
 //! [`loop_iterations`] counts what either costs against Mesa's loop budget;
-//! [`standalone_shader`] wraps either into a complete compute shader; [`validate_wgsl`] puts naga in
+//! [`standalone_shader`] wraps either into a complete compute shader; [`SteppedPlan`] and
+//! [`stepped_shader`] run a model of any size as a sequence of small dispatches over a whole
+//! batch, inside that budget; [`validate_wgsl`] puts naga in
 //! front of every shader and [`translate`] writes SPIR-V, MSL, HLSL or GLSL.
 //!
 //! ```
@@ -26,6 +28,7 @@ mod library;
 mod loops;
 mod naga_check;
 mod specialized;
+mod stepped;
 
 pub use blob::{
     GpuInstruction, GpuModel, HEADER_WORDS, INSTRUCTION_WORDS, MAGIC, MAX_COMPUTE_BUFFER,
@@ -38,4 +41,8 @@ pub use loops::{LOOP_CAP, Mode, loop_iterations, standalone_loop_iterations};
 pub use naga_check::{Target, Translated, ValidShader, translate, validate_wgsl};
 pub use specialized::{
     DOT_CHUNK, UNROLL_DOT_INPUTS, UNROLL_DOT_PRODUCTS, UNROLL_ELEMENTS, specialized_library,
+};
+pub use stepped::{
+    FROM_SCRATCH, Kernel, RunParams, STEP_ITERATIONS, STEP_WORKGROUP, Step, StepParams,
+    SteppedPlan, TO_SCRATCH, stepped_bindings, stepped_shader,
 };

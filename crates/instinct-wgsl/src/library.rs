@@ -2,10 +2,12 @@
 //! `get_feature_size`, …) that interpret any blob at run time, for shaders written for
 //! instmodel; and the standalone compute shader around it.
 
-/// The functions both modes share: activations, softmax, the dot product and one `execute_*`
+/// The functions both modes share: activations, the map key, softmax, the dot product and one `execute_*`
 /// function per instruction.
 pub(crate) const FUNCTIONS: &str = concat!(
     include_str!("activations.wgsl"),
+    "\n",
+    include_str!("map_key.wgsl"),
     "\n",
     include_str!("functions.wgsl")
 );

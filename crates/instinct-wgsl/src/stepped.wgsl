@@ -1,0 +1,294 @@
+// instinct's stepped engine: a model run one step at a time, each step one dispatch over every
+// sample of the batch (and, for most steps, every element), the compute buffers of all samples
+// side by side in a storage buffer, each followed by its scratch values (the partial results a
+// chunk leaves to the next). The host plans the steps (stepped.rs); no invocation loops
+// more than STEP_ITERATIONS times, so any model that fits the compute buffer stays inside Mesa's
+// loop budget, and the shader is the same for every model (compiled once).
+
+struct Step {
+    op: u32,
+    activation: u32,
+    a: u32,
+    b: u32,
+    width: u32,
+    first: u32,
+    count: u32,
+    p0: u32,
+    p1: u32,
+    p2: u32,
+    flags: u32,
+    model: u32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
+    pad3: u32,
+}
+
+struct Run {
+    samples: u32,
+    stride: u32,
+    scratch_at: u32,
+    pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read> model_data: array<f32>;
+@group(0) @binding(1) var<storage, read> inputs: array<f32>;
+@group(0) @binding(2) var<storage, read_write> outputs: array<f32>;
+@group(0) @binding(3) var<uniform> step: Step;
+@group(0) @binding(4) var<storage, read_write> compute: array<f32>;
+@group(0) @binding(5) var<uniform> run: Run;
+
+const OP_DOT: u32 = 1u;
+const OP_ACTIVATION: u32 = 2u;
+const OP_ADD: u32 = 3u;
+const OP_MUL: u32 = 4u;
+const OP_COPY: u32 = 5u;
+const OP_COPY_MASKED: u32 = 6u;
+const OP_CLIP: u32 = 7u;
+const OP_ADD_BUFFERS: u32 = 8u;
+const OP_MUL_BUFFERS: u32 = 9u;
+const OP_MUL_HEADS: u32 = 10u;
+const OP_ADD_HEADS: u32 = 11u;
+const OP_REDUCE_SUM: u32 = 12u;
+const OP_MAP_TRANSFORM: u32 = 13u;
+const OP_ATTENTION: u32 = 14u;
+const OP_SOFTMAX_MAX: u32 = 101u;
+const OP_SOFTMAX_SUM: u32 = 102u;
+const OP_SOFTMAX_SCALE: u32 = 103u;
+
+// Flags of a step that is one chunk of a longer fold: start from the value a previous chunk left
+// in scratch, and leave the result in scratch instead of the compute buffer.
+const FROM_SCRATCH: u32 = 1u;
+const TO_SCRATCH: u32 = 2u;
+
+// The invocation's index over a dispatch of up to 65,535 × 65,535 workgroups.
+fn flat_index(id: vec3<u32>, groups: vec3<u32>) -> u32 {
+    return id.x + id.y * groups.x * STEP_WORKGROUP;
+}
+
+fn word(at: u32) -> u32 {
+    return bitcast<u32>(model_data[step.model + at]);
+}
+
+// Features of each sample into its compute buffer (one invocation per sample and feature).
+@compute @workgroup_size(STEP_WORKGROUP)
+fn load_inputs(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let g = flat_index(id, groups);
+    if g >= run.samples * step.width {
+        return;
+    }
+    let s = g / step.width;
+    let i = g % step.width;
+    compute[s * run.stride + i] = inputs[g];
+}
+
+// The output of each sample out of its compute buffer (one invocation per sample and value).
+@compute @workgroup_size(STEP_WORKGROUP)
+fn store_outputs(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let g = flat_index(id, groups);
+    if g >= run.samples * step.width {
+        return;
+    }
+    let s = g / step.width;
+    let i = g % step.width;
+    outputs[g] = compute[s * run.stride + step.a + i];
+}
+
+// One output of a DOT (or of ATTENTION's scores) per invocation: W[row]·x + b[row], then the
+// activation (softmax runs as three later steps). p0: the weights' position in the model; p1:
+// inputs; p2: outputs. Eight products per iteration: at most 8,193 iterations.
+@compute @workgroup_size(STEP_WORKGROUP)
+fn dot_rows(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let g = flat_index(id, groups);
+    if g >= run.samples * step.width {
+        return;
+    }
+    let s = g / step.width;
+    let row = g % step.width;
+    let n = step.p1;
+    let w = step.model + step.p0 + row * n;
+    let x = s * run.stride + step.a;
+    var s0: f32 = 0.0;
+    var s1: f32 = 0.0;
+    var s2: f32 = 0.0;
+    var s3: f32 = 0.0;
+    let end = n & ~7u;
+    for (var k: u32 = 0u; k < end; k = k + 8u) {
+        s0 = s0 + model_data[w + k] * compute[x + k] + model_data[w + k + 4u] * compute[x + k + 4u];
+        s1 = s1 + model_data[w + k + 1u] * compute[x + k + 1u] + model_data[w + k + 5u] * compute[x + k + 5u];
+        s2 = s2 + model_data[w + k + 2u] * compute[x + k + 2u] + model_data[w + k + 6u] * compute[x + k + 6u];
+        s3 = s3 + model_data[w + k + 3u] * compute[x + k + 3u] + model_data[w + k + 7u] * compute[x + k + 7u];
+    }
+    let r = n - end;
+    if r > 0u { s0 = s0 + model_data[w + end] * compute[x + end]; }
+    if r > 1u { s1 = s1 + model_data[w + end + 1u] * compute[x + end + 1u]; }
+    if r > 2u { s2 = s2 + model_data[w + end + 2u] * compute[x + end + 2u]; }
+    if r > 3u { s3 = s3 + model_data[w + end + 3u] * compute[x + end + 3u]; }
+    if r > 4u { s0 = s0 + model_data[w + end + 4u] * compute[x + end + 4u]; }
+    if r > 5u { s1 = s1 + model_data[w + end + 5u] * compute[x + end + 5u]; }
+    if r > 6u { s2 = s2 + model_data[w + end + 6u] * compute[x + end + 6u]; }
+    let bias = model_data[step.model + step.p0 + step.p2 * n + row];
+    compute[s * run.stride + step.b + row] = apply_activation_single((s0 + s2) + (s1 + s3) + bias, step.activation);
+}
+
+// One element per invocation, for every instruction whose element i reads only element i of its
+// operands (or positions no invocation of the step writes).
+@compute @workgroup_size(STEP_WORKGROUP)
+fn elementwise(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let g = flat_index(id, groups);
+    if g >= run.samples * step.width {
+        return;
+    }
+    let s = g / step.width;
+    let i = g % step.width;
+    let base = s * run.stride;
+    let a = base + step.a + i;
+    let b = base + step.b + i;
+    let acc_at = base + run.scratch_at;
+    switch step.op {
+        case OP_ACTIVATION: {
+            compute[a] = apply_activation_single(compute[a], step.activation);
+        }
+        case OP_ADD: {
+            compute[a] = compute[a] + model_data[step.model + step.p0 + i];
+        }
+        case OP_MUL: {
+            compute[a] = compute[a] * model_data[step.model + step.p0 + i];
+        }
+        case OP_COPY: {
+            compute[b] = compute[a];
+        }
+        case OP_COPY_MASKED: {
+            compute[b] = compute[base + word(step.p0 + i)];
+        }
+        case OP_CLIP: {
+            var v = compute[a];
+            if step.p1 != CLIP_BOUND_NONE {
+                v = max(v, model_data[step.model + step.p0 + step.p1 + i]);
+            }
+            if step.p2 != CLIP_BOUND_NONE {
+                v = min(v, model_data[step.model + step.p0 + step.p2 + i]);
+            }
+            compute[a] = v;
+        }
+        case OP_ADD_BUFFERS, OP_MUL_BUFFERS: {
+            // Inputs first .. first + count of the list at p0, folded left.
+            let multiply = step.op == OP_MUL_BUFFERS;
+            var j = step.first;
+            var acc: f32;
+            if (step.flags & FROM_SCRATCH) != 0u {
+                acc = compute[acc_at + i];
+            } else {
+                acc = compute[base + word(step.p0 + j) + i];
+                j = j + 1u;
+            }
+            let end = step.first + step.count;
+            for (; j < end; j = j + 1u) {
+                let v = compute[base + word(step.p0 + j) + i];
+                acc = select(acc + v, acc * v, multiply);
+            }
+            if (step.flags & TO_SCRATCH) != 0u {
+                compute[acc_at + i] = acc;
+            } else {
+                compute[b] = acc;
+            }
+        }
+        case OP_MUL_HEADS, OP_ADD_HEADS: {
+            // p0: the heads' position; p1: the number of heads.
+            let h = compute[base + step.p0 + i / (step.width / step.p1)];
+            let x = compute[a];
+            compute[b] = select(x + h, x * h, step.op == OP_MUL_HEADS);
+        }
+        case OP_MAP_TRANSFORM: {
+            // The values' position, relative to p0, found by the lookup step.
+            let values = bitcast<u32>(compute[acc_at]);
+            compute[b] = model_data[step.model + step.p0 + values + i];
+        }
+        case OP_ATTENTION: {
+            compute[b] = compute[b] * compute[a];
+        }
+        case OP_SOFTMAX_SCALE: {
+            let m = compute[acc_at];
+            let total = compute[acc_at + 1u];
+            compute[a] = exp(compute[a] - m) / total;
+        }
+        default: {}
+    }
+}
+
+// One invocation per sample, for what must run in order: elements first .. first + count of a
+// fold, or a gather that reads what it writes.
+@compute @workgroup_size(STEP_WORKGROUP)
+fn per_sample(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let s = flat_index(id, groups);
+    if s >= run.samples {
+        return;
+    }
+    let base = s * run.stride;
+    let acc_at = base + run.scratch_at;
+    let end = step.first + step.count;
+    switch step.op {
+        case OP_COPY_MASKED: {
+            for (var i: u32 = step.first; i < end; i = i + 1u) {
+                compute[base + step.b + i] = compute[base + word(step.p0 + i)];
+            }
+        }
+        case OP_REDUCE_SUM: {
+            var acc: f32 = 0.0;
+            if (step.flags & FROM_SCRATCH) != 0u {
+                acc = compute[acc_at];
+            }
+            for (var i: u32 = step.first; i < end; i = i + 1u) {
+                acc = acc + compute[base + step.a + i];
+            }
+            if (step.flags & TO_SCRATCH) != 0u {
+                compute[acc_at] = acc;
+            } else {
+                compute[base + step.b] = acc;
+            }
+        }
+        case OP_SOFTMAX_MAX: {
+            var m = compute[base + step.a + step.first];
+            if (step.flags & FROM_SCRATCH) != 0u {
+                m = compute[acc_at];
+            }
+            for (var i: u32 = step.first; i < end; i = i + 1u) {
+                m = max(m, compute[base + step.a + i]);
+            }
+            compute[acc_at] = m;
+        }
+        case OP_SOFTMAX_SUM: {
+            let m = compute[acc_at];
+            var acc: f32 = 0.0;
+            if (step.flags & FROM_SCRATCH) != 0u {
+                acc = compute[acc_at + 1u];
+            }
+            for (var i: u32 = step.first; i < end; i = i + 1u) {
+                acc = acc + exp(compute[base + step.a + i] - m);
+            }
+            compute[acc_at + 1u] = acc;
+        }
+        case OP_MAP_TRANSFORM: {
+            // p0: the parameters region; p1: the table's position in it; p2: its entries; b:
+            // the default values' position in it. Leaves the values' position in scratch.
+            let key = map_key(compute[base + step.a]);
+            let table = step.p0 + step.p1;
+            var lo: u32 = 0u;
+            var hi: u32 = step.p2;
+            while lo < hi {
+                let mid = (lo + hi) / 2u;
+                if bitcast<i32>(word(table + 2u * mid)) < key {
+                    lo = mid + 1u;
+                } else {
+                    hi = mid;
+                }
+            }
+            var values = step.b;
+            if lo < step.p2 && bitcast<i32>(word(table + 2u * lo)) == key {
+                values = word(table + 2u * lo + 1u);
+            }
+            compute[acc_at] = bitcast<f32>(values);
+        }
+        default: {}
+    }
+}
