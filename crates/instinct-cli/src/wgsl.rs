@@ -99,7 +99,7 @@ pub fn run(o: &Options) -> Outcome {
     let budget = if iterations <= LOOP_CAP {
         "within"
     } else {
-        "OVER: Mesa's software drivers (llvmpipe, lavapipe) would return wrong values; use --mode specialized or a hardware GPU"
+        "OVER: run one sample per invocation, Mesa's software drivers (llvmpipe, lavapipe) would return wrong values; on them run it with `instinct predict --engine gpu` (the stepped engine), or use a hardware GPU"
     };
     let _ = writeln!(
         std::io::stderr(),

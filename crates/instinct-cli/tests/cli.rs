@@ -811,3 +811,77 @@ fn wgsl_writes_shaders_that_naga_accepts_in_every_target() {
     );
     check(&["wgsl", &dir.path("missing.json")], 2, "missing.json");
 }
+
+#[test]
+fn predict_on_the_gpu_names_its_engine_and_matches_the_interpreter() {
+    let dir = TempDir::new("predict-gpu");
+    let probe = instinct(&[
+        "predict",
+        &model(),
+        "--input",
+        &fixture("data/iris_test.csv"),
+        "--engine",
+        "gpu",
+    ]);
+    if probe.code != 0 {
+        assert!(
+            std::env::var("INSTINCT_REQUIRE_GPU").as_deref() != Ok("1"),
+            "INSTINCT_REQUIRE_GPU=1 but --engine gpu failed: {}",
+            probe.stderr
+        );
+        return eprintln!("skipping: {}", probe.stderr);
+    }
+    // A softmax over 30,000 values is past Mesa's loop budget for one sample per invocation;
+    // the gather makes it something other than a chain of DOTs.
+    let wide = 30_000;
+    let over = serde_json::json!({
+        "feature_size": 3,
+        "buffer_sizes": [3, wide, 5],
+        "instructions": [
+            {"type": "DOT", "input": 0, "output": 1, "weights": 0},
+            {"type": "ACTIVATION", "input": 1, "activation": "SOFTMAX"},
+            {"type": "COPY_MASKED", "input": 1, "output": 2, "indexes": [0, 7000, 14000, 21000, 29999]},
+            {"type": "MUL_ELEMENTWISE", "input": 2, "parameters": 0},
+        ],
+        "weights": [(0..wide).map(|o| [(o % 7) as f32 * 0.3, (o % 11) as f32 * -0.2, 0.1]).collect::<Vec<_>>()],
+        "bias": [(0..wide).map(|o| (o % 5) as f32 * 0.1).collect::<Vec<_>>()],
+        "parameters": [[30_000.0, 30_000.0, 30_000.0, 30_000.0, 30_000.0]],
+    });
+    let over = dir.write("over.json", over.to_string());
+    let small_rows = dir.write(
+        "rows3.json",
+        serde_json::to_string(&[[0.5f32, -1.0, 2.0], [1.5, 0.25, -0.75], [0.0, 0.0, 0.0]]).unwrap(),
+    );
+    let branchy = fixture("conformance/keras_branchy/model.json");
+    let branchy_expected =
+        json(&std::fs::read_to_string(fixture("conformance/keras_branchy/expected.json")).unwrap());
+    let branchy_rows = dir.write("rows10.json", branchy_expected["inputs"].to_string());
+    let iris_rows = dir.write(
+        "iris.json",
+        serde_json::to_string(&iris_test_rows()).unwrap(),
+    );
+    for (model, input, engine) in [
+        (model(), iris_rows, "layer by layer"),
+        (branchy, branchy_rows, "one invocation per sample"),
+        (over, small_rows, "stepped"),
+    ] {
+        let run = |engine| {
+            check(
+                &["predict", &model, "--input", &input, "--engine", engine],
+                0,
+                "",
+            )
+        };
+        let gpu = run("gpu");
+        assert!(gpu.stderr.contains(engine), "{model}: {}", gpu.stderr);
+        let cpu = rows(&json(&run("interp").stdout));
+        let gpu = rows(&json(&gpu.stdout));
+        assert_eq!(gpu.len(), cpu.len());
+        for (g, c) in gpu.iter().flatten().zip(cpu.iter().flatten()) {
+            assert!(
+                (g - c).abs() <= 1e-4 + 1e-4 * c.abs(),
+                "{model}: GPU {g}, CPU {c}"
+            );
+        }
+    }
+}

@@ -31,7 +31,8 @@ pub struct LayerParams {
 /// Rows and outputs of one workgroup of the tiled entry point.
 pub const DENSE_TILE: u32 = 16;
 
-/// The shader: bindings 0 `weights`, 1 `x` (rows × inputs), 2 `y` (rows × outputs), 3
+/// The shader: bindings 0 `model_data` (the weights), 1 `values` (rows × inputs), 2 `y` (rows ×
+/// outputs), 3
 /// [`LayerParams`]; entry points `dense` (one invocation per row and output, a 2-D dispatch
 /// counted x-major when one dimension is not enough; any number of models), `dense_tiled` (one
 /// model: workgroups of [`DENSE_TILE`]² invocations each computing a tile of rows × outputs
@@ -43,8 +44,9 @@ pub const DENSE_TILE: u32 = 16;
 /// ```
 pub fn dense_layer_shader() -> String {
     format!(
-        "const DENSE_WORKGROUP: u32 = {DENSE_WORKGROUP}u;\n\n{}\n{}",
+        "const WORKGROUP: u32 = {DENSE_WORKGROUP}u;\n\n{}\n{}\n{}",
         include_str!("activations.wgsl"),
+        include_str!("storage_dot.wgsl"),
         include_str!("dense.wgsl")
     )
 }

@@ -1,4 +1,4 @@
-// instinct's dense layer over many rows, one dispatch per layer: y[r][o] = act(W_m[o]·x[r] + b_m[o])
+// instinct's dense layer over many rows, one dispatch per layer: y[r][o] = act(W_m[o]·values[r] + b_m[o])
 // where row r belongs to model m = r / rows_per_model (one model when rows_per_model is 0). One
 // invocation per (row, output): its only loop runs inputs / 8 times, far inside Mesa's loop
 // budget for any layer. Softmax layers store the affine values, then `softmax_rows` normalises
@@ -15,17 +15,12 @@ struct LayerParams {
     pad: u32,
 }
 
-@group(0) @binding(0) var<storage, read> weights: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(0) var<storage, read> model_data: array<f32>;
+@group(0) @binding(1) var<storage, read> values: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<uniform> layer: LayerParams;
 
-// The invocation's index over a dispatch of up to 65,535 × 65,535 workgroups.
-fn flat_index(id: vec3<u32>, groups: vec3<u32>) -> u32 {
-    return id.x + id.y * groups.x * DENSE_WORKGROUP;
-}
-
-@compute @workgroup_size(DENSE_WORKGROUP)
+@compute @workgroup_size(WORKGROUP)
 fn dense(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let index = flat_index(id, groups);
     if index >= layer.rows * layer.outputs {
@@ -36,27 +31,7 @@ fn dense(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) 
     let model = select(0u, row / max(layer.rows_per_model, 1u), layer.rows_per_model > 0u);
     let n = layer.inputs;
     let w = layer.weights_at + (model * layer.outputs + o) * n;
-    let xr = row * n;
-    var s0: f32 = 0.0;
-    var s1: f32 = 0.0;
-    var s2: f32 = 0.0;
-    var s3: f32 = 0.0;
-    let end = n & ~7u;
-    for (var k: u32 = 0u; k < end; k = k + 8u) {
-        s0 = s0 + weights[w + k] * x[xr + k] + weights[w + k + 4u] * x[xr + k + 4u];
-        s1 = s1 + weights[w + k + 1u] * x[xr + k + 1u] + weights[w + k + 5u] * x[xr + k + 5u];
-        s2 = s2 + weights[w + k + 2u] * x[xr + k + 2u] + weights[w + k + 6u] * x[xr + k + 6u];
-        s3 = s3 + weights[w + k + 3u] * x[xr + k + 3u] + weights[w + k + 7u] * x[xr + k + 7u];
-    }
-    let r = n - end;
-    if r > 0u { s0 = s0 + weights[w + end] * x[xr + end]; }
-    if r > 1u { s1 = s1 + weights[w + end + 1u] * x[xr + end + 1u]; }
-    if r > 2u { s2 = s2 + weights[w + end + 2u] * x[xr + end + 2u]; }
-    if r > 3u { s3 = s3 + weights[w + end + 3u] * x[xr + end + 3u]; }
-    if r > 4u { s0 = s0 + weights[w + end + 4u] * x[xr + end + 4u]; }
-    if r > 5u { s1 = s1 + weights[w + end + 5u] * x[xr + end + 5u]; }
-    if r > 6u { s2 = s2 + weights[w + end + 6u] * x[xr + end + 6u]; }
-    let v = (s0 + s2) + (s1 + s3) + weights[layer.bias_at + model * layer.outputs + o];
+    let v = dot_values(w, row * n, n) + model_data[layer.bias_at + model * layer.outputs + o];
     y[row * layer.outputs + o] = apply_activation_single(v, layer.activation);
 }
 
@@ -79,10 +54,10 @@ fn dense_tiled(@builtin(local_invocation_id) local: vec3<u32>, @builtin(workgrou
         // output x; zeros past the edges.
         let xr = group.y * TILE + local.y;
         let xk = k0 + local.x;
-        x_tile[local.y][local.x] = select(0.0, x[min(xr * n + xk, arrayLength(&x) - 1u)], xr < layer.rows && xk < n);
+        x_tile[local.y][local.x] = select(0.0, values[min(xr * n + xk, arrayLength(&values) - 1u)], xr < layer.rows && xk < n);
         let wo = group.x * TILE + local.x;
         let wk = k0 + local.y;
-        w_tile[local.y][local.x] = select(0.0, weights[min(layer.weights_at + wo * n + wk, arrayLength(&weights) - 1u)], wo < layer.outputs && wk < n);
+        w_tile[local.y][local.x] = select(0.0, model_data[min(layer.weights_at + wo * n + wk, arrayLength(&model_data) - 1u)], wo < layer.outputs && wk < n);
         workgroupBarrier();
         // Written out: a loop here would cost Mesa's budget 17 iterations per tile.
         s = s + x_tile[local.y][0u] * w_tile[0u][local.x] + x_tile[local.y][1u] * w_tile[1u][local.x] + x_tile[local.y][2u] * w_tile[2u][local.x] + x_tile[local.y][3u] * w_tile[3u][local.x];
@@ -92,12 +67,12 @@ fn dense_tiled(@builtin(local_invocation_id) local: vec3<u32>, @builtin(workgrou
         workgroupBarrier();
     }
     if row < layer.rows && o < layer.outputs {
-        y[row * layer.outputs + o] = apply_activation_single(s + weights[layer.bias_at + o], layer.activation);
+        y[row * layer.outputs + o] = apply_activation_single(s + model_data[layer.bias_at + o], layer.activation);
     }
 }
 
 // Softmax across each row's outputs, in place (after `dense` stored the affine values).
-@compute @workgroup_size(DENSE_WORKGROUP)
+@compute @workgroup_size(WORKGROUP)
 fn softmax_rows(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let row = flat_index(id, groups);
     if row >= layer.rows {

@@ -25,7 +25,7 @@ pub mod stepped_bindings {
     pub const OUTPUTS: u32 = 2;
     /// `step: StepParams`, uniform (one per step: bind it with a dynamic offset).
     pub const STEP: u32 = 3;
-    /// `compute: array<f32>`, read-write storage: per sample, its compute buffer then its
+    /// `values: array<f32>`, read-write storage: per sample, its compute buffer then its
     /// scratch values ([`super::RunParams::stride`] values), zeroed before the first step.
     pub const COMPUTE: u32 = 4;
     /// `run: RunParams`, uniform: the batch.
@@ -497,9 +497,10 @@ fn plan_instruction(
 /// ```
 pub fn stepped_shader() -> String {
     format!(
-        "// instinct stepped engine\nconst STEP_WORKGROUP: u32 = {STEP_WORKGROUP}u;\n\n{}\n{}\n{}",
+        "// instinct stepped engine\nconst WORKGROUP: u32 = {STEP_WORKGROUP}u;\n\n{}\n{}\n{}\n{}",
         include_str!("activations.wgsl"),
         include_str!("map_key.wgsl"),
+        include_str!("storage_dot.wgsl"),
         include_str!("stepped.wgsl")
     )
 }

@@ -35,7 +35,7 @@ struct Run {
 @group(0) @binding(1) var<storage, read> inputs: array<f32>;
 @group(0) @binding(2) var<storage, read_write> outputs: array<f32>;
 @group(0) @binding(3) var<uniform> step: Step;
-@group(0) @binding(4) var<storage, read_write> compute: array<f32>;
+@group(0) @binding(4) var<storage, read_write> values: array<f32>;
 @group(0) @binding(5) var<uniform> run: Run;
 
 const OP_DOT: u32 = 1u;
@@ -61,9 +61,14 @@ const OP_SOFTMAX_SCALE: u32 = 103u;
 const FROM_SCRATCH: u32 = 1u;
 const TO_SCRATCH: u32 = 2u;
 
-// The invocation's index over a dispatch of up to 65,535 × 65,535 workgroups.
-fn flat_index(id: vec3<u32>, groups: vec3<u32>) -> u32 {
-    return id.x + id.y * groups.x * STEP_WORKGROUP;
+// The (sample, element) of an invocation of a step of `step.width` invocations per sample; the
+// sample is `run.samples` for an invocation past the last one.
+fn lane(id: vec3<u32>, groups: vec3<u32>) -> vec2<u32> {
+    let g = flat_index(id, groups);
+    if g >= run.samples * step.width {
+        return vec2<u32>(run.samples, 0u);
+    }
+    return vec2<u32>(g / step.width, g % step.width);
 }
 
 fn word(at: u32) -> u32 {
@@ -71,105 +76,85 @@ fn word(at: u32) -> u32 {
 }
 
 // Features of each sample into its compute buffer (one invocation per sample and feature).
-@compute @workgroup_size(STEP_WORKGROUP)
+@compute @workgroup_size(WORKGROUP)
 fn load_inputs(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let g = flat_index(id, groups);
-    if g >= run.samples * step.width {
+    let l = lane(id, groups);
+    if l.x >= run.samples {
         return;
     }
-    let s = g / step.width;
-    let i = g % step.width;
-    compute[s * run.stride + i] = inputs[g];
+    let s = l.x;
+    let i = l.y;
+    values[s * run.stride + i] = inputs[s * step.width + i];
 }
 
 // The output of each sample out of its compute buffer (one invocation per sample and value).
-@compute @workgroup_size(STEP_WORKGROUP)
+@compute @workgroup_size(WORKGROUP)
 fn store_outputs(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let g = flat_index(id, groups);
-    if g >= run.samples * step.width {
+    let l = lane(id, groups);
+    if l.x >= run.samples {
         return;
     }
-    let s = g / step.width;
-    let i = g % step.width;
-    outputs[g] = compute[s * run.stride + step.a + i];
+    let s = l.x;
+    let i = l.y;
+    outputs[s * step.width + i] = values[s * run.stride + step.a + i];
 }
 
 // One output of a DOT (or of ATTENTION's scores) per invocation: W[row]·x + b[row], then the
 // activation (softmax runs as three later steps). p0: the weights' position in the model; p1:
 // inputs; p2: outputs. Eight products per iteration: at most 8,193 iterations.
-@compute @workgroup_size(STEP_WORKGROUP)
+@compute @workgroup_size(WORKGROUP)
 fn dot_rows(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let g = flat_index(id, groups);
-    if g >= run.samples * step.width {
+    let l = lane(id, groups);
+    if l.x >= run.samples {
         return;
     }
-    let s = g / step.width;
-    let row = g % step.width;
+    let s = l.x;
+    let row = l.y;
     let n = step.p1;
     let w = step.model + step.p0 + row * n;
-    let x = s * run.stride + step.a;
-    var s0: f32 = 0.0;
-    var s1: f32 = 0.0;
-    var s2: f32 = 0.0;
-    var s3: f32 = 0.0;
-    let end = n & ~7u;
-    for (var k: u32 = 0u; k < end; k = k + 8u) {
-        s0 = s0 + model_data[w + k] * compute[x + k] + model_data[w + k + 4u] * compute[x + k + 4u];
-        s1 = s1 + model_data[w + k + 1u] * compute[x + k + 1u] + model_data[w + k + 5u] * compute[x + k + 5u];
-        s2 = s2 + model_data[w + k + 2u] * compute[x + k + 2u] + model_data[w + k + 6u] * compute[x + k + 6u];
-        s3 = s3 + model_data[w + k + 3u] * compute[x + k + 3u] + model_data[w + k + 7u] * compute[x + k + 7u];
-    }
-    let r = n - end;
-    if r > 0u { s0 = s0 + model_data[w + end] * compute[x + end]; }
-    if r > 1u { s1 = s1 + model_data[w + end + 1u] * compute[x + end + 1u]; }
-    if r > 2u { s2 = s2 + model_data[w + end + 2u] * compute[x + end + 2u]; }
-    if r > 3u { s3 = s3 + model_data[w + end + 3u] * compute[x + end + 3u]; }
-    if r > 4u { s0 = s0 + model_data[w + end + 4u] * compute[x + end + 4u]; }
-    if r > 5u { s1 = s1 + model_data[w + end + 5u] * compute[x + end + 5u]; }
-    if r > 6u { s2 = s2 + model_data[w + end + 6u] * compute[x + end + 6u]; }
     let bias = model_data[step.model + step.p0 + step.p2 * n + row];
-    compute[s * run.stride + step.b + row] = apply_activation_single((s0 + s2) + (s1 + s3) + bias, step.activation);
+    values[s * run.stride + step.b + row] = apply_activation_single(dot_values(w, s * run.stride + step.a, n) + bias, step.activation);
 }
 
 // One element per invocation, for every instruction whose element i reads only element i of its
 // operands (or positions no invocation of the step writes).
-@compute @workgroup_size(STEP_WORKGROUP)
+@compute @workgroup_size(WORKGROUP)
 fn elementwise(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let g = flat_index(id, groups);
-    if g >= run.samples * step.width {
+    let l = lane(id, groups);
+    if l.x >= run.samples {
         return;
     }
-    let s = g / step.width;
-    let i = g % step.width;
+    let s = l.x;
+    let i = l.y;
     let base = s * run.stride;
     let a = base + step.a + i;
     let b = base + step.b + i;
     let acc_at = base + run.scratch_at;
     switch step.op {
         case OP_ACTIVATION: {
-            compute[a] = apply_activation_single(compute[a], step.activation);
+            values[a] = apply_activation_single(values[a], step.activation);
         }
         case OP_ADD: {
-            compute[a] = compute[a] + model_data[step.model + step.p0 + i];
+            values[a] = values[a] + model_data[step.model + step.p0 + i];
         }
         case OP_MUL: {
-            compute[a] = compute[a] * model_data[step.model + step.p0 + i];
+            values[a] = values[a] * model_data[step.model + step.p0 + i];
         }
         case OP_COPY: {
-            compute[b] = compute[a];
+            values[b] = values[a];
         }
         case OP_COPY_MASKED: {
-            compute[b] = compute[base + word(step.p0 + i)];
+            values[b] = values[base + word(step.p0 + i)];
         }
         case OP_CLIP: {
-            var v = compute[a];
+            var v = values[a];
             if step.p1 != CLIP_BOUND_NONE {
                 v = max(v, model_data[step.model + step.p0 + step.p1 + i]);
             }
             if step.p2 != CLIP_BOUND_NONE {
                 v = min(v, model_data[step.model + step.p0 + step.p2 + i]);
             }
-            compute[a] = v;
+            values[a] = v;
         }
         case OP_ADD_BUFFERS, OP_MUL_BUFFERS: {
             // Inputs first .. first + count of the list at p0, folded left.
@@ -177,40 +162,40 @@ fn elementwise(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgr
             var j = step.first;
             var acc: f32;
             if (step.flags & FROM_SCRATCH) != 0u {
-                acc = compute[acc_at + i];
+                acc = values[acc_at + i];
             } else {
-                acc = compute[base + word(step.p0 + j) + i];
+                acc = values[base + word(step.p0 + j) + i];
                 j = j + 1u;
             }
             let end = step.first + step.count;
             for (; j < end; j = j + 1u) {
-                let v = compute[base + word(step.p0 + j) + i];
+                let v = values[base + word(step.p0 + j) + i];
                 acc = select(acc + v, acc * v, multiply);
             }
             if (step.flags & TO_SCRATCH) != 0u {
-                compute[acc_at + i] = acc;
+                values[acc_at + i] = acc;
             } else {
-                compute[b] = acc;
+                values[b] = acc;
             }
         }
         case OP_MUL_HEADS, OP_ADD_HEADS: {
             // p0: the heads' position; p1: the number of heads.
-            let h = compute[base + step.p0 + i / (step.width / step.p1)];
-            let x = compute[a];
-            compute[b] = select(x + h, x * h, step.op == OP_MUL_HEADS);
+            let h = values[base + step.p0 + i / (step.width / step.p1)];
+            let x = values[a];
+            values[b] = select(x + h, x * h, step.op == OP_MUL_HEADS);
         }
         case OP_MAP_TRANSFORM: {
             // The values' position, relative to p0, found by the lookup step.
-            let values = bitcast<u32>(compute[acc_at]);
-            compute[b] = model_data[step.model + step.p0 + values + i];
+            let found = bitcast<u32>(values[acc_at]);
+            values[b] = model_data[step.model + step.p0 + found + i];
         }
         case OP_ATTENTION: {
-            compute[b] = compute[b] * compute[a];
+            values[b] = values[b] * values[a];
         }
         case OP_SOFTMAX_SCALE: {
-            let m = compute[acc_at];
-            let total = compute[acc_at + 1u];
-            compute[a] = exp(compute[a] - m) / total;
+            let m = values[acc_at];
+            let total = values[acc_at + 1u];
+            values[a] = exp(values[a] - m) / total;
         }
         default: {}
     }
@@ -218,7 +203,7 @@ fn elementwise(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgr
 
 // One invocation per sample, for what must run in order: elements first .. first + count of a
 // fold, or a gather that reads what it writes.
-@compute @workgroup_size(STEP_WORKGROUP)
+@compute @workgroup_size(WORKGROUP)
 fn per_sample(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let s = flat_index(id, groups);
     if s >= run.samples {
@@ -230,48 +215,48 @@ fn per_sample(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgro
     switch step.op {
         case OP_COPY_MASKED: {
             for (var i: u32 = step.first; i < end; i = i + 1u) {
-                compute[base + step.b + i] = compute[base + word(step.p0 + i)];
+                values[base + step.b + i] = values[base + word(step.p0 + i)];
             }
         }
         case OP_REDUCE_SUM: {
             var acc: f32 = 0.0;
             if (step.flags & FROM_SCRATCH) != 0u {
-                acc = compute[acc_at];
+                acc = values[acc_at];
             }
             for (var i: u32 = step.first; i < end; i = i + 1u) {
-                acc = acc + compute[base + step.a + i];
+                acc = acc + values[base + step.a + i];
             }
             if (step.flags & TO_SCRATCH) != 0u {
-                compute[acc_at] = acc;
+                values[acc_at] = acc;
             } else {
-                compute[base + step.b] = acc;
+                values[base + step.b] = acc;
             }
         }
         case OP_SOFTMAX_MAX: {
-            var m = compute[base + step.a + step.first];
+            var m = values[base + step.a + step.first];
             if (step.flags & FROM_SCRATCH) != 0u {
-                m = compute[acc_at];
+                m = values[acc_at];
             }
             for (var i: u32 = step.first; i < end; i = i + 1u) {
-                m = max(m, compute[base + step.a + i]);
+                m = max(m, values[base + step.a + i]);
             }
-            compute[acc_at] = m;
+            values[acc_at] = m;
         }
         case OP_SOFTMAX_SUM: {
-            let m = compute[acc_at];
+            let m = values[acc_at];
             var acc: f32 = 0.0;
             if (step.flags & FROM_SCRATCH) != 0u {
-                acc = compute[acc_at + 1u];
+                acc = values[acc_at + 1u];
             }
             for (var i: u32 = step.first; i < end; i = i + 1u) {
-                acc = acc + exp(compute[base + step.a + i] - m);
+                acc = acc + exp(values[base + step.a + i] - m);
             }
-            compute[acc_at + 1u] = acc;
+            values[acc_at + 1u] = acc;
         }
         case OP_MAP_TRANSFORM: {
             // p0: the parameters region; p1: the table's position in it; p2: its entries; b:
             // the default values' position in it. Leaves the values' position in scratch.
-            let key = map_key(compute[base + step.a]);
+            let key = map_key(values[base + step.a]);
             let table = step.p0 + step.p1;
             var lo: u32 = 0u;
             var hi: u32 = step.p2;
@@ -283,11 +268,11 @@ fn per_sample(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgro
                     hi = mid;
                 }
             }
-            var values = step.b;
+            var found = step.b;
             if lo < step.p2 && bitcast<i32>(word(table + 2u * lo)) == key {
-                values = word(table + 2u * lo + 1u);
+                found = word(table + 2u * lo + 1u);
             }
-            compute[acc_at] = bitcast<f32>(values);
+            values[acc_at] = bitcast<f32>(found);
         }
         default: {}
     }
