@@ -227,7 +227,9 @@ pub fn shaders_validate(model: &instinct::ValidModel) -> Result<usize, String> {
     }
     // The stepped engine's shader is the same for every model; its plan must keep every
     // invocation inside Mesa's loop budget.
-    let stepped = wgsl::SteppedPlan::new(&blob, 0).loop_iterations();
+    let stepped = wgsl::SteppedPlan::new(&blob, 0)
+        .map_err(|e| e.to_string())?
+        .loop_iterations();
     if stepped > wgsl::LOOP_CAP {
         return Err(format!(
             "a stepped invocation loops {stepped} times, over the budget of {}",

@@ -113,6 +113,14 @@ pub enum GpuError {
         /// The limit.
         limit: u64,
     },
+    /// A dispatch needs more workgroups than the device's two dimensions allow.
+    #[error("a dispatch needs {workgroups} workgroups; the device allows {limit}")]
+    TooManyWorkgroups {
+        /// Workgroups needed.
+        workgroups: u64,
+        /// The most the device allows (its per-dimension limit squared).
+        limit: u64,
+    },
     /// The layer-by-layer engine takes chains of DOTs (with their activations) only, and every
     /// model of a batch loaded.
     #[error("{0}")]

@@ -251,7 +251,8 @@ impl GpuRuntime {
                     if stepped.is_none() {
                         stepped = Some(SteppedPipelines::new(&self.inner, &self.description())?);
                     }
-                    let plan = SteppedPlan::new(&blob, offset);
+                    let plan = SteppedPlan::new(&blob, offset)
+                        .map_err(|source| GpuError::Blob { model: m, source })?;
                     Run::Stepped(SteppedModel::new(&self.inner, plan)?)
                 }
             };
@@ -593,10 +594,9 @@ pub(crate) fn workgroups(
     let x = needed.min(max);
     let y = needed.div_ceil(x);
     if y > max {
-        return Err(GpuError::TooLarge {
-            what: "a dispatch's workgroups".to_string(),
-            bytes: needed as u64,
-            limit: (max * max) as u64,
+        return Err(GpuError::TooManyWorkgroups {
+            workgroups: needed as u64,
+            limit: (max as u64).saturating_mul(max as u64),
         });
     }
     Ok((x as u32, y as u32))

@@ -20,6 +20,22 @@ pub enum BlobError {
         /// Words needed.
         words: usize,
     },
+    /// A blob from elsewhere whose instruction reads positions it also writes, other than each
+    /// element its own: the per-sample shaders run it in order, the stepped engine (all elements
+    /// at once) cannot. Validated models never do this.
+    #[error(
+        "instruction {instruction} ({opcode}) reads {read} while writing {written}: the stepped engine runs its elements at once and cannot order them"
+    )]
+    Overlapping {
+        /// Index of the instruction.
+        instruction: usize,
+        /// Its opcode's name.
+        opcode: String,
+        /// The range read, as compute-buffer positions.
+        read: String,
+        /// The range written.
+        written: String,
+    },
     /// A blob read from elsewhere is inconsistent.
     #[error("malformed blob: {place}: {reason}")]
     Malformed {

@@ -7,6 +7,7 @@
 //! budget, whatever its size, and the shader compiles once, small, for all models.
 
 use crate::blob::{GpuInstruction, GpuModel, Opcode, activation_code, activation_of_code};
+use crate::error::BlobError;
 use instinct_format::Activation;
 
 /// Invocations per workgroup of [`stepped_shader`].
@@ -274,8 +275,11 @@ impl Planner {
 }
 
 impl SteppedPlan {
-    /// The steps of `blob`, stored at `model_offset` words into the model buffer.
-    pub fn new(blob: &GpuModel, model_offset: u32) -> SteppedPlan {
+    /// The steps of `blob`, stored at `model_offset` words into the model buffer. Refuses
+    /// ([`BlobError::Overlapping`]) an instruction of a blob made elsewhere whose elements read
+    /// positions other elements write, which only the per-sample shaders can order; a blob of a
+    /// validated model never has one.
+    pub fn new(blob: &GpuModel, model_offset: u32) -> Result<SteppedPlan, BlobError> {
         let mut p = Planner {
             steps: Vec::new(),
             model: model_offset,
@@ -290,7 +294,8 @@ impl SteppedPlan {
                 ..StepParams::default()
             },
         );
-        for g in blob.instructions() {
+        for (n, g) in blob.instructions().iter().enumerate() {
+            elements_apart(blob, n, g, params)?;
             plan_instruction(&mut p, blob, g, weights, params);
         }
         p.push(
@@ -301,14 +306,13 @@ impl SteppedPlan {
                 ..StepParams::default()
             },
         );
-        SteppedPlan {
+        Ok(SteppedPlan {
             steps: p.steps,
             feature_size: blob.feature_size(),
             output_size: blob.output_size(),
             compute_size: blob.compute_buffer_size(),
-            // Scratch bindings may not be empty.
-            scratch_size: p.scratch_size.max(1),
-        }
+            scratch_size: p.scratch_size,
+        })
     }
 
     /// The dispatches, in order.
@@ -331,7 +335,7 @@ impl SteppedPlan {
         self.compute_size
     }
 
-    /// Scratch values per sample (at least 1).
+    /// Scratch values per sample.
     pub fn scratch_size(&self) -> usize {
         self.scratch_size
     }
@@ -345,6 +349,45 @@ impl SteppedPlan {
             .max()
             .unwrap_or(0)
     }
+}
+
+/// Refuses an instruction run one element per invocation whose element i reads a range that
+/// overlaps what other elements write: every range read must be the range written, element for
+/// element, or apart from it.
+fn elements_apart(
+    blob: &GpuModel,
+    index: usize,
+    g: &GpuInstruction,
+    params: u32,
+) -> Result<(), BlobError> {
+    let n = g.data_size;
+    let written = (g.output_ptr, n);
+    let reads: Vec<(u32, u32)> = match Opcode::from_code(g.opcode) {
+        Some(Opcode::Copy | Opcode::Attention) => vec![(g.input_ptr, n)],
+        Some(Opcode::AddBuffers | Opcode::MulBuffers) => {
+            let list = (params + g.param0) as usize;
+            blob.words()[list..list + g.param1 as usize]
+                .iter()
+                .map(|&at| (at, n))
+                .collect()
+        }
+        Some(Opcode::MulHeads | Opcode::AddHeads) => vec![(g.input_ptr, n), (g.param0, g.param1)],
+        _ => return Ok(()),
+    };
+    let end = |(at, len): (u32, u32)| at as u64 + len as u64;
+    for read in reads {
+        let same = read == written;
+        let apart = end(read) <= written.0 as u64 || end(written) <= read.0 as u64;
+        if !same && !apart {
+            return Err(BlobError::Overlapping {
+                instruction: index,
+                opcode: format!("{:?}", Opcode::from_code(g.opcode)),
+                read: format!("{}..{}", read.0, end(read)),
+                written: format!("{}..{}", written.0, end(written)),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Whether a COPY_MASKED reads a position it also writes, other than each element its own (then
@@ -453,7 +496,8 @@ fn plan_instruction(
             p.chunks(Kernel::PerSample, size, elementwise(op));
         }
         Opcode::MapTransform => {
-            p.scratch_size = p.scratch_size.max(1);
+            // The found position, as two 16-bit halves.
+            p.scratch_size = p.scratch_size.max(2);
             p.push(
                 Kernel::PerSample,
                 StepParams {

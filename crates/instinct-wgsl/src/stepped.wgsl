@@ -185,8 +185,10 @@ fn elementwise(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgr
             values[b] = select(x + h, x * h, step.op == OP_MUL_HEADS);
         }
         case OP_MAP_TRANSFORM: {
-            // The values' position, relative to p0, found by the lookup step.
-            let found = bitcast<u32>(values[acc_at]);
+            // The values' position, relative to p0, found by the lookup step (two 16-bit
+            // halves, each exact as a float; f32 bits of a small integer are subnormal, which
+            // some GPUs flush to zero).
+            let found = u32(values[acc_at]) | (u32(values[acc_at + 1u]) << 16u);
             values[b] = model_data[step.model + step.p0 + found + i];
         }
         case OP_ATTENTION: {
@@ -255,7 +257,8 @@ fn per_sample(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgro
         }
         case OP_MAP_TRANSFORM: {
             // p0: the parameters region; p1: the table's position in it; p2: its entries; b:
-            // the default values' position in it. Leaves the values' position in scratch.
+            // the default values' position in it. Leaves the values' position in scratch, as
+            // two 16-bit halves.
             let key = map_key(values[base + step.a]);
             let table = step.p0 + step.p1;
             var lo: u32 = 0u;
@@ -272,7 +275,8 @@ fn per_sample(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgro
             if lo < step.p2 && bitcast<i32>(word(table + 2u * lo)) == key {
                 found = word(table + 2u * lo + 1u);
             }
-            values[acc_at] = bitcast<f32>(found);
+            values[acc_at] = f32(found & 0xffffu);
+            values[acc_at + 1u] = f32(found >> 16u);
         }
         default: {}
     }

@@ -5,8 +5,8 @@
 
 use instinct_format::{Limits, ModelInfo};
 use instinct_wgsl::{
-    FROM_SCRATCH, GpuModel, Kernel, LOOP_CAP, MAX_COMPUTE_BUFFER, Opcode, STEP_ITERATIONS,
-    SteppedPlan, TO_SCRATCH, Target, stepped_shader, translate, validate_wgsl,
+    BlobError, FROM_SCRATCH, GpuModel, HEADER_WORDS, Kernel, LOOP_CAP, MAX_COMPUTE_BUFFER, Opcode,
+    STEP_ITERATIONS, SteppedPlan, TO_SCRATCH, Target, stepped_shader, translate, validate_wgsl,
 };
 use std::path::PathBuf;
 
@@ -37,7 +37,7 @@ fn the_shader_validates_and_translates_at_every_entry_point() {
 /// Every step within the budget, and the plan's frame: inputs loaded first, the output stored
 /// last, every step tagged with the model's offset.
 fn check_plan(what: &str, blob: &GpuModel, offset: u32) -> SteppedPlan {
-    let plan = SteppedPlan::new(blob, offset);
+    let plan = SteppedPlan::new(blob, offset).unwrap_or_else(|e| panic!("{what}: {e}"));
     let steps = plan.steps();
     assert_eq!(steps.first().unwrap().kernel, Kernel::LoadInputs, "{what}");
     assert_eq!(steps.last().unwrap().kernel, Kernel::StoreOutputs, "{what}");
@@ -150,4 +150,30 @@ fn models_at_the_compute_buffer_limit_plan_within_the_loop_budget() {
         .collect();
     assert_eq!(gathers.len(), 1);
     assert_eq!(gathers[0].params.width as usize, rest);
+}
+
+#[test]
+fn a_foreign_blob_whose_elements_overlap_is_refused() {
+    let b = blob(
+        r#"{"feature_size": 4, "buffer_sizes": [4, 8],
+            "instructions": [{"type": "COPY", "input": 0, "output": 1, "internal_index": 0}],
+            "weights": [], "bias": []}"#,
+    );
+    SteppedPlan::new(&b, 0).unwrap();
+    // The same COPY moved to overlap its source shifted by one: the per-sample shaders copy it
+    // as memmove does; elements at once cannot.
+    let mut words = b.words().to_vec();
+    let copy = HEADER_WORDS;
+    assert_eq!(words[copy], Opcode::Copy as u32);
+    words[copy + 2] = words[copy + 1] + 1;
+    let shifted = GpuModel::from_words(words).unwrap();
+    let e = SteppedPlan::new(&shifted, 0).unwrap_err();
+    assert!(
+        matches!(e, BlobError::Overlapping { instruction: 0, .. }),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("0..4") && e.to_string().contains("1..5"),
+        "{e}"
+    );
 }
