@@ -136,6 +136,82 @@ pub fn matmul_nt(m: usize, n: usize, k: usize, a: &[f32], lda: usize, b: &[f32],
     }
 }
 
+/// The layout of one operand of [`gemm`]: row-major as stored, or its transpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// The operand as stored.
+    Plain,
+    /// The transpose of the operand as stored.
+    Transposed,
+}
+
+/// `c = op(a) · op(b)` (or `c += …` when `accumulate`), every matrix row-major and contiguous:
+/// `op(a)` is `m × k` (`a` stored `m × k`, or `k × m` when [`Layout::Transposed`]), `op(b)` is
+/// `k × n` (`b` stored `k × n`, or `n × k`), `c` is `m × n`. The products of training: `x · w`,
+/// `dy · wᵀ`, `xᵀ · dy`.
+///
+/// # Panics
+/// When a slice is shorter than its shape needs (sizes that overflow included).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    a_layout: Layout,
+    b: &[f32],
+    b_layout: Layout,
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    let fits = |len: usize, x: usize, y: usize| x.checked_mul(y).is_some_and(|need| len >= need);
+    assert!(
+        fits(a.len(), m, k) && fits(b.len(), k, n) && fits(c.len(), m, n),
+        "gemm: {m} × {n} × {k} with {}, {} and {} values",
+        a.len(),
+        b.len(),
+        c.len()
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            c[..m * n].fill(0.0);
+        }
+        return;
+    }
+    let (rsa, csa) = match a_layout {
+        Layout::Plain => (k as isize, 1),
+        Layout::Transposed => (1, m as isize),
+    };
+    let (rsb, csb) = match b_layout {
+        Layout::Plain => (n as isize, 1),
+        Layout::Transposed => (1, k as isize),
+    };
+    // SAFETY: checked above: `a` holds the m · k values that (rsa, csa) address for i < m,
+    // p < k, `b` the k · n values of (rsb, csb), `c` the m · n values of row stride n; `c` is an
+    // exclusively borrowed slice, so it overlaps neither operand. Strides are in elements.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            rsa,
+            csa,
+            b.as_ptr(),
+            rsb,
+            csb,
+            if accumulate { 1.0 } else { 0.0 },
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+}
+
 /// The scalar definition of [`tile_product`]: each result is [`crate::dot()`] of a row and a
 /// weight row.
 pub fn tile_product_reference(mem: &mut [f32], rhs: &[f32], p: TileProduct) -> bool {
@@ -198,5 +274,58 @@ mod tests {
             row_stride: 10,
         };
         assert!(!tile_product(&mut mem, &rhs, short_rhs));
+    }
+
+    #[test]
+    fn gemm_equals_the_triple_loop_in_every_layout() {
+        let value = |i: usize| ((i * 37 % 23) as f32 - 11.0) * 0.125;
+        for (m, n, k) in [
+            (1, 1, 1),
+            (3, 5, 7),
+            (17, 9, 33),
+            (64, 10, 64),
+            (2, 0, 3),
+            (4, 3, 0),
+        ] {
+            let a: Vec<f32> = (0..m * k).map(value).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| value(i + 5)).collect();
+            for (a_layout, b_layout) in [
+                (Layout::Plain, Layout::Plain),
+                (Layout::Plain, Layout::Transposed),
+                (Layout::Transposed, Layout::Plain),
+                (Layout::Transposed, Layout::Transposed),
+            ] {
+                let at = |i: usize, p: usize| match a_layout {
+                    Layout::Plain => a[i * k + p],
+                    Layout::Transposed => a[p * m + i],
+                };
+                let bt = |p: usize, j: usize| match b_layout {
+                    Layout::Plain => b[p * n + j],
+                    Layout::Transposed => b[j * k + p],
+                };
+                for accumulate in [false, true] {
+                    let mut c: Vec<f32> = (0..m * n).map(|i| value(i + 9)).collect();
+                    let before = c.clone();
+                    gemm(m, n, k, &a, a_layout, &b, b_layout, &mut c, accumulate);
+                    for i in 0..m {
+                        for j in 0..n {
+                            let mut want: f64 = if accumulate {
+                                before[i * n + j] as f64
+                            } else {
+                                0.0
+                            };
+                            for p in 0..k {
+                                want += at(i, p) as f64 * bt(p, j) as f64;
+                            }
+                            let got = c[i * n + j] as f64;
+                            assert!(
+                                (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                                "{m}×{n}×{k} {a_layout:?} {b_layout:?} acc {accumulate}: [{i}][{j}] {got} vs {want}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -21,7 +21,7 @@ pub mod vector;
 
 pub use copy::copy_short;
 pub use dot::dot;
-pub use gemm::{TileProduct, matmul_nt, tile_product, tile_product_reference};
+pub use gemm::{Layout, TileProduct, gemm, matmul_nt, tile_product, tile_product_reference};
 pub use packed::{
     AffineKernel, PackedWeights, packed_affine, packed_affine_at, packed_tile_product,
 };

@@ -1,0 +1,225 @@
+//! The `Backend` trait: every kernel autograd needs, on slices, forward and backward. Two
+//! implementations: [`ReferenceBackend`] (naive loops in `f64` accumulators: the test oracle)
+//! and [`crate::CpuBackend`] (sgemm, vectorised activations, rayon over rows where it pays).
+//! Both must agree within the tolerances the tests name.
+
+use instinct_kernels::Layout;
+
+/// The elementwise activations that have a gradient.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Unary {
+    /// `max(x, 0)`; gradient 0 at and below 0.
+    Relu,
+    /// `x` above 0, `alpha · x` otherwise.
+    LeakyRelu(f32),
+    /// `1 / (1 + e^-x)`.
+    Sigmoid,
+    /// `tanh x`.
+    Tanh,
+    /// `x · Φ(x)` with the exact error function (the format's GELU).
+    Gelu,
+    /// `ln(1 + e^x)` with the format's thresholds.
+    Softplus,
+}
+
+/// Kernels on row-major slices. Shapes are passed as numbers; callers (the tape) check them, so
+/// an implementation may panic on slices shorter than the shape says.
+pub trait Backend: Send + Sync + std::fmt::Debug {
+    /// A short name for reports.
+    fn name(&self) -> &'static str;
+
+    /// `c = op(a) · op(b)`, or `c += …` when `accumulate`: `op(a)` is `m × k`, `op(b)` `k × n`,
+    /// `c` `m × n` (see [`instinct_kernels::gemm()`] for the layouts).
+    #[allow(clippy::too_many_arguments)]
+    fn gemm(
+        &self,
+        m: usize,
+        n: usize,
+        k: usize,
+        a: &[f32],
+        a_layout: Layout,
+        b: &[f32],
+        b_layout: Layout,
+        c: &mut [f32],
+        accumulate: bool,
+    );
+
+    /// `x[r][j] += bias[j]` for every row `r` of `bias.len()` values.
+    fn add_bias(&self, x: &mut [f32], bias: &[f32]);
+
+    /// `out[j] += Σ_r x[r][j]` over the rows of `out.len()` values (the bias gradient).
+    fn sum_rows(&self, x: &[f32], out: &mut [f32]);
+
+    /// `y = op(x)` elementwise.
+    fn unary(&self, op: Unary, x: &[f32], y: &mut [f32]);
+
+    /// `dx += op'(x) · dy`, given `x` and the forward output `y`.
+    fn unary_backward(&self, op: Unary, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]);
+
+    /// Softmax (or, with `log`, log-softmax) of every row of `cols` values.
+    fn softmax_rows(&self, cols: usize, x: &[f32], y: &mut [f32], log: bool);
+
+    /// `dx +=` the gradient through [`Backend::softmax_rows`], given its output `y`.
+    fn softmax_rows_backward(&self, cols: usize, y: &[f32], dy: &[f32], dx: &mut [f32], log: bool);
+}
+
+/// The derivative of `op` at `x`, given `y = op(x)`.
+pub(crate) fn derivative(op: Unary, x: f32, y: f32) -> f32 {
+    match op {
+        Unary::Relu => {
+            if x > 0.0 {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        Unary::LeakyRelu(alpha) => {
+            if x > 0.0 {
+                1.0
+            } else {
+                alpha
+            }
+        }
+        Unary::Sigmoid => y * (1.0 - y),
+        Unary::Tanh => 1.0 - y * y,
+        Unary::Gelu => {
+            let cdf = 0.5 * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2));
+            let pdf = (-0.5 * x * x).exp()
+                * (0.5 * std::f32::consts::FRAC_2_SQRT_PI)
+                * std::f32::consts::FRAC_1_SQRT_2;
+            cdf + x * pdf
+        }
+        // The format's softplus is x above 13.94 and e^x below -13.94; its derivative there is
+        // 1 and e^x, which sigmoid gives to within f32 rounding.
+        Unary::Softplus => 1.0 / (1.0 + (-x).exp()),
+    }
+}
+
+/// `op(x)` with the scalar functions that define the format's activations.
+pub(crate) fn apply(op: Unary, x: f32) -> f32 {
+    use instinct_kernels::activation as a;
+    match op {
+        Unary::Relu => a::relu(x),
+        Unary::LeakyRelu(alpha) => {
+            if x > 0.0 {
+                x
+            } else {
+                alpha * x
+            }
+        }
+        Unary::Sigmoid => a::sigmoid(x),
+        Unary::Tanh => a::tanh(x),
+        Unary::Gelu => a::gelu(x),
+        Unary::Softplus => a::softplus(x),
+    }
+}
+
+/// Naive loops with `f64` accumulators: slow, obviously right, the oracle of every test.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReferenceBackend;
+
+impl Backend for ReferenceBackend {
+    fn name(&self) -> &'static str {
+        "reference"
+    }
+
+    fn gemm(
+        &self,
+        m: usize,
+        n: usize,
+        k: usize,
+        a: &[f32],
+        a_layout: Layout,
+        b: &[f32],
+        b_layout: Layout,
+        c: &mut [f32],
+        accumulate: bool,
+    ) {
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = if accumulate { c[i * n + j] as f64 } else { 0.0 };
+                for p in 0..k {
+                    let av = match a_layout {
+                        Layout::Plain => a[i * k + p],
+                        Layout::Transposed => a[p * m + i],
+                    };
+                    let bv = match b_layout {
+                        Layout::Plain => b[p * n + j],
+                        Layout::Transposed => b[j * k + p],
+                    };
+                    s += av as f64 * bv as f64;
+                }
+                c[i * n + j] = s as f32;
+            }
+        }
+    }
+
+    fn add_bias(&self, x: &mut [f32], bias: &[f32]) {
+        for row in x.chunks_exact_mut(bias.len().max(1)) {
+            for (v, b) in row.iter_mut().zip(bias) {
+                *v += b;
+            }
+        }
+    }
+
+    fn sum_rows(&self, x: &[f32], out: &mut [f32]) {
+        let n = out.len();
+        for (j, o) in out.iter_mut().enumerate() {
+            let s: f64 = x.iter().skip(j).step_by(n.max(1)).map(|&v| v as f64).sum();
+            *o += s as f32;
+        }
+    }
+
+    fn unary(&self, op: Unary, x: &[f32], y: &mut [f32]) {
+        for (y, &x) in y.iter_mut().zip(x) {
+            *y = apply(op, x);
+        }
+    }
+
+    fn unary_backward(&self, op: Unary, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
+        for i in 0..dx.len() {
+            dx[i] += derivative(op, x[i], y[i]) * dy[i];
+        }
+    }
+
+    fn softmax_rows(&self, cols: usize, x: &[f32], y: &mut [f32], log: bool) {
+        for (xr, yr) in x
+            .chunks_exact(cols.max(1))
+            .zip(y.chunks_exact_mut(cols.max(1)))
+        {
+            let max = xr.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v as f64));
+            let sum: f64 = xr.iter().map(|&v| (v as f64 - max).exp()).sum();
+            for (o, &v) in yr.iter_mut().zip(xr) {
+                let shifted = v as f64 - max;
+                *o = if log {
+                    (shifted - sum.ln()) as f32
+                } else {
+                    (shifted.exp() / sum) as f32
+                };
+            }
+        }
+    }
+
+    fn softmax_rows_backward(&self, cols: usize, y: &[f32], dy: &[f32], dx: &mut [f32], log: bool) {
+        let c = cols.max(1);
+        for ((yr, gr), dr) in y
+            .chunks_exact(c)
+            .zip(dy.chunks_exact(c))
+            .zip(dx.chunks_exact_mut(c))
+        {
+            if log {
+                // y = log softmax: dx = dy - softmax · Σ dy.
+                let total: f64 = gr.iter().map(|&g| g as f64).sum();
+                for ((d, &g), &v) in dr.iter_mut().zip(gr).zip(yr) {
+                    *d += (g as f64 - (v as f64).exp() * total) as f32;
+                }
+            } else {
+                // y = softmax: dx = y ⊙ (dy - Σ y ⊙ dy).
+                let dot: f64 = yr.iter().zip(gr).map(|(&v, &g)| v as f64 * g as f64).sum();
+                for ((d, &g), &v) in dr.iter_mut().zip(gr).zip(yr) {
+                    *d += (v as f64 * (g as f64 - dot)) as f32;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! Every operation's gradient against central finite differences (random shapes and values,
+//! proptest), and `CpuBackend` against `ReferenceBackend` on the same graphs (values and
+//! gradients).
+
+use instinct_train::{Backend, CpuBackend, Epsilon, ReferenceBackend, Rng, Tape, Tensor, Var};
+use proptest::prelude::*;
+use std::sync::Arc;
+
+/// A graph under test: from its input variables to one output (a loss, or any tensor, which the
+/// harness turns into a loss).
+type Build = dyn for<'t> Fn(&[Var<'t>]) -> Var<'t>;
+
+fn random(shape: &[usize], rng: &mut Rng, low: f32, high: f32) -> Tensor {
+    let n: usize = shape.iter().product();
+    Tensor::new(shape, (0..n).map(|_| rng.uniform_in(low, high)).collect()).unwrap()
+}
+
+/// The loss of `build` on `inputs`, and the gradient of every input, on `backend`. A non-scalar
+/// output is scored against fixed random targets with the mean squared error.
+fn run(
+    backend: Arc<dyn Backend>,
+    build: &Build,
+    inputs: &[Tensor],
+    seed: u64,
+) -> (f64, Vec<Tensor>, Tensor) {
+    let tape = Tape::new(backend);
+    let vars: Vec<Var<'_>> = inputs.iter().map(|t| tape.variable(t.clone())).collect();
+    let out = build(&vars);
+    let value = Tensor::clone(&out.value());
+    let loss = if value.len() == 1 && value.shape().len() <= 1 {
+        out
+    } else {
+        let target = random(value.shape(), &mut Rng::new(seed ^ 0x5eed), -1.0, 1.0);
+        out.mse(&target).unwrap()
+    };
+    let l = loss.value().item().unwrap() as f64;
+    let grads = tape.backward(loss).unwrap();
+    let g = vars
+        .iter()
+        .zip(inputs)
+        .map(|(v, t)| {
+            grads
+                .get(*v)
+                .cloned()
+                .unwrap_or_else(|| Tensor::zeros(t.shape()))
+        })
+        .collect();
+    (l, g, value)
+}
+
+/// Analytic gradients (reference backend) against central differences, element by element.
+fn check_gradients(build: &Build, inputs: Vec<Tensor>, seed: u64) -> Result<(), TestCaseError> {
+    let reference: Arc<dyn Backend> = Arc::new(ReferenceBackend);
+    let (_, analytic, _) = run(reference.clone(), build, &inputs, seed);
+    for (i, input) in inputs.iter().enumerate() {
+        for j in 0..input.len() {
+            let h = 1e-2 * input.data()[j].abs().max(1.0);
+            let at = |delta: f32| {
+                let mut moved = inputs.clone();
+                moved[i].data_mut()[j] += delta;
+                run(reference.clone(), build, &moved, seed).0
+            };
+            let numeric = (at(h) - at(-h)) / (2.0 * h as f64);
+            let exact = analytic[i].data()[j] as f64;
+            let tolerance = 2e-3 + 2e-2 * numeric.abs().max(exact.abs());
+            prop_assert!(
+                (numeric - exact).abs() <= tolerance,
+                "input {i}, element {j}: analytic {exact}, numeric {numeric}"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The fast backend against the reference: the output and every gradient.
+fn check_backends(build: &Build, inputs: Vec<Tensor>, seed: u64) -> Result<(), TestCaseError> {
+    let (_, slow_g, slow) = run(Arc::new(ReferenceBackend), build, &inputs, seed);
+    let (_, fast_g, fast) = run(Arc::new(CpuBackend), build, &inputs, seed);
+    let close = |a: &Tensor, b: &Tensor, what: &str| -> Result<(), TestCaseError> {
+        prop_assert_eq!(a.shape(), b.shape());
+        for (x, y) in a.data().iter().zip(b.data()) {
+            prop_assert!(
+                (x - y).abs() <= 1e-4 + 1e-4 * y.abs(),
+                "{}: cpu {} vs reference {}",
+                what,
+                x,
+                y
+            );
+        }
+        Ok(())
+    };
+    close(&fast, &slow, "output")?;
+    for (i, (a, b)) in fast_g.iter().zip(&slow_g).enumerate() {
+        close(a, b, &format!("gradient of input {i}"))?;
+    }
+    Ok(())
+}
+
+fn both(build: &Build, inputs: Vec<Tensor>, seed: u64) -> Result<(), TestCaseError> {
+    check_backends(build, inputs.clone(), seed)?;
+    check_gradients(build, inputs, seed)
+}
+
+/// Values kept away from 0, where ReLU-like functions have their kink.
+fn away_from_zero(mut t: Tensor) -> Tensor {
+    for v in t.data_mut() {
+        if v.abs() < 0.1 {
+            *v += 0.2f32.copysign(*v);
+        }
+    }
+    t
+}
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 24,
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn linear(m in 1usize..5, k in 1usize..6, n in 1usize..5, bias in any::<bool>(), seed in any::<u64>()) {
+        let mut rng = Rng::new(seed);
+        let mut inputs = vec![random(&[m, k], &mut rng, -1.0, 1.0), random(&[n, k], &mut rng, -1.0, 1.0)];
+        if bias {
+            inputs.push(random(&[n], &mut rng, -1.0, 1.0));
+        }
+        both(&|v| v[0].linear(v[1], v.get(2).copied()).unwrap(), inputs, seed)?;
+    }
+
+    #[test]
+    fn matmul_and_bmm(b in 1usize..3, m in 1usize..4, k in 1usize..5, n in 1usize..4, seed in any::<u64>()) {
+        let mut rng = Rng::new(seed);
+        let two = vec![random(&[m, k], &mut rng, -1.0, 1.0), random(&[k, n], &mut rng, -1.0, 1.0)];
+        both(&|v| v[0].matmul(v[1]).unwrap(), two, seed)?;
+        let three = vec![random(&[b, m, k], &mut rng, -1.0, 1.0), random(&[b, k, n], &mut rng, -1.0, 1.0)];
+        both(&|v| v[0].bmm(v[1]).unwrap(), three, seed)?;
+    }
+
+    #[test]
+    fn elementwise_arithmetic(m in 1usize..4, n in 1usize..5, factor in -2.0f32..2.0, seed in any::<u64>()) {
+        let mut rng = Rng::new(seed);
+        let pair = vec![random(&[m, n], &mut rng, -1.0, 1.0), random(&[m, n], &mut rng, -1.0, 1.0)];
+        both(&|v| v[0].add(v[1]).unwrap(), pair.clone(), seed)?;
+        both(&|v| v[0].sub(v[1]).unwrap(), pair.clone(), seed)?;
+        both(&|v| v[0].mul(v[1]).unwrap(), pair.clone(), seed)?;
+        both(&move |v| v[0].scale(factor), pair[..1].to_vec(), seed)?;
+        let with_bias = vec![pair[0].clone(), random(&[n], &mut rng, -1.0, 1.0)];
+        both(&|v| v[0].add_bias(v[1]).unwrap(), with_bias, seed)?;
+        both(&|v| v[0].sum_rows().unwrap(), pair[..1].to_vec(), seed)?;
+        both(&|v| v[0].reshape(&[v[0].value().len()]).unwrap(), pair[..1].to_vec(), seed)?;
+    }
+
+    #[test]
+    fn activations(m in 1usize..4, n in 1usize..5, alpha in 0.01f32..0.5, seed in any::<u64>()) {
+        let mut rng = Rng::new(seed);
+        let x = vec![away_from_zero(random(&[m, n], &mut rng, -3.0, 3.0))];
+        both(&|v| v[0].relu(), x.clone(), seed)?;
+        both(&move |v| v[0].leaky_relu(alpha), x.clone(), seed)?;
+        both(&|v| v[0].sigmoid(), x.clone(), seed)?;
+        both(&|v| v[0].tanh(), x.clone(), seed)?;
+        both(&|v| v[0].gelu(), x.clone(), seed)?;
+        both(&|v| v[0].softplus(), x.clone(), seed)?;
+        both(&|v| v[0].softmax(), x.clone(), seed)?;
+        both(&|v| v[0].log_softmax(), x, seed)?;
+    }
+
+    #[test]
+    fn losses(m in 1usize..5, n in 1usize..5, seed in any::<u64>()) {
+        let mut rng = Rng::new(seed);
+        let target = random(&[m, n], &mut rng, -1.0, 1.0);
+        let x = vec![random(&[m, n], &mut rng, -2.0, 2.0)];
+        both(&move |v| v[0].mse(&target).unwrap(), x.clone(), seed)?;
+        let labels: Vec<usize> = (0..m).map(|_| rng.below(n)).collect();
+        both(&move |v| v[0].cross_entropy(&labels).unwrap(), x, seed)?;
+        let probabilities = vec![random(&[m, n], &mut rng, 0.05, 0.95)];
+        let truth = random(&[m, n], &mut rng, 0.0, 1.0);
+        both(&move |v| v[0].binary_cross_entropy(&truth, Epsilon::Auto).unwrap(), probabilities, seed)?;
+    }
+}
+
+#[test]
+fn shape_errors_are_errors() {
+    let tape = Tape::new(Arc::new(CpuBackend));
+    let a = tape.constant(Tensor::zeros(&[2, 3]));
+    let b = tape.constant(Tensor::zeros(&[2, 3]));
+    assert!(a.matmul(b).is_err());
+    assert!(
+        a.linear(tape.constant(Tensor::zeros(&[4, 2])), None)
+            .is_err()
+    );
+    assert!(a.add(tape.constant(Tensor::zeros(&[3, 2]))).is_err());
+    assert!(a.cross_entropy(&[0, 3]).is_err());
+    assert!(a.cross_entropy(&[0]).is_err());
+    assert!(a.mse(&Tensor::zeros(&[6])).is_err());
+    assert!(a.reshape(&[4]).is_err());
+    let e = tape.backward(a).unwrap_err();
+    assert!(e.to_string().contains("[2, 3]"), "{e}");
+}
