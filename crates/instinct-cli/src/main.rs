@@ -7,7 +7,9 @@ mod input;
 mod inspect;
 mod npy;
 mod output;
+mod plot;
 mod predict;
+mod train;
 mod validate;
 mod wgsl;
 
@@ -92,6 +94,9 @@ enum Command {
         #[arg(long, value_name = "k", default_value_t = 1, value_parser = parse_samples)]
         inputs_per_model: usize,
     },
+    /// Train a multilayer perceptron on a CSV and export it as a model. Classifiers output one
+    /// probability per class, classes in ascending order of their label.
+    Train(train::Options),
     /// Write the model's GPU shader: by default a complete compute shader (bindings 0 model
     /// data, 1 inputs, 2 outputs, 3 {sample_count, model_offset}; one sample per invocation)
     /// that runs on its own; with --library-only the functions to include in your own shader.
@@ -125,10 +130,24 @@ fn parse_threads(text: &str) -> Result<usize, String> {
     }
 }
 
-fn parse_samples(text: &str) -> Result<usize, String> {
+pub(crate) fn parse_samples(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err("expected a whole number of at least 1".to_string()),
+    }
+}
+
+pub(crate) fn parse_rate(text: &str) -> Result<f32, String> {
+    match text.parse::<f32>() {
+        Ok(x) if x > 0.0 && x.is_finite() => Ok(x),
+        _ => Err("expected a positive learning rate".to_string()),
+    }
+}
+
+pub(crate) fn parse_fraction(text: &str) -> Result<f32, String> {
+    match text.parse::<f32>() {
+        Ok(x) if (0.0..1.0).contains(&x) => Ok(x),
+        _ => Err("expected a fraction in [0, 1)".to_string()),
     }
 }
 
@@ -172,6 +191,7 @@ fn main() -> ExitCode {
             models,
             inputs_per_model,
         }),
+        Command::Train(options) => train::run(&options),
         Command::Wgsl {
             model,
             mode,

@@ -885,3 +885,150 @@ fn predict_on_the_gpu_names_its_engine_and_matches_the_interpreter() {
         }
     }
 }
+
+#[test]
+fn train_writes_a_valid_classifier_that_predicts_probabilities() {
+    let dir = TempDir::new("train");
+    let out = dir.path("iris.json");
+    let png = dir.path("curves.png");
+    let run = check(
+        &[
+            "train",
+            "--data",
+            &fixture("data/iris_train.csv"),
+            "--target",
+            "target",
+            "--test",
+            &fixture("data/iris_test.csv"),
+            "--hidden",
+            "16",
+            "--epochs",
+            "60",
+            "--out",
+            &out,
+            "--plot",
+            &png,
+        ],
+        0,
+        "",
+    );
+    for needle in [
+        "classes in output order: 0, 1, 2",
+        "test accuracy",
+        "validation_data: 10 rows",
+    ] {
+        assert!(run.stderr.contains(needle), "{needle}: {}", run.stderr);
+    }
+    check(&["validate", &out], 0, "");
+    assert_eq!(&std::fs::read(&png).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
+    let predicted = rows(&json(
+        &check(
+            &["predict", &out, "--input", &fixture("data/iris_test.csv")],
+            0,
+            "",
+        )
+        .stdout,
+    ));
+    assert_eq!(predicted.len(), 30);
+    for row in &predicted {
+        assert_eq!(row.len(), 3);
+        let total: f32 = row.iter().sum();
+        assert!((total - 1.0).abs() < 1e-5, "{row:?}");
+    }
+}
+
+#[test]
+fn train_regresses_in_the_target_units() {
+    let dir = TempDir::new("train-regress");
+    let out = dir.path("diabetes.json");
+    let run = check(
+        &[
+            "train",
+            "--data",
+            &fixture("data/diabetes_train.csv"),
+            "--target",
+            "target",
+            "--test",
+            &fixture("data/diabetes_test.csv"),
+            "--hidden",
+            "16",
+            "--epochs",
+            "40",
+            "--out",
+            &out,
+        ],
+        0,
+        "",
+    );
+    assert!(run.stderr.contains("regress: 353 rows"), "{}", run.stderr);
+    assert!(run.stderr.contains("test MSE"), "{}", run.stderr);
+    check(&["validate", &out], 0, "");
+    let predicted = rows(&json(
+        &check(
+            &[
+                "predict",
+                &out,
+                "--input",
+                &fixture("data/diabetes_test.csv"),
+            ],
+            0,
+            "",
+        )
+        .stdout,
+    ));
+    // Disease progression is 25..346: predictions in that scale, not standardised.
+    let mean = predicted.iter().map(|r| r[0]).sum::<f32>() / predicted.len() as f32;
+    assert!((80.0..250.0).contains(&mean), "mean prediction {mean}");
+}
+
+#[test]
+fn train_refuses_bad_data_with_a_clear_error() {
+    let dir = TempDir::new("train-bad");
+    let out = dir.path("never.json");
+    let cases = [
+        ("no-target.csv", "a,b\n1,2\n3,4\n", "no column \"target\""),
+        ("text.csv", "a,target\n1,0\nx,1\n", "line 3, column \"a\""),
+        ("one-class.csv", "a,target\n1,0\n2,0\n", "one class only"),
+        ("empty.csv", "a,target\n", "no data rows"),
+        ("ragged.csv", "a,target\n1,0\n2\n", "line 3"),
+    ];
+    for (name, text, needle) in cases {
+        let data = dir.write(name, text);
+        check(
+            &[
+                "train", "--data", &data, "--target", "target", "--task", "classify", "--out", &out,
+            ],
+            1,
+            needle,
+        );
+        assert!(!Path::new(&out).exists(), "{name}: a model was written");
+    }
+    check(
+        &[
+            "train",
+            "--data",
+            &dir.path("missing.csv"),
+            "--target",
+            "target",
+            "--out",
+            &out,
+        ],
+        2,
+        "missing.csv",
+    );
+    let good = dir.write("good.csv", "a,target\n1,0\n2,1\n3,0\n4,1\n");
+    check(
+        &[
+            "train", "--data", &good, "--target", "target", "--lr", "0", "--out", &out,
+        ],
+        2,
+        "positive learning rate",
+    );
+    check(
+        &[
+            "train", "--data", &good, "--target", "target", "--hidden", "0", "--out", &out,
+        ],
+        2,
+        "--hidden",
+    );
+}

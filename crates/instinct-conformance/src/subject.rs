@@ -183,6 +183,7 @@ pub fn all_subjects() -> Vec<Box<dyn Subject>> {
         Box::new(WgslNagaSubject),
         Box::new(GpuSubject::new()),
         Box::new(GpuSubject::stepped()),
+        Box::new(TrainForwardSubject),
     ]
 }
 
@@ -301,6 +302,32 @@ impl Subject for GpuSubject {
             .predict_batch(0, &flat)
             .map_err(|e| e.to_string())?;
         Ok(out
+            .chunks(model.output_size().max(1))
+            .map(|r| widen(r.to_vec()))
+            .collect())
+    }
+}
+
+/// instinct-train's forward pass (the tape, `CpuBackend`) of the model imported as a network:
+/// for every sequential model whose activations have a trainable form; n/a for the rest.
+pub struct TrainForwardSubject;
+
+impl Subject for TrainForwardSubject {
+    fn name(&self) -> &'static str {
+        "train-forward"
+    }
+    fn applies(&self, model: &Model) -> bool {
+        instinct::train::import::import(model.valid()).is_ok()
+    }
+    fn run(&self, model: &Model, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f64>>, String> {
+        use instinct::train::{CpuBackend, Tensor, predict};
+        let (net, _) = instinct::train::import::import(model.valid()).map_err(|e| e.to_string())?;
+        let features = model.feature_size();
+        let flat: Vec<f32> = inputs.iter().flatten().copied().collect();
+        let x = Tensor::new(&[inputs.len(), features], flat).map_err(|e| e.to_string())?;
+        let out = predict(&net, std::sync::Arc::new(CpuBackend), &x).map_err(|e| e.to_string())?;
+        Ok(out
+            .data()
             .chunks(model.output_size().max(1))
             .map(|r| widen(r.to_vec()))
             .collect())

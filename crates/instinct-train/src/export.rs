@@ -39,7 +39,8 @@ fn format_activation(op: Unary) -> Result<Activation, TrainError> {
 
 /// One step of the exported computation, for the expected outputs.
 enum Step {
-    Scale(Vec<f32>, Vec<f32>),
+    Mul(Vec<f32>),
+    Add(Vec<f32>),
     Dense {
         weights: Vec<f32>,
         bias: Vec<f32>,
@@ -48,17 +49,133 @@ enum Step {
     Activation(Activation),
 }
 
-/// The format model of `net` for inputs named `feature_names`, standardised by `standardizer`
-/// first when given, with `head` after the last layer, and `validation_inputs` (raw feature
-/// rows) embedded with the outputs the model must reproduce. The model is validated before it
-/// is returned.
-pub fn export(
-    net: &Sequential,
-    feature_names: &[String],
-    standardizer: Option<&Standardizer>,
-    head: Head,
-    validation_inputs: &[Vec<f32>],
-) -> Result<ModelInfo, TrainError> {
+/// The model being written: its builder, instructions and the same steps for the expected
+/// outputs.
+struct Writer {
+    builder: ModelBuilder,
+    instructions: Vec<Instruction>,
+    steps: Vec<Step>,
+    /// The current buffer.
+    buffer: usize,
+    slots: usize,
+    parameters: usize,
+}
+
+impl Writer {
+    fn mul(&mut self, values: Vec<f32>) {
+        self.elementwise(values, true);
+    }
+
+    fn add(&mut self, values: Vec<f32>) {
+        self.elementwise(values, false);
+    }
+
+    fn elementwise(&mut self, values: Vec<f32>, multiply: bool) {
+        self.builder = std::mem::take(&mut self.builder).parameters(values.clone());
+        let (input, parameters) = (self.buffer, self.parameters);
+        self.parameters += 1;
+        self.instructions.push(if multiply {
+            Instruction::MulElementwise { input, parameters }
+        } else {
+            Instruction::AddElementwise { input, parameters }
+        });
+        self.steps.push(if multiply {
+            Step::Mul(values)
+        } else {
+            Step::Add(values)
+        });
+    }
+
+    fn dense(&mut self, rows: Vec<Vec<f32>>, bias: Vec<f32>, activation: Option<Activation>) {
+        let weights = rows.concat();
+        self.builder = std::mem::take(&mut self.builder)
+            .buffer(rows.len())
+            .weights(rows, bias.clone());
+        self.instructions.push(Instruction::Dot {
+            input: self.buffer,
+            output: self.buffer + 1,
+            weights: self.slots,
+            activation,
+        });
+        self.steps.push(Step::Dense {
+            weights,
+            bias,
+            activation,
+        });
+        self.buffer += 1;
+        self.slots += 1;
+    }
+
+    fn activation(&mut self, activation: Activation) {
+        self.instructions.push(Instruction::Activation {
+            input: self.buffer,
+            activation,
+        });
+        self.steps.push(Step::Activation(activation));
+    }
+
+    /// Outputs of the current buffer.
+    fn width(&self, inputs: usize) -> usize {
+        self.steps
+            .iter()
+            .rev()
+            .find_map(|s| match s {
+                Step::Dense { bias, .. } => Some(bias.len()),
+                _ => None,
+            })
+            .unwrap_or(inputs)
+    }
+}
+
+/// The largest output (and output scale) a `validation_data` row may have. The format checks
+/// those rows to an absolute 1e-5, and engines that sum in different orders differ by a few
+/// units in the last place: at 4, a few ulps are a few 1e-6.
+pub const CHECKABLE: f32 = 4.0;
+
+/// What [`export`] writes around the network.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportSpec<'a> {
+    /// The inputs' names, one per network input.
+    pub feature_names: &'a [String],
+    /// The standardisation applied to the inputs before the network, when it was trained on
+    /// standardised features.
+    pub standardizer: Option<&'a Standardizer>,
+    /// What follows the last layer.
+    pub head: Head,
+    /// `(scale, offset)` per output, applied last (`y · scale + offset`): a regression trained
+    /// on standardised targets back in their units.
+    pub output_scale: Option<(&'a [f32], &'a [f32])>,
+    /// Raw feature rows to embed as `validation_data` with the outputs the model must
+    /// reproduce. Only rows whose outputs are within ±[`CHECKABLE`] are kept, and none when an
+    /// output scale is above it: larger values cannot be checked to the format's absolute
+    /// 1e-5 by engines that round differently (a regression in large units gets none).
+    pub validation_inputs: &'a [Vec<f32>],
+}
+
+/// The format model of `net` as `spec` says. The model is validated before it is returned.
+///
+/// ```
+/// use instinct_train::export::{ExportSpec, Head, export};
+/// use instinct_train::nn::Sequential;
+/// let net = Sequential::mlp(&[2, 3, 1], instinct_train::Unary::Tanh, &mut instinct_train::Rng::new(1));
+/// let names = ["a".to_string(), "b".to_string()];
+/// let info = export(&net, &ExportSpec {
+///     feature_names: &names,
+///     standardizer: None,
+///     head: Head::Identity,
+///     output_scale: None,
+///     validation_inputs: &[vec![0.5, -1.0]],
+/// }).unwrap();
+/// assert_eq!(info.buffer_sizes, vec![2, 3, 1]);
+/// ```
+pub fn export(net: &Sequential, spec: &ExportSpec<'_>) -> Result<ModelInfo, TrainError> {
+    let ExportSpec {
+        feature_names,
+        standardizer,
+        head,
+        output_scale,
+        validation_inputs,
+    } = *spec;
     let inputs = feature_names.len();
     if net.inputs() != Some(inputs) {
         return Err(TrainError::Export(format!(
@@ -66,8 +183,14 @@ pub fn export(
             net.inputs()
         )));
     }
-    let mut builder = ModelBuilder::with_features(feature_names.iter().cloned()).buffer(inputs);
-    let mut steps = Vec::new();
+    let mut w = Writer {
+        builder: ModelBuilder::with_features(feature_names.iter().cloned()).buffer(inputs),
+        instructions: Vec::new(),
+        steps: Vec::new(),
+        buffer: 0,
+        slots: 0,
+        parameters: 0,
+    };
     if let Some(s) = standardizer {
         if s.mean.len() != inputs || s.std.len() != inputs {
             return Err(TrainError::Export(format!(
@@ -76,68 +199,40 @@ pub fn export(
             )));
         }
         let (scale, offset) = s.scale_and_offset();
-        builder = builder
-            .parameters(scale.clone())
-            .parameters(offset.clone())
-            .instruction(Instruction::MulElementwise {
-                input: 0,
-                parameters: 0,
-            })
-            .instruction(Instruction::AddElementwise {
-                input: 0,
-                parameters: 1,
-            });
-        steps.push(Step::Scale(scale, offset));
+        w.mul(scale);
+        w.add(offset);
     }
-    // Layers as (dense | activation) steps, an activation right after a dense layer folded
-    // into its DOT.
+    // An activation right after a dense layer is folded into its DOT; the classifier's
+    // softmax goes on the last layer's DOT when that layer is dense.
     let kept: Vec<&Layer> = net
         .layers
         .iter()
         .filter(|l| !matches!(l, Layer::Dropout(_)))
         .collect();
     let mut layers = kept.iter().copied().enumerate().peekable();
-    let mut buffer = 0usize;
-    let mut slots = 0usize;
     let mut head_done = head == Head::Identity;
-    let mut instructions = Vec::new();
     while let Some((index, layer)) = layers.next() {
         match layer {
-            Layer::Linear(l) if !head_done && index + 1 == kept.len() => {
-                // The last layer, open: the classifier's softmax goes on its DOT.
-                let (mut rows, mut bias): (Vec<Vec<f32>>, Vec<f32>) = (
-                    l.weight
-                        .value()
-                        .data()
-                        .chunks_exact(l.inputs().max(1))
-                        .map(<[f32]>::to_vec)
-                        .collect(),
-                    l.bias.value().data().to_vec(),
-                );
-                if l.outputs() == 1 {
-                    let half: Vec<f32> = rows[0].iter().map(|w| w / 2.0).collect();
-                    rows = vec![half.iter().map(|w| -w).collect(), half];
-                    bias = vec![-bias[0] / 2.0, bias[0] / 2.0];
-                }
-                builder = builder
-                    .buffer(rows.len())
-                    .weights(rows.clone(), bias.clone());
-                instructions.push(Instruction::Dot {
-                    input: buffer,
-                    output: buffer + 1,
-                    weights: slots,
-                    activation: Some(Activation::Softmax),
-                });
-                steps.push(Step::Dense {
-                    weights: rows.concat(),
-                    bias,
-                    activation: Some(Activation::Softmax),
-                });
-                buffer += 1;
-                slots += 1;
-                head_done = true;
-            }
             Layer::Linear(l) => {
+                let mut rows: Vec<Vec<f32>> = l
+                    .weight
+                    .value()
+                    .data()
+                    .chunks_exact(l.inputs().max(1))
+                    .map(<[f32]>::to_vec)
+                    .collect();
+                let mut bias = l.bias.value().data().to_vec();
+                if !head_done && index + 1 == kept.len() {
+                    if l.outputs() == 1 {
+                        // [1 − σ(z), σ(z)] as a softmax over [−z/2, z/2].
+                        let half: Vec<f32> = rows[0].iter().map(|v| v / 2.0).collect();
+                        rows = vec![half.iter().map(|v| -v).collect(), half];
+                        bias = vec![-bias[0] / 2.0, bias[0] / 2.0];
+                    }
+                    w.dense(rows, bias, Some(Activation::Softmax));
+                    head_done = true;
+                    continue;
+                }
                 let activation = match layers.peek().map(|p| p.1) {
                     Some(Layer::Activation(op)) => {
                         let a = format_activation(*op)?;
@@ -150,43 +245,12 @@ pub fn export(
                     }
                     _ => None,
                 };
-                let w = l.weight.value();
-                let rows: Vec<Vec<f32>> = w
-                    .data()
-                    .chunks_exact(l.inputs().max(1))
-                    .map(<[f32]>::to_vec)
-                    .collect();
-                let bias = l.bias.value().data().to_vec();
-                builder = builder.buffer(l.outputs()).weights(rows, bias.clone());
-                instructions.push(Instruction::Dot {
-                    input: buffer,
-                    output: buffer + 1,
-                    weights: slots,
-                    activation,
-                });
-                steps.push(Step::Dense {
-                    weights: w.data().to_vec(),
-                    bias,
-                    activation,
-                });
-                buffer += 1;
-                slots += 1;
+                w.dense(rows, bias, activation);
             }
-            Layer::Activation(op) => {
-                let a = format_activation(*op)?;
-                instructions.push(Instruction::Activation {
-                    input: buffer,
-                    activation: a,
-                });
-                steps.push(Step::Activation(a));
-            }
-            Layer::Softmax => {
-                instructions.push(Instruction::Activation {
-                    input: buffer,
-                    activation: Activation::Softmax,
-                });
-                steps.push(Step::Activation(Activation::Softmax));
-            }
+            Layer::Activation(op) => w.activation(format_activation(*op)?),
+            Layer::Softmax => w.activation(Activation::Softmax),
+            Layer::Scale(values) => w.mul(values.clone()),
+            Layer::Shift(values) => w.add(values.clone()),
             Layer::Dropout(_) => {}
         }
     }
@@ -196,21 +260,42 @@ pub fn export(
                 "a one-output classifier needs a dense layer last (its logit)".to_string(),
             ));
         }
-        instructions.push(Instruction::Activation {
-            input: buffer,
-            activation: Activation::Softmax,
-        });
-        steps.push(Step::Activation(Activation::Softmax));
+        w.activation(Activation::Softmax);
     }
+    if let Some((scale, offset)) = output_scale {
+        let outputs = w.width(inputs);
+        if scale.len() != outputs || offset.len() != outputs {
+            return Err(TrainError::Export(format!(
+                "an output scale of {} values for {outputs} outputs",
+                scale.len()
+            )));
+        }
+        w.mul(scale.to_vec());
+        w.add(offset.to_vec());
+    }
+    let Writer {
+        mut builder,
+        instructions,
+        steps,
+        ..
+    } = w;
     for ins in instructions {
         builder = builder.instruction(ins);
     }
-    if !validation_inputs.is_empty() {
-        let expected = validation_inputs
-            .iter()
-            .map(|row| expected_output(&steps, row))
-            .collect::<Result<Vec<_>, _>>()?;
-        builder = builder.validation_data(validation_inputs.to_vec(), expected);
+    // Rows another correct engine reproduces within the format's absolute tolerance (1e-5):
+    // outputs within ±CHECKABLE, and no output scale that magnifies rounding beyond it.
+    let amplified = output_scale.is_some_and(|(s, _)| s.iter().any(|v| v.abs() > CHECKABLE));
+    let mut kept_inputs = Vec::new();
+    let mut kept_outputs = Vec::new();
+    for row in validation_inputs {
+        let out = expected_output(&steps, row)?;
+        if !amplified && out.iter().all(|v| v.abs() <= CHECKABLE) {
+            kept_inputs.push(row.clone());
+            kept_outputs.push(out);
+        }
+    }
+    if !kept_inputs.is_empty() {
+        builder = builder.validation_data(kept_inputs, kept_outputs);
     }
     let info = builder
         .build()
@@ -227,17 +312,21 @@ fn expected_output(steps: &[Step], row: &[f32]) -> Result<Vec<f32>, TrainError> 
     let mut v = row.to_vec();
     for step in steps {
         match step {
-            Step::Scale(scale, offset) => {
-                if v.len() != scale.len() {
+            Step::Mul(values) | Step::Add(values) => {
+                if v.len() != values.len() {
                     return Err(TrainError::Export(format!(
-                        "a validation row has {} values for {} features",
+                        "a row of {} values for an elementwise step of {}",
                         v.len(),
-                        scale.len()
+                        values.len()
                     )));
                 }
-                for ((x, s), o) in v.iter_mut().zip(scale).zip(offset) {
-                    *x *= s;
-                    *x += o;
+                let multiply = matches!(step, Step::Mul(_));
+                for (x, p) in v.iter_mut().zip(values) {
+                    if multiply {
+                        *x *= p;
+                    } else {
+                        *x += p;
+                    }
                 }
             }
             Step::Dense {

@@ -21,6 +21,7 @@ mod cpu;
 pub mod data;
 mod error;
 pub mod export;
+pub mod import;
 pub mod nn;
 pub mod optim;
 mod param;

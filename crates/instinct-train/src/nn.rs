@@ -89,6 +89,10 @@ pub enum Layer {
     /// Inverted dropout: in training, each value is zeroed with probability `p` and the rest
     /// scaled by `1 / (1 − p)`; in evaluation, the identity.
     Dropout(f32),
+    /// Each column times a fixed factor (not trained): the format's MUL_ELEMENTWISE.
+    Scale(Vec<f32>),
+    /// Each column plus a fixed offset (not trained): the format's ADD_ELEMENTWISE.
+    Shift(Vec<f32>),
 }
 
 /// Layers applied in order.
@@ -143,6 +147,8 @@ impl Sequential {
                 Layer::Activation(op) => v.activation(*op),
                 Layer::Softmax => v.softmax(),
                 Layer::Dropout(p) => v.dropout(*p, training, rng)?,
+                Layer::Scale(values) => v.mul(columns(tape, v, values, "Scale")?)?,
+                Layer::Shift(values) => v.add(columns(tape, v, values, "Shift")?)?,
             };
         }
         Ok(v)
@@ -185,6 +191,24 @@ impl Sequential {
             _ => None,
         })
     }
+}
+
+/// `values` repeated for every row of `v` (`[rows, values.len()]`), as a constant.
+fn columns<'t>(
+    tape: &'t Tape,
+    v: Var<'t>,
+    values: &[f32],
+    layer: &'static str,
+) -> Result<Var<'t>, TrainError> {
+    let shape = v.shape();
+    if shape.last() != Some(&values.len()) {
+        return Err(TrainError::Shape {
+            op: layer,
+            message: format!("{} values for rows of shape {shape:?}", values.len()),
+        });
+    }
+    let rows = v.value().len() / values.len().max(1);
+    Ok(tape.constant(Tensor::new(&shape, values.repeat(rows))?))
 }
 
 impl<'t> Var<'t> {

@@ -3,7 +3,7 @@
 //! (30→32→16→1, tanh) at least 96 %; and the exported models validate with their embedded rows.
 
 use instinct_train::data::{Dataset, Standardizer, Table};
-use instinct_train::export::{Head, export};
+use instinct_train::export::{ExportSpec, Head, export};
 use instinct_train::nn::Sequential;
 use instinct_train::{CpuBackend, Rng, TrainConfig, Unary, accuracy, fit, predict};
 use std::path::PathBuf;
@@ -70,14 +70,14 @@ fn classify(name: &str, hidden: &[usize], activation: Unary, outputs: usize, see
         .take(8)
         .map(<[f32]>::to_vec)
         .collect();
-    export(
-        &net,
-        &train.feature_names,
-        Some(&scaler),
-        Head::Softmax,
-        &rows,
-    )
-    .unwrap();
+    let spec = ExportSpec {
+        feature_names: &train.feature_names,
+        standardizer: Some(&scaler),
+        head: Head::Softmax,
+        output_scale: None,
+        validation_inputs: &rows,
+    };
+    export(&net, &spec).unwrap();
     acc
 }
 

@@ -30,6 +30,9 @@ pub use instinct_format as format;
 #[cfg(feature = "gpu")]
 pub use instinct_gpu as gpu;
 pub use instinct_kernels as kernels;
+/// Training (feature `train`).
+#[cfg(feature = "train")]
+pub use instinct_train as train;
 pub use instinct_validate as validate;
 pub use instinct_wgsl as wgsl;
 

@@ -1,0 +1,338 @@
+//! `instinct train`: a multilayer perceptron trained on a CSV (instinct-train), with a progress
+//! bar, an optional test set and loss curve, exported to a validated model file.
+
+use crate::failure::{Failure, Outcome};
+use anyhow::anyhow;
+use clap::ValueEnum;
+use instinct::train::data::{Dataset, Standardizer, Table, Targets};
+use instinct::train::export::{ExportSpec, Head, export};
+use instinct::train::nn::Sequential;
+use instinct::train::{
+    CpuBackend, EpochReport, OptimizerKind, Rng, TrainConfig, TrainError, Unary, accuracy, fit,
+    predict, r2,
+};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What the network learns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Task {
+    /// One probability per class, classes in ascending order of their label.
+    Classify,
+    /// One value.
+    Regress,
+}
+
+/// The hidden layers' activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HiddenActivation {
+    /// max(x, 0).
+    Relu,
+    /// tanh.
+    Tanh,
+    /// The logistic function.
+    Sigmoid,
+    /// GELU (exact erf).
+    Gelu,
+}
+
+/// The optimiser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Optimizer {
+    /// Plain gradient descent.
+    Sgd,
+    /// SGD with momentum 0.9.
+    Momentum,
+    /// Adam.
+    Adam,
+    /// AdamW (weight decay 0.01).
+    Adamw,
+    /// A step of length --lr along the gradient's direction (zsmallnet's).
+    FixedStep,
+}
+
+/// The command's settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Options {
+    /// The training rows: a CSV with a header; every cell a number.
+    #[arg(long, value_name = "FILE.csv")]
+    pub data: PathBuf,
+    /// The column to predict (every other column is a feature).
+    #[arg(long, value_name = "COLUMN")]
+    pub target: String,
+    /// Classification or regression (default: classify when the target holds at most 20
+    /// distinct whole numbers).
+    #[arg(long, value_enum)]
+    pub task: Option<Task>,
+    /// Hidden layer sizes, comma separated.
+    #[arg(long, value_name = "N,N,...", value_delimiter = ',', default_value = "64", value_parser = crate::parse_samples)]
+    pub hidden: Vec<usize>,
+    /// The hidden layers' activation.
+    #[arg(long, value_enum, default_value_t = HiddenActivation::Relu)]
+    pub activation: HiddenActivation,
+    /// Passes over the training rows.
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = crate::parse_samples)]
+    pub epochs: usize,
+    /// Rows per update.
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = crate::parse_samples)]
+    pub batch_size: usize,
+    /// Learning rate (the step length for fixed-step).
+    #[arg(long, value_name = "X", default_value_t = 1e-3, value_parser = crate::parse_rate)]
+    pub lr: f32,
+    /// The optimiser.
+    #[arg(long, value_enum, default_value_t = Optimizer::Adam)]
+    pub optimizer: Optimizer,
+    /// Seed of the initial weights, the shuffling and the validation split.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+    /// Fraction of the training rows held out to report a validation loss and metric.
+    #[arg(long, value_name = "F", default_value_t = 0.1, value_parser = crate::parse_fraction)]
+    pub validation_split: f32,
+    /// Stop after N epochs without a better validation loss, keeping the best weights.
+    #[arg(long, value_name = "N")]
+    pub patience: Option<usize>,
+    /// Test rows (the same columns), scored after training.
+    #[arg(long, value_name = "FILE.csv")]
+    pub test: Option<PathBuf>,
+    /// The model file to write.
+    #[arg(long, short, value_name = "MODEL.json")]
+    pub out: PathBuf,
+    /// Draw the loss and metric curves to this PNG.
+    #[arg(long, value_name = "FILE.png")]
+    pub plot: Option<PathBuf>,
+}
+
+/// Targets that are whole numbers with at most this many distinct values are classes.
+const MAX_GUESSED_CLASSES: usize = 20;
+
+fn read(path: &Path) -> Outcome<Table> {
+    if !path.is_file() {
+        return Err(Failure::unreadable(anyhow!(
+            "{}: no such file",
+            path.display()
+        )));
+    }
+    Table::read_csv(path).map_err(Failure::invalid)
+}
+
+fn guess_task(table: &Table, target: &str) -> Option<Task> {
+    let t = table.columns.iter().position(|c| c == target)?;
+    let mut values: Vec<f32> = table.rows.iter().map(|r| r[t]).collect();
+    values.sort_by(f32::total_cmp);
+    values.dedup();
+    let whole = values.iter().all(|v| v.fract() == 0.0);
+    Some(if whole && values.len() <= MAX_GUESSED_CLASSES {
+        Task::Classify
+    } else {
+        Task::Regress
+    })
+}
+
+/// Trains, reports and writes the model.
+pub fn run(o: &Options) -> Outcome {
+    let table = read(&o.data)?;
+    let task = match o.task.or_else(|| guess_task(&table, &o.target)) {
+        Some(t) => t,
+        // No such column: let the data set say so, listing the columns.
+        None => Task::Regress,
+    };
+    let classify = task == Task::Classify;
+    let train = Dataset::from_table(&table, &o.target, classify, None).map_err(Failure::invalid)?;
+    let test = match &o.test {
+        Some(path) => Some(
+            Dataset::from_table(&read(path)?, &o.target, classify, train.classes.as_deref())
+                .map_err(|e| Failure::invalid(anyhow!("test set: {e}")))?,
+        ),
+        None => None,
+    };
+    if let Some(t) = &test
+        && t.feature_names != train.feature_names
+    {
+        return Err(Failure::invalid(anyhow!(
+            "the test set's feature columns ({}) differ from the training set's ({})",
+            t.feature_names.join(", "),
+            train.feature_names.join(", ")
+        )));
+    }
+    let scaler = Standardizer::fit(&train.features);
+    // Regression learns standardised targets; the model scales its output back.
+    let (target_mean, target_std) = match &train.targets {
+        Targets::Values(v) => {
+            let t =
+                instinct::train::Tensor::new(&[v.len(), 1], v.clone()).map_err(Failure::invalid)?;
+            let s = Standardizer::fit(&t);
+            (s.mean[0], s.std[0])
+        }
+        Targets::Classes(_) => (0.0, 1.0),
+    };
+    let scaled = Dataset {
+        features: scaler.apply(&train.features),
+        targets: match &train.targets {
+            Targets::Values(v) => {
+                Targets::Values(v.iter().map(|y| (y - target_mean) / target_std).collect())
+            }
+            t => t.clone(),
+        },
+        ..train.clone()
+    };
+    let outputs = match &train.classes {
+        Some(c) if c.len() > 2 => c.len(),
+        _ => 1,
+    };
+    let mut sizes = vec![train.feature_names.len()];
+    sizes.extend(&o.hidden);
+    sizes.push(outputs);
+    let activation = match o.activation {
+        HiddenActivation::Relu => Unary::Relu,
+        HiddenActivation::Tanh => Unary::Tanh,
+        HiddenActivation::Sigmoid => Unary::Sigmoid,
+        HiddenActivation::Gelu => Unary::Gelu,
+    };
+    let mut net = Sequential::mlp(&sizes, activation, &mut Rng::new(o.seed));
+    let config = TrainConfig {
+        epochs: o.epochs,
+        batch_size: o.batch_size,
+        learning_rate: o.lr,
+        optimizer: match o.optimizer {
+            Optimizer::Sgd => OptimizerKind::Sgd,
+            Optimizer::Momentum => OptimizerKind::Momentum,
+            Optimizer::Adam => OptimizerKind::Adam,
+            Optimizer::Adamw => OptimizerKind::AdamW,
+            Optimizer::FixedStep => OptimizerKind::FixedStep,
+        },
+        weight_decay: if o.optimizer == Optimizer::Adamw {
+            0.01
+        } else {
+            0.0
+        },
+        seed: o.seed,
+        validation_fraction: o.validation_split,
+        patience: o.patience,
+        ..TrainConfig::default()
+    };
+    let shape = sizes
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join("→");
+    let mut err = std::io::stderr();
+    let _ = match &train.classes {
+        Some(c) => writeln!(
+            err,
+            "classify: {} rows, {shape} ({:?}); classes in output order: {}",
+            train.len(),
+            o.activation,
+            c.iter().map(f32::to_string).collect::<Vec<_>>().join(", ")
+        ),
+        None => writeln!(
+            err,
+            "regress: {} rows, {shape} ({:?})",
+            train.len(),
+            o.activation
+        ),
+    };
+    let bar = indicatif::ProgressBar::new(o.epochs as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let metric_name = if classify { "accuracy" } else { "R²" };
+    let started = Instant::now();
+    let history = fit(
+        &mut net,
+        Arc::new(CpuBackend),
+        &scaled,
+        &config,
+        &mut |r: &EpochReport| {
+            let validation = match (r.validation_loss, r.validation_metric) {
+                (Some(l), Some(m)) => format!(", validation loss {l:.4}, {metric_name} {m:.4}"),
+                _ => String::new(),
+            };
+            bar.set_message(format!("loss {:.4}{validation}", r.train_loss));
+            bar.inc(1);
+        },
+    )
+    .map_err(|e| match e {
+        TrainError::Config { .. } => Failure::unreadable(e),
+        e => Failure::invalid(e),
+    })?;
+    let seconds = started.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let last = history.epochs.last().map_or(f32::NAN, |r| r.train_loss);
+    let _ = writeln!(
+        err,
+        "trained {} epochs in {seconds:.3} s (final training loss {last:.4}{})",
+        history.epochs.len(),
+        if history.stopped_early {
+            format!("; stopped early, kept epoch {}", history.best_epoch)
+        } else {
+            String::new()
+        }
+    );
+    if let Some(test) = &test {
+        let out = predict(&net, Arc::new(CpuBackend), &scaler.apply(&test.features))
+            .map_err(Failure::invalid)?;
+        let _ = match &test.targets {
+            Targets::Classes(labels) => writeln!(
+                err,
+                "test accuracy {:.4} ({} rows)",
+                accuracy(&out, labels),
+                labels.len()
+            ),
+            Targets::Values(v) => {
+                let predicted: Vec<f32> = out
+                    .data()
+                    .iter()
+                    .map(|y| y * target_std + target_mean)
+                    .collect();
+                writeln!(
+                    err,
+                    "test MSE {:.4}, R² {:.4} ({} rows)",
+                    instinct::train::mse(&predicted, v),
+                    r2(&predicted, v),
+                    v.len()
+                )
+            }
+        };
+    }
+    let rows: Vec<Vec<f32>> = train
+        .features
+        .data()
+        .chunks_exact(train.feature_names.len())
+        .take(10)
+        .map(<[f32]>::to_vec)
+        .collect();
+    let (scale, offset) = ([target_std], [target_mean]);
+    let info = export(
+        &net,
+        &ExportSpec {
+            feature_names: &train.feature_names,
+            standardizer: Some(&scaler),
+            head: if classify {
+                Head::Softmax
+            } else {
+                Head::Identity
+            },
+            output_scale: (!classify).then_some((&scale[..], &offset[..])),
+            validation_inputs: &rows,
+        },
+    )
+    .map_err(Failure::invalid)?;
+    let _ = match &info.validation_data {
+        Some(v) => writeln!(err, "validation_data: {} rows embedded", v.inputs.len()),
+        None => writeln!(
+            err,
+            "no validation_data embedded: outputs beyond ±{} cannot be checked to the format's absolute tolerance of 1e-5",
+            instinct::train::export::CHECKABLE
+        ),
+    };
+    info.save(&o.out)
+        .map_err(|e| Failure::unreadable(anyhow!("{}: {e}", o.out.display())))?;
+    if let Some(path) = &o.plot {
+        crate::plot::loss_curves(path, &history, metric_name).map_err(Failure::unreadable)?;
+    }
+    let _ = writeln!(err, "wrote {}", o.out.display());
+    Ok(())
+}
