@@ -61,6 +61,143 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
 
     /// `dx +=` the gradient through [`Backend::softmax_rows`], given its output `y`.
     fn softmax_rows_backward(&self, cols: usize, y: &[f32], dy: &[f32], dx: &mut [f32], log: bool);
+
+    /// Normalises each row of `cols` values: `xhat = (x − mean) / √(var + eps)` (the biased
+    /// variance); `rstd[r] = 1 / √(var + eps)`.
+    fn normalize_rows(&self, cols: usize, x: &[f32], eps: f32, xhat: &mut [f32], rstd: &mut [f32]) {
+        let c = cols.max(1);
+        for ((xr, hr), rs) in x.chunks_exact(c).zip(xhat.chunks_exact_mut(c)).zip(rstd) {
+            let n = xr.len() as f32;
+            let mean = xr.iter().sum::<f32>() / n;
+            let var = xr.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+            *rs = 1.0 / (var + eps).sqrt();
+            for (h, v) in hr.iter_mut().zip(xr) {
+                *h = (v - mean) * *rs;
+            }
+        }
+    }
+
+    /// `dx +=` the gradient through [`Backend::normalize_rows`]:
+    /// `rstd · (dxhat − mean(dxhat) − xhat · mean(dxhat ⊙ xhat))` per row.
+    fn normalize_rows_backward(
+        &self,
+        cols: usize,
+        xhat: &[f32],
+        rstd: &[f32],
+        dxhat: &[f32],
+        dx: &mut [f32],
+    ) {
+        let c = cols.max(1);
+        let rows = xhat.chunks_exact(c).zip(dxhat.chunks_exact(c));
+        for (((hr, gr), dr), rs) in rows.zip(dx.chunks_exact_mut(c)).zip(rstd) {
+            let n = hr.len() as f32;
+            let mean_g = gr.iter().sum::<f32>() / n;
+            let mean_gh = gr.iter().zip(hr).map(|(g, h)| g * h).sum::<f32>() / n;
+            for ((d, g), h) in dr.iter_mut().zip(gr).zip(hr) {
+                *d += rs * (g - mean_g - h * mean_gh);
+            }
+        }
+    }
+
+    /// The columns of one sample's `[channels, height, width]` image for a convolution:
+    /// `cols[(c·kh + i)·kw + j][oy·ow + ox] = x[c][oy·s − p + i][ox·s − p + j]` (0 outside).
+    fn im2col(&self, g: &ConvGeometry, x: &[f32], cols: &mut [f32]) {
+        let spatial = g.out_h * g.out_w;
+        for c in 0..g.channels {
+            for i in 0..g.kernel_h {
+                for j in 0..g.kernel_w {
+                    let row = (c * g.kernel_h + i) * g.kernel_w + j;
+                    let out = &mut cols[row * spatial..(row + 1) * spatial];
+                    for oy in 0..g.out_h {
+                        for ox in 0..g.out_w {
+                            out[oy * g.out_w + ox] = g
+                                .source(oy, ox, i, j)
+                                .map_or(0.0, |(y, x_)| x[(c * g.height + y) * g.width + x_]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `dx +=` the image gradient of [`Backend::im2col`]'s columns (its adjoint).
+    fn col2im(&self, g: &ConvGeometry, cols: &[f32], dx: &mut [f32]) {
+        let spatial = g.out_h * g.out_w;
+        for c in 0..g.channels {
+            for i in 0..g.kernel_h {
+                for j in 0..g.kernel_w {
+                    let row = (c * g.kernel_h + i) * g.kernel_w + j;
+                    let col = &cols[row * spatial..(row + 1) * spatial];
+                    for oy in 0..g.out_h {
+                        for ox in 0..g.out_w {
+                            if let Some((y, x_)) = g.source(oy, ox, i, j) {
+                                dx[(c * g.height + y) * g.width + x_] += col[oy * g.out_w + ox];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The shape of a 2-D convolution (or pooling window) over one `[channels, height, width]`
+/// image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvGeometry {
+    /// Input channels.
+    pub channels: usize,
+    /// Input height.
+    pub height: usize,
+    /// Input width.
+    pub width: usize,
+    /// Window height.
+    pub kernel_h: usize,
+    /// Window width.
+    pub kernel_w: usize,
+    /// Step between windows.
+    pub stride: usize,
+    /// Zeros added on every side.
+    pub padding: usize,
+    /// Output height: `(height + 2·padding − kernel_h) / stride + 1`.
+    pub out_h: usize,
+    /// Output width.
+    pub out_w: usize,
+}
+
+impl ConvGeometry {
+    /// The geometry of a `kernel_h × kernel_w` window, or `None` when the window does not fit
+    /// the padded image or the stride is 0.
+    pub fn new(
+        (channels, height, width): (usize, usize, usize),
+        (kernel_h, kernel_w): (usize, usize),
+        stride: usize,
+        padding: usize,
+    ) -> Option<ConvGeometry> {
+        let (ph, pw) = (height + 2 * padding, width + 2 * padding);
+        if stride == 0 || kernel_h == 0 || kernel_w == 0 || kernel_h > ph || kernel_w > pw {
+            return None;
+        }
+        Some(ConvGeometry {
+            channels,
+            height,
+            width,
+            kernel_h,
+            kernel_w,
+            stride,
+            padding,
+            out_h: (ph - kernel_h) / stride + 1,
+            out_w: (pw - kernel_w) / stride + 1,
+        })
+    }
+
+    /// The input position that window position `(i, j)` of output `(oy, ox)` reads, or `None`
+    /// in the padding.
+    pub fn source(&self, oy: usize, ox: usize, i: usize, j: usize) -> Option<(usize, usize)> {
+        let y = (oy * self.stride + i).checked_sub(self.padding)?;
+        let x = (ox * self.stride + j).checked_sub(self.padding)?;
+        (y < self.height && x < self.width).then_some((y, x))
+    }
 }
 
 /// The derivative of `op` at `x`, given `y = op(x)`.
@@ -121,6 +258,45 @@ pub struct ReferenceBackend;
 impl Backend for ReferenceBackend {
     fn name(&self) -> &'static str {
         "reference"
+    }
+
+    fn normalize_rows(&self, cols: usize, x: &[f32], eps: f32, xhat: &mut [f32], rstd: &mut [f32]) {
+        let c = cols.max(1);
+        for ((xr, hr), rs) in x.chunks_exact(c).zip(xhat.chunks_exact_mut(c)).zip(rstd) {
+            let n = xr.len() as f64;
+            let mean = xr.iter().map(|&v| v as f64).sum::<f64>() / n;
+            let var = xr.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+            let r = 1.0 / (var + eps as f64).sqrt();
+            *rs = r as f32;
+            for (h, &v) in hr.iter_mut().zip(xr) {
+                *h = ((v as f64 - mean) * r) as f32;
+            }
+        }
+    }
+
+    fn normalize_rows_backward(
+        &self,
+        cols: usize,
+        xhat: &[f32],
+        rstd: &[f32],
+        dxhat: &[f32],
+        dx: &mut [f32],
+    ) {
+        let c = cols.max(1);
+        let rows = xhat.chunks_exact(c).zip(dxhat.chunks_exact(c));
+        for (((hr, gr), dr), &rs) in rows.zip(dx.chunks_exact_mut(c)).zip(rstd) {
+            let n = hr.len() as f64;
+            let mean_g = gr.iter().map(|&g| g as f64).sum::<f64>() / n;
+            let mean_gh = gr
+                .iter()
+                .zip(hr)
+                .map(|(&g, &h)| g as f64 * h as f64)
+                .sum::<f64>()
+                / n;
+            for ((d, &g), &h) in dr.iter_mut().zip(gr).zip(hr) {
+                *d += (rs as f64 * (g as f64 - mean_g - h as f64 * mean_gh)) as f32;
+            }
+        }
     }
 
     fn gemm(

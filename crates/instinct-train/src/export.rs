@@ -252,6 +252,36 @@ pub fn export(net: &Sequential, spec: &ExportSpec<'_>) -> Result<ModelInfo, Trai
             Layer::Scale(values) => w.mul(values.clone()),
             Layer::Shift(values) => w.add(values.clone()),
             Layer::Dropout(_) => {}
+            Layer::BatchNorm(bn) => {
+                // Evaluation-mode batch norm is elementwise: x · s + t.
+                let running = bn.running.borrow();
+                let (gamma, beta) = (bn.gamma.value().data(), bn.beta.value().data());
+                let s: Vec<f32> = gamma
+                    .iter()
+                    .zip(&running.1)
+                    .map(|(g, v)| g / (v + bn.eps).sqrt())
+                    .collect();
+                let t = beta
+                    .iter()
+                    .zip(&running.0)
+                    .zip(&s)
+                    .map(|((b, m), s)| b - m * s)
+                    .collect();
+                w.mul(s);
+                w.add(t);
+            }
+            Layer::Conv2d(_)
+            | Layer::MaxPool2d { .. }
+            | Layer::AdaptiveAvgPool2d { .. }
+            | Layer::Reshape(_)
+            | Layer::Flatten
+            | Layer::LayerNorm(_)
+            | Layer::Embedding(_) => {
+                return Err(TrainError::Export(format!(
+                    "layer {index} ({}) has no instruction in the model format; export takes dense layers, their activations, dropout, batch norm and fixed scales and shifts",
+                    layer.name()
+                )));
+            }
         }
     }
     if !head_done {

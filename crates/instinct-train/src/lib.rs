@@ -26,15 +26,17 @@ pub mod nn;
 pub mod optim;
 mod param;
 mod rng;
+mod spatial;
 mod tape;
 mod tensor;
 mod train;
 
-pub use backend::{Backend, ReferenceBackend, Unary};
+pub use backend::{Backend, ConvGeometry, ReferenceBackend, Unary};
 pub use cpu::CpuBackend;
 pub use error::TrainError;
 pub use param::{Param, ParamId};
 pub use rng::Rng;
+pub use spatial::BatchStats;
 pub use tape::{Epsilon, Gradients, Tape, Var};
 pub use tensor::Tensor;
 pub use train::{

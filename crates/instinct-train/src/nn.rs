@@ -93,6 +93,143 @@ pub enum Layer {
     Scale(Vec<f32>),
     /// Each column plus a fixed offset (not trained): the format's ADD_ELEMENTWISE.
     Shift(Vec<f32>),
+    /// A 2-D convolution over `[n, c, h, w]`.
+    Conv2d(Conv2d),
+    /// Max pooling with a square window.
+    MaxPool2d {
+        /// Window side.
+        kernel: usize,
+        /// Step.
+        stride: usize,
+    },
+    /// Adaptive average pooling to a fixed size.
+    AdaptiveAvgPool2d {
+        /// Output height.
+        height: usize,
+        /// Output width.
+        width: usize,
+    },
+    /// Each sample's values in this shape (`[n, …]` to `[n, shape…]`).
+    Reshape(Vec<usize>),
+    /// Each sample's values as one row (`[n, …]` to `[n, values]`).
+    Flatten,
+    /// Batch normalisation (per feature of `[n, f]`, per channel of `[n, c, h, w]`).
+    BatchNorm(BatchNorm),
+    /// Layer normalisation over each sample's last axis.
+    LayerNorm(LayerNorm),
+    /// Each input value (an index, rounded) replaced by its row of a trained table:
+    /// `[n, l]` to `[n, l · dim]`.
+    Embedding(Embedding),
+}
+
+/// A 2-D convolution layer: weights `[out, in, k, k]`, biases `[out]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conv2d {
+    /// `[out, in, k, k]`.
+    pub weight: Param,
+    /// `[out]`.
+    pub bias: Param,
+    /// Step between windows.
+    pub stride: usize,
+    /// Zeros around the image.
+    pub padding: usize,
+}
+
+impl Conv2d {
+    /// `inputs → outputs` channels, a `kernel × kernel` window, He-initialised.
+    pub fn new(
+        inputs: usize,
+        outputs: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        rng: &mut Rng,
+    ) -> Conv2d {
+        let fan_in = inputs * kernel * kernel;
+        let bound = (6.0 / fan_in.max(1) as f32).sqrt();
+        let w = (0..outputs * fan_in)
+            .map(|_| rng.uniform_in(-bound, bound))
+            .collect();
+        Conv2d {
+            weight: Param::new(
+                "weight",
+                Tensor::new(&[outputs, inputs, kernel, kernel], w).expect("shape matches"),
+            ),
+            bias: Param::new("bias", Tensor::zeros(&[outputs])),
+            stride,
+            padding,
+        }
+    }
+}
+
+/// Batch normalisation with trained scale and shift and running statistics for evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchNorm {
+    /// Scale per feature or channel.
+    pub gamma: Param,
+    /// Shift.
+    pub beta: Param,
+    /// Added to the variance.
+    pub eps: f32,
+    /// Weight of each batch in the running averages.
+    pub momentum: f32,
+    /// Running mean and variance, updated by every training forward pass.
+    pub running: std::cell::RefCell<(Vec<f32>, Vec<f32>)>,
+}
+
+impl BatchNorm {
+    /// For `features` features or channels: gamma 1, beta 0, eps 1e-5, momentum 0.1.
+    pub fn new(features: usize) -> BatchNorm {
+        BatchNorm {
+            gamma: Param::new("gamma", Tensor::full(&[features], 1.0)),
+            beta: Param::new("beta", Tensor::zeros(&[features])),
+            eps: 1e-5,
+            momentum: 0.1,
+            running: std::cell::RefCell::new((vec![0.0; features], vec![1.0; features])),
+        }
+    }
+}
+
+/// Layer normalisation with trained scale and shift.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerNorm {
+    /// Scale per value of the last axis.
+    pub gamma: Param,
+    /// Shift.
+    pub beta: Param,
+    /// Added to the variance.
+    pub eps: f32,
+}
+
+impl LayerNorm {
+    /// Over a last axis of `width`: gamma 1, beta 0, eps 1e-5.
+    pub fn new(width: usize) -> LayerNorm {
+        LayerNorm {
+            gamma: Param::new("gamma", Tensor::full(&[width], 1.0)),
+            beta: Param::new("beta", Tensor::zeros(&[width])),
+            eps: 1e-5,
+        }
+    }
+}
+
+/// A table of `vocabulary` rows of `dim` trained values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embedding {
+    /// `[vocabulary, dim]`.
+    pub weight: Param,
+}
+
+impl Embedding {
+    /// A table of normal values scaled by 0.1.
+    pub fn new(vocabulary: usize, dim: usize, rng: &mut Rng) -> Embedding {
+        let w = (0..vocabulary * dim).map(|_| 0.1 * rng.normal()).collect();
+        Embedding {
+            weight: Param::new(
+                "weight",
+                Tensor::new(&[vocabulary, dim], w).expect("shape matches"),
+            ),
+        }
+    }
 }
 
 /// Layers applied in order.
@@ -149,6 +286,79 @@ impl Sequential {
                 Layer::Dropout(p) => v.dropout(*p, training, rng)?,
                 Layer::Scale(values) => v.mul(columns(tape, v, values, "Scale")?)?,
                 Layer::Shift(values) => v.add(columns(tape, v, values, "Shift")?)?,
+                Layer::Conv2d(c) => v.conv2d(
+                    tape.param(&c.weight),
+                    Some(tape.param(&c.bias)),
+                    c.stride,
+                    c.padding,
+                )?,
+                Layer::MaxPool2d { kernel, stride } => v.max_pool2d(*kernel, *stride)?,
+                Layer::AdaptiveAvgPool2d { height, width } => {
+                    v.adaptive_avg_pool2d(*height, *width)?
+                }
+                Layer::Reshape(shape) => {
+                    let n = v.shape().first().copied().unwrap_or(0);
+                    let mut full = vec![n];
+                    full.extend(shape);
+                    v.reshape(&full)?
+                }
+                Layer::Flatten => {
+                    let shape = v.shape();
+                    let n = shape.first().copied().unwrap_or(0);
+                    let rest = shape.iter().skip(1).product();
+                    v.reshape(&[n, rest])?
+                }
+                Layer::BatchNorm(bn) => {
+                    let (gamma, beta) = (tape.param(&bn.gamma), tape.param(&bn.beta));
+                    if training {
+                        let (y, stats) = v.batch_norm(gamma, beta, bn.eps, None)?;
+                        if let Some(stats) = stats {
+                            let mut running = bn.running.borrow_mut();
+                            let m = bn.momentum;
+                            for (r, s) in running.0.iter_mut().zip(&stats.mean) {
+                                *r = (1.0 - m) * *r + m * s;
+                            }
+                            for (r, s) in running.1.iter_mut().zip(&stats.var) {
+                                *r = (1.0 - m) * *r + m * s;
+                            }
+                        }
+                        y
+                    } else {
+                        let running = bn.running.borrow();
+                        v.batch_norm(gamma, beta, bn.eps, Some((&running.0, &running.1)))?
+                            .0
+                    }
+                }
+                Layer::LayerNorm(ln) => {
+                    v.layer_norm(tape.param(&ln.gamma), tape.param(&ln.beta), ln.eps)?
+                }
+                Layer::Embedding(e) => {
+                    let shape = v.shape();
+                    let vocabulary = e.weight.value().shape()[0];
+                    let indices = v
+                        .value()
+                        .data()
+                        .iter()
+                        .enumerate()
+                        .map(|(at, &x)| {
+                            let i = x.round();
+                            if i >= 0.0 && (i as usize) < vocabulary {
+                                Ok(i as usize)
+                            } else {
+                                Err(TrainError::Shape {
+                                    op: "embedding",
+                                    message: format!(
+                                        "value {x} at {at} is not an index below {vocabulary}"
+                                    ),
+                                })
+                            }
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let rows = tape.param(&e.weight).embedding(&indices)?;
+                    let n = shape.first().copied().unwrap_or(0);
+                    let width = rows.value().len() / n.max(1);
+                    rows.reshape(&[n, width])?
+                }
             };
         }
         Ok(v)
@@ -160,6 +370,10 @@ impl Sequential {
             .iter()
             .flat_map(|l| match l {
                 Layer::Linear(l) => vec![&l.weight, &l.bias],
+                Layer::Conv2d(c) => vec![&c.weight, &c.bias],
+                Layer::BatchNorm(b) => vec![&b.gamma, &b.beta],
+                Layer::LayerNorm(n) => vec![&n.gamma, &n.beta],
+                Layer::Embedding(e) => vec![&e.weight],
                 _ => Vec::new(),
             })
             .collect()
@@ -171,15 +385,21 @@ impl Sequential {
             .iter_mut()
             .flat_map(|l| match l {
                 Layer::Linear(l) => vec![&mut l.weight, &mut l.bias],
+                Layer::Conv2d(c) => vec![&mut c.weight, &mut c.bias],
+                Layer::BatchNorm(b) => vec![&mut b.gamma, &mut b.beta],
+                Layer::LayerNorm(n) => vec![&mut n.gamma, &mut n.beta],
+                Layer::Embedding(e) => vec![&mut e.weight],
                 _ => Vec::new(),
             })
             .collect()
     }
 
-    /// Inputs per row (of the first dense layer).
+    /// Inputs per row: the values per sample the first layer that fixes them takes (a dense
+    /// layer's inputs, or the volume of a first reshape); `None` when nothing fixes them.
     pub fn inputs(&self) -> Option<usize> {
         self.layers.iter().find_map(|l| match l {
             Layer::Linear(l) => Some(l.inputs()),
+            Layer::Reshape(shape) => Some(shape.iter().product()),
             _ => None,
         })
     }
@@ -232,5 +452,27 @@ impl<'t> Var<'t> {
             .collect();
         let mask = self.tape().constant(Tensor::new(&shape, mask)?);
         self.mul(mask)
+    }
+}
+
+impl Layer {
+    /// The layer's kind, for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Layer::Linear(_) => "Linear",
+            Layer::Activation(_) => "Activation",
+            Layer::Softmax => "Softmax",
+            Layer::Dropout(_) => "Dropout",
+            Layer::Scale(_) => "Scale",
+            Layer::Shift(_) => "Shift",
+            Layer::Conv2d(_) => "Conv2d",
+            Layer::MaxPool2d { .. } => "MaxPool2d",
+            Layer::AdaptiveAvgPool2d { .. } => "AdaptiveAvgPool2d",
+            Layer::Reshape(_) => "Reshape",
+            Layer::Flatten => "Flatten",
+            Layer::BatchNorm(_) => "BatchNorm",
+            Layer::LayerNorm(_) => "LayerNorm",
+            Layer::Embedding(_) => "Embedding",
+        }
     }
 }

@@ -14,8 +14,11 @@ use std::sync::Arc;
 
 /// How an operation's output depends on its inputs (node indices), with what backward needs.
 #[derive(Debug)]
-enum Op {
+pub(crate) enum Op {
     Leaf,
+    /// A layer of `spatial.rs` (convolution, pooling, normalisation, embedding): its inputs
+    /// and what its backward pass needs.
+    Spatial(crate::spatial::Saved),
     /// `x · wᵀ (+ b)`: x `[m, k]`, w `[n, k]`, b `[n]`.
     Linear {
         x: usize,
@@ -100,8 +103,8 @@ pub struct Tape {
 /// A value on a tape. Cheap to copy; its operations record new values.
 #[derive(Debug, Clone, Copy)]
 pub struct Var<'t> {
-    tape: &'t Tape,
-    id: usize,
+    pub(crate) tape: &'t Tape,
+    pub(crate) id: usize,
 }
 
 /// The gradients of one backward pass.
@@ -161,7 +164,7 @@ impl Tape {
         &*self.backend
     }
 
-    fn push(&self, value: Tensor, op: Op, needs_grad: bool) -> Var<'_> {
+    pub(crate) fn push(&self, value: Tensor, op: Op, needs_grad: bool) -> Var<'_> {
         let mut nodes = self.nodes.borrow_mut();
         nodes.push(Node {
             value: Rc::new(value),
@@ -195,7 +198,7 @@ impl Tape {
         Rc::clone(&self.nodes.borrow()[id].value)
     }
 
-    fn needs(&self, id: usize) -> bool {
+    pub(crate) fn needs(&self, id: usize) -> bool {
         self.nodes.borrow()[id].needs_grad
     }
 
@@ -400,6 +403,14 @@ impl Tape {
                             }
                         }
                     });
+                }
+                Op::Spatial(saved) => {
+                    let value = |i: usize| -> &Tensor { &nodes[i].value };
+                    for (input, grad) in
+                        crate::spatial::backward(b, saved, &value, &node.value, &dy)
+                    {
+                        to(input, &mut |d| add_into(d, &grad));
+                    }
                 }
                 Op::Bce { p, target, eps } => {
                     let scale = dy.data()[0] / target.len().max(1) as f32;

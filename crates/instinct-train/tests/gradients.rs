@@ -182,6 +182,84 @@ proptest! {
     }
 }
 
+/// Values `0.1·π(i)` for a permutation π, plus noise below 0.01: every pair at least 0.08
+/// apart, so that a small step never changes which value is the largest.
+fn separated(shape: &[usize], rng: &mut Rng) -> Tensor {
+    let n: usize = shape.iter().product();
+    let mut order: Vec<usize> = (0..n).collect();
+    rng.shuffle(&mut order);
+    let data = order
+        .iter()
+        .map(|&i| 0.1 * i as f32 - 0.05 * n as f32 + rng.uniform_in(0.0, 0.01))
+        .collect();
+    Tensor::new(shape, data).unwrap()
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn conv2d(n in 1usize..3, c in 1usize..3, h in 3usize..6, w in 3usize..6, o in 1usize..3,
+              k in 1usize..4, stride in 1usize..3, padding in 0usize..2, bias in any::<bool>(), seed in any::<u64>()) {
+        prop_assume!(k <= h + 2 * padding && k <= w + 2 * padding);
+        let mut rng = Rng::new(seed);
+        let mut inputs = vec![random(&[n, c, h, w], &mut rng, -1.0, 1.0), random(&[o, c, k, k], &mut rng, -1.0, 1.0)];
+        if bias {
+            inputs.push(random(&[o], &mut rng, -1.0, 1.0));
+        }
+        both(&move |v| v[0].conv2d(v[1], v.get(2).copied(), stride, padding).unwrap(), inputs, seed)?;
+    }
+
+    #[test]
+    fn pooling(n in 1usize..3, c in 1usize..3, h in 2usize..7, w in 2usize..7, k in 1usize..3,
+               stride in 1usize..3, oh in 1usize..4, ow in 1usize..4, seed in any::<u64>()) {
+        prop_assume!(k <= h && k <= w);
+        let mut rng = Rng::new(seed);
+        let x = vec![separated(&[n, c, h, w], &mut rng)];
+        both(&move |v| v[0].max_pool2d(k, stride).unwrap(), x.clone(), seed)?;
+        both(&move |v| v[0].adaptive_avg_pool2d(oh, ow).unwrap(), x, seed)?;
+    }
+
+    #[test]
+    fn normalisation(n in 2usize..5, c in 1usize..4, hw in 1usize..4, seed in any::<u64>()) {
+        let mut rng = Rng::new(seed);
+        let affine = |rng: &mut Rng| vec![random(&[c], rng, 0.5, 1.5), random(&[c], rng, -0.5, 0.5)];
+        let mut rows = vec![random(&[n, c], &mut rng, -2.0, 2.0)];
+        rows.extend(affine(&mut rng));
+        both(&|v| v[0].layer_norm(v[1], v[2], 1e-5).unwrap(), rows.clone(), seed)?;
+        both(&|v| v[0].batch_norm(v[1], v[2], 1e-5, None).unwrap().0, rows.clone(), seed)?;
+        let mut images = vec![random(&[n, c, hw, hw], &mut rng, -2.0, 2.0)];
+        images.extend(affine(&mut rng));
+        both(&|v| v[0].batch_norm(v[1], v[2], 1e-5, None).unwrap().0, images.clone(), seed)?;
+        let mean: Vec<f32> = (0..c).map(|_| rng.uniform_in(-0.5, 0.5)).collect();
+        let var: Vec<f32> = (0..c).map(|_| rng.uniform_in(0.5, 2.0)).collect();
+        both(&move |v| v[0].batch_norm(v[1], v[2], 1e-5, Some((&mean, &var))).unwrap().0, images, seed)?;
+    }
+
+    #[test]
+    fn embedding(vocabulary in 1usize..6, dim in 1usize..4, count in 1usize..7, seed in any::<u64>()) {
+        let mut rng = Rng::new(seed);
+        let indices: Vec<usize> = (0..count).map(|_| rng.below(vocabulary)).collect();
+        let table = vec![random(&[vocabulary, dim], &mut rng, -1.0, 1.0)];
+        both(&move |v| v[0].embedding(&indices).unwrap(), table, seed)?;
+    }
+}
+
+#[test]
+fn batch_statistics_are_the_batch_mean_and_unbiased_variance() {
+    let tape = Tape::new(Arc::new(CpuBackend));
+    let x = tape.constant(Tensor::new(&[4, 1], vec![1.0, 2.0, 3.0, 6.0]).unwrap());
+    let (gamma, beta) = (
+        tape.constant(Tensor::full(&[1], 1.0)),
+        tape.constant(Tensor::zeros(&[1])),
+    );
+    let (_, stats) = x.batch_norm(gamma, beta, 1e-5, None).unwrap();
+    let stats = stats.unwrap();
+    assert!((stats.mean[0] - 3.0).abs() < 1e-6);
+    // Σ(x − 3)² = 4 + 1 + 0 + 9 = 14, over n − 1 = 3.
+    assert!((stats.var[0] - 14.0 / 3.0).abs() < 1e-4, "{}", stats.var[0]);
+}
+
 #[test]
 fn shape_errors_are_errors() {
     let tape = Tape::new(Arc::new(CpuBackend));
@@ -197,6 +275,33 @@ fn shape_errors_are_errors() {
     assert!(a.cross_entropy(&[0]).is_err());
     assert!(a.mse(&Tensor::zeros(&[6])).is_err());
     assert!(a.reshape(&[4]).is_err());
+    let image = tape.constant(Tensor::zeros(&[1, 2, 4, 4]));
+    assert!(
+        image
+            .conv2d(tape.constant(Tensor::zeros(&[3, 1, 2, 2])), None, 1, 0)
+            .is_err()
+    );
+    assert!(
+        image
+            .conv2d(tape.constant(Tensor::zeros(&[3, 2, 5, 5])), None, 1, 0)
+            .is_err()
+    );
+    assert!(
+        image
+            .conv2d(tape.constant(Tensor::zeros(&[3, 2, 2, 2])), None, 0, 0)
+            .is_err()
+    );
+    assert!(image.max_pool2d(5, 1).is_err());
+    assert!(image.adaptive_avg_pool2d(0, 1).is_err());
+    assert!(a.embedding(&[2]).is_err());
+    assert!(
+        a.layer_norm(
+            tape.constant(Tensor::zeros(&[2])),
+            tape.constant(Tensor::zeros(&[3])),
+            1e-5
+        )
+        .is_err()
+    );
     let e = tape.backward(a).unwrap_err();
     assert!(e.to_string().contains("[2, 3]"), "{e}");
 }

@@ -98,3 +98,75 @@ fn breast_cancer_reaches_96_percent() {
         );
     }
 }
+
+#[test]
+fn a_small_cnn_on_the_digit_images_reaches_97_percent() {
+    use instinct_train::nn::{Conv2d, Layer, Linear};
+    let train = Dataset::from_table(&data("digits_train.csv"), "target", true, None).unwrap();
+    let test = Dataset::from_table(
+        &data("digits_test.csv"),
+        "target",
+        true,
+        train.classes.as_deref(),
+    )
+    .unwrap();
+    let scaler = Standardizer::fit(&train.features);
+    let scaled = Dataset {
+        features: scaler.apply(&train.features),
+        ..train.clone()
+    };
+    let mut rng = Rng::new(0);
+    // 8×8 image → 16 channels of 3×3 (same size) → ReLU → 2×2 max pool → 64 → 10.
+    let mut net = Sequential::new(vec![
+        Layer::Reshape(vec![1, 8, 8]),
+        Layer::Conv2d(Conv2d::new(1, 16, 3, 1, 1, &mut rng)),
+        Layer::Activation(Unary::Relu),
+        Layer::MaxPool2d {
+            kernel: 2,
+            stride: 2,
+        },
+        Layer::Flatten,
+        Layer::Linear(Linear::new(256, 64, instinct_train::nn::Init::He, &mut rng)),
+        Layer::Activation(Unary::Relu),
+        Layer::Linear(Linear::new(
+            64,
+            10,
+            instinct_train::nn::Init::Glorot,
+            &mut rng,
+        )),
+    ]);
+    let config = TrainConfig {
+        epochs: 30,
+        ..TrainConfig::default()
+    };
+    let started = std::time::Instant::now();
+    fit(
+        &mut net,
+        Arc::new(CpuBackend),
+        &scaled,
+        &config,
+        &mut |_| {},
+    )
+    .unwrap();
+    let seconds = started.elapsed().as_secs_f64();
+    let out = predict(&net, Arc::new(CpuBackend), &scaler.apply(&test.features)).unwrap();
+    let instinct_train::data::Targets::Classes(labels) = &test.targets else {
+        unreachable!()
+    };
+    let acc = accuracy(&out, labels);
+    eprintln!("digits CNN: test accuracy {acc:.4} after 30 epochs in {seconds:.2} s");
+    assert!(acc >= 0.97, "CNN test accuracy {acc}");
+    // A convolution has no instruction in the format: export says so.
+    let e = instinct_train::export::export(
+        &net,
+        &ExportSpec {
+            feature_names: &train.feature_names,
+            standardizer: Some(&scaler),
+            head: Head::Softmax,
+            output_scale: None,
+            validation_inputs: &[],
+        },
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("no instruction in the model format"), "{e}");
+}
