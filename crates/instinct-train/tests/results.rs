@@ -168,5 +168,8 @@ fn a_small_cnn_on_the_digit_images_reaches_97_percent() {
         },
     )
     .unwrap_err();
-    assert!(e.to_string().contains("no instruction in the model format"), "{e}");
+    assert!(
+        e.to_string().contains("no instruction in the model format"),
+        "{e}"
+    );
 }
