@@ -17,6 +17,7 @@
 //! ```
 
 mod backend;
+pub mod checkpoint;
 mod cpu;
 pub mod data;
 mod error;
