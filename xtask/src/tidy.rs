@@ -81,6 +81,37 @@ mod tests {
     }
 
     #[test]
+    fn the_forbidden_dependency_edges_of_architecture_md_are_absent() {
+        // (crate, crates it must not depend on, not even for tests)
+        for (krate, forbidden) in [
+            ("instinct-kernels", &["instinct-format"][..]),
+            ("instinct-wgsl", &["wgpu"][..]),
+            ("instinct-train", &["instinct-cpu"][..]),
+            ("instinct-cpu", &["instinct-train"][..]),
+        ] {
+            let manifest =
+                std::fs::read_to_string(root().join("crates").join(krate).join("Cargo.toml"))
+                    .unwrap();
+            for f in forbidden {
+                let named = manifest
+                    .lines()
+                    .any(|l| l.split(['.', ' ', '=']).next() == Some(f));
+                assert!(!named, "{krate} depends on {f}");
+            }
+        }
+        // batched → cpu only as the test oracle.
+        let batched =
+            std::fs::read_to_string(root().join("crates/instinct-batched/Cargo.toml")).unwrap();
+        let (main, _) = batched
+            .split_once("[dev-dependencies]")
+            .unwrap_or((&batched, ""));
+        assert!(
+            !main.lines().any(|l| l.starts_with("instinct-cpu")),
+            "batched depends on cpu"
+        );
+    }
+
+    #[test]
     fn tests_do_not_read_the_shared_folder() {
         let shared = concat!("..", "/shared");
         for f in all_rust_files() {

@@ -3,6 +3,44 @@
 //! [`ReferenceBackend`], naive and the test oracle), layers ([`nn`]), optimisers ([`optim`]), a
 //! training loop ([`fit`]) and export to the model format ([`export`]).
 //!
+//! Training a classifier on a CSV and exporting it (the example of `docs/TRAINING.md`; its own
+//! process, since it changes the working directory):
+//!
+//! ```standalone_crate
+//! use instinct_train::data::{Dataset, Standardizer, Table};
+//! use instinct_train::export::{ExportSpec, Head, export};
+//! use instinct_train::nn::Sequential;
+//! use instinct_train::{CpuBackend, Rng, TrainConfig, Unary, fit};
+//! use std::sync::Arc;
+//!
+//! # let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+//! # std::env::set_current_dir(&root)?;
+//! let table = Table::read_csv(std::path::Path::new("fixtures/data/iris_train.csv"))?;
+//! let data = Dataset::from_table(&table, "target", true, None)?;
+//! let scaler = Standardizer::fit(&data.features);
+//! let scaled = Dataset { features: scaler.apply(&data.features), ..data.clone() };
+//! let mut net = Sequential::mlp(&[4, 16, 3], Unary::Relu, &mut Rng::new(0));
+//! let history = fit(&mut net, Arc::new(CpuBackend), &scaled, &TrainConfig::default(), &mut |r| {
+//!     println!("epoch {} loss {:.4}", r.epoch, r.train_loss);
+//! })?;
+//! let model = export(&net, &ExportSpec {
+//!     feature_names: &data.feature_names,
+//!     standardizer: Some(&scaler),
+//!     head: Head::Softmax,
+//!     output_scale: None,
+//!     validation_inputs: &[],
+//! })?;
+//! # let dir = std::env::temp_dir().join(format!("instinct-train-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! # std::env::set_current_dir(&dir)?;
+//! model.save("iris.json")?;
+//! assert_eq!(history.epochs.len(), 100);
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The tape on its own:
+//!
 //! ```
 //! use instinct_train::{CpuBackend, Param, Tape, Tensor};
 //! use std::sync::Arc;
