@@ -249,6 +249,24 @@ proptest! {
     }
 
     #[test]
+    fn dropout(m in 1usize..4, n in 1usize..6, p in 0.0f32..0.9, seed in any::<u64>()) {
+        let mut rng = Rng::new(seed);
+        let x = vec![random(&[m, n], &mut rng, -1.0, 1.0)];
+        // A fresh generator of the same seed each time: the same mask in every evaluation.
+        both(&move |v| v[0].dropout(p, true, &mut Rng::new(seed)).unwrap(), x.clone(), seed)?;
+        let tape = Tape::new(Arc::new(CpuBackend));
+        let v = tape.constant(x[0].clone());
+        let kept = v.dropout(p, true, &mut Rng::new(seed)).unwrap().value();
+        let scale = 1.0 / (1.0 - p);
+        for (y, x) in kept.data().iter().zip(x[0].data()) {
+            prop_assert!(*y == 0.0 || (*y - x * scale).abs() <= 1e-6 * (1.0 + y.abs()));
+        }
+        // In evaluation, the identity.
+        let same = v.dropout(p, false, &mut rng).unwrap().value();
+        prop_assert_eq!(same.data(), x[0].data());
+    }
+
+    #[test]
     fn embedding(vocabulary in 1usize..6, dim in 1usize..4, count in 1usize..7, seed in any::<u64>()) {
         let mut rng = Rng::new(seed);
         let indices: Vec<usize> = (0..count).map(|_| rng.below(vocabulary)).collect();
@@ -306,6 +324,8 @@ fn shape_errors_are_errors() {
     assert!(image.max_pool2d(5, 1).is_err());
     assert!(image.adaptive_avg_pool2d(0, 1).is_err());
     assert!(a.embedding(&[2]).is_err());
+    assert!(a.dropout(1.0, true, &mut Rng::new(0)).is_err());
+    assert!(a.dropout(-0.1, true, &mut Rng::new(0)).is_err());
     assert!(
         a.layer_norm(
             tape.constant(Tensor::zeros(&[2])),

@@ -1,0 +1,246 @@
+//! The optimisers, schedules and clipping against their formulas, written out by hand here; and
+//! the training loop's promises: the same seed gives the same network, early stopping keeps the
+//! best epoch, an export imported back computes the same outputs.
+
+use instinct_train::data::{Dataset, Targets};
+use instinct_train::export::{ExportSpec, Head, export};
+use instinct_train::import::import;
+use instinct_train::nn::Sequential;
+use instinct_train::optim::{Adam, FixedStep, Optimizer, Schedule, Sgd, clip_grad_norm};
+use instinct_train::{CpuBackend, Param, Rng, Tensor, TrainConfig, Unary, fit, predict};
+use std::sync::Arc;
+
+fn param(values: &[f32]) -> Param {
+    Param::new("p", Tensor::new(&[values.len()], values.to_vec()).unwrap())
+}
+
+fn grad(values: &[f32]) -> Option<Tensor> {
+    Some(Tensor::new(&[values.len()], values.to_vec()).unwrap())
+}
+
+fn close(a: &[f32], b: &[f32]) {
+    for (x, y) in a.iter().zip(b) {
+        assert!((x - y).abs() <= 1e-6 * (1.0 + y.abs()), "{a:?} vs {b:?}");
+    }
+}
+
+#[test]
+fn sgd_with_momentum_nesterov_and_decay_follow_their_formulas() {
+    let mut p = param(&[1.0, -2.0]);
+    Sgd::new()
+        .step(&mut [&mut p], &[grad(&[0.5, 1.0])], 0.1)
+        .unwrap();
+    close(p.value().data(), &[0.95, -2.1]);
+    // Momentum 0.9: v1 = g1, v2 = 0.9·g1 + g2.
+    let mut p = param(&[0.0]);
+    let mut sgd = Sgd::with_momentum(0.9, false);
+    sgd.step(&mut [&mut p], &[grad(&[1.0])], 0.1).unwrap();
+    sgd.step(&mut [&mut p], &[grad(&[2.0])], 0.1).unwrap();
+    close(p.value().data(), &[-0.1 - 0.1 * (0.9 + 2.0)]);
+    // Nesterov: the step is g + μ·v.
+    let mut p = param(&[0.0]);
+    let mut sgd = Sgd::with_momentum(0.5, true);
+    sgd.step(&mut [&mut p], &[grad(&[1.0])], 1.0).unwrap();
+    close(p.value().data(), &[-(1.0 + 0.5 * 1.0)]);
+    // Weight decay adds λ·w to the gradient.
+    let mut p = param(&[2.0]);
+    Sgd::new()
+        .with_weight_decay(0.5)
+        .step(&mut [&mut p], &[grad(&[0.0])], 0.1)
+        .unwrap();
+    close(p.value().data(), &[2.0 - 0.1 * 0.5 * 2.0]);
+}
+
+#[test]
+fn adam_and_adamw_follow_their_formulas() {
+    // The first Adam step is lr · g / (|g| + ε') whatever g's size: lr · sign(g).
+    let mut p = param(&[1.0, 1.0]);
+    let mut adam = Adam::new();
+    adam.step(&mut [&mut p], &[grad(&[3.0, -0.001])], 0.01)
+        .unwrap();
+    close(p.value().data(), &[0.99, 1.01]);
+    // Two steps, against the textbook form with bias corrections.
+    let (b1, b2, eps, lr) = (0.9f64, 0.999f64, 1e-8f64, 0.01f64);
+    let (mut w, mut m, mut v) = (1.0f64, 0.0f64, 0.0f64);
+    let mut p = param(&[1.0]);
+    let mut adam = Adam::new();
+    for (t, g) in [(1, 0.5f64), (2, -0.25)] {
+        m = b1 * m + (1.0 - b1) * g;
+        v = b2 * v + (1.0 - b2) * g * g;
+        let (mh, vh) = (m / (1.0 - b1.powi(t)), v / (1.0 - b2.powi(t)));
+        w -= lr * mh / (vh.sqrt() + eps);
+        adam.step(&mut [&mut p], &[grad(&[g as f32])], lr as f32)
+            .unwrap();
+    }
+    close(p.value().data(), &[w as f32]);
+    // AdamW decays the weight apart from the adaptive step: with a zero gradient only the decay.
+    let mut p = param(&[2.0]);
+    Adam::adamw(0.1)
+        .step(&mut [&mut p], &[grad(&[0.0])], 0.5)
+        .unwrap();
+    close(p.value().data(), &[2.0 - 0.5 * 0.1 * 2.0]);
+}
+
+#[test]
+fn the_fixed_step_moves_exactly_lr_against_the_gradient() {
+    let (mut a, mut b) = (param(&[0.0, 0.0]), param(&[0.0]));
+    FixedStep
+        .step(
+            &mut [&mut a, &mut b],
+            &[grad(&[3.0, 0.0]), grad(&[4.0])],
+            0.5,
+        )
+        .unwrap();
+    // The joint gradient (3, 0, 4) has norm 5.
+    close(a.value().data(), &[-0.3, 0.0]);
+    close(b.value().data(), &[-0.4]);
+}
+
+#[test]
+fn schedules_and_clipping() {
+    assert_eq!(Schedule::Constant.rate(0.1, 50), 0.1);
+    let step = Schedule::Step {
+        every: 10,
+        gamma: 0.5,
+    };
+    close(
+        &[step.rate(1.0, 9), step.rate(1.0, 10), step.rate(1.0, 25)],
+        &[1.0, 0.5, 0.25],
+    );
+    let cosine = Schedule::Cosine {
+        epochs: 10,
+        floor: 0.1,
+    };
+    close(
+        &[
+            cosine.rate(1.0, 0),
+            cosine.rate(1.0, 5),
+            cosine.rate(1.0, 10),
+        ],
+        &[1.0, 0.55, 0.1],
+    );
+    let mut g = vec![grad(&[3.0]), None, grad(&[4.0])];
+    assert_eq!(clip_grad_norm(&mut g, 1.0), 5.0);
+    close(g[0].as_ref().unwrap().data(), &[0.6]);
+    close(g[2].as_ref().unwrap().data(), &[0.8]);
+    let mut small = vec![grad(&[0.3])];
+    clip_grad_norm(&mut small, 1.0);
+    close(small[0].as_ref().unwrap().data(), &[0.3]);
+}
+
+/// A separable two-class problem: the class is whether x0 + x1 > 0.
+fn toy(rows: usize, seed: u64) -> Dataset {
+    let mut rng = Rng::new(seed);
+    let mut x = Vec::new();
+    let mut labels = Vec::new();
+    for _ in 0..rows {
+        let (a, b) = (rng.normal(), rng.normal());
+        x.extend([a, b]);
+        labels.push(usize::from(a + b > 0.0));
+    }
+    Dataset {
+        feature_names: vec!["a".into(), "b".into()],
+        features: Tensor::new(&[rows, 2], x).unwrap(),
+        targets: Targets::Classes(labels),
+        classes: Some(vec![0.0, 1.0]),
+    }
+}
+
+#[test]
+fn the_same_seed_trains_the_same_network() {
+    let data = toy(64, 1);
+    let train = |seed| {
+        let mut net = Sequential::mlp(&[2, 4, 2], Unary::Tanh, &mut Rng::new(seed));
+        let config = TrainConfig {
+            epochs: 5,
+            seed,
+            validation_fraction: 0.25,
+            ..TrainConfig::default()
+        };
+        let history = fit(&mut net, Arc::new(CpuBackend), &data, &config, &mut |_| {}).unwrap();
+        (net, history)
+    };
+    let values = |net: &Sequential| -> Vec<Tensor> {
+        net.params()
+            .into_iter()
+            .map(|p| p.value().clone())
+            .collect()
+    };
+    let (a, ha) = train(3);
+    let (b, hb) = train(3);
+    assert_eq!(ha, hb);
+    assert_eq!(values(&a), values(&b));
+    assert_ne!(values(&train(4).0), values(&a));
+}
+
+#[test]
+fn early_stopping_keeps_the_best_epoch() {
+    let data = toy(40, 2);
+    let mut net = Sequential::mlp(&[2, 32, 2], Unary::Relu, &mut Rng::new(0));
+    // A rate far too large: the validation loss soon stops improving.
+    let config = TrainConfig {
+        epochs: 200,
+        learning_rate: 0.5,
+        validation_fraction: 0.5,
+        patience: Some(3),
+        ..TrainConfig::default()
+    };
+    let mut snapshots = Vec::new();
+    let history = fit(&mut net, Arc::new(CpuBackend), &data, &config, &mut |r| {
+        snapshots.push(r.validation_loss.unwrap());
+    })
+    .unwrap();
+    assert!(history.stopped_early, "{history:?}");
+    assert!(history.epochs.len() < 200);
+    let best = snapshots
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.total_cmp(b.1))
+        .unwrap();
+    assert_eq!(history.best_epoch, best.0 + 1);
+}
+
+#[test]
+fn an_exported_network_imports_back_to_the_same_outputs() {
+    let data = toy(32, 5);
+    let mut net = Sequential::mlp(&[2, 6, 3], Unary::Gelu, &mut Rng::new(2));
+    let labels: Vec<usize> = (0..32).map(|i| i % 3).collect();
+    let data = Dataset {
+        targets: Targets::Classes(labels),
+        classes: Some(vec![0.0, 1.0, 2.0]),
+        ..data
+    };
+    fit(
+        &mut net,
+        Arc::new(CpuBackend),
+        &data,
+        &TrainConfig {
+            epochs: 3,
+            ..TrainConfig::default()
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    let info = export(
+        &net,
+        &ExportSpec {
+            feature_names: &data.feature_names,
+            standardizer: None,
+            head: Head::Softmax,
+            output_scale: None,
+            validation_inputs: &[],
+        },
+    )
+    .unwrap();
+    let model = instinct_validate::validate(&info, &Default::default()).unwrap();
+    let (back, names) = import(&model).unwrap();
+    assert_eq!(names, ["a", "b"]);
+    let ours = predict(&net, Arc::new(CpuBackend), &data.features).unwrap();
+    let theirs = predict(&back, Arc::new(CpuBackend), &data.features).unwrap();
+    // The export adds the softmax the network was trained to feed.
+    let mut probabilities = ours.into_data();
+    for row in probabilities.chunks_exact_mut(3) {
+        instinct_kernels::activation::softmax_in_place(row);
+    }
+    close(theirs.data(), &probabilities);
+}
