@@ -36,7 +36,7 @@ fn range(values: impl Iterator<Item = f32>) -> std::ops::Range<f32> {
 /// left on failure.
 pub fn loss_curves(path: &Path, history: &History, metric: &str) -> anyhow::Result<()> {
     register_font();
-    let tmp = path.with_extension("partial.png");
+    let tmp = path.with_extension(format!("partial-{}.png", std::process::id()));
     let result = draw(&tmp, history, metric).and_then(|()| Ok(std::fs::rename(&tmp, path)?));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

@@ -91,7 +91,7 @@ pub struct Options {
     #[arg(long, value_name = "F", default_value_t = 0.1, value_parser = crate::parse_fraction)]
     pub validation_split: f32,
     /// Stop after N epochs without a better validation loss, keeping the best weights.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = crate::parse_samples)]
     pub patience: Option<usize>,
     /// Test rows (the same columns), scored after training.
     #[arg(long, value_name = "FILE.csv")]
@@ -114,8 +114,15 @@ fn read(path: &Path) -> Outcome<Table> {
             path.display()
         )));
     }
-    Table::read_csv(path).map_err(Failure::invalid)
+    Table::read_csv(path).map_err(|e| match e {
+        TrainError::Io { .. } => Failure::unreadable(e),
+        e => Failure::invalid(e),
+    })
 }
+
+/// The most weights and biases a network may have (4 GiB of values would not be a small
+/// network, and allocating them could abort).
+const MAX_PARAMETERS: usize = 1 << 28;
 
 fn guess_task(table: &Table, target: &str) -> Option<Task> {
     let t = table.columns.iter().position(|c| c == target)?;
@@ -181,9 +188,33 @@ pub fn run(o: &Options) -> Outcome {
         Some(c) if c.len() > 2 => c.len(),
         _ => 1,
     };
+    // Every column is one value: a header such as `x[3]` cannot name it in the model.
+    if let Some(bad) = train
+        .feature_names
+        .iter()
+        .find(|n| instinct::format::feature_width(n).ok() != Some(1))
+    {
+        return Err(Failure::invalid(anyhow!(
+            "{}: column {bad:?} cannot be a feature name of the model (names may not use brackets)",
+            o.data.display()
+        )));
+    }
     let mut sizes = vec![train.feature_names.len()];
     sizes.extend(&o.hidden);
     sizes.push(outputs);
+    let parameters = sizes.windows(2).try_fold(0usize, |n, w| {
+        n.checked_add(w[0].checked_mul(w[1])?.checked_add(w[1])?)
+    });
+    if parameters.is_none_or(|n| n > MAX_PARAMETERS) {
+        return Err(Failure::unreadable(anyhow!(
+            "--hidden {}: more than {MAX_PARAMETERS} weights",
+            o.hidden
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        )));
+    }
     let activation = match o.activation {
         HiddenActivation::Relu => Unary::Relu,
         HiddenActivation::Tanh => Unary::Tanh,
@@ -265,10 +296,13 @@ pub fn run(o: &Options) -> Outcome {
         err,
         "trained {} epochs in {seconds:.3} s (final training loss {last:.4}{})",
         history.epochs.len(),
-        if history.stopped_early {
-            format!("; stopped early, kept epoch {}", history.best_epoch)
-        } else {
-            String::new()
+        match (o.patience, history.stopped_early) {
+            (Some(_), true) => format!(
+                "; stopped early, kept epoch {}, the best",
+                history.best_epoch
+            ),
+            (Some(_), false) => format!("; kept epoch {}, the best", history.best_epoch),
+            _ => String::new(),
         }
     );
     if let Some(test) = &test {
@@ -328,11 +362,11 @@ pub fn run(o: &Options) -> Outcome {
             instinct::train::export::CHECKABLE
         ),
     };
-    info.save(&o.out)
-        .map_err(|e| Failure::unreadable(anyhow!("{}: {e}", o.out.display())))?;
     if let Some(path) = &o.plot {
         crate::plot::loss_curves(path, &history, metric_name).map_err(Failure::unreadable)?;
     }
+    info.save(&o.out)
+        .map_err(|e| Failure::unreadable(anyhow!("{}: {e}", o.out.display())))?;
     let _ = writeln!(err, "wrote {}", o.out.display());
     Ok(())
 }

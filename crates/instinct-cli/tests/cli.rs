@@ -1031,4 +1031,43 @@ fn train_refuses_bad_data_with_a_clear_error() {
         2,
         "--hidden",
     );
+    check(
+        &[
+            "train",
+            "--data",
+            &good,
+            "--target",
+            "target",
+            "--hidden",
+            "100000,100000",
+            "--out",
+            &out,
+        ],
+        2,
+        "weights",
+    );
+    check(
+        &[
+            "train",
+            "--data",
+            &good,
+            "--target",
+            "target",
+            "--patience",
+            "0",
+            "--out",
+            &out,
+        ],
+        2,
+        "--patience",
+    );
+    let bracket = dir.write("bracket.csv", "a[2],target\n1,0\n2,1\n");
+    check(
+        &[
+            "train", "--data", &bracket, "--target", "target", "--out", &out,
+        ],
+        1,
+        "a[2]",
+    );
+    assert!(!Path::new(&out).exists());
 }

@@ -174,7 +174,8 @@ impl ConvGeometry {
         stride: usize,
         padding: usize,
     ) -> Option<ConvGeometry> {
-        let (ph, pw) = (height + 2 * padding, width + 2 * padding);
+        let pad = padding.checked_mul(2)?;
+        let (ph, pw) = (height.checked_add(pad)?, width.checked_add(pad)?);
         if stride == 0 || kernel_h == 0 || kernel_w == 0 || kernel_h > ph || kernel_w > pw {
             return None;
         }

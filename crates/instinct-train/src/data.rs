@@ -22,7 +22,10 @@ impl Table {
             .has_headers(true)
             .trim(csv::Trim::All)
             .from_path(path)
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(|e| TrainError::Io {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
         let columns: Vec<String> = reader
             .headers()
             .map_err(|e| fail(e.to_string()))?

@@ -38,6 +38,14 @@ pub enum TrainError {
     /// A data set that cannot be trained on.
     #[error("{0}")]
     Data(String),
+    /// A file that cannot be read or written.
+    #[error("{path}: {message}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the operating system or the parser said.
+        message: String,
+    },
     /// The loss stopped being a finite number.
     #[error("training diverged at epoch {epoch}: the loss is {loss} (lower the learning rate)")]
     Diverged {

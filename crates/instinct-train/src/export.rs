@@ -176,7 +176,12 @@ pub fn export(net: &Sequential, spec: &ExportSpec<'_>) -> Result<ModelInfo, Trai
         output_scale,
         validation_inputs,
     } = *spec;
-    let inputs = feature_names.len();
+    // A name `x[N]` stands for N inputs.
+    let inputs = feature_names
+        .iter()
+        .map(|n| instinct_format::feature_width(n))
+        .sum::<Result<usize, _>>()
+        .map_err(|e| TrainError::Export(e.to_string()))?;
     if net.inputs() != Some(inputs) {
         return Err(TrainError::Export(format!(
             "the network takes {:?} inputs, {inputs} feature names given",
@@ -223,6 +228,11 @@ pub fn export(net: &Sequential, spec: &ExportSpec<'_>) -> Result<ModelInfo, Trai
                     .collect();
                 let mut bias = l.bias.value().data().to_vec();
                 if !head_done && index + 1 == kept.len() {
+                    if rows.is_empty() {
+                        return Err(TrainError::Export(
+                            "the last dense layer has no inputs".to_string(),
+                        ));
+                    }
                     if l.outputs() == 1 {
                         // [1 − σ(z), σ(z)] as a softmax over [−z/2, z/2].
                         let half: Vec<f32> = rows[0].iter().map(|v| v / 2.0).collect();
@@ -284,6 +294,14 @@ pub fn export(net: &Sequential, spec: &ExportSpec<'_>) -> Result<ModelInfo, Trai
             }
         }
     }
+    // A network that already ends in a softmax needs no other.
+    head_done |= matches!(
+        w.steps.last(),
+        Some(Step::Dense {
+            activation: Some(Activation::Softmax),
+            ..
+        }) | Some(Step::Activation(Activation::Softmax))
+    );
     if !head_done {
         if net.outputs() == Some(1) {
             return Err(TrainError::Export(

@@ -26,7 +26,9 @@ fn layer_of(activation: Activation, index: usize) -> Result<Layer, TrainError> {
     })
 }
 
-/// The network of a sequential model, and its input names (`x0`, `x1`, … when it has none).
+/// The network of a sequential model, and its input names as the model gives them (`x[N]`
+/// naming N inputs; `x0`, `x1`, … when it has none). A classifier comes back ending in its
+/// softmax: remove that last layer to train it again on logits.
 ///
 /// ```
 /// use instinct_format::{Activation, Limits, ModelBuilder};
@@ -77,9 +79,9 @@ pub fn import(model: &ValidModel) -> Result<(Sequential, Vec<String>), TrainErro
             "the model has no dense layer to train".to_string(),
         ));
     }
+    // As the model names them (`x[N]` for N inputs), so that an export takes them back.
     let names = match &info.features {
-        Some(f) => instinct_format::expand_feature_names(f)
-            .map_err(|e| TrainError::Export(e.to_string()))?,
+        Some(f) => f.clone(),
         None => (0..model.layout().sizes[0])
             .map(|i| format!("x{i}"))
             .collect(),

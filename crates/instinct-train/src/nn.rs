@@ -334,7 +334,7 @@ impl Sequential {
                 }
                 Layer::Embedding(e) => {
                     let shape = v.shape();
-                    let vocabulary = e.weight.value().shape()[0];
+                    let vocabulary = e.weight.value().shape().first().copied().unwrap_or(0);
                     let indices = v
                         .value()
                         .data()
@@ -395,13 +395,19 @@ impl Sequential {
     }
 
     /// Inputs per row: the values per sample the first layer that fixes them takes (a dense
-    /// layer's inputs, or the volume of a first reshape); `None` when nothing fixes them.
+    /// layer's inputs, or the volume of a first reshape); `None` when nothing fixes them (no
+    /// such layer, or an embedding first).
     pub fn inputs(&self) -> Option<usize> {
-        self.layers.iter().find_map(|l| match l {
-            Layer::Linear(l) => Some(l.inputs()),
-            Layer::Reshape(shape) => Some(shape.iter().product()),
-            _ => None,
-        })
+        for layer in &self.layers {
+            match layer {
+                Layer::Linear(l) => return Some(l.inputs()),
+                Layer::Reshape(shape) => return Some(shape.iter().product()),
+                // Its input width (the indices per sample) is free.
+                Layer::Embedding(_) => return None,
+                _ => {}
+            }
+        }
+        None
     }
 
     /// Outputs per row (of the last dense layer).

@@ -154,6 +154,10 @@ impl<'t> Var<'t> {
         stride: usize,
         padding: usize,
     ) -> Result<Var<'t>, TrainError> {
+        self.same_tape(weight, "conv2d")?;
+        if let Some(b) = bias {
+            self.same_tape(b, "conv2d")?;
+        }
         let (x, w) = (self.value(), weight.value());
         let (n, c, h, wd) = match x.shape() {
             [n, c, h, w] => (*n, *c, *h, *w),
@@ -342,6 +346,8 @@ impl<'t> Var<'t> {
         fixed: Option<(&[f32], &[f32])>,
         op: &'static str,
     ) -> Result<(Var<'t>, Vec<f32>), TrainError> {
+        self.same_tape(gamma, op)?;
+        self.same_tape(beta, op)?;
         let (x, gv, bv) = (self.value(), gamma.value(), beta.value());
         let params = match layout {
             NormLayout::Rows { width } => width,
@@ -463,6 +469,12 @@ impl<'t> Var<'t> {
                 ),
             ));
         }
+        if running.is_none() && n * spatial < 2 {
+            return Err(shape_error(
+                "batch_norm",
+                format!("training needs more than one value per channel; {shape:?} has one"),
+            ));
+        }
         let layout = NormLayout::Channels {
             n,
             channels,
@@ -472,7 +484,8 @@ impl<'t> Var<'t> {
         if running.is_some() {
             return Ok((y, None));
         }
-        // The mean and the biased variance of each channel, from the normalised values.
+        // The mean of each channel's inputs, and its variance from the normalisation (biased, made
+        // unbiased for the running average).
         let rows = layout.to_rows(self.value().data());
         let count = (n * spatial) as f32;
         let mean: Vec<f32> = rows

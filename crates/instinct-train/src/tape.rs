@@ -83,6 +83,11 @@ pub(crate) enum Op {
         target: Tensor,
         eps: f32,
     },
+    /// Log-loss from logits: `mean(softplus(z) − t·z)`.
+    BceLogits {
+        z: usize,
+        target: Tensor,
+    },
 }
 
 #[derive(Debug)]
@@ -112,11 +117,16 @@ pub struct Var<'t> {
 pub struct Gradients {
     grads: Vec<Option<Tensor>>,
     params: Vec<(ParamId, usize)>,
+    /// The address of the tape they come from.
+    tape: usize,
 }
 
 impl Gradients {
     /// The gradient of `var` (`None` when it does not influence the loss or needs none).
     pub fn get(&self, var: Var<'_>) -> Option<&Tensor> {
+        if std::ptr::from_ref(var.tape) as usize != self.tape {
+            return None;
+        }
         self.grads.get(var.id)?.as_ref()
     }
 
@@ -204,6 +214,12 @@ impl Tape {
 
     /// Gradients of every value that needs one, from `loss` (a single number) backwards.
     pub fn backward(&self, loss: Var<'_>) -> Result<Gradients, TrainError> {
+        if !std::ptr::eq(self, loss.tape) {
+            return Err(shape_error(
+                "backward",
+                "the loss lives on another tape".to_string(),
+            ));
+        }
         let nodes = self.nodes.borrow();
         let root = &nodes[loss.id].value;
         if root.len() != 1 {
@@ -412,6 +428,14 @@ impl Tape {
                         to(input, &mut |d| add_into(d, &grad));
                     }
                 }
+                Op::BceLogits { z, target } => {
+                    let scale = dy.data()[0] / target.len().max(1) as f32;
+                    to(*z, &mut |d| {
+                        for ((d, &z), &t) in d.iter_mut().zip(val(*z).data()).zip(target.data()) {
+                            *d += scale * (1.0 / (1.0 + (-z).exp()) - t);
+                        }
+                    });
+                }
                 Op::Bce { p, target, eps } => {
                     let scale = dy.data()[0] / target.len().max(1) as f32;
                     to(*p, &mut |d| {
@@ -428,6 +452,7 @@ impl Tape {
         }
         Ok(Gradients {
             grads,
+            tape: std::ptr::from_ref(self) as usize,
             params: self.params.borrow().clone(),
         })
     }
@@ -488,12 +513,25 @@ impl<'t> Var<'t> {
         self.tape.push(value, op, needs)
     }
 
+    /// Refuses an operand recorded on another tape.
+    pub(crate) fn same_tape(self, other: Var<'t>, op: &'static str) -> Result<(), TrainError> {
+        if std::ptr::eq(self.tape, other.tape) {
+            Ok(())
+        } else {
+            Err(shape_error(
+                op,
+                "the operands live on different tapes".to_string(),
+            ))
+        }
+    }
+
     fn binary_op(self, other: Var<'t>, op: Op, value: Tensor) -> Var<'t> {
         let needs = self.tape.needs(self.id) || self.tape.needs(other.id);
         self.tape.push(value, op, needs)
     }
 
     fn same_shape(self, other: Var<'t>, op: &'static str) -> Result<(), TrainError> {
+        self.same_tape(other, op)?;
         let (a, b) = (self.value(), other.value());
         if a.shape() != b.shape() {
             return Err(shape_error(
@@ -507,6 +545,10 @@ impl<'t> Var<'t> {
     /// `self · wᵀ + b`: a dense layer. `self` is `[rows, in]`, `w` `[out, in]` (the format's
     /// weight layout), `b` `[out]`.
     pub fn linear(self, w: Var<'t>, b: Option<Var<'t>>) -> Result<Var<'t>, TrainError> {
+        self.same_tape(w, "linear")?;
+        if let Some(b) = b {
+            self.same_tape(b, "linear")?;
+        }
         let t = self.tape;
         let (x, wv) = (self.value(), w.value());
         let (m, k) = x
@@ -559,6 +601,7 @@ impl<'t> Var<'t> {
 
     /// `self · other`: `[m, k] · [k, n]`.
     pub fn matmul(self, other: Var<'t>) -> Result<Var<'t>, TrainError> {
+        self.same_tape(other, "matmul")?;
         let (a, b) = (self.value(), other.value());
         let (m, k, n) = match (a.dims2(), b.dims2()) {
             (Some((m, k)), Some((k2, n))) if k == k2 => (m, k, n),
@@ -595,6 +638,7 @@ impl<'t> Var<'t> {
 
     /// Batched `self[i] · other[i]`: `[batch, m, k] · [batch, k, n]`.
     pub fn bmm(self, other: Var<'t>) -> Result<Var<'t>, TrainError> {
+        self.same_tape(other, "bmm")?;
         let (a, b) = (self.value(), other.value());
         let (batch, m, k, n) = match (a.shape(), b.shape()) {
             ([batch, m, k], [b2, k2, n]) if batch == b2 && k == k2 => (*batch, *m, *k, *n),
@@ -704,6 +748,7 @@ impl<'t> Var<'t> {
 
     /// `self[r] + b` for every row: `self` `[rows, n]` (or any shape ending in `n`), `b` `[n]`.
     pub fn add_bias(self, b: Var<'t>) -> Result<Var<'t>, TrainError> {
+        self.same_tape(b, "add_bias")?;
         let (x, bv) = (self.value(), b.value());
         let n = *x.shape().last().unwrap_or(&0);
         if bv.shape() != [n] {
@@ -876,8 +921,41 @@ impl<'t> Var<'t> {
         ))
     }
 
+    /// Binary cross-entropy (log-loss) of logits `z` against targets in `[0, 1]` (same shape):
+    /// the log-loss of `σ(z)` computed from `z` itself, `mean(softplus(z) − t·z)`, so that no
+    /// clipping is needed and a confidently wrong prediction keeps its gradient `σ(z) − t`.
+    pub fn binary_cross_entropy_with_logits(self, target: &Tensor) -> Result<Var<'t>, TrainError> {
+        let z = self.value();
+        if z.shape() != target.shape() {
+            return Err(shape_error(
+                "binary_cross_entropy_with_logits",
+                format!("logits {} and target {}", shape_of(&z), shape_of(target)),
+            ));
+        }
+        let sum: f64 = z
+            .data()
+            .iter()
+            .zip(target.data())
+            .map(|(&z, &t)| {
+                let (z, t) = (z as f64, t as f64);
+                // softplus(z) = max(z, 0) + ln(1 + e^−|z|), exact for any z.
+                z.max(0.0) + (-z.abs()).exp().ln_1p() - t * z
+            })
+            .sum();
+        drop(z);
+        Ok(self.unary_op(
+            Op::BceLogits {
+                z: self.id,
+                target: target.clone(),
+            },
+            Tensor::scalar((sum / target.len().max(1) as f64) as f32),
+        ))
+    }
+
     /// Binary cross-entropy (log-loss) of probabilities against targets in `[0, 1]` (same
     /// shape), each probability clipped to `[ε, 1 − ε]`: `−mean(t ln p + (1 − t) ln(1 − p))`.
+    /// The clip passes no gradient: a probability held at ε stays there; from logits, prefer
+    /// [`Var::binary_cross_entropy_with_logits`].
     pub fn binary_cross_entropy(
         self,
         target: &Tensor,

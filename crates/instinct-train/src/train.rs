@@ -8,7 +8,7 @@ use crate::error::TrainError;
 use crate::nn::Sequential;
 use crate::optim::{Adam, FixedStep, Optimizer, Schedule, Sgd, clip_grad_norm};
 use crate::rng::Rng;
-use crate::tape::{Epsilon, Tape};
+use crate::tape::Tape;
 use crate::tensor::Tensor;
 use std::sync::Arc;
 
@@ -120,7 +120,28 @@ impl TrainConfig {
         {
             return bad("clip norm", c.to_string(), "must be a positive number");
         }
-        Ok(())
+        if self.patience == Some(0) {
+            return bad("patience", "0".into(), "must be at least 1 epoch");
+        }
+        match self.schedule {
+            Schedule::Step { every, gamma }
+                if every == 0 || !(gamma > 0.0 && gamma.is_finite()) =>
+            {
+                bad(
+                    "step schedule",
+                    format!("every {every}, gamma {gamma}"),
+                    "needs at least 1 epoch and a positive gamma",
+                )
+            }
+            Schedule::Cosine { epochs, floor } if epochs == 0 || !(0.0..=1.0).contains(&floor) => {
+                bad(
+                    "cosine schedule",
+                    format!("{epochs} epochs, floor {floor}"),
+                    "needs at least 1 epoch and a floor in [0, 1]",
+                )
+            }
+            _ => Ok(()),
+        }
     }
 
     fn optimizer(&self) -> Box<dyn Optimizer> {
@@ -195,8 +216,8 @@ pub fn evaluate(
     Ok((l, metric))
 }
 
-/// Cross-entropy on logits for classes (a one-output network: log-loss of its sigmoid, clipped
-/// at the automatic ε), the mean squared error for values.
+/// Cross-entropy on logits for classes (a one-output network: log-loss of its sigmoid,
+/// computed from the logit), the mean squared error for values.
 fn loss_of<'t>(
     y: crate::tape::Var<'t>,
     targets: &Targets,
@@ -210,8 +231,7 @@ fn loss_of<'t>(
                     message: format!("class {l} for a network of one output (classes 0 and 1)"),
                 });
             }
-            y.sigmoid()
-                .binary_cross_entropy(&Tensor::new(&y.shape(), truth)?, Epsilon::Auto)
+            y.binary_cross_entropy_with_logits(&Tensor::new(&y.shape(), truth)?)
         }
         Targets::Classes(labels) => y.cross_entropy(labels),
         Targets::Values(values) => {
@@ -285,17 +305,32 @@ pub fn fit(
     on_epoch: &mut dyn FnMut(&EpochReport),
 ) -> Result<History, TrainError> {
     config.check()?;
-    if data.is_empty() {
-        return Err(TrainError::Data("no training rows".to_string()));
-    }
+    check_data(data)?;
     let features = data.feature_names.len();
-    if net.inputs() != Some(features) {
+    if let Some(inputs) = net.inputs()
+        && inputs != features
+    {
         return Err(TrainError::Shape {
             op: "fit",
-            message: format!(
-                "the network takes {:?} inputs, the data has {features} features",
-                net.inputs()
-            ),
+            message: format!("the network takes {inputs} inputs, the data has {features} features"),
+        });
+    }
+    if matches!(data.targets, Targets::Classes(_))
+        && matches!(net.layers.last(), Some(crate::nn::Layer::Softmax))
+    {
+        return Err(TrainError::Config {
+            name: "network",
+            value: "… Softmax".into(),
+            reason: "classifiers train on logits: remove the final Softmax layer (the export's softmax head puts it back)",
+        });
+    }
+    let mut ids: Vec<_> = net.params().iter().map(|p| p.id()).collect();
+    ids.sort();
+    if ids.windows(2).any(|w| w[0] == w[1]) {
+        return Err(TrainError::Config {
+            name: "network",
+            value: "cloned layers".into(),
+            reason: "two layers share a parameter (a layer cloned within one network); build each layer with its own Param",
         });
     }
     let mut rng = Rng::new(config.seed);
@@ -315,7 +350,7 @@ pub fn fit(
         rng.shuffle(&mut rows);
         let mut total = 0.0f64;
         let mut batches = 0usize;
-        for batch in rows.chunks(config.batch_size) {
+        for batch in mini_batches(&rows, config.batch_size) {
             let part = train.select(batch);
             let tape = Tape::new(backend.clone());
             let x = tape.constant(part.features);
@@ -342,6 +377,12 @@ pub fn fit(
         let (validation_loss, validation_metric) = match &validation {
             Some(v) => {
                 let (l, m) = evaluate(net, backend.clone(), v)?;
+                if !l.is_finite() {
+                    return Err(TrainError::Diverged {
+                        epoch: epoch + 1,
+                        loss: l,
+                    });
+                }
                 (Some(l), Some(m))
             }
             None => (None, None),
@@ -374,5 +415,52 @@ pub fn fit(
         history.best_epoch = history.epochs.len() - since_best;
         *net = kept;
     }
+    if net
+        .params()
+        .iter()
+        .any(|p| p.value().data().iter().any(|v| !v.is_finite()))
+    {
+        return Err(TrainError::Diverged {
+            epoch: history.best_epoch,
+            loss: f32::NAN,
+        });
+    }
     Ok(history)
+}
+
+/// The rows in batches of `size`, a last batch of one row joined to the one before (a batch
+/// norm cannot normalise a single row).
+fn mini_batches(rows: &[usize], size: usize) -> Vec<&[usize]> {
+    let mut out: Vec<&[usize]> = rows.chunks(size).collect();
+    if out.len() > 1 && out.last().is_some_and(|b| b.len() == 1) {
+        out.pop();
+        let start = (out.len() - 1) * size;
+        let last = out.len() - 1;
+        out[last] = &rows[start..];
+    }
+    out
+}
+
+/// Refuses a data set whose parts disagree (its fields are public).
+fn check_data(data: &Dataset) -> Result<(), TrainError> {
+    let rows = data.targets.len();
+    if rows == 0 {
+        return Err(TrainError::Data("no training rows".to_string()));
+    }
+    let columns = data.feature_names.len();
+    if data.features.shape() != [rows, columns] {
+        return Err(TrainError::Data(format!(
+            "features of shape {:?} for {rows} targets and {columns} feature names",
+            data.features.shape()
+        )));
+    }
+    if let (Targets::Classes(labels), Some(classes)) = (&data.targets, &data.classes)
+        && let Some(l) = labels.iter().find(|&&l| l >= classes.len())
+    {
+        return Err(TrainError::Data(format!(
+            "class index {l} with {} classes",
+            classes.len()
+        )));
+    }
+    Ok(())
 }

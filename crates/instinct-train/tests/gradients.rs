@@ -180,6 +180,9 @@ proptest! {
         let probabilities = vec![random(&[m, n], &mut rng, 0.2, 0.8)];
         let truth = random(&[m, n], &mut rng, 0.0, 1.0);
         both(&move |v| v[0].binary_cross_entropy(&truth, Epsilon::Auto).unwrap(), probabilities, seed)?;
+        let logits = vec![random(&[m, n], &mut rng, -4.0, 4.0)];
+        let truth = random(&[m, n], &mut rng, 0.0, 1.0);
+        both(&move |v| v[0].binary_cross_entropy_with_logits(&truth).unwrap(), logits, seed)?;
     }
 }
 
@@ -273,6 +276,41 @@ proptest! {
         let table = vec![random(&[vocabulary, dim], &mut rng, -1.0, 1.0)];
         both(&move |v| v[0].embedding(&indices).unwrap(), table, seed)?;
     }
+}
+
+#[test]
+fn log_loss_from_logits_keeps_its_gradient_far_from_zero() {
+    // σ(±30) rounds to 0 or 1 in f32, where a clipped probability would pass no gradient.
+    let tape = Tape::new(Arc::new(CpuBackend));
+    let z = tape.variable(Tensor::new(&[2], vec![30.0, -30.0]).unwrap());
+    let loss = z
+        .binary_cross_entropy_with_logits(&Tensor::new(&[2], vec![0.0, 1.0]).unwrap())
+        .unwrap();
+    // softplus(30) − 0 and softplus(−30) + 30, averaged: 30 each.
+    assert!((loss.value().item().unwrap() - 30.0).abs() < 1e-4);
+    let grads = tape.backward(loss).unwrap();
+    let g = grads.get(z).unwrap().data().to_vec();
+    assert!(
+        (g[0] - 0.5).abs() < 1e-6 && (g[1] + 0.5).abs() < 1e-6,
+        "{g:?}"
+    );
+}
+
+#[test]
+fn operands_of_another_tape_are_refused() {
+    let (t1, t2) = (
+        Tape::new(Arc::new(CpuBackend)),
+        Tape::new(Arc::new(CpuBackend)),
+    );
+    let a = t1.variable(Tensor::zeros(&[2, 2]));
+    let b = t2.variable(Tensor::zeros(&[2, 2]));
+    assert!(a.add(b).is_err());
+    assert!(a.matmul(b).is_err());
+    assert!(a.linear(b, None).is_err());
+    let loss = b.mse(&Tensor::zeros(&[2, 2])).unwrap();
+    assert!(t1.backward(loss).is_err());
+    let grads = t2.backward(loss).unwrap();
+    assert!(grads.get(a).is_none());
 }
 
 #[test]

@@ -243,4 +243,92 @@ fn an_exported_network_imports_back_to_the_same_outputs() {
         instinct_kernels::activation::softmax_in_place(row);
     }
     close(theirs.data(), &probabilities);
+    // Exported again, the imported classifier keeps one softmax (it already ends in one).
+    let again = export(
+        &back,
+        &ExportSpec {
+            feature_names: &names,
+            standardizer: None,
+            head: Head::Softmax,
+            output_scale: None,
+            validation_inputs: &[],
+        },
+    )
+    .unwrap();
+    assert_eq!(again.instructions, info.instructions);
+    // Training it as a classifier asks for its logits.
+    let mut back = back;
+    let e = fit(
+        &mut back,
+        Arc::new(CpuBackend),
+        &data,
+        &TrainConfig::default(),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("remove the final Softmax"), "{e}");
+}
+
+#[test]
+fn array_feature_names_survive_import_and_export() {
+    use instinct_format::{Limits, ModelBuilder};
+    let info = ModelBuilder::with_features(["v[2]", "w"])
+        .dense(vec![vec![1.0, 2.0, 3.0]; 2], vec![0.0, 0.5], None)
+        .build()
+        .unwrap();
+    let model = instinct_validate::validate(&info, &Limits::default()).unwrap();
+    let (net, names) = import(&model).unwrap();
+    assert_eq!(names, ["v[2]", "w"]);
+    let spec = ExportSpec {
+        feature_names: &names,
+        standardizer: None,
+        head: Head::Identity,
+        output_scale: None,
+        validation_inputs: &[vec![1.0, 0.0, -1.0]],
+    };
+    let again = export(&net, &spec).unwrap();
+    assert_eq!(again.features, info.features);
+}
+
+#[test]
+fn shared_parameters_and_inconsistent_data_are_refused_and_lone_rows_join_a_batch() {
+    use instinct_train::nn::{BatchNorm, Init, Layer, Linear};
+    let data = toy(33, 7);
+    let linear = Linear::new(2, 2, Init::Glorot, &mut Rng::new(0));
+    let mut tied = Sequential::new(vec![Layer::Linear(linear.clone()), Layer::Linear(linear)]);
+    let e = fit(
+        &mut tied,
+        Arc::new(CpuBackend),
+        &data,
+        &TrainConfig::default(),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("share a parameter"), "{e}");
+    let mut bad = data.clone();
+    bad.feature_names.push("c".into());
+    let mut net = Sequential::mlp(&[3, 2], Unary::Tanh, &mut Rng::new(0));
+    assert!(
+        fit(
+            &mut net,
+            Arc::new(CpuBackend),
+            &bad,
+            &TrainConfig::default(),
+            &mut |_| {}
+        )
+        .is_err()
+    );
+    // 33 rows in batches of 32: the last row joins the first batch, so batch norm trains.
+    let mut rng = Rng::new(1);
+    let mut net = Sequential::new(vec![
+        Layer::Linear(Linear::new(2, 4, Init::He, &mut rng)),
+        Layer::BatchNorm(BatchNorm::new(4)),
+        Layer::Activation(Unary::Relu),
+        Layer::Linear(Linear::new(4, 2, Init::Glorot, &mut rng)),
+    ]);
+    let config = TrainConfig {
+        epochs: 2,
+        ..TrainConfig::default()
+    };
+    fit(&mut net, Arc::new(CpuBackend), &data, &config, &mut |_| {}).unwrap();
 }
