@@ -88,6 +88,15 @@ mod tests {
             ("instinct-wgsl", &["wgpu"][..]),
             ("instinct-train", &["instinct-cpu"][..]),
             ("instinct-cpu", &["instinct-train"][..]),
+            (
+                "instinct-onnx",
+                &[
+                    "instinct-cpu",
+                    "instinct-kernels",
+                    "instinct-train",
+                    "instinct",
+                ][..],
+            ),
         ] {
             let manifest =
                 std::fs::read_to_string(root().join("crates").join(krate).join("Cargo.toml"))

@@ -1,6 +1,7 @@
 //! The `instinct` command: argument definitions, dispatch and the mapping of failures to exit codes.
 
 mod bench;
+mod convert;
 mod engine;
 mod failure;
 mod input;
@@ -93,6 +94,15 @@ enum Command {
         /// With `--engine batched`: inputs per model in one call.
         #[arg(long, value_name = "k", default_value_t = 1, value_parser = parse_samples)]
         inputs_per_model: usize,
+    },
+    /// Convert an ONNX model (a multilayer perceptron or linear model from skl2onnx,
+    /// torch.onnx.export or tf2onnx) to a model file; a classifier keeps its probabilities.
+    Convert {
+        /// The ONNX file.
+        model: PathBuf,
+        /// The model JSON file to write.
+        #[arg(long, short, value_name = "MODEL.json")]
+        output: PathBuf,
     },
     /// Train a multilayer perceptron on a CSV and export it as a model. Classifiers output one
     /// probability per class, classes in ascending order of their label.
@@ -192,6 +202,7 @@ fn main() -> ExitCode {
             inputs_per_model,
         }),
         Command::Train(options) => train::run(&options),
+        Command::Convert { model, output } => convert::run(&model, &output),
         Command::Wgsl {
             model,
             mode,

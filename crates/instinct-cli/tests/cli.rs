@@ -1071,3 +1071,44 @@ fn train_refuses_bad_data_with_a_clear_error() {
     );
     assert!(!Path::new(&out).exists());
 }
+
+#[test]
+fn convert_writes_a_model_from_onnx_or_lists_what_it_cannot() {
+    let dir = TempDir::new("convert");
+    let out = dir.path("mlp.json");
+    let run = check(
+        &[
+            "convert",
+            &fixture("onnx/skl_mlp_classifier_relu_2.onnx"),
+            "-o",
+            &out,
+        ],
+        0,
+        "",
+    );
+    assert!(run.stderr.contains("4 inputs, 3 outputs"), "{}", run.stderr);
+    check(&["validate", &out], 0, "");
+    // Unsupported: exit 1, the node named.
+    let never = dir.path("never.json");
+    check(
+        &[
+            "convert",
+            &fixture("onnx/torch_sequential_leaky_relu.onnx"),
+            "-o",
+            &never,
+        ],
+        1,
+        "\"/1/LeakyRelu\"",
+    );
+    assert!(!Path::new(&never).exists());
+    // Not ONNX, or missing: exit 2.
+    let bytes = std::fs::read(fixture("onnx/keras_dense_stack.onnx")).unwrap();
+    let cut = dir.write("cut.onnx", &bytes[..bytes.len() / 2]);
+    check(&["convert", &cut, "-o", &never], 2, "not an ONNX model");
+    check(
+        &["convert", &dir.path("missing.onnx"), "-o", &never],
+        2,
+        "missing.onnx",
+    );
+    assert!(!Path::new(&never).exists());
+}

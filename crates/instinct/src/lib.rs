@@ -30,6 +30,9 @@ pub use instinct_format as format;
 #[cfg(feature = "gpu")]
 pub use instinct_gpu as gpu;
 pub use instinct_kernels as kernels;
+/// ONNX import (feature `onnx`).
+#[cfg(feature = "onnx")]
+pub use instinct_onnx as onnx;
 /// Training (feature `train`).
 #[cfg(feature = "train")]
 pub use instinct_train as train;

@@ -1,0 +1,28 @@
+//! `instinct convert`: an ONNX model to a validated model file (instinct-onnx), written
+//! atomically; what the graph holds that the format cannot express is listed, node by node.
+
+use crate::failure::{Failure, Outcome};
+use anyhow::anyhow;
+use instinct::onnx::OnnxError;
+use std::io::Write;
+use std::path::Path;
+
+/// Converts `model` and writes `output`.
+pub fn run(model: &Path, output: &Path) -> Outcome {
+    let info = instinct::onnx::import(model).map_err(|e| match e {
+        OnnxError::Io { .. } => Failure::unreadable(e),
+        OnnxError::Decode(_) => Failure::unreadable(anyhow!("{}: {e}", model.display())),
+        e => Failure::invalid(anyhow!("{}: {e}", model.display())),
+    })?;
+    info.save(output)
+        .map_err(|e| Failure::unreadable(anyhow!("{}: {e}", output.display())))?;
+    let _ = writeln!(
+        std::io::stderr(),
+        "wrote {}: {} inputs, {} outputs, {} instructions",
+        output.display(),
+        info.buffer_sizes.first().copied().unwrap_or(0),
+        info.buffer_sizes.last().copied().unwrap_or(0),
+        info.instructions.len()
+    );
+    Ok(())
+}

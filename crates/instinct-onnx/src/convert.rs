@@ -1,0 +1,877 @@
+//! The graph walk: every node of an ONNX graph, in order, mapped onto buffers and instructions of
+//! the format (DOT with its bias and activation folded in, ADD/MUL/CLIP_ELEMENTWISE, ACTIVATION,
+//! COPY), or refused with the reason; label outputs dropped.
+
+use crate::error::Refusal;
+use crate::proto::{AttributeProto, GraphProto, NodeProto, TensorProto};
+use instinct_format::{Activation, Instruction, ModelBuilder, ModelInfo};
+use std::collections::HashMap;
+
+/// What an ONNX value is to the converter.
+#[derive(Debug, Clone)]
+enum Value {
+    /// A constant float tensor: its shape and values.
+    Floats(Vec<usize>, Vec<f32>),
+    /// A constant integer tensor (shapes, indices).
+    Ints(Vec<i64>),
+    /// One vector per sample: the whole of a format buffer. `probabilities`: a softmax's (or
+    /// logistic's) output, whose L1 normalisation changes nothing.
+    Vector {
+        buffer: usize,
+        width: usize,
+        probabilities: bool,
+    },
+    /// A label or other value the format does not carry.
+    Dropped,
+}
+
+/// A DOT whose output buffer may still take a bias or an activation.
+#[derive(Debug, Clone, Copy)]
+struct OpenDot {
+    instruction: usize,
+    slot: usize,
+}
+
+/// The model under construction.
+struct Converter {
+    values: HashMap<String, Value>,
+    /// How many nodes (and graph outputs) read each value.
+    readers: HashMap<String, usize>,
+    buffers: Vec<usize>,
+    instructions: Vec<Instruction>,
+    weights: Vec<(Vec<Vec<f32>>, Vec<f32>)>,
+    parameters: Vec<Vec<f32>>,
+    open: HashMap<usize, OpenDot>,
+    refusals: Vec<Refusal>,
+}
+
+fn attribute<'a>(node: &'a NodeProto, name: &str) -> Option<&'a AttributeProto> {
+    node.attribute
+        .iter()
+        .find(|a| a.name.as_deref() == Some(name))
+}
+
+fn attr_f(node: &NodeProto, name: &str, default: f32) -> f32 {
+    attribute(node, name).and_then(|a| a.f).unwrap_or(default)
+}
+
+fn attr_i(node: &NodeProto, name: &str, default: i64) -> i64 {
+    attribute(node, name).and_then(|a| a.i).unwrap_or(default)
+}
+
+fn attr_s(node: &NodeProto, name: &str) -> Option<String> {
+    attribute(node, name)
+        .and_then(|a| a.s.as_ref())
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+}
+
+fn attr_floats(node: &NodeProto, name: &str) -> Vec<f32> {
+    attribute(node, name).map_or_else(Vec::new, |a| a.floats.clone())
+}
+
+/// A tensor's values, or why it cannot be read.
+fn tensor(t: &TensorProto) -> Result<Value, String> {
+    let dims: Vec<usize> = t
+        .dims
+        .iter()
+        .map(|&d| usize::try_from(d).map_err(|_| format!("dimension {d}")))
+        .collect::<Result<_, _>>()?;
+    let count = dims
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .filter(|&n| n <= 1 << 28)
+        .ok_or_else(|| format!("shape {dims:?} is too large"))?;
+    if t.data_location == Some(1) {
+        return Err("external data is not read".to_string());
+    }
+    let raw = t.raw_data.as_deref().unwrap_or(&[]);
+    let from_raw = |width: usize| -> Result<Vec<&[u8]>, String> {
+        if raw.len() != count * width {
+            return Err(format!(
+                "{} bytes of raw data for {count} values",
+                raw.len()
+            ));
+        }
+        Ok(raw.chunks_exact(width).collect())
+    };
+    match t.data_type.unwrap_or(0) {
+        // FLOAT
+        1 => {
+            let data: Vec<f32> = if !raw.is_empty() {
+                from_raw(4)?
+                    .into_iter()
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect()
+            } else {
+                t.float_data.clone()
+            };
+            if data.len() != count {
+                return Err(format!("{} values for shape {dims:?}", data.len()));
+            }
+            Ok(Value::Floats(dims, data))
+        }
+        // DOUBLE
+        11 => {
+            let data: Vec<f32> = if !raw.is_empty() {
+                from_raw(8)?
+                    .into_iter()
+                    .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32)
+                    .collect()
+            } else {
+                t.double_data.iter().map(|&v| v as f32).collect()
+            };
+            if data.len() != count {
+                return Err(format!("{} values for shape {dims:?}", data.len()));
+            }
+            Ok(Value::Floats(dims, data))
+        }
+        // INT64
+        7 => {
+            let data: Vec<i64> = if !raw.is_empty() {
+                from_raw(8)?
+                    .into_iter()
+                    .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
+                    .collect()
+            } else {
+                t.int64_data.clone()
+            };
+            if data.len() != count {
+                return Err(format!("{} values for shape {dims:?}", data.len()));
+            }
+            Ok(Value::Ints(data))
+        }
+        other => Err(format!("element type {other} is not read")),
+    }
+}
+
+/// `values` as one value per column of `width` (a scalar or one-element tensor repeated), or
+/// `None` when the shape does not broadcast over one sample's vector.
+fn per_column(shape: &[usize], values: &[f32], width: usize) -> Option<Vec<f32>> {
+    let rows = shape.iter().rev().skip(1).product::<usize>();
+    match (values.len(), rows) {
+        (1, _) => Some(vec![values[0]; width]),
+        (n, 1) if n == width => Some(values.to_vec()),
+        _ => None,
+    }
+}
+
+impl Converter {
+    fn refuse(&mut self, node: &NodeProto, why: impl Into<String>) {
+        self.refusals.push(Refusal {
+            op: if node.domain.as_deref().unwrap_or("").is_empty() {
+                node.op_type.clone().unwrap_or_default()
+            } else {
+                format!(
+                    "{}:{}",
+                    node.domain.as_deref().unwrap_or(""),
+                    node.op_type.as_deref().unwrap_or("")
+                )
+            },
+            name: node.name.clone().unwrap_or_default(),
+            why: why.into(),
+        });
+        for out in &node.output {
+            self.values.insert(out.clone(), Value::Dropped);
+        }
+    }
+
+    fn input(&self, node: &NodeProto, i: usize) -> Option<Value> {
+        let name = node.input.get(i).filter(|n| !n.is_empty())?;
+        self.values.get(name).cloned()
+    }
+
+    fn set(&mut self, node: &NodeProto, i: usize, value: Value) {
+        if let Some(name) = node.output.get(i).filter(|n| !n.is_empty()) {
+            self.values.insert(name.clone(), value);
+        }
+    }
+
+    fn new_buffer(&mut self, width: usize) -> usize {
+        self.buffers.push(width);
+        self.buffers.len() - 1
+    }
+
+    /// A buffer holding `value`'s vector that this node may change in place: the same one
+    /// when no later node reads the value, else a copy.
+    fn writable(&mut self, node: &NodeProto, buffer: usize, width: usize) -> usize {
+        let readers = node
+            .input
+            .first()
+            .and_then(|name| self.readers.get(name))
+            .copied();
+        if readers.unwrap_or(0) <= 1 {
+            return buffer;
+        }
+        let copy = self.new_buffer(width);
+        self.instructions.push(Instruction::Copy {
+            input: buffer,
+            output: copy,
+            internal_index: 0,
+        });
+        copy
+    }
+
+    /// A DOT of `rows` (`[out][in]`) and `bias` from `buffer` into a new buffer.
+    fn dot(&mut self, node: &NodeProto, buffer: usize, rows: Vec<Vec<f32>>, bias: Vec<f32>) {
+        let out = self.new_buffer(rows.len());
+        let width = rows.len();
+        self.weights.push((rows, bias));
+        self.instructions.push(Instruction::Dot {
+            input: buffer,
+            output: out,
+            weights: self.weights.len() - 1,
+            activation: None,
+        });
+        // A bias or an activation may still fold in, when nothing else reads the output.
+        if node
+            .output
+            .first()
+            .is_some_and(|o| self.readers.get(o).copied().unwrap_or(0) <= 1)
+        {
+            self.open.insert(
+                out,
+                OpenDot {
+                    instruction: self.instructions.len() - 1,
+                    slot: self.weights.len() - 1,
+                },
+            );
+        }
+        self.set(
+            node,
+            0,
+            Value::Vector {
+                buffer: out,
+                width,
+                probabilities: false,
+            },
+        );
+    }
+
+    /// The activation on the DOT that wrote `buffer`, or an ACTIVATION instruction.
+    fn activate(&mut self, node: &NodeProto, buffer: usize, width: usize, activation: Activation) {
+        let probabilities = matches!(activation, Activation::Softmax | Activation::Sigmoid);
+        if let Some(open) = self.open.remove(&buffer)
+            && let Instruction::Dot {
+                activation: a @ None,
+                ..
+            } = &mut self.instructions[open.instruction]
+        {
+            *a = Some(activation);
+            self.set(
+                node,
+                0,
+                Value::Vector {
+                    buffer,
+                    width,
+                    probabilities,
+                },
+            );
+            return;
+        }
+        let target = self.writable(node, buffer, width);
+        self.instructions.push(Instruction::Activation {
+            input: target,
+            activation,
+        });
+        self.set(
+            node,
+            0,
+            Value::Vector {
+                buffer: target,
+                width,
+                probabilities,
+            },
+        );
+    }
+
+    /// `x + values` (per column) in place, or into the bias of the DOT that wrote it.
+    fn add(&mut self, node: &NodeProto, buffer: usize, width: usize, values: Vec<f32>) {
+        if let Some(open) = self.open.get(&buffer).copied()
+            && matches!(
+                self.instructions[open.instruction],
+                Instruction::Dot {
+                    activation: None,
+                    ..
+                }
+            )
+        {
+            for (b, v) in self.weights[open.slot].1.iter_mut().zip(&values) {
+                *b += v;
+            }
+            self.set(
+                node,
+                0,
+                Value::Vector {
+                    buffer,
+                    width,
+                    probabilities: false,
+                },
+            );
+            return;
+        }
+        self.open.remove(&buffer);
+        let target = self.writable(node, buffer, width);
+        self.parameters.push(values);
+        self.instructions.push(Instruction::AddElementwise {
+            input: target,
+            parameters: self.parameters.len() - 1,
+        });
+        self.set(
+            node,
+            0,
+            Value::Vector {
+                buffer: target,
+                width,
+                probabilities: false,
+            },
+        );
+    }
+
+    /// `x · values` (per column) in place.
+    fn mul(&mut self, node: &NodeProto, buffer: usize, width: usize, values: Vec<f32>) {
+        self.open.remove(&buffer);
+        let target = self.writable(node, buffer, width);
+        self.parameters.push(values);
+        self.instructions.push(Instruction::MulElementwise {
+            input: target,
+            parameters: self.parameters.len() - 1,
+        });
+        self.set(
+            node,
+            0,
+            Value::Vector {
+                buffer: target,
+                width,
+                probabilities: false,
+            },
+        );
+    }
+
+    fn node(&mut self, node: &NodeProto) {
+        let domain = node.domain.as_deref().unwrap_or("");
+        let op = node.op_type.as_deref().unwrap_or("");
+        if node.output.is_empty() || node.output[0].is_empty() {
+            return self.refuse(node, "a node without an output");
+        }
+        let first = self.input(node, 0);
+        let vector = match first {
+            Some(Value::Vector {
+                buffer,
+                width,
+                probabilities,
+            }) => Some((buffer, width, probabilities)),
+            _ => None,
+        };
+        // A node on a dropped value (a label) drops its outputs too.
+        if matches!(first, Some(Value::Dropped)) && !matches!(op, "Concat") {
+            for out in &node.output {
+                self.values.insert(out.clone(), Value::Dropped);
+            }
+            return;
+        }
+        match (domain, op) {
+            ("", "Constant") => match attribute(node, "value")
+                .and_then(|a| a.t.as_ref())
+                .map(tensor)
+            {
+                Some(Ok(v)) => self.set(node, 0, v),
+                Some(Err(e)) => self.refuse(node, e),
+                None => self.refuse(node, "only a `value` tensor attribute is read"),
+            },
+            ("", "Identity" | "Cast" | "Flatten" | "Dropout") => match first {
+                Some(v) => self.set(node, 0, v),
+                None => self.refuse(node, "no input"),
+            },
+            ("", "Reshape") => match (vector, self.input(node, 1)) {
+                (Some(_), Some(Value::Ints(shape)))
+                    if shape.len() == 2
+                        && (shape[0] == -1 || shape[0] == 0 || shape[1] == first_width(&first)) =>
+                {
+                    let v = first.clone().expect("a vector");
+                    self.set(node, 0, v)
+                }
+                (Some(_), _) => self.refuse(
+                    node,
+                    "only a reshape to [batch, width] keeps the per-sample vector",
+                ),
+                _ => self.set(node, 0, Value::Dropped),
+            },
+            ("", "MatMul") => match (vector, self.input(node, 1)) {
+                (Some((buffer, width, _)), Some(Value::Floats(shape, w)))
+                    if shape.len() == 2 && shape[0] == width =>
+                {
+                    let out = shape[1];
+                    let rows = (0..out)
+                        .map(|o| (0..width).map(|i| w[i * out + o]).collect())
+                        .collect();
+                    self.dot(node, buffer, rows, vec![0.0; out]);
+                }
+                (Some(_), Some(Value::Floats(..))) => {
+                    self.refuse(node, "the weight's shape does not match the input's width")
+                }
+                _ => self.refuse(
+                    node,
+                    "only a per-sample vector times a constant weight matrix",
+                ),
+            },
+            ("", "Gemm") => {
+                let (alpha, beta) = (attr_f(node, "alpha", 1.0), attr_f(node, "beta", 1.0));
+                if attr_i(node, "transA", 0) != 0 {
+                    return self.refuse(node, "transA=1 transposes the batch");
+                }
+                let trans_b = attr_i(node, "transB", 0) != 0;
+                match (vector, self.input(node, 1)) {
+                    (Some((buffer, width, _)), Some(Value::Floats(shape, w)))
+                        if shape.len() == 2 =>
+                    {
+                        let (k, n) = if trans_b {
+                            (shape[1], shape[0])
+                        } else {
+                            (shape[0], shape[1])
+                        };
+                        if k != width {
+                            return self.refuse(
+                                node,
+                                format!("weights {shape:?} for an input of {width}"),
+                            );
+                        }
+                        let rows: Vec<Vec<f32>> = (0..n)
+                            .map(|o| {
+                                (0..k)
+                                    .map(|i| {
+                                        alpha * if trans_b { w[o * k + i] } else { w[i * n + o] }
+                                    })
+                                    .collect()
+                            })
+                            .collect();
+                        let bias = match self.input(node, 2) {
+                            None => vec![0.0; n],
+                            Some(Value::Floats(cs, c)) => match per_column(&cs, &c, n) {
+                                Some(c) => c.iter().map(|v| beta * v).collect(),
+                                None => {
+                                    return self.refuse(
+                                        node,
+                                        format!("bias of shape {cs:?} for {n} outputs"),
+                                    );
+                                }
+                            },
+                            Some(_) => return self.refuse(node, "the bias C is not a constant"),
+                        };
+                        self.dot(node, buffer, rows, bias);
+                    }
+                    _ => self.refuse(
+                        node,
+                        "only a per-sample vector times a constant weight matrix",
+                    ),
+                }
+            }
+            ("", "Add" | "Sub" | "Mul" | "Div") => {
+                let (a, b) = (self.input(node, 0), self.input(node, 1));
+                let (buffer, width, constant, vector_first) = match (&a, &b) {
+                    (Some(Value::Vector { buffer, width, .. }), Some(Value::Floats(s, c))) => {
+                        (*buffer, *width, per_column(s, c, *width), true)
+                    }
+                    (Some(Value::Floats(s, c)), Some(Value::Vector { buffer, width, .. })) => {
+                        (*buffer, *width, per_column(s, c, *width), false)
+                    }
+                    _ => return self.refuse(node, "only a per-sample vector and a constant"),
+                };
+                let Some(c) = constant else {
+                    return self.refuse(
+                        node,
+                        "the constant does not broadcast over one sample's vector",
+                    );
+                };
+                // The node reads its vector operand: make it input 0 for `writable`.
+                let mut node = node.clone();
+                if !vector_first {
+                    node.input.swap(0, 1);
+                }
+                match (op, vector_first) {
+                    ("Add", _) => self.add(&node, buffer, width, c),
+                    ("Sub", true) => self.add(&node, buffer, width, c.iter().map(|v| -v).collect()),
+                    ("Sub", false) => {
+                        // c − x = x · (−1) + c
+                        self.mul(&node, buffer, width, vec![-1.0; width]);
+                        if let Some(Value::Vector { buffer, .. }) =
+                            self.values.get(&node.output[0]).cloned()
+                        {
+                            let mut then = node.clone();
+                            then.input[0] = node.output[0].clone();
+                            self.readers.insert(node.output[0].clone(), 1);
+                            self.add(&then, buffer, width, c);
+                        }
+                    }
+                    ("Mul", _) => self.mul(&node, buffer, width, c),
+                    ("Div", true) => {
+                        self.mul(&node, buffer, width, c.iter().map(|v| 1.0 / v).collect())
+                    }
+                    _ => self.refuse(&node, "a constant divided by a vector has no instruction"),
+                }
+            }
+            ("", "Relu" | "Sigmoid" | "Tanh" | "Softplus" | "Exp" | "Gelu" | "Softmax") => {
+                let Some((buffer, width, _)) = vector else {
+                    return self.refuse(node, "only on a per-sample vector");
+                };
+                let activation = match op {
+                    "Relu" => Activation::Relu,
+                    "Sigmoid" => Activation::Sigmoid,
+                    "Tanh" => Activation::Tanh,
+                    "Softplus" => Activation::Softplus,
+                    "Exp" => Activation::Exp,
+                    "Gelu" => {
+                        if attr_s(node, "approximate").is_some_and(|a| a != "none") {
+                            return self.refuse(
+                                node,
+                                "GELU's tanh approximation is not the format's GELU",
+                            );
+                        }
+                        Activation::Gelu
+                    }
+                    _ => {
+                        let axis = attr_i(node, "axis", -1);
+                        if axis != -1 && axis != 1 {
+                            return self.refuse(
+                                node,
+                                format!("softmax over axis {axis}, not the features"),
+                            );
+                        }
+                        Activation::Softmax
+                    }
+                };
+                self.activate(node, buffer, width, activation);
+            }
+            ("", "Clip") => {
+                let Some((buffer, width, _)) = vector else {
+                    return self.refuse(node, "only on a per-sample vector");
+                };
+                let bound = |v: Option<Value>| match v {
+                    Some(Value::Floats(s, c)) => per_column(&s, &c, width).map(Some),
+                    None => Some(None),
+                    _ => None,
+                };
+                let (lo, hi) = (bound(self.input(node, 1)), bound(self.input(node, 2)));
+                let (Some(lo), Some(hi)) = (lo, hi) else {
+                    return self.refuse(node, "bounds must be constants");
+                };
+                self.open.remove(&buffer);
+                let target = self.writable(node, buffer, width);
+                let mut index = |v: Option<Vec<f32>>| {
+                    v.map(|v| {
+                        self.parameters.push(v);
+                        self.parameters.len() - 1
+                    })
+                };
+                let (parameters_min, parameters_max) = (index(lo), index(hi));
+                self.instructions.push(Instruction::ClipElementwise {
+                    input: target,
+                    parameters_min,
+                    parameters_max,
+                });
+                self.set(
+                    node,
+                    0,
+                    Value::Vector {
+                        buffer: target,
+                        width,
+                        probabilities: false,
+                    },
+                );
+            }
+            ("", "Concat") => {
+                let axis = attr_i(node, "axis", 1);
+                let parts: Vec<Option<Value>> =
+                    (0..node.input.len()).map(|i| self.input(node, i)).collect();
+                let vectors: Option<Vec<(usize, usize)>> = parts
+                    .iter()
+                    .map(|p| match p {
+                        Some(Value::Vector { buffer, width, .. }) => Some((*buffer, *width)),
+                        _ => None,
+                    })
+                    .collect();
+                match vectors {
+                    Some(v) if axis == 1 || axis == -1 => {
+                        let total = v.iter().map(|p| p.1).sum();
+                        let out = self.new_buffer(total);
+                        let mut at = 0;
+                        for (buffer, width) in v {
+                            self.instructions.push(Instruction::Copy {
+                                input: buffer,
+                                output: out,
+                                internal_index: at,
+                            });
+                            at += width;
+                        }
+                        self.set(
+                            node,
+                            0,
+                            Value::Vector {
+                                buffer: out,
+                                width: total,
+                                probabilities: false,
+                            },
+                        );
+                    }
+                    _ if parts.iter().any(|p| matches!(p, Some(Value::Dropped))) => {
+                        self.set(node, 0, Value::Dropped)
+                    }
+                    _ => self.refuse(
+                        node,
+                        "only per-sample vectors joined along the feature axis",
+                    ),
+                }
+            }
+            ("ai.onnx.ml", "Scaler") => {
+                let Some((buffer, width, _)) = vector else {
+                    return self.refuse(node, "only on a per-sample vector");
+                };
+                let expand = |v: Vec<f32>, fill: f32| match v.len() {
+                    0 => Some(vec![fill; width]),
+                    1 => Some(vec![v[0]; width]),
+                    n if n == width => Some(v),
+                    _ => None,
+                };
+                let (Some(offset), Some(scale)) = (
+                    expand(attr_floats(node, "offset"), 0.0),
+                    expand(attr_floats(node, "scale"), 1.0),
+                ) else {
+                    return self.refuse(node, "offset or scale of another width than the input");
+                };
+                // (x − offset) · scale
+                self.add(node, buffer, width, offset.iter().map(|v| -v).collect());
+                let mut then = node.clone();
+                then.input[0] = node.output[0].clone();
+                self.readers.insert(node.output[0].clone(), 1);
+                if let Some(Value::Vector { buffer, .. }) =
+                    self.values.get(&node.output[0]).cloned()
+                {
+                    self.mul(&then, buffer, width, scale);
+                }
+            }
+            ("ai.onnx.ml", "LinearClassifier" | "LinearRegressor") => {
+                let Some((buffer, width, _)) = vector else {
+                    return self.refuse(node, "only on a per-sample vector");
+                };
+                let coefficients = attr_floats(node, "coefficients");
+                let intercepts = attr_floats(node, "intercepts");
+                if width == 0
+                    || coefficients.is_empty()
+                    || !coefficients.len().is_multiple_of(width)
+                {
+                    return self.refuse(
+                        node,
+                        format!("{} coefficients for {width} inputs", coefficients.len()),
+                    );
+                }
+                let mut rows: Vec<Vec<f32>> = coefficients
+                    .chunks_exact(width)
+                    .map(<[f32]>::to_vec)
+                    .collect();
+                let mut bias = if intercepts.is_empty() {
+                    vec![0.0; rows.len()]
+                } else {
+                    intercepts
+                };
+                if bias.len() != rows.len() {
+                    return self.refuse(
+                        node,
+                        format!("{} intercepts for {} rows", bias.len(), rows.len()),
+                    );
+                }
+                let post = attr_s(node, "post_transform").unwrap_or_else(|| "NONE".to_string());
+                let activation = match post.as_str() {
+                    "NONE" => None,
+                    "LOGISTIC" => Some(Activation::Sigmoid),
+                    "SOFTMAX" => Some(Activation::Softmax),
+                    other => {
+                        return self
+                            .refuse(node, format!("post_transform {other} has no activation"));
+                    }
+                };
+                let classifier = op == "LinearClassifier";
+                if classifier && node.output.len() < 2 {
+                    return self.refuse(node, "no scores output");
+                }
+                if classifier && rows.len() == 1 {
+                    // One row for two classes: the scores are [−z, z].
+                    rows = vec![rows[0].iter().map(|v| -v).collect(), rows[0].clone()];
+                    bias = vec![-bias[0], bias[0]];
+                }
+                // The classifier's scores are its second output; the label (first) is dropped.
+                let mut scores = node.clone();
+                if classifier {
+                    self.values.insert(node.output[0].clone(), Value::Dropped);
+                    scores.output.remove(0);
+                }
+                self.dot(&scores, buffer, rows, bias);
+                if let (Some(a), Some(Value::Vector { buffer, width, .. })) =
+                    (activation, self.values.get(&scores.output[0]).cloned())
+                {
+                    let mut then = scores.clone();
+                    then.input[0] = scores.output[0].clone();
+                    self.readers.insert(scores.output[0].clone(), 1);
+                    self.activate(&then, buffer, width, a);
+                }
+            }
+            ("ai.onnx.ml", "Normalizer") => match vector {
+                Some((_, _, true)) if attr_s(node, "norm").as_deref() == Some("L1") => {
+                    let v = first.clone().expect("a vector");
+                    self.set(node, 0, v)
+                }
+                _ => self.refuse(
+                    node,
+                    "only an L1 normalisation of probabilities (which changes nothing)",
+                ),
+            },
+            ("ai.onnx.ml", "ZipMap") => match first {
+                // The probabilities as a map per row: the same vector.
+                Some(v) => self.set(node, 0, v),
+                None => self.refuse(node, "no input"),
+            },
+            ("", "ArgMax") | ("ai.onnx.ml", "ArrayFeatureExtractor") => {
+                // The label: dropped (docs/ONNX.md says how to get it back).
+                for out in &node.output {
+                    self.values.insert(out.clone(), Value::Dropped);
+                }
+            }
+            _ => self.refuse(node, "no instruction or activation of the format does this"),
+        }
+    }
+}
+
+fn first_width(v: &Option<Value>) -> i64 {
+    match v {
+        Some(Value::Vector { width, .. }) => *width as i64,
+        _ => -2,
+    }
+}
+
+/// The format model of `graph`, or every node it refuses.
+pub(crate) fn convert(graph: &GraphProto) -> Result<ModelInfo, Vec<Refusal>> {
+    let mut c = Converter {
+        values: HashMap::new(),
+        readers: HashMap::new(),
+        buffers: Vec::new(),
+        instructions: Vec::new(),
+        weights: Vec::new(),
+        parameters: Vec::new(),
+        open: HashMap::new(),
+        refusals: Vec::new(),
+    };
+    let graph_refusal = |why: String| Refusal {
+        op: "graph".into(),
+        name: graph.name.clone().unwrap_or_default(),
+        why,
+    };
+    for init in &graph.initializer {
+        let name = init.name.clone().unwrap_or_default();
+        match tensor(init) {
+            Ok(v) => {
+                c.values.insert(name, v);
+            }
+            // Tensors of other types (class labels, strings) are read only by the label side,
+            // which is dropped; a node that needs one as numbers is refused.
+            Err(_) => {
+                c.values.insert(name, Value::Dropped);
+            }
+        }
+    }
+    let inputs: Vec<_> = graph
+        .input
+        .iter()
+        .filter(|i| !c.values.contains_key(i.name.as_deref().unwrap_or("")))
+        .collect();
+    let [input] = inputs[..] else {
+        return Err(vec![graph_refusal(format!(
+            "{} inputs; one is read",
+            inputs.len()
+        ))]);
+    };
+    let width = input
+        .r#type
+        .as_ref()
+        .and_then(|t| match &t.value {
+            Some(crate::proto::type_proto::Value::TensorType(tt)) => tt.shape.as_ref(),
+            _ => None,
+        })
+        .and_then(|s| match &s.dim[..] {
+            [_, d] => match d.value {
+                Some(crate::proto::tensor_shape_proto::dimension::Value::DimValue(v)) => {
+                    usize::try_from(v).ok()
+                }
+                _ => None,
+            },
+            _ => None,
+        });
+    let Some(width) = width.filter(|&w| w > 0) else {
+        return Err(vec![graph_refusal(
+            "the input is not [batch, features] with a known feature count".into(),
+        )]);
+    };
+    let input_name = input.name.clone().unwrap_or_default();
+    let buffer = c.new_buffer(width);
+    c.values.insert(
+        input_name.clone(),
+        Value::Vector {
+            buffer,
+            width,
+            probabilities: false,
+        },
+    );
+    for node in &graph.node {
+        for i in &node.input {
+            *c.readers.entry(i.clone()).or_default() += 1;
+        }
+    }
+    for o in &graph.output {
+        *c.readers
+            .entry(o.name.clone().unwrap_or_default())
+            .or_default() += 1;
+    }
+    for node in &graph.node {
+        c.node(node);
+    }
+    // The first graph output that is a per-sample vector (a classifier's probabilities; its
+    // label output is dropped).
+    let output =
+        graph
+            .output
+            .iter()
+            .find_map(|o| match c.values.get(o.name.as_deref().unwrap_or("")) {
+                Some(Value::Vector { buffer, width, .. }) => Some((*buffer, *width)),
+                _ => None,
+            });
+    if !c.refusals.is_empty() {
+        return Err(c.refusals);
+    }
+    let Some((out, out_width)) = output else {
+        return Err(vec![graph_refusal(
+            "no graph output is a per-sample vector of numbers".into(),
+        )]);
+    };
+    // The format's output is the last buffer (and not the input).
+    if out != c.buffers.len() - 1 || out == 0 {
+        let last = c.new_buffer(out_width);
+        c.instructions.push(Instruction::Copy {
+            input: out,
+            output: last,
+            internal_index: 0,
+        });
+    }
+    // The ONNX input is one tensor: its name says nothing of the columns, so they stay
+    // unnamed and rows are read by position.
+    let mut builder = ModelBuilder::with_feature_size(width);
+    builder = builder.buffer_sizes(c.buffers);
+    for (rows, bias) in c.weights {
+        builder = builder.weights(rows, bias);
+    }
+    for p in c.parameters {
+        builder = builder.parameters(p);
+    }
+    for ins in c.instructions {
+        builder = builder.instruction(ins);
+    }
+    builder
+        .build()
+        .map_err(|e| vec![graph_refusal(e.to_string())])
+}
