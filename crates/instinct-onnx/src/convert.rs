@@ -384,8 +384,11 @@ impl Converter {
             },
             ("", "Reshape") => match (vector, self.input(node, 1)) {
                 (Some(_), Some(Value::Ints(shape)))
+                    // [batch, width]: the batch left free (−1, or 0 for "as before") and the
+                    // width unchanged (or inferred, −1, with the batch kept by 0).
                     if shape.len() == 2
-                        && (shape[0] == -1 || shape[0] == 0 || shape[1] == first_width(&first)) =>
+                        && (shape[0] == -1 || shape[0] == 0)
+                        && (shape[1] == first_width(&first) || (shape[1] == -1 && shape[0] == 0)) =>
                 {
                     let v = first.clone().expect("a vector");
                     self.set(node, 0, v)

@@ -1,0 +1,114 @@
+//! Graphs built here, message by message: what the import refuses, and that it names every
+//! offending node.
+
+use instinct_onnx::proto::{
+    GraphProto, ModelProto, NodeProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
+    tensor_shape_proto, type_proto,
+};
+use instinct_onnx::{OnnxError, import_bytes};
+use prost::Message;
+
+fn input(name: &str, width: i64) -> ValueInfoProto {
+    let dim = |v: Option<i64>| tensor_shape_proto::Dimension {
+        value: v.map(tensor_shape_proto::dimension::Value::DimValue),
+        ..Default::default()
+    };
+    ValueInfoProto {
+        name: Some(name.into()),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: Some(1),
+                shape: Some(TensorShapeProto {
+                    dim: vec![dim(None), dim(Some(width))],
+                }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn output(name: &str) -> ValueInfoProto {
+    ValueInfoProto {
+        name: Some(name.into()),
+        ..Default::default()
+    }
+}
+
+fn node(op: &str, name: &str, inputs: &[&str], outputs: &[&str]) -> NodeProto {
+    NodeProto {
+        op_type: Some(op.into()),
+        name: Some(name.into()),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: outputs.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+fn ints(name: &str, values: &[i64]) -> TensorProto {
+    TensorProto {
+        name: Some(name.into()),
+        dims: vec![values.len() as i64],
+        data_type: Some(7),
+        int64_data: values.to_vec(),
+        ..Default::default()
+    }
+}
+
+fn model(nodes: Vec<NodeProto>, initializers: Vec<TensorProto>, out: &str) -> Vec<u8> {
+    ModelProto {
+        graph: Some(GraphProto {
+            node: nodes,
+            initializer: initializers,
+            input: vec![input("x", 3)],
+            output: vec![output(out)],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+fn refusals(bytes: &[u8]) -> String {
+    match import_bytes(bytes) {
+        Err(e @ OnnxError::Unsupported(_)) => e.to_string(),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_reshape_that_changes_the_per_sample_width_is_refused() {
+    let bytes = model(
+        vec![node("Reshape", "flatten_all", &["x", "shape"], &["y"])],
+        vec![ints("shape", &[-1, 1])],
+        "y",
+    );
+    assert!(refusals(&bytes).contains("\"flatten_all\""));
+    // Keeping the width is fine (and then the output is a copy of the input).
+    let bytes = model(
+        vec![node("Reshape", "same", &["x", "shape"], &["y"])],
+        vec![ints("shape", &[-1, 3])],
+        "y",
+    );
+    let info = import_bytes(&bytes).unwrap();
+    assert_eq!(info.buffer_sizes, vec![3, 3]);
+}
+
+#[test]
+fn every_offending_node_is_listed() {
+    let bytes = model(
+        vec![
+            node("MatMul", "by_input", &["x", "x"], &["a"]),
+            node("LeakyRelu", "leaky", &["x"], &["b"]),
+            node("Relu", "fine", &["x"], &["c"]),
+        ],
+        Vec::new(),
+        "c",
+    );
+    let e = refusals(&bytes);
+    assert!(
+        e.contains("MatMul \"by_input\"") && e.contains("LeakyRelu \"leaky\""),
+        "{e}"
+    );
+    assert!(!e.contains("fine"), "{e}");
+}
