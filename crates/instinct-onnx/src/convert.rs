@@ -378,6 +378,12 @@ impl Converter {
                 Some(Err(e)) => self.refuse(node, e),
                 None => self.refuse(node, "only a `value` tensor attribute is read"),
             },
+            // A cast of the features to anything but a float type would round them.
+            ("", "Cast")
+                if vector.is_some() && !matches!(attr_i(node, "to", 1), 1 | 10 | 11 | 16) =>
+            {
+                self.refuse(node, "a cast of the features to a non-float type")
+            }
             ("", "Identity" | "Cast" | "Flatten" | "Dropout") => match first {
                 Some(v) => self.set(node, 0, v),
                 None => self.refuse(node, "no input"),

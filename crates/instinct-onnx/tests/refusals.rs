@@ -95,6 +95,17 @@ fn a_reshape_that_changes_the_per_sample_width_is_refused() {
 }
 
 #[test]
+fn a_cast_of_the_features_to_integers_is_refused() {
+    let mut cast = node("Cast", "to_int", &["x"], &["y"]);
+    cast.attribute.push(instinct_onnx::proto::AttributeProto {
+        name: Some("to".into()),
+        i: Some(7),
+        ..Default::default()
+    });
+    assert!(refusals(&model(vec![cast], Vec::new(), "y")).contains("\"to_int\""));
+}
+
+#[test]
 fn every_offending_node_is_listed() {
     let bytes = model(
         vec![
