@@ -147,7 +147,11 @@ fn tensor(t: &TensorProto) -> Result<Value, String> {
 /// `values` as one value per column of `width` (a scalar or one-element tensor repeated), or
 /// `None` when the shape does not broadcast over one sample's vector.
 fn per_column(shape: &[usize], values: &[f32], width: usize) -> Option<Vec<f32>> {
-    let rows = shape.iter().rev().skip(1).product::<usize>();
+    let rows = shape
+        .iter()
+        .rev()
+        .skip(1)
+        .try_fold(1usize, |n, &d| n.checked_mul(d))?;
     match (values.len(), rows) {
         (1, _) => Some(vec![values[0]; width]),
         (n, 1) if n == width => Some(values.to_vec()),
@@ -191,15 +195,21 @@ impl Converter {
         self.buffers.len() - 1
     }
 
-    /// A buffer holding `value`'s vector that this node may change in place: the same one
-    /// when no later node reads the value, else a copy.
-    fn writable(&mut self, node: &NodeProto, buffer: usize, width: usize) -> usize {
-        let readers = node
-            .input
-            .first()
-            .and_then(|name| self.readers.get(name))
-            .copied();
-        if readers.unwrap_or(0) <= 1 {
+    /// How many reads not yet done (by this node, later nodes and graph outputs) all the values
+    /// held in `buffer` have: the names aliasing one buffer (Identity, Cast, Reshape…) count
+    /// together.
+    fn buffer_readers(&self, buffer: usize) -> usize {
+        self.values
+            .iter()
+            .filter(|(_, v)| matches!(v, Value::Vector { buffer: b, .. } if *b == buffer))
+            .map(|(name, _)| self.readers.get(name).copied().unwrap_or(0))
+            .sum()
+    }
+
+    /// A buffer holding the vector in `buffer` that this node may change in place: the same one
+    /// when this node is its only reader, else a copy.
+    fn writable(&mut self, _node: &NodeProto, buffer: usize, width: usize) -> usize {
+        if self.buffer_readers(buffer) <= 1 {
             return buffer;
         }
         let copy = self.new_buffer(width);
@@ -222,20 +232,15 @@ impl Converter {
             weights: self.weights.len() - 1,
             activation: None,
         });
-        // A bias or an activation may still fold in, when nothing else reads the output.
-        if node
-            .output
-            .first()
-            .is_some_and(|o| self.readers.get(o).copied().unwrap_or(0) <= 1)
-        {
-            self.open.insert(
-                out,
-                OpenDot {
-                    instruction: self.instructions.len() - 1,
-                    slot: self.weights.len() - 1,
-                },
-            );
-        }
+        // A bias or an activation may still fold in (when, at that time, nothing else reads
+        // the output).
+        self.open.insert(
+            out,
+            OpenDot {
+                instruction: self.instructions.len() - 1,
+                slot: self.weights.len() - 1,
+            },
+        );
         self.set(
             node,
             0,
@@ -249,8 +254,9 @@ impl Converter {
 
     /// The activation on the DOT that wrote `buffer`, or an ACTIVATION instruction.
     fn activate(&mut self, node: &NodeProto, buffer: usize, width: usize, activation: Activation) {
-        let probabilities = matches!(activation, Activation::Softmax | Activation::Sigmoid);
-        if let Some(open) = self.open.remove(&buffer)
+        let probabilities = activation == Activation::Softmax;
+        let alone = self.buffer_readers(buffer) <= 1;
+        if let Some(open) = self.open.remove(&buffer).filter(|_| alone)
             && let Instruction::Dot {
                 activation: a @ None,
                 ..
@@ -286,7 +292,8 @@ impl Converter {
 
     /// `x + values` (per column) in place, or into the bias of the DOT that wrote it.
     fn add(&mut self, node: &NodeProto, buffer: usize, width: usize, values: Vec<f32>) {
-        if let Some(open) = self.open.get(&buffer).copied()
+        let alone = self.buffer_readers(buffer) <= 1;
+        if let Some(open) = self.open.get(&buffer).copied().filter(|_| alone)
             && matches!(
                 self.instructions[open.instruction],
                 Instruction::Dot {
@@ -327,6 +334,24 @@ impl Converter {
         );
     }
 
+    /// The second step of a chain on `buffer`, which the first step made this node's own.
+    fn then_elementwise(&mut self, buffer: usize, values: Vec<f32>, multiply: bool) {
+        self.open.remove(&buffer);
+        self.parameters.push(values);
+        let parameters = self.parameters.len() - 1;
+        self.instructions.push(if multiply {
+            Instruction::MulElementwise {
+                input: buffer,
+                parameters,
+            }
+        } else {
+            Instruction::AddElementwise {
+                input: buffer,
+                parameters,
+            }
+        });
+    }
+
     /// `x · values` (per column) in place.
     fn mul(&mut self, node: &NodeProto, buffer: usize, width: usize, values: Vec<f32>) {
         self.open.remove(&buffer);
@@ -347,7 +372,18 @@ impl Converter {
         );
     }
 
+    /// Converts `node`, then counts its reads as done (the readers left decide what may change
+    /// in place).
     fn node(&mut self, node: &NodeProto) {
+        self.convert_node(node);
+        for input in &node.input {
+            if let Some(r) = self.readers.get_mut(input) {
+                *r = r.saturating_sub(1);
+            }
+        }
+    }
+
+    fn convert_node(&mut self, node: &NodeProto) {
         let domain = node.domain.as_deref().unwrap_or("");
         let op = node.op_type.as_deref().unwrap_or("");
         if node.output.is_empty() || node.output[0].is_empty() {
@@ -379,10 +415,15 @@ impl Converter {
                 None => self.refuse(node, "only a `value` tensor attribute is read"),
             },
             // A cast of the features to anything but a float type would round them.
+            // A cast to anything but float or double rounds (float16 and integers included).
             ("", "Cast")
-                if vector.is_some() && !matches!(attr_i(node, "to", 1), 1 | 10 | 11 | 16) =>
+                if matches!(first, Some(Value::Vector { .. } | Value::Floats(..)))
+                    && !matches!(attr_i(node, "to", 1), 1 | 11) =>
             {
-                self.refuse(node, "a cast of the features to a non-float type")
+                self.refuse(node, "a cast of numbers to a type that rounds them")
+            }
+            ("", "Flatten") if !matches!(attr_i(node, "axis", 1), 1 | -1) => {
+                self.refuse(node, "a flatten that folds the batch into the features")
             }
             ("", "Identity" | "Cast" | "Flatten" | "Dropout") => match first {
                 Some(v) => self.set(node, 0, v),
@@ -505,10 +546,7 @@ impl Converter {
                         if let Some(Value::Vector { buffer, .. }) =
                             self.values.get(&node.output[0]).cloned()
                         {
-                            let mut then = node.clone();
-                            then.input[0] = node.output[0].clone();
-                            self.readers.insert(node.output[0].clone(), 1);
-                            self.add(&then, buffer, width, c);
+                            self.then_elementwise(buffer, c, false);
                         }
                     }
                     ("Mul", _) => self.mul(&node, buffer, width, c),
@@ -559,7 +597,15 @@ impl Converter {
                     None => Some(None),
                     _ => None,
                 };
-                let (lo, hi) = (bound(self.input(node, 1)), bound(self.input(node, 2)));
+                // Opset 6 has the bounds as attributes, later opsets as inputs.
+                let from_attribute = |name: &str| {
+                    attribute(node, name)
+                        .and_then(|a| a.f)
+                        .map(|v| Value::Floats(Vec::new(), vec![v]))
+                };
+                let lo = self.input(node, 1).or_else(|| from_attribute("min"));
+                let hi = self.input(node, 2).or_else(|| from_attribute("max"));
+                let (lo, hi) = (bound(lo), bound(hi));
                 let (Some(lo), Some(hi)) = (lo, hi) else {
                     return self.refuse(node, "bounds must be constants");
                 };
@@ -648,13 +694,10 @@ impl Converter {
                 };
                 // (x − offset) · scale
                 self.add(node, buffer, width, offset.iter().map(|v| -v).collect());
-                let mut then = node.clone();
-                then.input[0] = node.output[0].clone();
-                self.readers.insert(node.output[0].clone(), 1);
                 if let Some(Value::Vector { buffer, .. }) =
                     self.values.get(&node.output[0]).cloned()
                 {
-                    self.mul(&then, buffer, width, scale);
+                    self.then_elementwise(buffer, scale, true);
                 }
             }
             ("ai.onnx.ml", "LinearClassifier" | "LinearRegressor") => {
@@ -672,11 +715,11 @@ impl Converter {
                         format!("{} coefficients for {width} inputs", coefficients.len()),
                     );
                 }
-                let mut rows: Vec<Vec<f32>> = coefficients
+                let rows: Vec<Vec<f32>> = coefficients
                     .chunks_exact(width)
                     .map(<[f32]>::to_vec)
                     .collect();
-                let mut bias = if intercepts.is_empty() {
+                let bias = if intercepts.is_empty() {
                     vec![0.0; rows.len()]
                 } else {
                     intercepts
@@ -702,9 +745,10 @@ impl Converter {
                     return self.refuse(node, "no scores output");
                 }
                 if classifier && rows.len() == 1 {
-                    // One row for two classes: the scores are [−z, z].
-                    rows = vec![rows[0].iter().map(|v| -v).collect(), rows[0].clone()];
-                    bias = vec![-bias[0], bias[0]];
+                    return self.refuse(
+                        node,
+                        "one row of coefficients: ONNX Runtime's two-class scores are not reproduced",
+                    );
                 }
                 // The classifier's scores are its second output; the label (first) is dropped.
                 let mut scores = node.clone();
@@ -713,13 +757,26 @@ impl Converter {
                     scores.output.remove(0);
                 }
                 self.dot(&scores, buffer, rows, bias);
-                if let (Some(a), Some(Value::Vector { buffer, width, .. })) =
-                    (activation, self.values.get(&scores.output[0]).cloned())
+                // The post-transform is part of the node: its output is after it.
+                let last = self.instructions.len() - 1;
+                if let Instruction::Dot {
+                    activation: slot,
+                    output,
+                    ..
+                } = &mut self.instructions[last]
                 {
-                    let mut then = scores.clone();
-                    then.input[0] = scores.output[0].clone();
-                    self.readers.insert(scores.output[0].clone(), 1);
-                    self.activate(&then, buffer, width, a);
+                    *slot = activation;
+                    let (output, width) = (*output, self.buffers[*output]);
+                    self.open.remove(&output);
+                    self.set(
+                        &scores,
+                        0,
+                        Value::Vector {
+                            buffer: output,
+                            width,
+                            probabilities: activation == Some(Activation::Softmax),
+                        },
+                    );
                 }
             }
             ("ai.onnx.ml", "Normalizer") => match vector {
@@ -778,8 +835,13 @@ pub(crate) fn convert(graph: &GraphProto) -> Result<ModelInfo, Vec<Refusal>> {
             Ok(v) => {
                 c.values.insert(name, v);
             }
-            // Tensors of other types (class labels, strings) are read only by the label side,
-            // which is dropped; a node that needs one as numbers is refused.
+            // A number tensor that cannot be read (external data, too large) is refused; other
+            // types (class labels, strings) are read only by the label side, which is dropped.
+            Err(e) if matches!(init.data_type, Some(1 | 7 | 11)) => c.refusals.push(Refusal {
+                op: "initializer".into(),
+                name,
+                why: e,
+            }),
             Err(_) => {
                 c.values.insert(name, Value::Dropped);
             }
@@ -812,7 +874,7 @@ pub(crate) fn convert(graph: &GraphProto) -> Result<ModelInfo, Vec<Refusal>> {
             },
             _ => None,
         });
-    let Some(width) = width.filter(|&w| w > 0) else {
+    let Some(width) = width.filter(|&w| w > 0 && w <= 1 << 20) else {
         return Err(vec![graph_refusal(
             "the input is not [batch, features] with a known feature count".into(),
         )]);

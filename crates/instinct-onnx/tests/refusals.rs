@@ -1,9 +1,10 @@
-//! Graphs built here, message by message: what the import refuses, and that it names every
-//! offending node.
+//! Graphs built here, message by message: what the import refuses, that it names every
+//! offending node, and that a value read again is never changed in place.
 
+use instinct_format::Instruction;
 use instinct_onnx::proto::{
-    GraphProto, ModelProto, NodeProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
-    tensor_shape_proto, type_proto,
+    AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, TensorShapeProto, TypeProto,
+    ValueInfoProto, tensor_shape_proto, type_proto,
 };
 use instinct_onnx::{OnnxError, import_bytes};
 use prost::Message;
@@ -122,4 +123,73 @@ fn every_offending_node_is_listed() {
         "{e}"
     );
     assert!(!e.contains("fine"), "{e}");
+}
+
+fn floats(name: &str, dims: &[i64], values: &[f32]) -> TensorProto {
+    TensorProto {
+        name: Some(name.into()),
+        dims: dims.to_vec(),
+        data_type: Some(1),
+        float_data: values.to_vec(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_value_read_again_through_an_alias_is_copied_before_an_in_place_step() {
+    // y = Identity(x); z = y · 2; out = Concat(x, z): x must stay x.
+    let mut concat = node("Concat", "join", &["x", "z"], &["out"]);
+    concat.attribute.push(AttributeProto {
+        name: Some("axis".into()),
+        i: Some(1),
+        ..Default::default()
+    });
+    let bytes = model(
+        vec![
+            node("Identity", "alias", &["x"], &["y"]),
+            node("Mul", "double", &["y", "two"], &["z"]),
+            concat,
+        ],
+        vec![floats("two", &[], &[2.0])],
+        "out",
+    );
+    let info = import_bytes(&bytes).unwrap();
+    for ins in &info.instructions {
+        if let Instruction::MulElementwise { input, .. } = ins {
+            assert_ne!(
+                *input, 0,
+                "the input buffer was doubled in place: {:?}",
+                info.instructions
+            );
+        }
+    }
+    assert_eq!(info.buffer_sizes.last(), Some(&6));
+}
+
+#[test]
+fn opset_6_clip_bounds_come_from_attributes() {
+    let mut clip = node("Clip", "relu6", &["x"], &["y"]);
+    for (name, v) in [("min", 0.0), ("max", 6.0)] {
+        clip.attribute.push(AttributeProto {
+            name: Some(name.into()),
+            f: Some(v),
+            ..Default::default()
+        });
+    }
+    let info = import_bytes(&model(vec![clip], Vec::new(), "y")).unwrap();
+    let clip = info
+        .instructions
+        .iter()
+        .find_map(|i| match i {
+            Instruction::ClipElementwise {
+                parameters_min,
+                parameters_max,
+                ..
+            } => Some((*parameters_min, *parameters_max)),
+            _ => None,
+        })
+        .unwrap();
+    let parameters = info.parameters.unwrap();
+    assert_eq!(parameters[clip.0.unwrap()], vec![0.0; 3]);
+    assert_eq!(parameters[clip.1.unwrap()], vec![6.0; 3]);
 }
