@@ -144,6 +144,15 @@ fn tensor(t: &TensorProto) -> Result<Value, String> {
     }
 }
 
+/// A per-sample vector of plain numbers (not probabilities) in `buffer`.
+fn numbers(buffer: usize, width: usize) -> Value {
+    Value::Vector {
+        buffer,
+        width,
+        probabilities: false,
+    }
+}
+
 /// `values` as one value per column of `width` (a scalar or one-element tensor repeated), or
 /// `None` when the shape does not broadcast over one sample's vector.
 fn per_column(shape: &[usize], values: &[f32], width: usize) -> Option<Vec<f32>> {
@@ -305,33 +314,26 @@ impl Converter {
             for (b, v) in self.weights[open.slot].1.iter_mut().zip(&values) {
                 *b += v;
             }
-            self.set(
-                node,
-                0,
-                Value::Vector {
-                    buffer,
-                    width,
-                    probabilities: false,
-                },
-            );
+            self.set(node, 0, numbers(buffer, width));
             return;
         }
+        self.elementwise(node, buffer, width, values, false);
+    }
+
+    /// `x + values` or `x · values` (per column), in place when this node is the only reader,
+    /// else on a copy.
+    fn elementwise(
+        &mut self,
+        node: &NodeProto,
+        buffer: usize,
+        width: usize,
+        values: Vec<f32>,
+        multiply: bool,
+    ) {
         self.open.remove(&buffer);
         let target = self.writable(node, buffer, width);
-        self.parameters.push(values);
-        self.instructions.push(Instruction::AddElementwise {
-            input: target,
-            parameters: self.parameters.len() - 1,
-        });
-        self.set(
-            node,
-            0,
-            Value::Vector {
-                buffer: target,
-                width,
-                probabilities: false,
-            },
-        );
+        self.then_elementwise(target, values, multiply);
+        self.set(node, 0, numbers(target, width));
     }
 
     /// The second step of a chain on `buffer`, which the first step made this node's own.
@@ -352,24 +354,9 @@ impl Converter {
         });
     }
 
-    /// `x · values` (per column) in place.
+    /// `x · values` (per column).
     fn mul(&mut self, node: &NodeProto, buffer: usize, width: usize, values: Vec<f32>) {
-        self.open.remove(&buffer);
-        let target = self.writable(node, buffer, width);
-        self.parameters.push(values);
-        self.instructions.push(Instruction::MulElementwise {
-            input: target,
-            parameters: self.parameters.len() - 1,
-        });
-        self.set(
-            node,
-            0,
-            Value::Vector {
-                buffer: target,
-                width,
-                probabilities: false,
-            },
-        );
+        self.elementwise(node, buffer, width, values, true);
     }
 
     /// Converts `node`, then counts its reads as done (the readers left decide what may change
