@@ -34,7 +34,8 @@ fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     })
 }
 
-/// The slice kernels' name for a format activation.
+/// The slice kernels' name for a format activation; extensions, which have none, are refused
+/// by [`Architecture::validate`] and run as the identity should one get here.
 fn kind(activation: Option<Activation>) -> Kind {
     match activation {
         None => Kind::Identity,
@@ -50,6 +51,7 @@ fn kind(activation: Option<Activation>) -> Kind {
         Some(Activation::Softplus) => Kind::Softplus,
         Some(Activation::Exp) => Kind::Exp,
         Some(Activation::Sign) => Kind::Sign,
+        Some(_) => Kind::Identity,
     }
 }
 

@@ -1,5 +1,6 @@
 //! `instinct convert`: an ONNX model to a validated model file (instinct-onnx), written
-//! atomically; what the graph holds that the format cannot express is listed, node by node.
+//! atomically; what the graph holds that the format cannot express is listed, node by node, and
+//! a model that needs instinct's format extensions says so.
 
 use crate::failure::{Failure, Outcome};
 use anyhow::anyhow;
@@ -24,5 +25,20 @@ pub fn run(model: &Path, output: &Path) -> Outcome {
         info.buffer_sizes.last().copied().unwrap_or(0),
         info.instructions.len()
     );
+    let mut extensions: Vec<&str> = info
+        .instructions
+        .iter()
+        .filter_map(|i| i.activation().filter(|a| a.is_extension()))
+        .map(|a| a.name())
+        .collect();
+    extensions.sort_unstable();
+    extensions.dedup();
+    if !extensions.is_empty() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: it uses instinct's format extensions ({}), which instmodel_inference cannot load (docs/FORMAT.md)",
+            extensions.join(", ")
+        );
+    }
     Ok(())
 }

@@ -1087,18 +1087,48 @@ fn convert_writes_a_model_from_onnx_or_lists_what_it_cannot() {
         "",
     );
     assert!(run.stderr.contains("4 inputs, 3 outputs"), "{}", run.stderr);
+    assert!(!run.stderr.contains("extensions"), "{}", run.stderr);
     check(&["validate", &out], 0, "");
+    // A graph needing the format's extensions converts, and says so.
+    let leaky = dir.path("leaky.json");
+    let run = check(
+        &[
+            "convert",
+            &fixture("onnx/torch_log_softmax_head.onnx"),
+            "-o",
+            &leaky,
+        ],
+        0,
+        "",
+    );
+    assert!(
+        run.stderr.contains("format extensions (LOG_SOFTMAX)"),
+        "{}",
+        run.stderr
+    );
+    check(&["validate", &leaky], 0, "");
+    // A weight that is a graph input: exit 1, the node and the reason named.
+    check(
+        &[
+            "convert",
+            &fixture("onnx/unsupported/runtime_weights.onnx"),
+            "-o",
+            &dir.path("never.json"),
+        ],
+        1,
+        "\"/0/MatMul\"",
+    );
     // Unsupported: exit 1, the node named.
     let never = dir.path("never.json");
     check(
         &[
             "convert",
-            &fixture("onnx/torch_sequential_leaky_relu.onnx"),
+            &fixture("onnx/unsupported/torch_sequential_softsign.onnx"),
             "-o",
             &never,
         ],
         1,
-        "\"/1/LeakyRelu\"",
+        "\"/1/Softsign\"",
     );
     assert!(!Path::new(&never).exists());
     // Not ONNX, or missing: exit 2.

@@ -64,11 +64,23 @@ pub struct RandomCase {
 /// MAP_TRANSFORM keys are read only from input buffers no instruction has modified, so keys are
 /// exact and every implementation looks up the same entry.
 pub fn random_case(seed: u64, rows: usize) -> RandomCase {
+    generate(seed, rows, false)
+}
+
+/// [`random_case`] whose activations include instinct's format extensions (LEAKY_RELU, …, with
+/// random parameters): models `instmodel_inference` cannot load, for our engines against the
+/// f64 reference.
+pub fn random_extended_case(seed: u64, rows: usize) -> RandomCase {
+    generate(seed, rows, true)
+}
+
+fn generate(seed: u64, rows: usize, extensions: bool) -> RandomCase {
     let mut g = Gen {
         rng: Rng::new(seed),
         info: ModelInfo::default(),
         written: Vec::new(),
         pristine_inputs: Vec::new(),
+        extensions,
     };
     g.build();
     let feature_size: usize = g.info.buffer_sizes[..g.pristine_inputs_len()].iter().sum();
@@ -145,6 +157,8 @@ struct Gen {
     written: Vec<usize>,
     /// For each input buffer, whether no instruction has modified it yet.
     pristine_inputs: Vec<bool>,
+    /// Whether activations may be the format's extensions.
+    extensions: bool,
 }
 
 impl Gen {
@@ -214,8 +228,34 @@ impl Gen {
     }
 
     fn activation(&mut self) -> Option<Activation> {
-        let i = self.rng.below(Activation::ALL.len() + 1);
-        Activation::ALL.get(i).copied()
+        let i = self.rng.below(Activation::INSTMODEL.len() + 1);
+        if self.extensions && self.rng.chance(0.5) {
+            return Some(self.extension());
+        }
+        Activation::INSTMODEL.get(i).copied()
+    }
+
+    /// One of the format's extensions, with random parameters.
+    fn extension(&mut self) -> Activation {
+        let kind = Activation::EXTENSIONS[self.rng.below(Activation::EXTENSIONS.len())];
+        let r = &mut self.rng;
+        match kind {
+            Activation::LeakyRelu { .. } => Activation::LeakyRelu {
+                alpha: r.uniform(-0.5, 0.5),
+            },
+            Activation::Elu { .. } => Activation::Elu {
+                alpha: r.uniform(0.1, 2.0),
+            },
+            Activation::Selu { .. } => Activation::Selu {
+                alpha: r.uniform(0.5, 2.0),
+                gamma: r.uniform(0.5, 1.5),
+            },
+            Activation::HardSigmoid { .. } => Activation::HardSigmoid {
+                alpha: r.uniform(0.05, 1.0),
+                beta: r.uniform(-0.5, 1.0),
+            },
+            other => other,
+        }
     }
 
     fn values(&mut self, n: usize, lo: f32, hi: f32) -> Vec<f32> {
@@ -322,7 +362,11 @@ impl Gen {
             }
             Op::Activation => {
                 let input = self.recent();
-                let activation = Activation::ALL[self.rng.below(Activation::ALL.len())];
+                let activation = if self.extensions && self.rng.chance(0.5) {
+                    self.extension()
+                } else {
+                    Activation::INSTMODEL[self.rng.below(Activation::INSTMODEL.len())]
+                };
                 self.touch(input);
                 self.info
                     .instructions

@@ -172,6 +172,14 @@ pub fn activate(activation: Activation, xs: &mut [f64]) {
         }
         return;
     }
+    if activation == Activation::LogSoftmax {
+        let max = xs.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
+        let log_sum = xs.iter().map(|x| (x - max).exp()).sum::<f64>().ln();
+        for x in xs.iter_mut() {
+            *x = *x - max - log_sum;
+        }
+        return;
+    }
     for x in xs.iter_mut() {
         *x = activate_one(activation, *x);
     }
@@ -225,6 +233,33 @@ fn activate_one(activation: Activation, x: f64) -> f64 {
                 x
             }
         }
-        Activation::Softmax => unreachable!("softmax is handled over the whole slice"),
+        Activation::LeakyRelu { alpha } => {
+            if x < 0.0 {
+                alpha as f64 * x
+            } else {
+                x
+            }
+        }
+        Activation::Elu { alpha } => {
+            if x < 0.0 {
+                alpha as f64 * x.exp_m1()
+            } else {
+                x
+            }
+        }
+        Activation::Selu { alpha, gamma } => {
+            if x > 0.0 {
+                gamma as f64 * x
+            } else {
+                gamma as f64 * alpha as f64 * x.exp_m1()
+            }
+        }
+        Activation::HardSigmoid { alpha, beta } => (alpha as f64 * x + beta as f64).clamp(0.0, 1.0),
+        Activation::Abs => x.abs(),
+        Activation::Neg => -x,
+        Activation::Ln => x.ln(),
+        Activation::Softmax | Activation::LogSoftmax => {
+            unreachable!("softmax and log-softmax are handled over the whole slice")
+        }
     }
 }

@@ -97,8 +97,11 @@ impl Subject for BatchedSubject {
     fn name(&self) -> &'static str {
         "batched"
     }
+    /// DOT chains whose activations the lane kernels have (not the format's extensions).
     fn applies(&self, model: &Model) -> bool {
-        instinct::batched::Architecture::from_model(model.valid()).is_ok()
+        instinct::batched::Architecture::from_model(model.valid())
+            .and_then(|a| a.validate())
+            .is_ok()
     }
     fn run(&self, model: &Model, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f64>>, String> {
         use instinct::batched::BatchedInference;

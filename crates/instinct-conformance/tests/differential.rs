@@ -2,8 +2,10 @@
 //! every Keras fixture, and hundreds of seeded random valid models covering every instruction
 //! and activation, must agree within abs 1e-5 + rel 1e-5.
 
+mod common;
+
 use instinct::{Engine, Model, PredictConfig};
-use instinct_conformance::random_model::{RandomCase, random_case};
+use instinct_conformance::random_model::{RandomCase, random_case, random_extended_case};
 use instinct_conformance::{ErrorStats, Tolerance, reference::run_f64};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
@@ -12,19 +14,11 @@ use std::path::PathBuf;
 
 /// Runs the reference crate on a model (given as our JSON) and rows.
 fn run_instmodel(json: &str, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f64>>, String> {
-    let info: instmodel_inference::InstructionModelInfo =
-        serde_json::from_str(json).map_err(|e| format!("instmodel cannot parse: {e}"))?;
-    let model = instmodel_inference::InstructionModel::new(info)
-        .map_err(|e| format!("instmodel refuses: {e}"))?;
-    inputs
-        .iter()
-        .map(|x| {
-            model
-                .predict(x)
-                .map(|y| y.into_iter().map(f64::from).collect())
-                .map_err(|e| e.to_string())
-        })
-        .collect()
+    common::instmodel_rows(json, inputs).map(|rows| {
+        rows.into_iter()
+            .map(|r| r.into_iter().map(f64::from).collect())
+            .collect()
+    })
 }
 
 fn ours(model: &Model, inputs: &[Vec<f32>]) -> Vec<Vec<f64>> {
@@ -90,11 +84,22 @@ fn over_random_models(
     label: &str,
     check: impl Fn(&RandomCase, &Model) -> Result<ErrorStats, TestCaseError>,
 ) {
+    over_generated_models(cases, seed, label, random_case, check);
+}
+
+/// [`over_random_models`] with the models of `generate`.
+fn over_generated_models(
+    cases: u32,
+    seed: u64,
+    label: &str,
+    generate: fn(u64, usize) -> RandomCase,
+    check: impl Fn(&RandomCase, &Model) -> Result<ErrorStats, TestCaseError>,
+) {
     let worst = RefCell::new(ErrorStats::default());
     let mut runner = TestRunner::new(config(cases, seed));
     runner
         .run(&any::<u64>(), |seed| {
-            let case = random_case(seed, 4);
+            let case = generate(seed, 4);
             let model = Model::from_info(case.info.clone()).map_err(|e| {
                 TestCaseError::fail(format!("seed {seed}: generated model invalid: {e}"))
             })?;
@@ -141,6 +146,14 @@ const F32_VS_EXACT: Tolerance = Tolerance::Close {
     rel: 1e-4,
 };
 
+/// The f64 reference's rows for a case's inputs.
+fn f64_rows(case: &RandomCase, model: &Model) -> Vec<Vec<f64>> {
+    case.inputs
+        .iter()
+        .map(|x| run_f64(model.valid(), x))
+        .collect()
+}
+
 #[test]
 fn random_models_match_the_f64_reference() {
     over_random_models(
@@ -148,13 +161,42 @@ fn random_models_match_the_f64_reference() {
         0x1157_0002,
         "random models vs the f64 reference",
         |case, model| {
-            let reference: Vec<Vec<f64>> = case
-                .inputs
-                .iter()
-                .map(|x| run_f64(model.valid(), x))
-                .collect();
+            let reference = f64_rows(case, model);
             let stats = ErrorStats::compare(&ours(model, &case.inputs), &reference, F32_VS_EXACT);
             prop_assert!(stats.passed(), "{stats:?}");
+            Ok(stats)
+        },
+    );
+}
+
+/// Models using the format's extension activations (LEAKY_RELU, ELU, SELU, HARD_SIGMOID,
+/// LOG_SOFTMAX, ABS, NEG, LN, with random parameters) among every instruction: the per-sample
+/// and the batch engine against the f64 reference.
+#[test]
+fn random_models_with_extension_activations_match_the_f64_reference() {
+    over_generated_models(
+        600,
+        0x1157_0006,
+        "random models with extensions vs the f64 reference",
+        random_extended_case,
+        |case, model| {
+            let reference = f64_rows(case, model);
+            let stats = ErrorStats::compare(&ours(model, &case.inputs), &reference, F32_VS_EXACT);
+            prop_assert!(stats.passed(), "per sample: {stats:?}");
+            let n = model.interpreter().tile_rows() + 5;
+            let rows: Vec<Vec<f32>> = (0..n)
+                .map(|i| case.inputs[i % case.inputs.len()].clone())
+                .collect();
+            let batch = parallel(
+                model,
+                &rows,
+                PredictConfig::new().with_engine(Engine::Batch),
+            );
+            let expected: Vec<Vec<f64>> = (0..n)
+                .map(|i| reference[i % reference.len()].clone())
+                .collect();
+            let batch_stats = ErrorStats::compare(&batch, &expected, F32_VS_EXACT);
+            prop_assert!(batch_stats.passed(), "batch: {batch_stats:?}");
             Ok(stats)
         },
     );
@@ -242,8 +284,8 @@ fn the_batched_engine_matches_instmodel_on_random_dot_chains() {
                     .map(|_| (0..width).map(|_| rng.uniform(-scale, scale)).collect())
                     .collect();
                 let bias = (0..out).map(|_| rng.uniform(-0.5, 0.5)).collect();
-                let i = rng.below(Activation::ALL.len() + 1);
-                builder = builder.dense(rows, bias, Activation::ALL.get(i).copied());
+                let i = rng.below(Activation::INSTMODEL.len() + 1);
+                builder = builder.dense(rows, bias, Activation::INSTMODEL.get(i).copied());
                 width = out;
             }
             let info = builder.build().unwrap();

@@ -1,11 +1,12 @@
-//! Seeded random models (every instruction and activation) through the GPU code: every shader
-//! of 200 models validated by naga in both modes, and smaller ones run on the GPU (both modes and
-//! the stepped engine) against the CPU interpreter (abs 1e-4 + rel 1e-4). Without an adapter the
-//! GPU part says why it skips, unless `INSTINCT_REQUIRE_GPU=1`.
+//! Seeded random models (every instruction and activation, instmodel's and the format's
+//! extensions) through the GPU code: every shader of 200 + 100 models validated by naga in both
+//! modes, and smaller ones run on the GPU (both modes and the stepped engine) against the CPU
+//! interpreter (abs 1e-4 + rel 1e-4). Without an adapter the GPU part says why it skips, unless
+//! `INSTINCT_REQUIRE_GPU=1`.
 
 use instinct::Model;
 use instinct::gpu::{GpuRuntime, ShaderChoice};
-use instinct_conformance::random_model::random_case;
+use instinct_conformance::random_model::{RandomCase, random_case, random_extended_case};
 use instinct_conformance::{ErrorStats, Tolerance, shaders_validate};
 
 #[test]
@@ -18,6 +19,17 @@ fn every_shader_of_200_random_models_validates() {
     }
     eprintln!("{shaders} shaders validated by naga");
     assert_eq!(shaders, 800);
+}
+
+#[test]
+fn every_shader_of_100_random_models_with_extension_activations_validates() {
+    let mut shaders = 0;
+    for seed in 0..100 {
+        let case = random_extended_case(seed, 1);
+        let model = Model::from_info(case.info).unwrap();
+        shaders += shaders_validate(model.valid()).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    }
+    assert_eq!(shaders, 400);
 }
 
 #[test]
@@ -36,8 +48,18 @@ fn random_models_on_the_gpu_equal_the_interpreter() {
     let mut worst = 0.0f64;
     // Both modes and the stepped engine in turn, so each sees every kind of instruction over the
     // seeds.
-    for seed in 1000..1030u64 {
-        let mut case = random_case(seed, 6);
+    let seeds = (1000..1030u64)
+        .map(|s| (s, random_case as fn(u64, usize) -> RandomCase))
+        .chain((2000..2045u64).map(|s| (s, random_extended_case as fn(u64, usize) -> RandomCase)));
+    let mut with_extensions = 0;
+    for (seed, generate) in seeds {
+        let mut case = generate(seed, 6);
+        with_extensions += usize::from(
+            case.info
+                .instructions
+                .iter()
+                .any(|i| i.activation().is_some_and(|a| a.is_extension())),
+        );
         // WGSL lets implementations assume no NaN or infinity (IEEE results of non-finite values
         // are not guaranteed on a GPU; llvmpipe's `min(NaN, x)` is one example), so rows with
         // non-finite inputs are left to the CPU engines' tests.
@@ -78,8 +100,12 @@ fn random_models_on_the_gpu_equal_the_interpreter() {
         );
         worst = worst.max(stats.max_tolerance_used);
     }
+    assert!(
+        with_extensions >= 20,
+        "only {with_extensions} models used an extension"
+    );
     eprintln!(
-        "30 random models on {}: worst error {worst:.3} of the tolerance",
+        "75 random models (45 with extension activations, {with_extensions} using one) on {}: worst error {worst:.3} of the tolerance",
         gpu.description()
     );
 }

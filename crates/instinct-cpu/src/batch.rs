@@ -4,7 +4,7 @@
 //! row, and tiles are spread over a rayon pool of an explicit size.
 
 use crate::parallel::Engine;
-use crate::plan::{Step, kernel};
+use crate::plan::Step;
 use crate::{Interpreter, Plan, PredictConfig, PredictError};
 use instinct_kernels::fast::{self, Kind};
 use instinct_kernels::small_chain;
@@ -108,7 +108,7 @@ impl Plan {
 fn finish_affine(step: &Step, row: &mut [f32], output: Range<usize>, bias: &[f32]) {
     let y = &mut row[output.clone()];
     match step {
-        Step::Dot { activation, .. } => fast::activate(kernel(*activation), y, Some(bias)),
+        Step::Dot { kind, .. } => fast::activate(*kind, y, Some(bias)),
         Step::Attention { query, .. } => {
             fast::activate(Kind::Softmax, y, Some(bias));
             for i in 0..output.len() {

@@ -18,11 +18,14 @@ pub(crate) struct Affine {
 /// One instruction with every index resolved to a position in the unified memory.
 #[derive(Debug, Clone)]
 pub(crate) enum Step {
+    /// A DOT whose activation the slice kernels fuse (an extension activation follows as its
+    /// own [`Step::Activation`]).
     Dot {
         input: Range<usize>,
         output: Range<usize>,
         slot: usize,
-        activation: Option<Activation>,
+        /// The fused activation.
+        kind: Kind,
         /// The per-sample kernel, level and activation resolved at plan time.
         kernel: AffineKernel,
     },
@@ -119,22 +122,35 @@ impl Plan {
         let span = |b: usize| layout.span(b);
         let level = instinct_kernels::simd::level();
         let start = |b: usize| layout.offsets[b];
-        let steps = info
-            .instructions
-            .iter()
-            .map(|ins| match ins {
+        let mut steps = Vec::with_capacity(info.instructions.len());
+        for ins in &info.instructions {
+            let step = match ins {
                 Instruction::Dot {
                     input,
                     output,
                     weights,
                     activation,
-                } => Step::Dot {
-                    input: span(*input),
-                    output: span(*output),
-                    slot: *weights,
-                    activation: *activation,
-                    kernel: AffineKernel::new(level, kernel(*activation)),
-                },
+                } => {
+                    // An extension activation has no fused kernel: it runs after the product.
+                    let (kind, after) = match kernel(*activation) {
+                        Some(kind) => (kind, None),
+                        None => (Kind::Identity, *activation),
+                    };
+                    steps.push(Step::Dot {
+                        input: span(*input),
+                        output: span(*output),
+                        slot: *weights,
+                        kind,
+                        kernel: AffineKernel::new(level, kind),
+                    });
+                    match after {
+                        Some(activation) => Step::Activation {
+                            span: span(*output),
+                            activation,
+                        },
+                        None => continue,
+                    }
+                }
                 Instruction::Copy {
                     input,
                     output,
@@ -222,8 +238,9 @@ impl Plan {
                     slot: *weights,
                     kernel: AffineKernel::new(level, Kind::Softmax),
                 },
-            })
-            .collect();
+            };
+            steps.push(step);
+        }
         let slots: Vec<Affine> = info
             .weights
             .iter()
@@ -247,27 +264,28 @@ impl Plan {
             })
             .collect();
         let parameters = info.parameters();
+        // The register chain has no extension activations: a model with one runs step by step.
         let chain = model.sequential().ok().and_then(|steps| {
-            let specs: Vec<StageSpec<'_>> = steps
+            let specs: Option<Vec<StageSpec<'_>>> = steps
                 .iter()
                 .map(|(_, step)| match *step {
-                    ChainStep::Dense(l) => StageSpec::Dense(LayerSpec {
+                    ChainStep::Dense(l) => Some(StageSpec::Dense(LayerSpec {
                         rows: slots[l.slot].weights.rows(),
                         bias: &slots[l.slot].bias,
                         inputs: l.inputs,
                         outputs: l.outputs,
-                        kind: kernel(l.activation),
-                    }),
-                    ChainStep::Add(p) => StageSpec::Add(&parameters[p]),
-                    ChainStep::Mul(p) => StageSpec::Mul(&parameters[p]),
-                    ChainStep::Clip { min, max } => StageSpec::Clip {
+                        kind: kernel(l.activation)?,
+                    })),
+                    ChainStep::Add(p) => Some(StageSpec::Add(&parameters[p])),
+                    ChainStep::Mul(p) => Some(StageSpec::Mul(&parameters[p])),
+                    ChainStep::Clip { min, max } => Some(StageSpec::Clip {
                         min: min.map(|p| parameters[p].as_slice()),
                         max: max.map(|p| parameters[p].as_slice()),
-                    },
-                    ChainStep::Activation(a) => StageSpec::Activation(kernel(Some(a))),
+                    }),
+                    ChainStep::Activation(a) => Some(StageSpec::Activation(kernel(Some(a))?)),
                 })
                 .collect();
-            SmallChain::new(level, layout.feature_size, &specs)
+            SmallChain::new(level, layout.feature_size, &specs?)
         });
         Plan {
             steps,
@@ -514,9 +532,10 @@ fn heads_op(
     }
 }
 
-/// The slice kernel of an activation.
-pub(crate) fn kernel(activation: Option<Activation>) -> Kind {
-    match activation {
+/// The slice kernel of an activation; `None` for instinct's extensions, which have none and
+/// run through [`apply_activation`].
+pub(crate) fn kernel(activation: Option<Activation>) -> Option<Kind> {
+    Some(match activation {
         None => Kind::Identity,
         Some(Activation::Softmax) => Kind::Softmax,
         Some(Activation::Relu) => Kind::Relu,
@@ -530,12 +549,41 @@ pub(crate) fn kernel(activation: Option<Activation>) -> Kind {
         Some(Activation::Softplus) => Kind::Softplus,
         Some(Activation::Exp) => Kind::Exp,
         Some(Activation::Sign) => Kind::Sign,
-    }
+        Some(
+            Activation::LeakyRelu { .. }
+            | Activation::Elu { .. }
+            | Activation::Selu { .. }
+            | Activation::HardSigmoid { .. }
+            | Activation::LogSoftmax
+            | Activation::Abs
+            | Activation::Neg
+            | Activation::Ln,
+        ) => return None,
+    })
 }
 
-/// Applies an activation to a buffer in place (vectorised where the kernels are).
+/// Applies an activation to a buffer in place: vectorised where the kernels are, the scalar
+/// definitions of `instinct_kernels::activation` for the extensions.
 pub(crate) fn apply_activation(activation: Activation, xs: &mut [f32]) {
-    fast::activate(kernel(Some(activation)), xs, None);
+    use instinct_kernels::activation as scalar;
+    if let Some(kind) = kernel(Some(activation)) {
+        fast::activate(kind, xs, None);
+        return;
+    }
+    let [a, b] = activation.parameter_values();
+    match activation {
+        Activation::LeakyRelu { .. } => xs.iter_mut().for_each(|x| *x = scalar::leaky_relu(*x, a)),
+        Activation::Elu { .. } => xs.iter_mut().for_each(|x| *x = scalar::elu(*x, a)),
+        Activation::Selu { .. } => xs.iter_mut().for_each(|x| *x = scalar::selu(*x, a, b)),
+        Activation::HardSigmoid { .. } => xs
+            .iter_mut()
+            .for_each(|x| *x = scalar::hard_sigmoid(*x, a, b)),
+        Activation::LogSoftmax => scalar::log_softmax_in_place(xs),
+        Activation::Abs => scalar::map_in_place(xs, scalar::abs),
+        Activation::Neg => scalar::map_in_place(xs, scalar::neg),
+        Activation::Ln => scalar::map_in_place(xs, scalar::ln),
+        _ => unreachable!("{activation} has a slice kernel"),
+    }
 }
 
 /// Borrows two non-overlapping ranges of `mem`, the first shared, the second mutable.

@@ -43,6 +43,15 @@ pub enum StaticError {
         /// Its type.
         kind: String,
     },
+    /// A layer's activation is one of instinct's extensions, which the static MLPs have no
+    /// kernel for (the interpreter runs it).
+    #[error("layer {layer} has the activation {activation}, which static MLPs do not run")]
+    UnsupportedActivation {
+        /// Layer index.
+        layer: usize,
+        /// The activation, with its parameters.
+        activation: String,
+    },
     /// The chain has another number of layers than the type.
     #[error("the model has {actual} dense layers, the type {expected}")]
     LayerCount {
@@ -103,20 +112,22 @@ fn check_rows(inputs: usize, outputs: usize, i: usize, o: usize) -> Result<usize
 /// Values per block in the forward pass: one AVX-512 vector.
 const BLOCK: usize = 16;
 
-/// Activation codes stored in a net (one `u32` per layer): 0 none, then the format's order.
-fn code(activation: Option<Activation>) -> u32 {
-    activation.map_or(0, |a| {
-        Activation::ALL
+/// Activation codes stored in a net (one `u32` per layer): 0 none, then instmodel's order;
+/// `None` for an extension.
+fn code(activation: Option<Activation>) -> Option<u32> {
+    match activation {
+        None => Some(0),
+        Some(a) => Activation::INSTMODEL
             .iter()
             .position(|b| *b == a)
-            .map_or(0, |i| i as u32 + 1)
-    })
+            .map(|i| i as u32 + 1),
+    }
 }
 
 fn activation_of(code: u32) -> Option<Option<Activation>> {
     match code {
         0 => Some(None),
-        c => Activation::ALL.get(c as usize - 1).map(|a| Some(*a)),
+        c => Activation::INSTMODEL.get(c as usize - 1).map(|a| Some(*a)),
     }
 }
 
@@ -124,7 +135,9 @@ fn activation_of(code: u32) -> Option<Option<Activation>> {
 /// an unchecked cast, acts as none).
 #[inline(always)]
 fn kind(code: u32) -> fast::Kind {
-    activation_of(code).map_or(fast::Kind::Identity, crate::plan::kernel)
+    activation_of(code)
+        .and_then(crate::plan::kernel)
+        .unwrap_or(fast::Kind::Identity)
 }
 
 /// The elementwise activation with code `code` on two registers of outputs (SOFTMAX leaves
@@ -505,18 +518,21 @@ impl<const I: usize, const O: usize> Dense<I, O> {
 /// The dense layers of a model that is a chain of DOTs from the input buffer to the output:
 /// `(weight slot, activation code, in, out)` per layer.
 fn dot_chain(model: &ValidModel) -> Result<Vec<(usize, u32, usize, usize)>, StaticError> {
-    model
-        .dot_chain()
-        .map(|layers| {
-            layers
-                .iter()
-                .map(|l| (l.slot, code(l.activation), l.inputs, l.outputs))
-                .collect()
+    let layers = model.dot_chain().map_err(|e| StaticError::NotADotChain {
+        index: e.index,
+        kind: e.kind,
+    })?;
+    layers
+        .iter()
+        .enumerate()
+        .map(|(layer, l)| {
+            let code = code(l.activation).ok_or_else(|| StaticError::UnsupportedActivation {
+                layer,
+                activation: l.activation.map_or_else(String::new, |a| a.to_string()),
+            })?;
+            Ok((l.slot, code, l.inputs, l.outputs))
         })
-        .map_err(|e| StaticError::NotADotChain {
-            index: e.index,
-            kind: e.kind,
-        })
+        .collect()
 }
 
 macro_rules! static_mlp {

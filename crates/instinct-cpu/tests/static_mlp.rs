@@ -64,7 +64,7 @@ macro_rules! agrees {
 
 #[test]
 fn static_nets_match_the_interpreter_for_every_activation() {
-    for (k, act) in Activation::ALL
+    for (k, act) in Activation::INSTMODEL
         .into_iter()
         .map(Some)
         .chain([None])
@@ -160,5 +160,17 @@ fn the_example_net_bytes_are_the_example_model() {
     let interp = Interpreter::new(&model);
     for x in [[0.5, -0.25], [1.0, 1.0]] {
         close(&net.forward(&x), &interp.predict(&x).unwrap());
+    }
+}
+
+#[test]
+fn extension_activations_are_refused_by_name() {
+    let leaky = Some(Activation::LeakyRelu { alpha: 0.1 });
+    let model = chain(&[4, 8, 3], &[None, leaky], 5);
+    match Mlp2::<4, 8, 3>::from_model(&model) {
+        Err(StaticError::UnsupportedActivation { layer, activation }) => {
+            assert_eq!((layer, activation.as_str()), (1, "LEAKY_RELU(alpha=0.1)"));
+        }
+        other => panic!("expected UnsupportedActivation, got {other:?}"),
     }
 }

@@ -1,4 +1,5 @@
-//! The activation functions, one scalar function each, plus softmax over a slice.
+//! The activation functions, one scalar function each, plus softmax and log-softmax over a
+//! slice; instinct's format extensions (LEAKY_RELU … LN) follow ONNX's definitions.
 //!
 //! Each matches `instmodel_inference` 0.9 formula for formula (same thresholds, same handling of
 //! NaN and of non-positive inputs), except GELU, which uses the exact `erf` (as Keras and the
@@ -101,6 +102,63 @@ pub fn softmax_in_place(xs: &mut [f32]) {
     }
 }
 
+/// `x` for `x ≥ 0`, else `alpha·x` (ONNX `LeakyRelu`); NaN stays NaN.
+#[inline]
+pub fn leaky_relu(x: f32, alpha: f32) -> f32 {
+    if x < 0.0 { alpha * x } else { x }
+}
+
+/// `x` for `x ≥ 0`, else `alpha·(e^x − 1)` (ONNX `Elu`), with `e^x − 1` computed as `expm1`.
+#[inline]
+pub fn elu(x: f32, alpha: f32) -> f32 {
+    if x < 0.0 { alpha * x.exp_m1() } else { x }
+}
+
+/// `gamma·x` for `x > 0`, else `gamma·alpha·(e^x − 1)` (ONNX `Selu`).
+#[inline]
+pub fn selu(x: f32, alpha: f32, gamma: f32) -> f32 {
+    if x > 0.0 {
+        gamma * x
+    } else {
+        gamma * (alpha * x.exp_m1())
+    }
+}
+
+/// `max(0, min(1, alpha·x + beta))` (ONNX `HardSigmoid`); NaN stays NaN.
+#[inline]
+pub fn hard_sigmoid(x: f32, alpha: f32, beta: f32) -> f32 {
+    (alpha * x + beta).clamp(0.0, 1.0)
+}
+
+/// `|x|`.
+#[inline]
+pub fn abs(x: f32) -> f32 {
+    x.abs()
+}
+
+/// `−x`.
+#[inline]
+pub fn neg(x: f32) -> f32 {
+    -x
+}
+
+/// The natural logarithm itself: −∞ at ±0, NaN below 0 (ONNX `Log`; unlike [`log`]).
+#[inline]
+pub fn ln(x: f32) -> f32 {
+    x.ln()
+}
+
+/// Log-softmax over the whole slice, in place: `x − max − ln Σ e^(x − max)` (ONNX
+/// `LogSoftmax`, summed in the same order as [`softmax_in_place`]).
+pub fn log_softmax_in_place(xs: &mut [f32]) {
+    let max = xs.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+    let sum: f32 = xs.iter().map(|&x| (x - max).exp()).sum();
+    let log_sum = sum.ln();
+    for x in xs.iter_mut() {
+        *x = *x - max - log_sum;
+    }
+}
+
 /// Applies `f` to every element in place.
 #[inline]
 pub fn map_in_place(xs: &mut [f32], f: fn(f32) -> f32) {
@@ -150,6 +208,43 @@ mod tests {
             let exact = 0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2));
             assert!((gelu(x as f32) as f64 - exact).abs() < 1e-6, "x = {x}");
         }
+    }
+
+    #[test]
+    fn extensions_follow_onnx() {
+        assert_eq!(leaky_relu(-2.0, 0.1), -0.2);
+        assert_eq!(leaky_relu(3.0, 0.1), 3.0);
+        assert!(leaky_relu(f32::NAN, 0.1).is_nan());
+        check(|x| elu(x, 2.0), -1.0, 2.0 * ((-1f32).exp() - 1.0));
+        check(|x| elu(x, 2.0), 1.5, 1.5);
+        check(
+            |x| selu(x, 1.5, 2.0),
+            -1.0,
+            2.0 * 1.5 * ((-1f32).exp() - 1.0),
+        );
+        check(|x| selu(x, 1.5, 2.0), 1.0, 2.0);
+        check(|x| hard_sigmoid(x, 0.2, 0.5), 1.0, 0.7);
+        check(|x| hard_sigmoid(x, 0.2, 0.5), 10.0, 1.0);
+        check(|x| hard_sigmoid(x, 0.2, 0.5), -10.0, 0.0);
+        check(abs, -2.5, 2.5);
+        check(neg, 2.5, -2.5);
+        check(ln, std::f32::consts::E, 1.0);
+        assert_eq!(ln(0.0), f32::NEG_INFINITY);
+        assert!(ln(-1.0).is_nan());
+    }
+
+    #[test]
+    fn log_softmax_is_the_log_of_softmax() {
+        let mut xs = [1.0, 2.0, -3.0, 0.5];
+        let mut probabilities = xs;
+        log_softmax_in_place(&mut xs);
+        softmax_in_place(&mut probabilities);
+        for (l, p) in xs.iter().zip(probabilities) {
+            assert!((l - p.ln()).abs() < 1e-6, "{l} vs ln {p}");
+        }
+        let mut large = [1000.0, -1000.0];
+        log_softmax_in_place(&mut large);
+        assert_eq!(large, [0.0, -2000.0]);
     }
 
     #[test]

@@ -23,6 +23,9 @@ enum Value {
     },
     /// A label or other value the format does not carry.
     Dropped,
+    /// A graph input after the first (the features): it varies from call to call, so no node
+    /// may read it as a constant.
+    Runtime,
 }
 
 /// A DOT whose output buffer may still take a bias or an activation.
@@ -50,6 +53,11 @@ fn attribute<'a>(node: &'a NodeProto, name: &str) -> Option<&'a AttributeProto> 
         .iter()
         .find(|a| a.name.as_deref() == Some(name))
 }
+
+/// ONNX `Selu`'s default `alpha` (1.67326319217681884765625).
+const SELU_ALPHA: f32 = 1.673_263_2;
+/// ONNX `Selu`'s default `gamma` (1.05070102214813232421875).
+const SELU_GAMMA: f32 = 1.050_701;
 
 fn attr_f(node: &NodeProto, name: &str, default: f32) -> f32 {
     attribute(node, name).and_then(|a| a.f).unwrap_or(default)
@@ -376,6 +384,17 @@ impl Converter {
         if node.output.is_empty() || node.output[0].is_empty() {
             return self.refuse(node, "a node without an output");
         }
+        if let Some(name) = (0..node.input.len())
+            .find(|&i| matches!(self.input(node, i), Some(Value::Runtime)))
+            .map(|i| node.input[i].clone())
+        {
+            return self.refuse(
+                node,
+                format!(
+                    "reads the graph input {name:?}, which is not a constant (the first graph input is the features; weights must be initializers)"
+                ),
+            );
+        }
         let first = self.input(node, 0);
         let vector = match first {
             Some(Value::Vector {
@@ -543,7 +562,12 @@ impl Converter {
                     _ => self.refuse(&node, "a constant divided by a vector has no instruction"),
                 }
             }
-            ("", "Relu" | "Sigmoid" | "Tanh" | "Softplus" | "Exp" | "Gelu" | "Softmax") => {
+            (
+                "",
+                "Relu" | "Sigmoid" | "Tanh" | "Softplus" | "Exp" | "Gelu" | "Softmax"
+                | "LogSoftmax" | "LeakyRelu" | "Elu" | "Selu" | "HardSigmoid" | "Abs" | "Neg"
+                | "Log",
+            ) => {
                 let Some((buffer, width, _)) = vector else {
                     return self.refuse(node, "only on a per-sample vector");
                 };
@@ -553,6 +577,24 @@ impl Converter {
                     "Tanh" => Activation::Tanh,
                     "Softplus" => Activation::Softplus,
                     "Exp" => Activation::Exp,
+                    // The format's extensions, with ONNX's default attributes.
+                    "LeakyRelu" => Activation::LeakyRelu {
+                        alpha: attr_f(node, "alpha", 0.01),
+                    },
+                    "Elu" => Activation::Elu {
+                        alpha: attr_f(node, "alpha", 1.0),
+                    },
+                    "Selu" => Activation::Selu {
+                        alpha: attr_f(node, "alpha", SELU_ALPHA),
+                        gamma: attr_f(node, "gamma", SELU_GAMMA),
+                    },
+                    "HardSigmoid" => Activation::HardSigmoid {
+                        alpha: attr_f(node, "alpha", 0.2),
+                        beta: attr_f(node, "beta", 0.5),
+                    },
+                    "Abs" => Activation::Abs,
+                    "Neg" => Activation::Neg,
+                    "Log" => Activation::Ln,
                     "Gelu" => {
                         if attr_s(node, "approximate").is_some_and(|a| a != "none") {
                             return self.refuse(
@@ -565,12 +607,14 @@ impl Converter {
                     _ => {
                         let axis = attr_i(node, "axis", -1);
                         if axis != -1 && axis != 1 {
-                            return self.refuse(
-                                node,
-                                format!("softmax over axis {axis}, not the features"),
-                            );
+                            return self
+                                .refuse(node, format!("{op} over axis {axis}, not the features"));
                         }
-                        Activation::Softmax
+                        if op == "LogSoftmax" {
+                            Activation::LogSoftmax
+                        } else {
+                            Activation::Softmax
+                        }
                     }
                 };
                 self.activate(node, buffer, width, activation);
@@ -839,12 +883,16 @@ pub(crate) fn convert(graph: &GraphProto) -> Result<ModelInfo, Vec<Refusal>> {
         .iter()
         .filter(|i| !c.values.contains_key(i.name.as_deref().unwrap_or("")))
         .collect();
-    let [input] = inputs[..] else {
-        return Err(vec![graph_refusal(format!(
-            "{} inputs; one is read",
-            inputs.len()
-        ))]);
+    // The first input is the features; nodes reading any other are refused by name.
+    let Some((input, others)) = inputs.split_first() else {
+        return Err(vec![graph_refusal(
+            "no input besides the initializers".into(),
+        )]);
     };
+    for other in others {
+        c.values
+            .insert(other.name.clone().unwrap_or_default(), Value::Runtime);
+    }
     let width = input
         .r#type
         .as_ref()

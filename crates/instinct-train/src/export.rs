@@ -21,7 +21,7 @@ pub enum Head {
     Softmax,
 }
 
-/// The format's activation of a trainable one, if the format has it.
+/// The format's activation of a trainable one (leaky ReLU is the format extension LEAKY_RELU).
 fn format_activation(op: Unary) -> Result<Activation, TrainError> {
     Ok(match op {
         Unary::Relu => Activation::Relu,
@@ -29,11 +29,7 @@ fn format_activation(op: Unary) -> Result<Activation, TrainError> {
         Unary::Tanh => Activation::Tanh,
         Unary::Gelu => Activation::Gelu,
         Unary::Softplus => Activation::Softplus,
-        Unary::LeakyRelu(_) => {
-            return Err(TrainError::Export(
-                "LEAKY_RELU is not an activation of the model format".to_string(),
-            ));
-        }
+        Unary::LeakyRelu(alpha) => Activation::LeakyRelu { alpha },
     })
 }
 
@@ -400,7 +396,20 @@ fn expected_output(steps: &[Step], row: &[f32]) -> Result<Vec<f32>, TrainError> 
         }
     }
     fn apply(act: Activation, v: &mut [f32]) {
+        let [p, q] = act.parameter_values();
         let f: fn(f32) -> f32 = match act {
+            Activation::LeakyRelu { .. } => {
+                return v.iter_mut().for_each(|x| *x = a::leaky_relu(*x, p));
+            }
+            Activation::Elu { .. } => return v.iter_mut().for_each(|x| *x = a::elu(*x, p)),
+            Activation::Selu { .. } => return v.iter_mut().for_each(|x| *x = a::selu(*x, p, q)),
+            Activation::HardSigmoid { .. } => {
+                return v.iter_mut().for_each(|x| *x = a::hard_sigmoid(*x, p, q));
+            }
+            Activation::LogSoftmax => return a::log_softmax_in_place(v),
+            Activation::Abs => a::abs,
+            Activation::Neg => a::neg,
+            Activation::Ln => a::ln,
             Activation::Softmax => return a::softmax_in_place(v),
             Activation::Relu => a::relu,
             Activation::Sigmoid => a::sigmoid,

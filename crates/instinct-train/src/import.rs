@@ -16,6 +16,7 @@ fn layer_of(activation: Activation, index: usize) -> Result<Layer, TrainError> {
         Activation::Tanh => Layer::Activation(Unary::Tanh),
         Activation::Gelu => Layer::Activation(Unary::Gelu),
         Activation::Softplus => Layer::Activation(Unary::Softplus),
+        Activation::LeakyRelu { alpha } => Layer::Activation(Unary::LeakyRelu(alpha)),
         Activation::Softmax => Layer::Softmax,
         other => {
             return Err(TrainError::Export(format!(

@@ -332,3 +332,41 @@ fn shared_parameters_and_inconsistent_data_are_refused_and_lone_rows_join_a_batc
     };
     fit(&mut net, Arc::new(CpuBackend), &data, &config, &mut |_| {}).unwrap();
 }
+
+#[test]
+fn leaky_relu_exports_as_the_format_extension_and_imports_back() {
+    let data = toy(16, 7);
+    let net = Sequential::mlp(&[2, 5, 1], Unary::LeakyRelu(0.2), &mut Rng::new(4));
+    let rows: Vec<Vec<f32>> = data
+        .features
+        .data()
+        .chunks(2)
+        .map(<[f32]>::to_vec)
+        .collect();
+    let info = export(
+        &net,
+        &ExportSpec {
+            feature_names: &data.feature_names,
+            standardizer: None,
+            head: Head::Identity,
+            output_scale: None,
+            validation_inputs: &rows,
+        },
+    )
+    .unwrap();
+    let json = info.to_json_string();
+    assert!(json.contains(r#"{"LEAKY_RELU":{"alpha":0.2}}"#), "{json}");
+    // The embedded expected outputs are the network's own.
+    let ours = predict(&net, Arc::new(CpuBackend), &data.features).unwrap();
+    let expected: Vec<f32> = info
+        .validation_data
+        .as_ref()
+        .unwrap()
+        .expected_outputs
+        .concat();
+    close(&expected, ours.data());
+    let model = instinct_validate::validate(&info, &Default::default()).unwrap();
+    let (back, _) = import(&model).unwrap();
+    let theirs = predict(&back, Arc::new(CpuBackend), &data.features).unwrap();
+    close(theirs.data(), ours.data());
+}

@@ -385,6 +385,13 @@ fn check_finite_values(info: &ModelInfo, r: &mut Report) {
         if let Instruction::MapTransform { default, .. } = ins {
             check_finite(r, default, |i| format!("instructions[{n}].default[{i}]"));
         }
+        if let Some(activation) = ins.activation() {
+            let parameters = activation.parameters();
+            check_finite(r, parameters.iter().map(|(_, v)| v), |i| {
+                let name = activation.name();
+                format!("instructions[{n}].activation.{name}.{}", parameters[i].0)
+            });
+        }
     }
 }
 

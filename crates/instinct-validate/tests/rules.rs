@@ -347,6 +347,33 @@ fn non_finite_values() {
         "instructions[5].default[0]",
         non_finite("NaN"),
     );
+    // An extension activation's parameter beyond the f32 range reads as infinite.
+    check(
+        |v| {
+            v["instructions"][0]["activation"] =
+                json!({"HARD_SIGMOID": {"alpha": 0.2, "beta": 1e39}})
+        },
+        "instructions[0].activation.HARD_SIGMOID.beta",
+        non_finite("inf"),
+    );
+}
+
+#[test]
+fn extension_activations_with_finite_parameters_are_valid() {
+    for activation in [
+        json!({"LEAKY_RELU": {"alpha": 0.2}}),
+        json!({"SELU": {"alpha": 1.67, "gamma": 1.05}}),
+        json!("LOG_SOFTMAX"),
+        json!("LN"),
+    ] {
+        let mut v = base();
+        v["instructions"][0]["activation"] = activation.clone();
+        v["instructions"].as_array_mut().unwrap().insert(
+            1,
+            json!({"type": "ACTIVATION", "input": 1, "activation": activation}),
+        );
+        assert!(validate(&info_of(v), &Limits::default()).is_ok());
+    }
 }
 
 #[test]

@@ -1,5 +1,7 @@
 // instinct's WGSL activations: the activation codes of the blob and one function per
-// activation, as the CPU computes them (softmax, which needs a whole segment, is elsewhere).
+// activation, as the CPU computes them (softmax and log-softmax, which need a whole segment, are
+// elsewhere). Codes 13 to 20 are instinct's format extensions; those with parameters take them
+// as a vec2 (alpha, and beta or gamma).
 
 const ACTIVATION_NONE: u32 = 0u;
 const ACTIVATION_RELU: u32 = 1u;
@@ -14,6 +16,14 @@ const ACTIVATION_GELU: u32 = 9u;
 const ACTIVATION_SOFTPLUS: u32 = 10u;
 const ACTIVATION_EXP: u32 = 11u;
 const ACTIVATION_SIGN: u32 = 12u;
+const ACTIVATION_LEAKY_RELU: u32 = 13u;
+const ACTIVATION_ELU: u32 = 14u;
+const ACTIVATION_SELU: u32 = 15u;
+const ACTIVATION_HARD_SIGMOID: u32 = 16u;
+const ACTIVATION_LOG_SOFTMAX: u32 = 17u;
+const ACTIVATION_ABS: u32 = 18u;
+const ACTIVATION_NEG: u32 = 19u;
+const ACTIVATION_LN: u32 = 20u;
 
 const CLIP_BOUND_NONE: u32 = 0xffffffffu;
 const LOG10_E: f32 = 0.4342944819032518;
@@ -79,8 +89,45 @@ fn activation_sign(x: f32) -> f32 {
     return sign(x);
 }
 
-// Every activation but SOFTMAX (which needs the whole segment); NONE and unknown codes pass x.
-fn apply_activation_single(x: f32, activation_type: u32) -> f32 {
+fn activation_leaky_relu(x: f32, p: vec2<f32>) -> f32 {
+    return select(x, p.x * x, x < 0.0);
+}
+
+// e^x - 1 without the cancellation of exp(x) - 1 near 0 (a Taylor polynomial below |x| = 1e-2).
+fn expm1(x: f32) -> f32 {
+    if abs(x) < 1e-2 {
+        return x + x * x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0)));
+    }
+    return exp(x) - 1.0;
+}
+
+fn activation_elu(x: f32, p: vec2<f32>) -> f32 {
+    return select(x, p.x * expm1(x), x < 0.0);
+}
+
+fn activation_selu(x: f32, p: vec2<f32>) -> f32 {
+    return select(p.y * (p.x * expm1(x)), p.y * x, x > 0.0);
+}
+
+fn activation_hard_sigmoid(x: f32, p: vec2<f32>) -> f32 {
+    return clamp(p.x * x + p.y, 0.0, 1.0);
+}
+
+fn activation_abs(x: f32) -> f32 {
+    return abs(x);
+}
+
+fn activation_neg(x: f32) -> f32 {
+    return -x;
+}
+
+fn activation_ln(x: f32) -> f32 {
+    return log(x);
+}
+
+// Every activation but SOFTMAX and LOG_SOFTMAX (which need the whole segment); NONE and unknown
+// codes pass x. `p`: the parameters of the extensions that take them.
+fn apply_activation_single(x: f32, activation_type: u32, p: vec2<f32>) -> f32 {
     switch activation_type {
         case ACTIVATION_RELU: { return activation_relu(x); }
         case ACTIVATION_SIGMOID: { return activation_sigmoid(x); }
@@ -93,6 +140,13 @@ fn apply_activation_single(x: f32, activation_type: u32) -> f32 {
         case ACTIVATION_SOFTPLUS: { return activation_softplus(x); }
         case ACTIVATION_EXP: { return activation_exp(x); }
         case ACTIVATION_SIGN: { return activation_sign(x); }
+        case ACTIVATION_LEAKY_RELU: { return activation_leaky_relu(x, p); }
+        case ACTIVATION_ELU: { return activation_elu(x, p); }
+        case ACTIVATION_SELU: { return activation_selu(x, p); }
+        case ACTIVATION_HARD_SIGMOID: { return activation_hard_sigmoid(x, p); }
+        case ACTIVATION_ABS: { return activation_abs(x); }
+        case ACTIVATION_NEG: { return activation_neg(x); }
+        case ACTIVATION_LN: { return activation_ln(x); }
         default: { return x; }
     }
 }

@@ -115,7 +115,10 @@ impl Opcode {
     }
 }
 
-/// The code of an activation in a blob (instmodel's numbering; 0 is none).
+/// The code of an activation in a blob: instmodel's numbering (0 is none, 1–12), then
+/// instinct's extensions (13–20). An extension's parameters are not in the code: they are two
+/// words of the parameters region, at the instruction's `reserved` word
+/// ([`GpuModel::activation_parameters`]).
 pub fn activation_code(activation: Option<Activation>) -> u32 {
     match activation {
         None => 0,
@@ -131,31 +134,53 @@ pub fn activation_code(activation: Option<Activation>) -> u32 {
         Some(Activation::Softplus) => 10,
         Some(Activation::Exp) => 11,
         Some(Activation::Sign) => 12,
+        Some(Activation::LeakyRelu { .. }) => 13,
+        Some(Activation::Elu { .. }) => 14,
+        Some(Activation::Selu { .. }) => 15,
+        Some(Activation::HardSigmoid { .. }) => 16,
+        Some(Activation::LogSoftmax) => 17,
+        Some(Activation::Abs) => 18,
+        Some(Activation::Neg) => 19,
+        Some(Activation::Ln) => 20,
     }
 }
 
-/// The activation of a code: `Some(None)` for 0, `None` for a code that is not one.
-pub fn activation_of_code(code: u32) -> Option<Option<Activation>> {
-    const ALL: [Activation; 12] = [
-        Activation::Relu,
-        Activation::Sigmoid,
-        Activation::Softmax,
-        Activation::Tanh,
-        Activation::Sqrt,
-        Activation::Log,
-        Activation::Log10,
-        Activation::Inverse,
-        Activation::Gelu,
-        Activation::Softplus,
-        Activation::Exp,
-        Activation::Sign,
-    ];
+/// The activation of a code, with `parameters` for the kinds that take them (the rest ignore
+/// them): `Some(None)` for 0, `None` for a code that is not one.
+pub fn activation_of_code(code: u32, parameters: [f32; 2]) -> Option<Option<Activation>> {
+    let [a, b] = parameters;
+    let kinds = Activation::INSTMODEL.into_iter().chain([
+        Activation::LeakyRelu { alpha: a },
+        Activation::Elu { alpha: a },
+        Activation::Selu { alpha: a, gamma: b },
+        Activation::HardSigmoid { alpha: a, beta: b },
+        Activation::LogSoftmax,
+        Activation::Abs,
+        Activation::Neg,
+        Activation::Ln,
+    ]);
     if code == 0 {
         return Some(None);
     }
-    ALL.into_iter()
-        .find(|a| activation_code(Some(*a)) == code)
+    kinds
+        .into_iter()
+        .find(|k| activation_code(Some(*k)) == code)
         .map(Some)
+}
+
+/// Whether the activation of `code` normalises over its whole segment (SOFTMAX, LOG_SOFTMAX)
+/// rather than value by value.
+pub fn is_segment_code(code: u32) -> bool {
+    matches!(
+        activation_of_code(code, [0.0; 2]),
+        Some(Some(Activation::Softmax | Activation::LogSoftmax))
+    )
+}
+
+/// Whether the activation of `code` has parameters in the parameters region.
+pub fn takes_parameters(code: u32) -> bool {
+    activation_of_code(code, [0.0; 2])
+        .is_some_and(|a| a.is_some_and(|a| !a.parameters().is_empty()))
 }
 
 /// One instruction: eight words. What each field holds depends on the opcode (`docs/GPU.md`).
@@ -176,7 +201,8 @@ pub struct GpuInstruction {
     pub param1: u32,
     /// Third operand.
     pub param2: u32,
-    /// Always 0.
+    /// For a DOT or an ACTIVATION whose activation takes parameters: where its two parameter
+    /// words are in the parameters region; otherwise 0.
     pub reserved: u32,
 }
 
@@ -230,6 +256,10 @@ impl GpuModel {
         let mut instructions = Vec::with_capacity(info.instructions.len());
         for ins in &info.instructions {
             let mut g = GpuInstruction::default();
+            if let Some(activation) = ins.activation().filter(|a| !a.parameters().is_empty()) {
+                g.reserved = word(params.len())?;
+                params.extend(bits(&activation.parameter_values()));
+            }
             match ins {
                 Instruction::Dot {
                     input,
@@ -458,6 +488,21 @@ impl GpuModel {
     /// Where the parameters region starts.
     pub fn params_offset(&self) -> usize {
         self.header(header::PARAMS_OFFSET) as usize
+    }
+
+    /// The activation of a DOT or ACTIVATION instruction (its code in `param2`), with its
+    /// parameters read from the parameters region.
+    pub fn activation(&self, g: &GpuInstruction) -> Option<Option<Activation>> {
+        activation_of_code(g.param2, self.activation_parameters(g))
+    }
+
+    /// The two parameter words of `g`'s activation (zeros for an activation without any).
+    pub fn activation_parameters(&self, g: &GpuInstruction) -> [f32; 2] {
+        if !takes_parameters(g.param2) {
+            return [0.0; 2];
+        }
+        let at = self.params_offset() + g.reserved as usize;
+        [0, 1].map(|k| self.words.get(at + k).map_or(0.0, |w| f32::from_bits(*w)))
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::blob::{
     GpuInstruction, HEADER_WORDS, INSTRUCTION_WORDS, MAGIC, MAX_COMPUTE_BUFFER, NO_BOUND, Opcode,
-    activation_of_code, header,
+    activation_of_code, header, takes_parameters,
 };
 use crate::error::BlobError;
 
@@ -186,9 +186,12 @@ fn check_instruction(
     let p = place.as_str();
     let size = g.data_size as u64;
     let activation = |code: u32| {
-        activation_of_code(code)
-            .map(|_| ())
-            .ok_or_else(|| malformed(p, format!("unknown activation code {code}")))
+        activation_of_code(code, [0.0; 2])
+            .ok_or_else(|| malformed(p, format!("unknown activation code {code}")))?;
+        if takes_parameters(code) {
+            r.params(p, "activation parameters", g.reserved, 2)?;
+        }
+        Ok::<(), BlobError>(())
     };
     let param_word = |at: u32| words[(r.params.0 + at as u64) as usize];
     match op {

@@ -32,7 +32,7 @@ fn dense(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) 
     let n = layer.inputs;
     let w = layer.weights_at + (model * layer.outputs + o) * n;
     let v = dot_values(w, row * n, n) + model_data[layer.bias_at + model * layer.outputs + o];
-    y[row * layer.outputs + o] = apply_activation_single(v, layer.activation);
+    y[row * layer.outputs + o] = apply_activation_single(v, layer.activation, vec2<f32>(0.0, 0.0));
 }
 
 // The same layer for one model (rows_per_model 0), tiled: a workgroup of 16 × 16 invocations
@@ -67,7 +67,7 @@ fn dense_tiled(@builtin(local_invocation_id) local: vec3<u32>, @builtin(workgrou
         workgroupBarrier();
     }
     if row < layer.rows && o < layer.outputs {
-        y[row * layer.outputs + o] = apply_activation_single(s + model_data[layer.bias_at + o], layer.activation);
+        y[row * layer.outputs + o] = apply_activation_single(s + model_data[layer.bias_at + o], layer.activation, vec2<f32>(0.0, 0.0));
     }
 }
 

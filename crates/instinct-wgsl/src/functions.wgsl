@@ -5,7 +5,9 @@
 // iterations + 1); the dot products run eight products per iteration and their tails without a
 // loop.
 
-fn apply_softmax(compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, start: u32, size: u32) {
+// Softmax (e^(x - max) / Σ e^(x - max)) or, with `log_softmax`, log-softmax
+// (x - max - ln Σ e^(x - max)) over the segment, in three loops either way.
+fn apply_softmax_or_log(compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, start: u32, size: u32, log_softmax: bool) {
     var max_val: f32 = (*compute_buffer)[start];
     for (var i: u32 = 1u; i < size; i = i + 1u) {
         max_val = max(max_val, (*compute_buffer)[start + i]);
@@ -13,24 +15,40 @@ fn apply_softmax(compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, 
     var sum: f32 = 0.0;
     for (var i: u32 = 0u; i < size; i = i + 1u) {
         let e = exp((*compute_buffer)[start + i] - max_val);
-        (*compute_buffer)[start + i] = e;
+        if !log_softmax {
+            (*compute_buffer)[start + i] = e;
+        }
         sum = sum + e;
     }
+    let log_sum = log(sum);
     for (var i: u32 = 0u; i < size; i = i + 1u) {
-        (*compute_buffer)[start + i] = (*compute_buffer)[start + i] / sum;
+        let x = (*compute_buffer)[start + i];
+        (*compute_buffer)[start + i] = select(x / sum, (x - max_val) - log_sum, log_softmax);
     }
 }
 
-fn execute_activation(compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, ptr_start: u32, size: u32, activation_type: u32) {
+fn apply_softmax(compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, start: u32, size: u32) {
+    apply_softmax_or_log(compute_buffer, start, size, false);
+}
+
+fn apply_log_softmax(compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, start: u32, size: u32) {
+    apply_softmax_or_log(compute_buffer, start, size, true);
+}
+
+fn is_segment_activation(activation_type: u32) -> bool {
+    return activation_type == ACTIVATION_SOFTMAX || activation_type == ACTIVATION_LOG_SOFTMAX;
+}
+
+fn execute_activation(compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, ptr_start: u32, size: u32, activation_type: u32, p: vec2<f32>) {
     if activation_type == ACTIVATION_NONE {
         return;
     }
-    if activation_type == ACTIVATION_SOFTMAX {
-        apply_softmax(compute_buffer, ptr_start, size);
+    if is_segment_activation(activation_type) {
+        apply_softmax_or_log(compute_buffer, ptr_start, size, activation_type == ACTIVATION_LOG_SOFTMAX);
         return;
     }
     for (var i: u32 = 0u; i < size; i = i + 1u) {
-        (*compute_buffer)[ptr_start + i] = apply_activation_single((*compute_buffer)[ptr_start + i], activation_type);
+        (*compute_buffer)[ptr_start + i] = apply_activation_single((*compute_buffer)[ptr_start + i], activation_type, p);
     }
 }
 
@@ -62,14 +80,15 @@ fn dot_row(model_offset: u32, compute_buffer: ptr<function, array<f32, MAX_COMPU
 
 // out[o] = W[o]·in + b[o] for o < output_size, then the activation; `weights_offset` is relative
 // to the model (the region's start already added). Input and output never overlap.
-fn execute_dot(model_offset: u32, compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, input_ptr: u32, output_ptr: u32, output_size: u32, weights_offset: u32, input_size: u32, activation_type: u32) {
+fn execute_dot(model_offset: u32, compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, input_ptr: u32, output_ptr: u32, output_size: u32, weights_offset: u32, input_size: u32, activation_type: u32, p: vec2<f32>) {
     let bias_offset = model_offset + weights_offset + output_size * input_size;
+    let segment = is_segment_activation(activation_type);
     for (var o: u32 = 0u; o < output_size; o = o + 1u) {
         let s = dot_row(model_offset, compute_buffer, weights_offset + o * input_size, input_ptr, input_size);
-        (*compute_buffer)[output_ptr + o] = apply_activation_single(s + model_data[bias_offset + o], select(activation_type, ACTIVATION_NONE, activation_type == ACTIVATION_SOFTMAX));
+        (*compute_buffer)[output_ptr + o] = apply_activation_single(s + model_data[bias_offset + o], select(activation_type, ACTIVATION_NONE, segment), p);
     }
-    if activation_type == ACTIVATION_SOFTMAX {
-        apply_softmax(compute_buffer, output_ptr, output_size);
+    if segment {
+        apply_softmax_or_log(compute_buffer, output_ptr, output_size, activation_type == ACTIVATION_LOG_SOFTMAX);
     }
 }
 
@@ -190,7 +209,7 @@ fn execute_map_transform(model_offset: u32, compute_buffer: ptr<function, array<
 
 // out = softmax(W·key + b) ⊙ input; out overlaps neither input nor key.
 fn execute_attention(model_offset: u32, compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>, input_ptr: u32, output_ptr: u32, output_size: u32, weights_offset: u32, key_size: u32, key_ptr: u32) {
-    execute_dot(model_offset, compute_buffer, key_ptr, output_ptr, output_size, weights_offset, key_size, ACTIVATION_SOFTMAX);
+    execute_dot(model_offset, compute_buffer, key_ptr, output_ptr, output_size, weights_offset, key_size, ACTIVATION_SOFTMAX, vec2<f32>(0.0, 0.0));
     for (var i: u32 = 0u; i < output_size; i = i + 1u) {
         (*compute_buffer)[output_ptr + i] = (*compute_buffer)[output_ptr + i] * (*compute_buffer)[input_ptr + i];
     }

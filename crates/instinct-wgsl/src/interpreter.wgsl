@@ -25,6 +25,7 @@ const INST_DATA_SIZE: u32 = 3u;
 const INST_PARAM0: u32 = 4u;
 const INST_PARAM1: u32 = 5u;
 const INST_PARAM2: u32 = 6u;
+const INST_RESERVED: u32 = 7u;
 
 const OPCODE_DOT: u32 = 1u;
 const OPCODE_ACTIVATION: u32 = 2u;
@@ -69,6 +70,16 @@ fn get_full_model_size(model_offset: u32) -> u32 {
     return read_header_u32(model_offset, HEADER_FULL_MODEL_SIZE);
 }
 
+// The two parameter words of an extension activation that takes them (their position in the
+// parameters region is the instruction's last word); zeros for every other activation.
+fn activation_parameters(model_offset: u32, params_offset: u32, activation_type: u32, at: u32) -> vec2<f32> {
+    if activation_type < ACTIVATION_LEAKY_RELU || activation_type > ACTIVATION_HARD_SIGMOID {
+        return vec2<f32>(0.0, 0.0);
+    }
+    let p = model_offset + params_offset + at;
+    return vec2<f32>(model_data[p], model_data[p + 1u]);
+}
+
 // Runs every instruction of the model at `model_offset` on `compute_buffer`.
 fn predict(model_offset: u32, compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>) {
     let instruction_count = read_header_u32(model_offset, HEADER_INSTRUCTION_COUNT);
@@ -86,10 +97,12 @@ fn predict(model_offset: u32, compute_buffer: ptr<function, array<f32, MAX_COMPU
         let param2 = read_instruction_u32(model_offset, base, INST_PARAM2);
         switch opcode {
             case OPCODE_DOT: {
-                execute_dot(model_offset, compute_buffer, input_ptr, output_ptr, data_size, weights_offset + param0, param1, param2);
+                let p = activation_parameters(model_offset, params_offset, param2, read_instruction_u32(model_offset, base, INST_RESERVED));
+                execute_dot(model_offset, compute_buffer, input_ptr, output_ptr, data_size, weights_offset + param0, param1, param2, p);
             }
             case OPCODE_ACTIVATION: {
-                execute_activation(compute_buffer, input_ptr, data_size, param2);
+                let p = activation_parameters(model_offset, params_offset, param2, read_instruction_u32(model_offset, base, INST_RESERVED));
+                execute_activation(compute_buffer, input_ptr, data_size, param2, p);
             }
             case OPCODE_ELEM_WISE_ADD: {
                 execute_elem_wise_add(model_offset, compute_buffer, input_ptr, data_size, params_offset + param0);

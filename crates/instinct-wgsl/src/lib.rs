@@ -33,6 +33,7 @@ mod stepped;
 pub use blob::{
     GpuInstruction, GpuModel, HEADER_WORDS, INSTRUCTION_WORDS, MAGIC, MAX_COMPUTE_BUFFER,
     ModelPack, NO_BOUND, Opcode, VERSION, activation_code, activation_of_code, header,
+    is_segment_code, takes_parameters,
 };
 pub use dense::{DENSE_TILE, DENSE_WORKGROUP, LayerParams, dense_layer_shader};
 pub use error::{BlobError, ShaderError};

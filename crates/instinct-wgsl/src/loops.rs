@@ -11,9 +11,8 @@
 //! library mode, 65 of them its own loop). The counts here are upper bounds: a shader whose count
 //! is at most [`LOOP_CAP`] runs to the end (the GPU tests check this at the boundary).
 
-use crate::blob::{GpuInstruction, GpuModel, Opcode, activation_of_code};
+use crate::blob::{GpuInstruction, GpuModel, Opcode, activation_of_code, is_segment_code};
 use crate::specialized::{DOT_CHUNK, unrolled};
-use instinct_format::Activation;
 
 /// The loop iterations Mesa's software drivers allow one invocation.
 pub const LOOP_CAP: u64 = 65_535;
@@ -27,15 +26,15 @@ pub enum Mode {
     Specialized,
 }
 
-/// `apply_softmax` over `n` values: a maximum loop from the second value, an exponential loop and
-/// a division loop.
+/// `apply_softmax_or_log` (SOFTMAX, LOG_SOFTMAX) over `n` values: a maximum loop from the second
+/// value, an exponential loop and a final loop.
 fn softmax(n: u64) -> u64 {
     n.max(1) + 2 * (n + 1)
 }
 
 /// `execute_dot`: the loop over outputs, each output's loop of eight products, the softmax.
 fn dot(outputs: u64, inputs: u64, activation: u32) -> u64 {
-    let softmax_cost = if activation_of_code(activation) == Some(Some(Activation::Softmax)) {
+    let softmax_cost = if is_segment_code(activation) {
         softmax(outputs)
     } else {
         0
@@ -77,9 +76,9 @@ fn own(g: &GpuInstruction) -> u64 {
     let size = g.data_size as u64;
     match Opcode::from_code(g.opcode) {
         Some(Opcode::Dot) => dot(size, g.param1 as u64, g.param2),
-        Some(Opcode::Activation) => match activation_of_code(g.param2) {
+        Some(Opcode::Activation) => match activation_of_code(g.param2, [0.0; 2]) {
             Some(None) => 0,
-            Some(Some(Activation::Softmax)) => softmax(size),
+            _ if is_segment_code(g.param2) => softmax(size),
             _ => size + 1,
         },
         Some(Opcode::AddBuffers | Opcode::MulBuffers) => size + 1 + size * g.param1 as u64,
@@ -112,7 +111,7 @@ pub fn loop_iterations(model: &GpuModel, mode: Mode) -> u64 {
 fn specialized(g: &GpuInstruction) -> u64 {
     let size = g.data_size as u64;
     let softmax_cost = |act: u32| {
-        if activation_of_code(act) == Some(Some(Activation::Softmax)) {
+        if is_segment_code(act) {
             softmax(size)
         } else {
             0
@@ -126,9 +125,9 @@ fn specialized(g: &GpuInstruction) -> u64 {
             let inner = if chunks > 0 { chunks + 1 } else { 0 };
             size + 1 + size * inner + softmax_cost(g.param2)
         }
-        Some(Opcode::Activation) => match activation_of_code(g.param2) {
+        Some(Opcode::Activation) => match activation_of_code(g.param2, [0.0; 2]) {
             Some(None) => 0,
-            Some(Some(Activation::Softmax)) => softmax(size),
+            _ if is_segment_code(g.param2) => softmax(size),
             _ if unrolled(g) => 0,
             _ => size + 1,
         },

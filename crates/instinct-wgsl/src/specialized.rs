@@ -4,7 +4,10 @@
 //! are unrolled. Weights and parameters are still read from `model_data`, so one specialised
 //! shader runs every model of the same structure (the same blob layout, other values).
 
-use crate::blob::{GpuInstruction, GpuModel, NO_BOUND, Opcode, activation_of_code};
+use crate::blob::{
+    GpuInstruction, GpuModel, NO_BOUND, Opcode, activation_of_code, is_segment_code,
+    takes_parameters,
+};
 use crate::library::FUNCTIONS;
 use instinct_format::Activation;
 use std::fmt::Write;
@@ -27,18 +30,16 @@ pub(crate) fn unrolled(g: &GpuInstruction) -> bool {
             g.param1 <= UNROLL_DOT_INPUTS
                 && g.data_size as u64 * g.param1 as u64 <= UNROLL_DOT_PRODUCTS
         }
-        Some(Opcode::Activation) => {
-            small && activation_of_code(g.param2) != Some(Some(Activation::Softmax))
-        }
+        Some(Opcode::Activation) => small && !is_segment_code(g.param2),
         Some(Opcode::Add | Opcode::Mul | Opcode::Copy | Opcode::CopyMasked | Opcode::Clip) => small,
         _ => false,
     }
 }
 
 /// The WGSL function applying an activation code to one value, `None` for no activation and for
-/// softmax (which needs the whole segment).
+/// softmax and log-softmax (which need the whole segment).
 fn activation_fn(code: u32) -> Option<&'static str> {
-    Some(match activation_of_code(code)?? {
+    Some(match activation_of_code(code, [0.0; 2])?? {
         Activation::Relu => "activation_relu",
         Activation::Sigmoid => "activation_sigmoid",
         Activation::Tanh => "activation_tanh",
@@ -50,8 +51,38 @@ fn activation_fn(code: u32) -> Option<&'static str> {
         Activation::Softplus => "activation_softplus",
         Activation::Exp => "activation_exp",
         Activation::Sign => "activation_sign",
-        Activation::Softmax => return None,
+        Activation::LeakyRelu { .. } => "activation_leaky_relu",
+        Activation::Elu { .. } => "activation_elu",
+        Activation::Selu { .. } => "activation_selu",
+        Activation::HardSigmoid { .. } => "activation_hard_sigmoid",
+        Activation::Abs => "activation_abs",
+        Activation::Neg => "activation_neg",
+        Activation::Ln => "activation_ln",
+        Activation::Softmax | Activation::LogSoftmax => return None,
     })
+}
+
+/// `value` through `g`'s activation (its code in `param2`), as WGSL: a call, with the two
+/// parameter words read from `model_data` (so models of one structure share the shader) for the
+/// activations that take them; `value` itself for none and for the segment activations.
+fn activate(g: &GpuInstruction, params: u64, value: &str) -> String {
+    match activation_fn(g.param2) {
+        Some(f) if takes_parameters(g.param2) => {
+            let at = params + g.reserved as u64;
+            format!("{f}({value}, vec2<f32>({}, {}))", data(at), data(at + 1))
+        }
+        Some(f) => format!("{f}({value})"),
+        None => value.to_string(),
+    }
+}
+
+/// The library function normalising a segment for a SOFTMAX or LOG_SOFTMAX code.
+fn segment_fn(code: u32) -> Option<&'static str> {
+    match activation_of_code(code, [0.0; 2])?? {
+        Activation::Softmax => Some("apply_softmax"),
+        Activation::LogSoftmax => Some("apply_log_softmax"),
+        _ => None,
+    }
 }
 
 fn cb(i: u64) -> String {
@@ -142,14 +173,11 @@ fn instruction(
                         .join(" + ")
                 };
                 let value = format!("({sum}) + {}", data(w + size * p1 + o));
-                let value = match activation_fn(p2) {
-                    Some(f) => format!("{f}({value})"),
-                    None => value,
-                };
+                let value = activate(g, params, &value);
                 line(format!("{} = {value};", cb(out + o)));
             }
-            if activation_of_code(p2) == Some(Some(Activation::Softmax)) {
-                line(format!("apply_softmax(compute_buffer, {out}u, {size}u);"));
+            if let Some(f) = segment_fn(p2) {
+                line(format!("{f}(compute_buffer, {out}u, {size}u);"));
             }
         }
         Opcode::Dot => {
@@ -159,10 +187,7 @@ fn instruction(
             // does DOT_CHUNK of them (Mesa's loop budget counts iterations).
             let w = weights + p0;
             let value = format!("s + {}", data_at(&format!("{}u + o", w + size * p1)));
-            let value = match activation_fn(p2) {
-                Some(f) => format!("{f}({value})"),
-                None => value,
-            };
+            let value = activate(g, params, &value);
             let term = |k: &str| {
                 format!(
                     "{} * (*compute_buffer)[{inp}u + {k}]",
@@ -190,26 +215,29 @@ fn instruction(
                 "for (var o: u32 = 0u; o < {size}u; o = o + 1u) {{\n        {body}        \
                  (*compute_buffer)[{out}u + o] = {value};\n    }}"
             ));
-            if activation_of_code(p2) == Some(Some(Activation::Softmax)) {
-                line(format!("apply_softmax(compute_buffer, {out}u, {size}u);"));
+            if let Some(f) = segment_fn(p2) {
+                line(format!("{f}(compute_buffer, {out}u, {size}u);"));
             }
         }
         Opcode::Activation if unroll => {
-            if let Some(f) = activation_fn(p2) {
+            if activation_fn(p2).is_some() {
                 for i in 0..size {
-                    line(format!("{} = {f}({});", cb(inp + i), cb(inp + i)));
+                    line(format!(
+                        "{} = {};",
+                        cb(inp + i),
+                        activate(g, params, &cb(inp + i))
+                    ));
                 }
             }
         }
-        Opcode::Activation => match activation_fn(p2) {
-            Some(f) => line(format!(
+        Opcode::Activation => match segment_fn(p2) {
+            Some(f) => line(format!("{f}(compute_buffer, {inp}u, {size}u);")),
+            None if activation_fn(p2).is_some() => line(format!(
                 "for (var i: u32 = {inp}u; i < {}u; i = i + 1u) {{\n        \
-                 (*compute_buffer)[i] = {f}((*compute_buffer)[i]);\n    }}",
-                inp + size
+                 (*compute_buffer)[i] = {};\n    }}",
+                inp + size,
+                activate(g, params, "(*compute_buffer)[i]")
             )),
-            None if activation_of_code(p2) == Some(Some(Activation::Softmax)) => {
-                line(format!("apply_softmax(compute_buffer, {inp}u, {size}u);"))
-            }
             None => {}
         },
         Opcode::Add | Opcode::Mul if unroll => {

@@ -6,7 +6,9 @@
 //! [`STEP_ITERATIONS`] times, so every model that fits the compute buffer runs within Mesa's loop
 //! budget, whatever its size, and the shader compiles once, small, for all models.
 
-use crate::blob::{GpuInstruction, GpuModel, Opcode, activation_code, activation_of_code};
+use crate::blob::{
+    GpuInstruction, GpuModel, Opcode, activation_code, activation_of_code, is_segment_code,
+};
 use crate::error::BlobError;
 use instinct_format::Activation;
 
@@ -62,8 +64,10 @@ pub struct StepParams {
     pub flags: u32,
     /// The model's offset in the model buffer.
     pub model: u32,
+    /// The bits of the two parameters of `activation`, for the extensions that take them.
+    pub parameters: [u32; 2],
     /// Padding to 64 bytes.
-    pub pad: [u32; 4],
+    pub pad: [u32; 2],
 }
 
 /// Flag: the fold starts from the partial result a previous chunk left in scratch.
@@ -223,9 +227,9 @@ impl Planner {
         }
     }
 
-    /// Softmax over `n` values at `at`: the maximum and the sum of exponentials in chunks, then
-    /// every value scaled.
-    fn softmax(&mut self, at: u32, n: u32) {
+    /// Softmax (or, for the LOG_SOFTMAX code `kind`, log-softmax) over `n` values at `at`: the
+    /// maximum and the sum of exponentials in chunks, then every value scaled (or shifted).
+    fn softmax(&mut self, at: u32, n: u32, kind: u32) {
         if n == 0 {
             return;
         }
@@ -245,6 +249,7 @@ impl Planner {
             Kernel::Elementwise,
             StepParams {
                 op: SOFTMAX_SCALE,
+                activation: kind,
                 a: at,
                 width: n,
                 ..StepParams::default()
@@ -252,9 +257,19 @@ impl Planner {
         );
     }
 
-    /// A DOT's affine rows, then its activation (softmax as its own steps).
-    fn dot(&mut self, input: u32, output: u32, rows: u32, weights: u32, inputs: u32, act: u32) {
-        let softmax = activation_of_code(act) == Some(Some(Activation::Softmax));
+    /// A DOT's affine rows, then its activation (`act` with the parameter bits `parameters`;
+    /// softmax and log-softmax as their own steps).
+    fn dot(
+        &mut self,
+        input: u32,
+        output: u32,
+        rows: u32,
+        weights: u32,
+        inputs: u32,
+        act: (u32, [u32; 2]),
+    ) {
+        let (act, parameters) = act;
+        let softmax = is_segment_code(act);
         self.push(
             Kernel::DotRows,
             StepParams {
@@ -265,11 +280,12 @@ impl Planner {
                 p1: inputs,
                 p2: rows,
                 activation: if softmax { activation_code(None) } else { act },
+                parameters,
                 ..StepParams::default()
             },
         );
         if softmax {
-            self.softmax(output, rows);
+            self.softmax(output, rows, act);
         }
     }
 }
@@ -428,14 +444,15 @@ fn plan_instruction(
             size,
             weights + g.param0,
             g.param1,
-            g.param2,
+            (g.param2, parameter_bits(blob, g)),
         ),
-        Opcode::Activation => match activation_of_code(g.param2) {
-            Some(Some(Activation::Softmax)) => p.softmax(g.input_ptr, size),
+        Opcode::Activation => match activation_of_code(g.param2, [0.0; 2]) {
+            Some(Some(_)) if is_segment_code(g.param2) => p.softmax(g.input_ptr, size, g.param2),
             Some(Some(_)) => p.push(
                 Kernel::Elementwise,
                 StepParams {
                     activation: g.param2,
+                    parameters: parameter_bits(blob, g),
                     ..elementwise(op)
                 },
             ),
@@ -525,11 +542,16 @@ fn plan_instruction(
                 size,
                 weights + g.param0,
                 g.param1,
-                activation_code(Some(Activation::Softmax)),
+                (activation_code(Some(Activation::Softmax)), [0; 2]),
             );
             p.push(Kernel::Elementwise, elementwise(op));
         }
     }
+}
+
+/// The bits of the parameters of `g`'s activation, for its step's uniform.
+fn parameter_bits(blob: &GpuModel, g: &GpuInstruction) -> [u32; 2] {
+    blob.activation_parameters(g).map(f32::to_bits)
 }
 
 /// The shader every step of every model runs: the bindings of [`stepped_bindings`] and one

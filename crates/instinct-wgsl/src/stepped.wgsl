@@ -18,10 +18,10 @@ struct Step {
     p2: u32,
     flags: u32,
     model: u32,
+    parameter0: u32,
+    parameter1: u32,
     pad0: u32,
     pad1: u32,
-    pad2: u32,
-    pad3: u32,
 }
 
 struct Run {
@@ -71,6 +71,11 @@ fn lane(id: vec3<u32>, groups: vec3<u32>) -> vec2<u32> {
     return vec2<u32>(g / step.width, g % step.width);
 }
 
+// The parameters of the step's activation (the extensions that take them).
+fn step_parameters() -> vec2<f32> {
+    return vec2<f32>(bitcast<f32>(step.parameter0), bitcast<f32>(step.parameter1));
+}
+
 fn word(at: u32) -> u32 {
     return bitcast<u32>(model_data[step.model + at]);
 }
@@ -113,7 +118,7 @@ fn dot_rows(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroup
     let n = step.p1;
     let w = step.model + step.p0 + row * n;
     let bias = model_data[step.model + step.p0 + step.p2 * n + row];
-    values[s * run.stride + step.b + row] = apply_activation_single(dot_values(w, s * run.stride + step.a, n) + bias, step.activation);
+    values[s * run.stride + step.b + row] = apply_activation_single(dot_values(w, s * run.stride + step.a, n) + bias, step.activation, step_parameters());
 }
 
 // One element per invocation, for every instruction whose element i reads only element i of its
@@ -132,7 +137,7 @@ fn elementwise(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgr
     let acc_at = base + run.scratch_at;
     switch step.op {
         case OP_ACTIVATION: {
-            values[a] = apply_activation_single(values[a], step.activation);
+            values[a] = apply_activation_single(values[a], step.activation, step_parameters());
         }
         case OP_ADD: {
             values[a] = values[a] + model_data[step.model + step.p0 + i];
@@ -197,7 +202,11 @@ fn elementwise(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgr
         case OP_SOFTMAX_SCALE: {
             let m = values[acc_at];
             let total = values[acc_at + 1u];
-            values[a] = exp(values[a] - m) / total;
+            if step.activation == ACTIVATION_LOG_SOFTMAX {
+                values[a] = (values[a] - m) - log(total);
+            } else {
+                values[a] = exp(values[a] - m) / total;
+            }
         }
         default: {}
     }
