@@ -187,7 +187,7 @@ pub fn instruction_flops(ins: &Instruction, sizes: &[usize]) -> u64 {
     let affine = |rows: u64, cols: u64| 2u64.saturating_mul(rows).saturating_mul(cols);
     let activation = |a: Option<Activation>, n: u64| match a {
         None => 0,
-        Some(Activation::Softmax) => n.saturating_mul(3),
+        Some(Activation::Softmax | Activation::LogSoftmax) => n.saturating_mul(3),
         Some(_) => n,
     };
     match ins {
@@ -271,7 +271,7 @@ struct InstructionRow {
     parameters: Vec<Operand>,
     #[serde(skip_serializing_if = "Option::is_none")]
     map: Option<usize>,
-    activation: Option<&'static str>,
+    activation: Option<String>,
     flops: u64,
 }
 
@@ -379,7 +379,7 @@ impl Report {
                     Instruction::MapTransform { map, .. } => Some(*map),
                     _ => None,
                 },
-                activation: ins.activation().map(Activation::name),
+                activation: ins.activation().map(|a| a.to_string()),
                 flops: instruction_flops(ins, &layout.sizes),
             })
             .collect();
@@ -452,7 +452,7 @@ impl Report {
         ));
         let _ = writeln!(
             text,
-            "\nFLOPs: DOT and ATTENTION's map 2·rows·cols, SOFTMAX 3·n, other activations and element-wise ops n, copies 0"
+            "\nFLOPs: DOT and ATTENTION's map 2·rows·cols, SOFTMAX and LOG_SOFTMAX 3·n, other activations and element-wise ops n, copies 0"
         );
         text
     }
@@ -496,7 +496,7 @@ impl InstructionRow {
             reads,
             writes,
             uses.join(", "),
-            self.activation.unwrap_or("").to_string(),
+            self.activation.clone().unwrap_or_default(),
             self.flops.to_string(),
         ]
     }

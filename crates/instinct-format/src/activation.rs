@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// Equality compares parameters bit for bit, so it is an equivalence (`Eq`, `Hash`).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum Activation {
     /// `max(x, 0)`; NaN becomes 0 (as `f32::max` does).
     #[serde(rename = "RELU")]
@@ -275,6 +276,7 @@ mod tests {
             r#""LEAKY_RELU""#,
             r#"{"LEAKY_RELU":{}}"#,
             r#"{"HARD_SIGMOID":{"alpha":1}}"#,
+            r#"{"HARD_SIGMOID":{"alpha":1,"beta":0,"gamma":2}}"#,
         ] {
             assert!(
                 serde_json::from_str::<Activation>(missing).is_err(),

@@ -12,7 +12,8 @@ pub struct Limits {
     pub max_parameter_elements: usize,
     /// Number of instructions.
     pub max_instructions: usize,
-    /// Nesting depth of JSON arrays and objects (a model needs 4).
+    /// Nesting depth of JSON arrays and objects (a model needs 4; 5 with an extension activation
+    /// that has parameters).
     pub max_json_depth: usize,
     /// Size of a model file in bytes. Parsing needs memory of the order of the file size
     /// (up to about 15× for a file made of tiny arrays), so this also bounds parse memory.

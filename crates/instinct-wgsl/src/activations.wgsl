@@ -109,8 +109,11 @@ fn activation_selu(x: f32, p: vec2<f32>) -> f32 {
     return select(p.y * (p.x * expm1(x)), p.y * x, x > 0.0);
 }
 
+// NaN stays NaN, as on the CPU (WGSL's clamp may return a bound for NaN), where the driver keeps
+// NaN at all (WGSL lets it assume there is none).
 fn activation_hard_sigmoid(x: f32, p: vec2<f32>) -> f32 {
-    return clamp(p.x * x + p.y, 0.0, 1.0);
+    let v = p.x * x + p.y;
+    return select(clamp(v, 0.0, 1.0), v, v != v);
 }
 
 fn activation_abs(x: f32) -> f32 {
@@ -121,8 +124,11 @@ fn activation_neg(x: f32) -> f32 {
     return -x;
 }
 
+// ln(x) for x > 0; -inf at 0 and NaN below (WGSL leaves log undefined there). The constants are
+// bit patterns selected at run time: a non-finite constant expression is a WGSL error.
 fn activation_ln(x: f32) -> f32 {
-    return log(x);
+    let edge = bitcast<f32>(select(0x7fc00000u, 0xff800000u, x == 0.0));
+    return select(edge, log(x), x > 0.0);
 }
 
 // Every activation but SOFTMAX and LOG_SOFTMAX (which need the whole segment); NONE and unknown

@@ -188,6 +188,13 @@ fn check_instruction(
     let activation = |code: u32| {
         activation_of_code(code, [0.0; 2])
             .ok_or_else(|| malformed(p, format!("unknown activation code {code}")))?;
+        // Version 1 has instmodel's codes only (0 to 12; ours start at 13).
+        if words[header::VERSION] == 1 && code > 12 {
+            return Err(malformed(
+                p,
+                format!("activation code {code} in a version 1 blob (codes 0 to 12)"),
+            ));
+        }
         if takes_parameters(code) {
             r.params(p, "activation parameters", g.reserved, 2)?;
         }

@@ -36,8 +36,17 @@ fn blobs_equal_instmodel_word_for_word_where_it_converts() {
     let mut compared = 0;
     for (name, json) in fixtures() {
         let ours = blob_of(&json);
-        let info: instmodel_inference_v11::instruction_model_info::InstructionModelInfo =
-            serde_json::from_str(&json).unwrap();
+        // Our blobs pass our own check.
+        GpuModel::from_words(ours.words().to_vec()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let parsed = serde_json::from_str::<
+            instmodel_inference_v11::instruction_model_info::InstructionModelInfo,
+        >(&json);
+        if uses_extensions(&json) {
+            // instmodel does not know the format's extensions.
+            assert!(parsed.is_err(), "{name}");
+            continue;
+        }
+        let info = parsed.unwrap();
         let uses_ours = ours
             .instructions()
             .iter()
@@ -53,10 +62,56 @@ fn blobs_equal_instmodel_word_for_word_where_it_converts() {
                 "{name}: instmodel refuses ({e}) a model we convert with its opcodes only"
             ),
         }
-        // Our own blobs pass our own check.
-        GpuModel::from_words(ours.words().to_vec()).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
     assert!(compared >= 8, "only {compared} fixtures compared");
+}
+
+fn uses_extensions(json: &str) -> bool {
+    ModelInfo::from_json_str(json)
+        .unwrap()
+        .instructions
+        .iter()
+        .any(|i| i.activation().is_some_and(|a| a.is_extension()))
+}
+
+#[test]
+fn extension_activations_keep_their_parameters_in_the_blob() {
+    use instinct_format::Activation;
+    let (_, json) = fixtures()
+        .into_iter()
+        .find(|(n, _)| n == "onnx_extensions")
+        .unwrap();
+    let info = ModelInfo::from_json_str(&json).unwrap();
+    let blob = blob_of(&json);
+    let mut with_parameters = 0;
+    for (ins, g) in info.instructions.iter().zip(blob.instructions()) {
+        // Every activation reads back from the blob, parameters included.
+        assert_eq!(blob.activation(g), Some(ins.activation()), "{ins:?}");
+        if ins.activation().is_some_and(|a| !a.parameters().is_empty()) {
+            with_parameters += 1;
+        } else {
+            assert_eq!(g.reserved, 0, "{ins:?}");
+        }
+    }
+    assert_eq!(with_parameters, 4);
+    assert!(
+        info.instructions
+            .iter()
+            .any(|i| i.activation() == Some(Activation::LogSoftmax))
+    );
+    // A parameter position past the parameters region, and an extension in a version 1 blob,
+    // are refused.
+    let dot = header::INSTRUCTIONS_OFFSET;
+    let first = blob.words()[dot] as usize;
+    let mut w = blob.words().to_vec();
+    w[first + 7] = w[header::PARAMS_COUNT];
+    let e = GpuModel::from_words(w).unwrap_err().to_string();
+    assert!(e.contains("activation parameters"), "{e}");
+    let mut w = blob.words().to_vec();
+    w[header::VERSION] = 1;
+    w[first] = Opcode::Activation as u32;
+    let e = GpuModel::from_words(w).unwrap_err().to_string();
+    assert!(e.contains("activation code 13 in a version 1 blob"), "{e}");
 }
 
 #[test]
