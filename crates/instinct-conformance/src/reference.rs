@@ -258,6 +258,7 @@ fn activate_one(activation: Activation, x: f64) -> f64 {
         Activation::Abs => x.abs(),
         Activation::Neg => -x,
         Activation::Ln => x.ln(),
+        Activation::Erf => libm::erf(x),
         Activation::Softmax | Activation::LogSoftmax => {
             unreachable!("softmax and log-softmax are handled over the whole slice")
         }

@@ -557,7 +557,8 @@ pub(crate) fn kernel(activation: Option<Activation>) -> Option<Kind> {
             | Activation::LogSoftmax
             | Activation::Abs
             | Activation::Neg
-            | Activation::Ln,
+            | Activation::Ln
+            | Activation::Erf,
         ) => return None,
     })
 }
@@ -582,6 +583,7 @@ pub(crate) fn apply_activation(activation: Activation, xs: &mut [f32]) {
         Activation::Abs => scalar::map_in_place(xs, scalar::abs),
         Activation::Neg => scalar::map_in_place(xs, scalar::neg),
         Activation::Ln => scalar::map_in_place(xs, scalar::ln),
+        Activation::Erf => scalar::map_in_place(xs, scalar::erf),
         _ => unreachable!("{activation} has a slice kernel"),
     }
 }

@@ -94,6 +94,10 @@ pub enum Activation {
     /// Extension: the natural logarithm `ln(x)` itself (−∞ at 0, NaN below), unlike `LOG`.
     #[serde(rename = "LN")]
     Ln,
+    /// Extension: the error function `erf(x)` (ONNX `Erf`, which `torch.onnx.export` writes for
+    /// GELU before opset 20).
+    #[serde(rename = "ERF")]
+    Erf,
 }
 
 impl Activation {
@@ -114,7 +118,7 @@ impl Activation {
     ];
 
     /// One of each of instinct's extensions, with ONNX's default parameters.
-    pub const EXTENSIONS: [Activation; 8] = [
+    pub const EXTENSIONS: [Activation; 9] = [
         Activation::LeakyRelu { alpha: 0.01 },
         Activation::Elu { alpha: 1.0 },
         Activation::Selu {
@@ -129,6 +133,7 @@ impl Activation {
         Activation::Abs,
         Activation::Neg,
         Activation::Ln,
+        Activation::Erf,
     ];
 
     /// The JSON name (`"SOFTMAX"`, `"LEAKY_RELU"`).
@@ -154,6 +159,7 @@ impl Activation {
             Activation::Abs => "ABS",
             Activation::Neg => "NEG",
             Activation::Ln => "LN",
+            Activation::Erf => "ERF",
         }
     }
 

@@ -148,6 +148,12 @@ pub fn ln(x: f32) -> f32 {
     x.ln()
 }
 
+/// The error function, `libm::erff` (ONNX `Erf`).
+#[inline]
+pub fn erf(x: f32) -> f32 {
+    libm::erff(x)
+}
+
 /// Log-softmax over the whole slice, in place: `x − max − ln Σ e^(x − max)` (ONNX
 /// `LogSoftmax`, summed in the same order as [`softmax_in_place`]).
 pub fn log_softmax_in_place(xs: &mut [f32]) {
@@ -231,6 +237,8 @@ mod tests {
         check(ln, std::f32::consts::E, 1.0);
         assert_eq!(ln(0.0), f32::NEG_INFINITY);
         assert!(ln(-1.0).is_nan());
+        check(erf, 0.5, 0.520_499_9);
+        check(erf, -10.0, -1.0);
     }
 
     #[test]

@@ -240,6 +240,7 @@ impl Converter {
 
     /// A DOT of `rows` (`[out][in]`) and `bias` from `buffer` into a new buffer.
     fn dot(&mut self, node: &NodeProto, buffer: usize, rows: Vec<Vec<f32>>, bias: Vec<f32>) {
+        self.freeze(buffer);
         let out = self.new_buffer(rows.len());
         let width = rows.len();
         self.weights.push((rows, bias));
@@ -267,6 +268,46 @@ impl Converter {
                 probabilities: false,
             },
         );
+    }
+
+    /// Marks `buffer` as read by an instruction just written: the DOT that wrote it may no
+    /// longer take a bias or an activation, which would change what that instruction reads.
+    fn freeze(&mut self, buffer: usize) {
+        self.open.remove(&buffer);
+    }
+
+    /// `a ∘ b` of two per-sample vectors of one width into a new buffer: ADD or
+    /// MULTIPLY_ELEMENTWISE_BUFFERS (`b` negated on a copy first for a subtraction).
+    fn vectors(&mut self, node: &NodeProto, op: &str, a: (usize, usize), b: (usize, usize)) {
+        let ((a, width), (b, b_width)) = (a, b);
+        if width != b_width {
+            return self.refuse(
+                node,
+                format!("vectors of {width} and {b_width} values (broadcasting across samples)"),
+            );
+        }
+        self.freeze(a);
+        self.freeze(b);
+        let b = if op == "Sub" {
+            let copy = self.new_buffer(width);
+            self.instructions.push(Instruction::Copy {
+                input: b,
+                output: copy,
+                internal_index: 0,
+            });
+            self.then_elementwise(copy, vec![-1.0; width], true);
+            copy
+        } else {
+            b
+        };
+        let out = self.new_buffer(width);
+        let input = vec![a, b];
+        self.instructions.push(if op == "Mul" {
+            Instruction::MultiplyElementwiseBuffers { input, output: out }
+        } else {
+            Instruction::AddElementwiseBuffers { input, output: out }
+        });
+        self.set(node, 0, numbers(out, width));
     }
 
     /// The activation on the DOT that wrote `buffer`, or an ACTIVATION instruction.
@@ -530,7 +571,26 @@ impl Converter {
                     (Some(Value::Floats(s, c)), Some(Value::Vector { buffer, width, .. })) => {
                         (*buffer, *width, per_column(s, c, *width), false)
                     }
-                    _ => return self.refuse(node, "only a per-sample vector and a constant"),
+                    (
+                        Some(Value::Vector {
+                            buffer: a,
+                            width: wa,
+                            ..
+                        }),
+                        Some(Value::Vector {
+                            buffer: b,
+                            width: wb,
+                            ..
+                        }),
+                    ) if op != "Div" => {
+                        return self.vectors(node, op, (*a, *wa), (*b, *wb));
+                    }
+                    _ => {
+                        return self.refuse(
+                            node,
+                            "only a per-sample vector and a constant, or two vectors (not divided)",
+                        );
+                    }
                 };
                 let Some(c) = constant else {
                     return self.refuse(
@@ -566,7 +626,7 @@ impl Converter {
                 "",
                 "Relu" | "Sigmoid" | "Tanh" | "Softplus" | "Exp" | "Gelu" | "Softmax"
                 | "LogSoftmax" | "LeakyRelu" | "Elu" | "Selu" | "HardSigmoid" | "Abs" | "Neg"
-                | "Log",
+                | "Log" | "Erf",
             ) => {
                 let Some((buffer, width, _)) = vector else {
                     return self.refuse(node, "only on a per-sample vector");
@@ -595,6 +655,7 @@ impl Converter {
                     "Abs" => Activation::Abs,
                     "Neg" => Activation::Neg,
                     "Log" => Activation::Ln,
+                    "Erf" => Activation::Erf,
                     "Gelu" => {
                         if attr_s(node, "approximate").is_some_and(|a| a != "none") {
                             return self.refuse(
@@ -681,6 +742,7 @@ impl Converter {
                         let out = self.new_buffer(total);
                         let mut at = 0;
                         for (buffer, width) in v {
+                            self.freeze(buffer);
                             self.instructions.push(Instruction::Copy {
                                 input: buffer,
                                 output: out,

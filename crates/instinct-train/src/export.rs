@@ -410,6 +410,7 @@ fn expected_output(steps: &[Step], row: &[f32]) -> Result<Vec<f32>, TrainError> 
             Activation::Abs => a::abs,
             Activation::Neg => a::neg,
             Activation::Ln => a::ln,
+            Activation::Erf => a::erf,
             Activation::Softmax => return a::softmax_in_place(v),
             Activation::Relu => a::relu,
             Activation::Sigmoid => a::sigmoid,

@@ -1,6 +1,6 @@
 // instinct's WGSL activations: the activation codes of the blob and one function per
 // activation, as the CPU computes them (softmax and log-softmax, which need a whole segment, are
-// elsewhere). Codes 13 to 20 are instinct's format extensions; those with parameters take them
+// elsewhere). Codes 13 to 21 are instinct's format extensions; those with parameters take them
 // as a vec2 (alpha, and beta or gamma).
 
 const ACTIVATION_NONE: u32 = 0u;
@@ -24,6 +24,7 @@ const ACTIVATION_LOG_SOFTMAX: u32 = 17u;
 const ACTIVATION_ABS: u32 = 18u;
 const ACTIVATION_NEG: u32 = 19u;
 const ACTIVATION_LN: u32 = 20u;
+const ACTIVATION_ERF: u32 = 21u;
 
 const CLIP_BOUND_NONE: u32 = 0xffffffffu;
 const LOG10_E: f32 = 0.4342944819032518;
@@ -65,6 +66,11 @@ fn erf_approx(x: f32) -> f32 {
     let t = 1.0 / (1.0 + 0.3275911 * a);
     let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-a * a);
     return s * y;
+}
+
+// ERF: the approximation GELU uses (absolute error below 1.5e-7).
+fn activation_erf(x: f32) -> f32 {
+    return erf_approx(x);
 }
 
 fn activation_gelu(x: f32) -> f32 {
@@ -153,6 +159,7 @@ fn apply_activation_single(x: f32, activation_type: u32, p: vec2<f32>) -> f32 {
         case ACTIVATION_ABS: { return activation_abs(x); }
         case ACTIVATION_NEG: { return activation_neg(x); }
         case ACTIVATION_LN: { return activation_ln(x); }
+        case ACTIVATION_ERF: { return activation_erf(x); }
         default: { return x; }
     }
 }

@@ -116,7 +116,7 @@ impl Opcode {
 }
 
 /// The code of an activation in a blob: instmodel's numbering (0 is none, 1–12), then
-/// instinct's extensions (13–20). An extension's parameters are not in the code: they are two
+/// instinct's extensions (13–21). An extension's parameters are not in the code: they are two
 /// words of the parameters region, at the instruction's `reserved` word
 /// ([`GpuModel::activation_parameters`]).
 pub fn activation_code(activation: Option<Activation>) -> u32 {
@@ -142,6 +142,7 @@ pub fn activation_code(activation: Option<Activation>) -> u32 {
         Some(Activation::Abs) => 18,
         Some(Activation::Neg) => 19,
         Some(Activation::Ln) => 20,
+        Some(Activation::Erf) => 21,
     }
 }
 
@@ -158,6 +159,7 @@ pub fn activation_of_code(code: u32, parameters: [f32; 2]) -> Option<Option<Acti
         Activation::Abs,
         Activation::Neg,
         Activation::Ln,
+        Activation::Erf,
     ]);
     if code == 0 {
         return Some(None);

@@ -58,6 +58,7 @@ fn activation_fn(code: u32) -> Option<&'static str> {
         Activation::Abs => "activation_abs",
         Activation::Neg => "activation_neg",
         Activation::Ln => "activation_ln",
+        Activation::Erf => "activation_erf",
         Activation::Softmax | Activation::LogSoftmax => return None,
     })
 }
