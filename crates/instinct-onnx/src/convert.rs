@@ -26,6 +26,9 @@ enum Value {
     /// A graph input after the first (the features): it varies from call to call, so no node
     /// may read it as a constant.
     Runtime,
+    /// An initializer of a type the converter does not read (float16, int32…), and why: a node
+    /// reading it is refused.
+    Unreadable(String),
 }
 
 /// A DOT whose output buffer may still take a bias or an activation.
@@ -102,6 +105,19 @@ fn tensor(t: &TensorProto) -> Result<Value, String> {
         }
         Ok(raw.chunks_exact(width).collect())
     };
+    let int32: Vec<i64> = t.int32_data.iter().map(|&v| v.into()).collect();
+    // Integers of `width` bytes each in raw data (decoded by `decode`), else `listed`.
+    let ints = |width: usize, decode: fn(&[u8]) -> i64, listed: &[i64]| {
+        let data: Vec<i64> = if raw.is_empty() {
+            listed.to_vec()
+        } else {
+            from_raw(width)?.into_iter().map(decode).collect()
+        };
+        if data.len() != count {
+            return Err(format!("{} values for shape {dims:?}", data.len()));
+        }
+        Ok(Value::Ints(data))
+    };
     match t.data_type.unwrap_or(0) {
         // FLOAT
         1 => {
@@ -133,21 +149,18 @@ fn tensor(t: &TensorProto) -> Result<Value, String> {
             }
             Ok(Value::Floats(dims, data))
         }
-        // INT64
-        7 => {
-            let data: Vec<i64> = if !raw.is_empty() {
-                from_raw(8)?
-                    .into_iter()
-                    .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
-                    .collect()
-            } else {
-                t.int64_data.clone()
-            };
-            if data.len() != count {
-                return Err(format!("{} values for shape {dims:?}", data.len()));
-            }
-            Ok(Value::Ints(data))
-        }
+        // INT64, INT32 (class labels, for one) and BOOL (Dropout's training_mode).
+        7 => ints(
+            8,
+            |b| i64::from_le_bytes(b.try_into().expect("8 bytes")),
+            &t.int64_data,
+        ),
+        6 => ints(
+            4,
+            |b| i32::from_le_bytes(b.try_into().expect("4 bytes")).into(),
+            &int32,
+        ),
+        9 => ints(1, |b| b[0].into(), &int32),
         other => Err(format!("element type {other} is not read")),
     }
 }
@@ -164,6 +177,10 @@ fn numbers(buffer: usize, width: usize) -> Value {
 /// `values` as one value per column of `width` (a scalar or one-element tensor repeated), or
 /// `None` when the shape does not broadcast over one sample's vector.
 fn per_column(shape: &[usize], values: &[f32], width: usize) -> Option<Vec<f32>> {
+    // A constant of rank 3 or more would raise the result's rank (the batch no longer first).
+    if shape.len() > 2 {
+        return None;
+    }
     let rows = shape
         .iter()
         .rev()
@@ -425,16 +442,18 @@ impl Converter {
         if node.output.is_empty() || node.output[0].is_empty() {
             return self.refuse(node, "a node without an output");
         }
-        if let Some(name) = (0..node.input.len())
-            .find(|&i| matches!(self.input(node, i), Some(Value::Runtime)))
-            .map(|i| node.input[i].clone())
-        {
-            return self.refuse(
-                node,
-                format!(
+        for name in node.input.iter().filter(|n| !n.is_empty()) {
+            let why = match self.values.get(name) {
+                None => format!(
+                    "reads {name:?}, which no earlier node, initializer or graph input defines (the nodes must be in topological order)"
+                ),
+                Some(Value::Runtime) => format!(
                     "reads the graph input {name:?}, which is not a constant (the first graph input is the features; weights must be initializers)"
                 ),
-            );
+                Some(Value::Unreadable(e)) => format!("reads the initializer {name:?}: {e}"),
+                Some(_) => continue,
+            };
+            return self.refuse(node, why);
         }
         let first = self.input(node, 0);
         let vector = match first {
@@ -472,6 +491,16 @@ impl Converter {
             ("", "Flatten") if !matches!(attr_i(node, "axis", 1), 1 | -1) => {
                 self.refuse(node, "a flatten that folds the batch into the features")
             }
+            ("", "Flatten") if matches!(&first, Some(Value::Floats(shape, _)) if shape.len() != 2) => {
+                self.refuse(node, "a flatten of a constant changes its shape")
+            }
+            ("", "Dropout")
+                if attr_i(node, "is_test", 1) == 0
+                    || node.input.get(2).is_some_and(|n| !n.is_empty())
+                        && !matches!(self.input(node, 2), Some(Value::Ints(v)) if v.iter().all(|&b| b == 0)) =>
+            {
+                self.refuse(node, "dropout in training mode drops values at random")
+            }
             ("", "Identity" | "Cast" | "Flatten" | "Dropout") => match first {
                 Some(v) => self.set(node, 0, v),
                 None => self.refuse(node, "no input"),
@@ -491,6 +520,9 @@ impl Converter {
                     node,
                     "only a reshape to [batch, width] keeps the per-sample vector",
                 ),
+                _ if matches!(first, Some(Value::Floats(..))) => {
+                    self.refuse(node, "a reshape of a constant is not followed")
+                }
                 _ => self.set(node, 0, Value::Dropped),
             },
             ("", "MatMul") => match (vector, self.input(node, 1)) {
@@ -617,7 +649,14 @@ impl Converter {
                     }
                     ("Mul", _) => self.mul(&node, buffer, width, c),
                     ("Div", true) => {
-                        self.mul(&node, buffer, width, c.iter().map(|v| 1.0 / v).collect())
+                        let inverse: Vec<f32> = c.iter().map(|v| 1.0 / v).collect();
+                        if inverse.iter().any(|v| !v.is_finite()) {
+                            return self.refuse(
+                                &node,
+                                "a division by zero or by a number whose inverse overflows",
+                            );
+                        }
+                        self.mul(&node, buffer, width, inverse)
                     }
                     _ => self.refuse(&node, "a constant divided by a vector has no instruction"),
                 }
@@ -701,6 +740,14 @@ impl Converter {
                 let (Some(lo), Some(hi)) = (lo, hi) else {
                     return self.refuse(node, "bounds must be constants");
                 };
+                // A missing bound is ONNX Runtime's: the lowest or largest finite f32 (so an
+                // infinite value is clamped to it); so is an infinite one, which the format's
+                // finite parameters cannot hold (only infinite inputs see the difference).
+                let finite = |v: Option<Vec<f32>>, missing: f32| {
+                    let v = v.unwrap_or_else(|| vec![missing; width]);
+                    Some(v.into_iter().map(|b| b.clamp(f32::MIN, f32::MAX)).collect())
+                };
+                let (lo, hi) = (finite(lo, f32::MIN), finite(hi, f32::MAX));
                 self.open.remove(&buffer);
                 let target = self.writable(node, buffer, width);
                 let mut index = |v: Option<Vec<f32>>| {
@@ -812,6 +859,18 @@ impl Converter {
                     .chunks_exact(width)
                     .map(<[f32]>::to_vec)
                     .collect();
+                let classifier = op == "LinearClassifier";
+                if classifier && intercepts.is_empty() {
+                    // ONNX Runtime takes the class count from the intercepts.
+                    return self.refuse(node, "a classifier without intercepts");
+                }
+                let targets = attr_i(node, "targets", 1);
+                if !classifier && usize::try_from(targets).ok() != Some(rows.len()) {
+                    return self.refuse(
+                        node,
+                        format!("{} rows of coefficients for {targets} targets", rows.len()),
+                    );
+                }
                 let bias = if intercepts.is_empty() {
                     vec![0.0; rows.len()]
                 } else {
@@ -833,7 +892,6 @@ impl Converter {
                             .refuse(node, format!("post_transform {other} has no activation"));
                     }
                 };
-                let classifier = op == "LinearClassifier";
                 if classifier && node.output.len() < 2 {
                     return self.refuse(node, "no scores output");
                 }
@@ -928,15 +986,18 @@ pub(crate) fn convert(graph: &GraphProto) -> Result<ModelInfo, Vec<Refusal>> {
             Ok(v) => {
                 c.values.insert(name, v);
             }
-            // A number tensor that cannot be read (external data, too large) is refused; other
-            // types (class labels, strings) are read only by the label side, which is dropped.
+            // A number tensor that cannot be read (external data, too large) is refused.
             Err(e) if matches!(init.data_type, Some(1 | 7 | 11)) => c.refusals.push(Refusal {
                 op: "initializer".into(),
                 name,
                 why: e,
             }),
-            Err(_) => {
+            // Strings are class labels, read only by the label side, which is dropped.
+            Err(_) if init.data_type == Some(8) => {
                 c.values.insert(name, Value::Dropped);
+            }
+            Err(e) => {
+                c.values.insert(name, Value::Unreadable(e));
             }
         }
     }

@@ -193,3 +193,107 @@ fn opset_6_clip_bounds_come_from_attributes() {
     assert_eq!(parameters[clip.0.unwrap()], vec![0.0; 3]);
     assert_eq!(parameters[clip.1.unwrap()], vec![6.0; 3]);
 }
+
+#[test]
+fn a_node_reading_a_value_defined_later_is_refused() {
+    // ONNX Runtime sorts the nodes itself; a converter walking them in file order must not take
+    // the bias, defined after the Gemm, as absent.
+    let mut constant = node("Constant", "late", &[], &["b"]);
+    constant.attribute.push(AttributeProto {
+        name: Some("value".into()),
+        t: Some(floats("", &[2], &[10.0, 20.0])),
+        ..Default::default()
+    });
+    let bytes = model(
+        vec![node("Gemm", "early", &["x", "w", "b"], &["y"]), constant],
+        vec![floats("w", &[3, 2], &[1.0; 6])],
+        "y",
+    );
+    let e = refusals(&bytes);
+    assert!(
+        e.contains("\"early\"") && e.contains("topological order"),
+        "{e}"
+    );
+}
+
+#[test]
+fn constants_that_would_change_the_rank_or_shape_are_refused() {
+    // [N, 3] + [1, 1, 3] is [1, N, 3] in ONNX.
+    let e = refusals(&model(
+        vec![node("Add", "rank3", &["x", "c"], &["y"])],
+        vec![floats("c", &[1, 1, 3], &[1.0, 2.0, 3.0])],
+        "y",
+    ));
+    assert!(e.contains("\"rank3\""), "{e}");
+    // A reshaped constant is not followed (it used to vanish with the node that read it).
+    let e = refusals(&model(
+        vec![
+            node("Reshape", "shape_c", &["c", "s"], &["r"]),
+            node("Add", "plus", &["r", "x"], &["y"]),
+        ],
+        vec![floats("c", &[3], &[1.0, 2.0, 3.0]), ints("s", &[1, 3])],
+        "y",
+    ));
+    assert!(e.contains("\"shape_c\""), "{e}");
+    // A float16 initializer is not read, and the node using it says so.
+    let half = TensorProto {
+        name: Some("h".into()),
+        dims: vec![3],
+        data_type: Some(10),
+        int32_data: vec![0; 3],
+        ..Default::default()
+    };
+    let e = refusals(&model(
+        vec![node("Mul", "by_half", &["x", "h"], &["y"])],
+        vec![half],
+        "y",
+    ));
+    assert!(
+        e.contains("\"by_half\"") && e.contains("element type 10"),
+        "{e}"
+    );
+    // A division by zero has no finite inverse.
+    let e = refusals(&model(
+        vec![node("Div", "by_zero", &["x", "z"], &["y"])],
+        vec![floats("z", &[], &[0.0])],
+        "y",
+    ));
+    assert!(e.contains("\"by_zero\""), "{e}");
+}
+
+#[test]
+fn dropout_converts_in_inference_mode_only() {
+    let flag = |on: i32| TensorProto {
+        name: Some("training".into()),
+        dims: vec![],
+        data_type: Some(9),
+        int32_data: vec![on],
+        ..Default::default()
+    };
+    let dropout = || node("Dropout", "drop", &["x", "", "training"], &["y"]);
+    let info = import_bytes(&model(vec![dropout()], vec![flag(0)], "y")).unwrap();
+    assert_eq!(info.buffer_sizes, vec![3, 3]);
+    let e = refusals(&model(vec![dropout()], vec![flag(1)], "y"));
+    assert!(e.contains("\"drop\"") && e.contains("training"), "{e}");
+}
+
+#[test]
+fn a_clip_with_one_bound_clamps_the_other_side_to_the_largest_finite_value() {
+    let info = import_bytes(&model(
+        vec![node("Clip", "floor", &["x", "lo"], &["y"])],
+        vec![floats("lo", &[], &[0.0])],
+        "y",
+    ))
+    .unwrap();
+    let Some(Instruction::ClipElementwise {
+        parameters_min: Some(lo),
+        parameters_max: Some(hi),
+        ..
+    }) = info.instructions.first()
+    else {
+        panic!("{:?}", info.instructions);
+    };
+    let parameters = info.parameters.as_ref().unwrap();
+    assert_eq!(parameters[*lo], vec![0.0; 3]);
+    assert_eq!(parameters[*hi], vec![f32::MAX; 3]);
+}
