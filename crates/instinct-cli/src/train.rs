@@ -36,6 +36,9 @@ pub enum HiddenActivation {
     Sigmoid,
     /// GELU (exact erf).
     Gelu,
+    /// Leaky ReLU with slope 0.01 below zero (PyTorch's default), exported as the format
+    /// extension LEAKY_RELU, which `instmodel_inference` cannot load.
+    LeakyRelu,
 }
 
 /// The optimiser.
@@ -220,6 +223,7 @@ pub fn run(o: &Options) -> Outcome {
         HiddenActivation::Tanh => Unary::Tanh,
         HiddenActivation::Sigmoid => Unary::Sigmoid,
         HiddenActivation::Gelu => Unary::Gelu,
+        HiddenActivation::LeakyRelu => Unary::LeakyRelu(LEAKY_SLOPE),
     };
     let mut net = Sequential::mlp(&sizes, activation, &mut Rng::new(o.seed));
     let config = TrainConfig {
@@ -368,5 +372,14 @@ pub fn run(o: &Options) -> Outcome {
     info.save(&o.out)
         .map_err(|e| Failure::unreadable(anyhow!("{}: {e}", o.out.display())))?;
     let _ = writeln!(err, "wrote {}", o.out.display());
+    if o.activation == HiddenActivation::LeakyRelu {
+        let _ = writeln!(
+            err,
+            "note: it uses the format extension LEAKY_RELU, which instmodel_inference cannot load (docs/FORMAT.md)"
+        );
+    }
     Ok(())
 }
+
+/// The slope of `--activation leaky-relu` below zero (PyTorch's default).
+const LEAKY_SLOPE: f32 = 0.01;

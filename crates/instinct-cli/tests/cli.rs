@@ -938,6 +938,45 @@ fn train_writes_a_valid_classifier_that_predicts_probabilities() {
 }
 
 #[test]
+fn train_with_leaky_relu_writes_the_format_extension() {
+    let dir = TempDir::new("train-leaky");
+    let out = dir.path("iris.json");
+    let run = check(
+        &[
+            "train",
+            "--data",
+            &fixture("data/iris_train.csv"),
+            "--target",
+            "target",
+            "--activation",
+            "leaky-relu",
+            "--hidden",
+            "8",
+            "--epochs",
+            "20",
+            "--out",
+            &out,
+        ],
+        0,
+        "",
+    );
+    assert!(
+        run.stderr.contains("extension LEAKY_RELU"),
+        "{}",
+        run.stderr
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains(r#"{"LEAKY_RELU":{"alpha":0.01}}"#), "{text}");
+    // Its embedded validation rows are checked on load, through the extension.
+    check(&["validate", &out], 0, "");
+    check(
+        &["predict", &out, "--input", &fixture("data/iris_test.csv")],
+        0,
+        "",
+    );
+}
+
+#[test]
 fn train_regresses_in_the_target_units() {
     let dir = TempDir::new("train-regress");
     let out = dir.path("diabetes.json");
