@@ -567,6 +567,7 @@ pub(crate) fn kernel(activation: Option<Activation>) -> Option<Kind> {
 /// definitions of `instinct_kernels::activation` for the extensions.
 pub(crate) fn apply_activation(activation: Activation, xs: &mut [f32]) {
     use instinct_kernels::activation as scalar;
+    use instinct_kernels::simd::level;
     if let Some(kind) = kernel(Some(activation)) {
         fast::activate(kind, xs, None);
         return;
@@ -574,8 +575,9 @@ pub(crate) fn apply_activation(activation: Activation, xs: &mut [f32]) {
     let [a, b] = activation.parameter_values();
     match activation {
         Activation::LeakyRelu { .. } => xs.iter_mut().for_each(|x| *x = scalar::leaky_relu(*x, a)),
-        Activation::Elu { .. } => xs.iter_mut().for_each(|x| *x = scalar::elu(*x, a)),
-        Activation::Selu { .. } => xs.iter_mut().for_each(|x| *x = scalar::selu(*x, a, b)),
+        // Vectorised, with the fast exp (within 4 ulp of the scalar definitions).
+        Activation::Elu { .. } => fast::exponential_linear_at(level(), xs, a, 1.0),
+        Activation::Selu { .. } => fast::exponential_linear_at(level(), xs, a, b),
         Activation::HardSigmoid { .. } => xs
             .iter_mut()
             .for_each(|x| *x = scalar::hard_sigmoid(*x, a, b)),

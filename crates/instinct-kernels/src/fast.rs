@@ -1,4 +1,4 @@
-//! Fast `exp`, `sigmoid`, `tanh`, `softplus`, `ln(1 + x)`, `log10(1 + x)` and GELU, written once
+//! Fast `exp`, `sigmoid`, `tanh`, `softplus`, `ln(1 + x)`, `log10(1 + x)`, GELU and ELU/SELU, written once
 //! over [`Vector`] (plain `f32`, eight AVX2 or sixteen AVX-512 lanes), and the activation kernels over
 //! slices (optionally with a bias added first) for every [`Level`].
 //!
@@ -284,6 +284,22 @@ fn sqrt_positive<V: Vector>(x: V) -> V {
     V::select(x.gt(k(0.0)), x.sqrt(), k(0.0))
 }
 
+/// `gamma · x` for `x ≥ 0` (and NaN), else `gamma · alpha · (e^x − 1)`: ELU (`gamma` 1) and
+/// SELU with the fast [`exp`]. Above −0.25, `e^x − 1` is a Taylor polynomial (degree 6, error
+/// below 1.3e-8) instead of `exp(x) − 1`, which would cancel.
+#[inline(always)]
+fn exponential_linear<V: Vector>(x: V, alpha: f32, gamma: f32) -> V {
+    let negative = x.clamp(-88.0, 0.0);
+    let far = exp(negative).sub(k(1.0));
+    let mut p = negative.mul_add(k(1.0 / 720.0), k(1.0 / 120.0));
+    for c in [1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0] {
+        p = negative.mul_add(p, k(c));
+    }
+    let near = negative.mul(p);
+    let expm1 = V::select(negative.gt(k(-0.25)), near, far);
+    V::select(x.lt(k(0.0)), expm1.mul(k(alpha)), x).mul(k(gamma))
+}
+
 /// Codes of the [`Kind`]s, for const generic parameters.
 mod code {
     use super::Kind;
@@ -518,6 +534,29 @@ pub fn activate(kind: Kind, xs: &mut [f32], bias: Option<&[f32]>) {
     activate_at(crate::simd::level(), kind, xs, bias);
 }
 
+/// ELU (`gamma` 1) or SELU over a slice in place, at `level`: `gamma · x` for `x ≥ 0`, else
+/// `gamma · alpha · (e^x − 1)`, with the fast [`exp`] (within 4 ulp of the exact function on
+/// every level; NaN stays NaN).
+pub fn exponential_linear_at(level: Level, xs: &mut [f32], alpha: f32, gamma: f32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if level == Level::Avx512 && Level::Avx512.is_available() {
+            // SAFETY: the CPU has AVX-512 (checked just above).
+            unsafe { avx512::exponential_linear_slice(xs, alpha, gamma) };
+            return;
+        }
+        if level >= Level::Avx2 && Level::Avx2.is_available() {
+            // SAFETY: the CPU has AVX2 and FMA (checked just above).
+            unsafe { avx2::exponential_linear_slice(xs, alpha, gamma) };
+            return;
+        }
+    }
+    let _ = level;
+    for x in xs.iter_mut() {
+        *x = exponential_linear::<f32>(*x, alpha, gamma);
+    }
+}
+
 /// Raw [`exp`] over a slice (no clamp), at `level`; for tests and benchmarks.
 pub fn exp_slice_at(level: Level, xs: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
@@ -582,7 +621,7 @@ macro_rules! register_kernels {
     ($module:ident, $v:ident, $features:literal, $doc:literal) => {
         #[doc = $doc]
         pub(crate) mod $module {
-            use super::{Kind, apply, map_lanes, softmax_body};
+            use super::{Kind, apply, exponential_linear, map_lanes, softmax_body};
             use crate::vector::$v;
 
             #[target_feature(enable = $features)]
@@ -627,6 +666,17 @@ macro_rules! register_kernels {
             #[target_feature(enable = $features)]
             pub(crate) unsafe fn activate_rows(kind: Kind, xs: &mut [f32], bias: &[f32]) {
                 crate::with_kind!(kind, activate_rows_kind(xs, bias))
+            }
+
+            /// # Safety
+            /// The CPU has the features.
+            #[target_feature(enable = $features)]
+            pub(crate) unsafe fn exponential_linear_slice(xs: &mut [f32], alpha: f32, gamma: f32) {
+                #[allow(clippy::redundant_closure)]
+                // SAFETY: as the caller promises; no bias.
+                unsafe {
+                    map_lanes::<$v>(xs, None, |v| exponential_linear::<$v>(v, alpha, gamma))
+                };
             }
 
             /// # Safety
@@ -710,6 +760,50 @@ mod tests {
 
     fn sigmoid64(x: f64) -> f64 {
         1.0 / (1.0 + (-x).exp())
+    }
+
+    #[test]
+    fn elu_and_selu_stay_within_4_ulp_and_keep_the_edge_values_on_every_level() {
+        let xs: Vec<f32> = (crate::float_key(-100.0)..=crate::float_key(30.0))
+            .step_by(4099)
+            .map(crate::from_float_key)
+            .chain([
+                0.0,
+                -0.0,
+                -1e-30,
+                f32::NEG_INFINITY,
+                f32::INFINITY,
+                -0.25,
+                -0.2499,
+            ])
+            .collect();
+        for level in Level::available() {
+            for (alpha, gamma) in [(1.0f32, 1.0f32), (0.3, 1.0), (1.673_263_2, 1.050_701)] {
+                let mut ys = xs.clone();
+                exponential_linear_at(level, &mut ys, alpha, gamma);
+                let mut worst = (0, 0.0);
+                for (x, y) in xs.iter().zip(&ys) {
+                    let x64 = *x as f64;
+                    let exact = if *x < 0.0 {
+                        gamma as f64 * (alpha as f64 * x64.exp_m1())
+                    } else {
+                        gamma as f64 * x64
+                    } as f32;
+                    let d = crate::ulp_distance(*y, exact);
+                    if d > worst.0 {
+                        worst = (d, *x);
+                    }
+                }
+                eprintln!("{level:?} ELU/SELU alpha {alpha} gamma {gamma}: worst {worst:?}");
+                assert!(
+                    worst.0 <= 4,
+                    "{level:?} alpha {alpha} gamma {gamma}: {worst:?}"
+                );
+            }
+            let mut nan = [f32::NAN; 20];
+            exponential_linear_at(level, &mut nan, 1.0, 1.0);
+            assert!(nan.iter().all(|v| v.is_nan()), "{level:?}");
+        }
     }
 
     #[test]
