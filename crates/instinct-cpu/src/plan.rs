@@ -575,7 +575,7 @@ pub(crate) fn apply_activation(activation: Activation, xs: &mut [f32]) {
     let [a, b] = activation.parameter_values();
     match activation {
         Activation::LeakyRelu { .. } => xs.iter_mut().for_each(|x| *x = scalar::leaky_relu(*x, a)),
-        // Vectorised, with the fast exp (within 4 ulp of the scalar definitions).
+        // Vectorised, with the fast exp (within 4 ulp of the exact function).
         Activation::Elu { .. } => fast::exponential_linear_at(level(), xs, a, 1.0),
         Activation::Selu { .. } => fast::exponential_linear_at(level(), xs, a, b),
         Activation::HardSigmoid { .. } => xs

@@ -57,6 +57,9 @@ fn attribute<'a>(node: &'a NodeProto, name: &str) -> Option<&'a AttributeProto> 
         .find(|a| a.name.as_deref() == Some(name))
 }
 
+/// The widest per-sample vector the converter makes (features, a layer, a join).
+const MAX_WIDTH: usize = 1 << 20;
+
 /// ONNX `Selu`'s default `alpha` (1.67326319217681884765625).
 const SELU_ALPHA: f32 = 1.673_263_2;
 /// ONNX `Selu`'s default `gamma` (1.05070102214813232421875).
@@ -300,7 +303,7 @@ impl Converter {
         if width != b_width {
             return self.refuse(
                 node,
-                format!("vectors of {width} and {b_width} values (broadcasting across samples)"),
+                format!("vectors of {width} and {b_width} values (only equal widths are joined)"),
             );
         }
         self.freeze(a);
@@ -525,6 +528,15 @@ impl Converter {
                 }
                 _ => self.set(node, 0, Value::Dropped),
             },
+            ("", "MatMul" | "Gemm")
+                if matches!(self.input(node, 1), Some(Value::Floats(shape, _))
+                    if !shape.iter().all(|d| (1..=MAX_WIDTH).contains(d))) =>
+            {
+                self.refuse(
+                    node,
+                    format!("a weight matrix with a dimension of 0 or over {MAX_WIDTH}"),
+                )
+            }
             ("", "MatMul") => match (vector, self.input(node, 1)) {
                 (Some((buffer, width, _)), Some(Value::Floats(shape, w)))
                     if shape.len() == 2 && shape[0] == width =>
@@ -784,8 +796,12 @@ impl Converter {
                     })
                     .collect();
                 match vectors {
+                    Some(v) if v.is_empty() => self.refuse(node, "nothing to join"),
                     Some(v) if axis == 1 || axis == -1 => {
-                        let total = v.iter().map(|p| p.1).sum();
+                        let total: usize = v.iter().map(|p| p.1).sum();
+                        if total > MAX_WIDTH {
+                            return self.refuse(node, format!("over {MAX_WIDTH} values joined"));
+                        }
                         let out = self.new_buffer(total);
                         let mut at = 0;
                         for (buffer, width) in v {
@@ -987,11 +1003,14 @@ pub(crate) fn convert(graph: &GraphProto) -> Result<ModelInfo, Vec<Refusal>> {
                 c.values.insert(name, v);
             }
             // A number tensor that cannot be read (external data, too large) is refused.
-            Err(e) if matches!(init.data_type, Some(1 | 7 | 11)) => c.refusals.push(Refusal {
-                op: "initializer".into(),
-                name,
-                why: e,
-            }),
+            Err(e) if matches!(init.data_type, Some(1 | 7 | 11)) => {
+                c.values.insert(name.clone(), Value::Unreadable(e.clone()));
+                c.refusals.push(Refusal {
+                    op: "initializer".into(),
+                    name,
+                    why: e,
+                });
+            }
             // Strings are class labels, read only by the label side, which is dropped.
             Err(_) if init.data_type == Some(8) => {
                 c.values.insert(name, Value::Dropped);
@@ -1032,7 +1051,7 @@ pub(crate) fn convert(graph: &GraphProto) -> Result<ModelInfo, Vec<Refusal>> {
             },
             _ => None,
         });
-    let Some(width) = width.filter(|&w| w > 0 && w <= 1 << 20) else {
+    let Some(width) = width.filter(|&w| w > 0 && w <= MAX_WIDTH) else {
         return Err(vec![graph_refusal(
             "the input is not [batch, features] with a known feature count".into(),
         )]);

@@ -297,3 +297,27 @@ fn a_clip_with_one_bound_clamps_the_other_side_to_the_largest_finite_value() {
     assert_eq!(parameters[*lo], vec![0.0; 3]);
     assert_eq!(parameters[*hi], vec![f32::MAX; 3]);
 }
+
+#[test]
+fn empty_or_huge_weight_shapes_are_refused_without_allocating() {
+    // A [3, 0] weight would make an empty vector, and a [0, 2^60] one (no values, so it reads)
+    // would then ask for 2^60 rows.
+    let e = refusals(&model(
+        vec![
+            node("MatMul", "to_nothing", &["x", "empty"], &["h"]),
+            node("MatMul", "to_everything", &["h", "huge"], &["y"]),
+        ],
+        vec![
+            floats("empty", &[3, 0], &[]),
+            floats("huge", &[0, 1 << 60], &[]),
+        ],
+        "y",
+    ));
+    assert!(e.contains("\"to_nothing\""), "{e}");
+    let e = refusals(&model(
+        vec![node("Concat", "nothing", &[], &["y"])],
+        Vec::new(),
+        "y",
+    ));
+    assert!(e.contains("\"nothing\""), "{e}");
+}
