@@ -34,10 +34,10 @@ fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     })
 }
 
-/// The slice kernels' name for a format activation; extensions, which have none, are refused
-/// by [`Architecture::validate`] and run as the identity should one get here.
-fn kind(activation: Option<Activation>) -> Kind {
-    match activation {
+/// The slice kernels' name for a format activation; `None` for the format's extensions, which
+/// have none (and which [`Architecture::validate`] refuses first).
+fn kind(activation: Option<Activation>) -> Option<Kind> {
+    Some(match activation {
         None => Kind::Identity,
         Some(Activation::Softmax) => Kind::Softmax,
         Some(Activation::Relu) => Kind::Relu,
@@ -51,8 +51,8 @@ fn kind(activation: Option<Activation>) -> Kind {
         Some(Activation::Softplus) => Kind::Softplus,
         Some(Activation::Exp) => Kind::Exp,
         Some(Activation::Sign) => Kind::Sign,
-        Some(_) => Kind::Identity,
-    }
+        Some(_) => return None,
+    })
 }
 
 /// Multiply-adds a call needs before it is spread over the pool. Handing a call to rayon's pool
@@ -139,7 +139,7 @@ impl BatchedInference {
         let groups = models.div_ceil(GROUP);
         let mut group_len = 0usize;
         let mut lanes = Vec::with_capacity(architecture.layers.len());
-        for l in &architecture.layers {
+        for (layer, l) in architecture.layers.iter().enumerate() {
             let bias_at = group_len;
             let values = l
                 .weight_count()
@@ -153,7 +153,10 @@ impl BatchedInference {
                 weights_at: bias_at + l.output_size * GROUP,
                 inputs: l.input_size,
                 outputs: l.output_size,
-                kind: kind(l.activation),
+                kind: kind(l.activation).ok_or_else(|| BatchedError::UnsupportedActivation {
+                    layer,
+                    activation: l.activation.map(|a| a.to_string()).unwrap_or_default(),
+                })?,
             });
         }
         let lane_len = groups
