@@ -1,7 +1,8 @@
 //! `GpuModel`: a model as one block of 32-bit words for a GPU storage buffer, word for word the
 //! layout of instmodel's `GpuModel` version 2 (so blobs and shaders are interchangeable with
-//! it), plus two opcodes of ours for MAP_TRANSFORM and ATTENTION; `ModelPack`: several blobs back
-//! to back in one buffer.
+//! it), plus two opcodes of ours for MAP_TRANSFORM and ATTENTION and activation codes 13–21 for
+//! the format's extensions (whose parameters the instruction's last word points to: only such
+//! blobs differ from instmodel's); `ModelPack`: several blobs back to back in one buffer.
 //!
 //! Layout (every offset in words from the model's start, integers stored as `u32`, values as the
 //! bits of `f32`): a 13-word header, 8 words per instruction, the weights region (each slot's
