@@ -328,7 +328,10 @@ impl Report {
                 reads: ins
                     .reads()
                     .into_iter()
-                    .map(|(field, index)| Operand { field, index })
+                    .map(|(field, index)| Operand {
+                        field: field.to_string(),
+                        index,
+                    })
                     .collect(),
                 writes: {
                     let (field, index) = ins.writes();

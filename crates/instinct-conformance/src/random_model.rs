@@ -74,13 +74,25 @@ pub fn random_extended_case(seed: u64, rows: usize) -> RandomCase {
     generate(seed, rows, true)
 }
 
+/// [`random_extended_case`] whose buffers are now and then up to `max_width` values wide, so
+/// that every engine meets every instruction and activation at widths that cross its register,
+/// tile and chain sizes.
+pub fn random_wide_case(seed: u64, rows: usize, max_width: usize) -> RandomCase {
+    generate_with(seed, rows, true, max_width)
+}
+
 fn generate(seed: u64, rows: usize, extensions: bool) -> RandomCase {
+    generate_with(seed, rows, extensions, 0)
+}
+
+fn generate_with(seed: u64, rows: usize, extensions: bool, max_width: usize) -> RandomCase {
     let mut g = Gen {
         rng: Rng::new(seed),
         info: ModelInfo::default(),
         written: Vec::new(),
         pristine_inputs: Vec::new(),
         extensions,
+        max_width,
     };
     g.build();
     let feature_size: usize = g.info.buffer_sizes[..g.pristine_inputs_len()].iter().sum();
@@ -159,9 +171,22 @@ struct Gen {
     pristine_inputs: Vec<bool>,
     /// Whether activations may be the format's extensions.
     extensions: bool,
+    /// The widest buffer drawn (a third of new buffers are drawn up to it when it exceeds the
+    /// usual small sizes).
+    max_width: usize,
 }
 
 impl Gen {
+    /// A buffer width: usually 1..=`small`, and for wide cases a third of the time up to
+    /// `max_width`.
+    fn width(&mut self, small: usize) -> usize {
+        if self.max_width > small && self.rng.chance(0.33) {
+            self.rng.range(1, self.max_width)
+        } else {
+            self.rng.range(1, small)
+        }
+    }
+
     fn pristine_inputs_len(&self) -> usize {
         self.pristine_inputs.len()
     }
@@ -169,7 +194,7 @@ impl Gen {
     fn build(&mut self) {
         let input_buffers = self.rng.range(1, 2);
         for _ in 0..input_buffers {
-            let size = self.rng.range(1, 6);
+            let size = self.width(6);
             self.new_buffer(size);
             self.pristine_inputs.push(true);
         }
@@ -200,7 +225,7 @@ impl Gen {
         let last = self.info.buffer_sizes.len() - 1;
         if last < input_buffers || self.rng.chance(0.5) {
             let from = self.recent();
-            let out = self.rng.range(1, 4);
+            let out = self.width(4);
             let activation = self.activation();
             self.dot(from, out, activation);
         }
@@ -310,7 +335,7 @@ impl Gen {
         match op {
             Op::Dot => {
                 let input = self.recent();
-                let out = self.rng.range(1, 6);
+                let out = self.width(6);
                 let activation = self.activation();
                 self.dot(input, out, activation);
             }
@@ -322,6 +347,15 @@ impl Gen {
                 let two = self.rng.chance(0.5);
                 let size = pad + self.size(a) + if two { self.size(b) } else { 0 };
                 let output = self.new_buffer(size);
+                // The padding is filled by a gather of the first values of `a`: every element
+                // of a buffer is written before anything reads it.
+                if pad > 0 {
+                    self.info.instructions.push(Instruction::CopyMasked {
+                        input: a,
+                        output,
+                        indexes: vec![0; pad],
+                    });
+                }
                 self.info.instructions.push(Instruction::Copy {
                     input: a,
                     output,
@@ -350,10 +384,9 @@ impl Gen {
             }
             Op::CopyMasked => {
                 let input = self.recent();
-                let n = self.rng.range(1, 6);
+                let n = self.width(6);
                 let indexes = (0..n).map(|_| self.rng.below(self.size(input))).collect();
-                let size = n + self.rng.range(0, 1);
-                let output = self.new_buffer(size);
+                let output = self.new_buffer(n);
                 self.info.instructions.push(Instruction::CopyMasked {
                     input,
                     output,
@@ -499,10 +532,15 @@ impl Gen {
                 let from = self.recent();
                 let activation = self.activation();
                 let heads = self.dot(from, h, activation);
-                // Sometimes a wider output (the values past the data stay zero), sometimes the
-                // data buffer itself.
+                // Sometimes a wider output (whose last value a COPY writes afterwards),
+                // sometimes the data buffer itself.
+                let mut tail = None;
                 let output = match self.rng.below(5) {
-                    0 => self.new_buffer(d + 1),
+                    0 => {
+                        let from = self.recent();
+                        tail = Some(self.dot(from, 1, None));
+                        self.new_buffer(d + 1)
+                    }
                     1 => {
                         self.touch(data);
                         data
@@ -515,6 +553,13 @@ impl Gen {
                 } else {
                     Instruction::AddBufferHeads { input, output }
                 });
+                if let Some(tail) = tail {
+                    self.info.instructions.push(Instruction::Copy {
+                        input: tail,
+                        output,
+                        internal_index: d,
+                    });
+                }
             }
             Op::ReduceSum => {
                 let input = self.recent();
@@ -522,8 +567,7 @@ impl Gen {
                     self.touch(input);
                     input
                 } else {
-                    let size = self.rng.range(1, 2);
-                    self.new_buffer(size)
+                    self.new_buffer(1)
                 };
                 self.info
                     .instructions

@@ -112,29 +112,33 @@ fn outputs_follow_the_formula() {
 
 #[test]
 fn stale_memory_never_leaks_into_a_prediction() {
-    // A REDUCE_SUM writes only element 0 of a 3-wide output buffer: the rest must read as zero
-    // even when the caller's memory is full of garbage from before.
+    // A REDUCE_SUM writes only element 0 of the 3-wide buffer 1 (valid while nothing reads the
+    // rest): a result slice over buffer 1 must show zeros there even when the caller's memory is
+    // full of garbage from before.
     let info = ModelBuilder::with_feature_size(2)
-        .buffer_sizes([2, 3])
+        .buffer_sizes([2, 3, 2])
         .instruction(Instruction::ReduceSum {
             input: 0,
             output: 1,
         })
+        .instruction(Instruction::Copy {
+            input: 0,
+            output: 2,
+            internal_index: 0,
+        })
         .build()
         .unwrap();
     let m = Interpreter::new(&instinct_validate::validate(&info, &Limits::default()).unwrap());
-    let mut memory = vec![f32::NAN; 5];
+    let mut memory = vec![f32::NAN; 7];
     memory[..2].copy_from_slice(&[1.0, 2.0]);
     m.predict_with_buffer(&mut memory).unwrap();
-    assert_eq!(m.output(&memory).unwrap(), &[3.0, 0.0, 0.0]);
-    let mut out = [9.0; 3];
-    m.predict_into(&[4.0, 5.0], &mut [7.0; 5], &mut out)
-        .unwrap();
-    assert_eq!(out, [9.0, 0.0, 0.0]);
+    assert_eq!(memory[2..5], [3.0, 0.0, 0.0]);
     let batch = m
         .predict_parallel(
             &[1.0, 1.0, 2.0, 2.0, 3.0, 3.0],
-            PredictConfig::new().with_threads(2),
+            PredictConfig::new()
+                .with_threads(2)
+                .with_slice_result_buffer(2, 5),
         )
         .unwrap();
     assert_eq!(

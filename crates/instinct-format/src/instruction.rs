@@ -151,6 +151,28 @@ pub enum Instruction {
     },
 }
 
+/// The JSON field of an instruction that names a buffer it reads; its `Display` is the field's
+/// path (`input`, `input[1]`, `key`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadField {
+    /// `input`, a single buffer index.
+    Input,
+    /// `input[i]`, one entry of an input list.
+    InputAt(usize),
+    /// `key` (ATTENTION).
+    Key,
+}
+
+impl std::fmt::Display for ReadField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadField::Input => f.write_str("input"),
+            ReadField::InputAt(i) => write!(f, "input[{i}]"),
+            ReadField::Key => f.write_str("key"),
+        }
+    }
+}
+
 /// How an instruction writes its output buffer; this drives the dataflow checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteKind {
@@ -185,8 +207,9 @@ impl Instruction {
     }
 
     /// Every buffer index this instruction reads, with the JSON field that names it
-    /// (`("input", 2)`, `("input[1]", 5)`, `("key", 0)`). In-place instructions read their input.
-    pub fn reads(&self) -> Vec<(String, usize)> {
+    /// (`(ReadField::Input, 2)`, `(ReadField::InputAt(1), 5)`, `(ReadField::Key, 0)`). In-place
+    /// instructions read their input.
+    pub fn reads(&self) -> Vec<(ReadField, usize)> {
         match self {
             Instruction::Dot { input, .. }
             | Instruction::Copy { input, .. }
@@ -196,17 +219,17 @@ impl Instruction {
             | Instruction::MulElementwise { input, .. }
             | Instruction::ClipElementwise { input, .. }
             | Instruction::MapTransform { input, .. }
-            | Instruction::ReduceSum { input, .. } => vec![("input".to_string(), *input)],
+            | Instruction::ReduceSum { input, .. } => vec![(ReadField::Input, *input)],
             Instruction::AddElementwiseBuffers { input, .. }
             | Instruction::MultiplyElementwiseBuffers { input, .. }
             | Instruction::MultiplyBufferHeads { input, .. }
             | Instruction::AddBufferHeads { input, .. } => input
                 .iter()
                 .enumerate()
-                .map(|(i, &b)| (format!("input[{i}]"), b))
+                .map(|(i, &b)| (ReadField::InputAt(i), b))
                 .collect(),
             Instruction::Attention { input, key, .. } => {
-                vec![("input".to_string(), *input), ("key".to_string(), *key)]
+                vec![(ReadField::Input, *input), (ReadField::Key, *key)]
             }
         }
     }
@@ -328,7 +351,8 @@ mod tests {
             parameters_min: None,
             parameters_max: Some(1),
         };
-        assert_eq!(i.reads(), vec![("input".to_string(), 3)]);
+        assert_eq!(i.reads(), vec![(ReadField::Input, 3)]);
+        assert_eq!(ReadField::InputAt(2).to_string(), "input[2]");
         assert_eq!(i.writes(), ("input", 3));
         assert_eq!(i.write_kind(), WriteKind::InPlace);
         assert_eq!(i.parameter_refs(), vec![("parameters_max", 1)]);

@@ -1,41 +1,69 @@
-//! Dataflow rules, run in program order: reads of never-written buffers, results overwritten
-//! before anything read them (the reference's "unused computation"), an output never written.
+//! Dataflow rules, run in program order: reads of elements that neither the input nor an
+//! earlier instruction has written, results overwritten before anything read them (the
+//! reference's "unused computation"), output elements never written.
 
 use crate::DiagnosticKind as K;
+use crate::coverage::{self, ReadSpan, Written};
 use crate::rules::Report;
-use instinct_format::{Instruction, ModelInfo, WriteKind};
-
-fn writes_something(info: &ModelInfo, ins: &Instruction) -> bool {
-    match ins {
-        Instruction::CopyMasked { indexes, .. } => !indexes.is_empty(),
-        Instruction::MapTransform { size, .. } => *size > 0,
-        Instruction::Copy { input, .. } => info.buffer_sizes[*input] > 0,
-        _ => true,
-    }
-}
+use instinct_format::{ModelInfo, WriteKind};
 
 /// Runs the dataflow rules. Every buffer index must be in range, and the input must fill
 /// buffers `0..input_buffers`.
 pub(crate) fn check(info: &ModelInfo, input_buffers: usize, r: &mut Report) {
     let buffers = info.buffer_sizes.len();
-    let mut written: Vec<bool> = (0..buffers).map(|b| b < input_buffers).collect();
+    let mut written: Vec<Written> = (0..buffers)
+        .map(|b| {
+            if b < input_buffers {
+                Written::full(info.buffer_sizes[b])
+            } else {
+                Written::default()
+            }
+        })
+        .collect();
     // For each buffer, the instructions whose writes are still visible in it (several after
     // partial writes such as the COPYs of a concatenation), as the reference tracks them.
     let mut last_writers: Vec<Vec<usize>> = vec![Vec::new(); buffers];
     let mut was_read = vec![false; info.instructions.len()];
     for (n, ins) in info.instructions.iter().enumerate() {
-        for (field, b) in ins.reads() {
-            if !written[b] {
-                r.push(
-                    format!("instructions[{n}].{field}"),
-                    K::ReadBeforeWrite { buffer: b },
-                );
+        for read in coverage::reads(info, ins) {
+            let b = read.buffer;
+            match read.span {
+                ReadSpan::Range(range) => {
+                    if let Some(gap) = written[b].first_gap(range) {
+                        r.push(
+                            format!("instructions[{n}].{}", read.field),
+                            K::ReadBeforeWrite {
+                                buffer: b,
+                                start: gap.start,
+                                end: gap.end,
+                                instruction: n,
+                            },
+                        );
+                    }
+                }
+                ReadSpan::Points(indexes) => {
+                    let unwritten = indexes
+                        .iter()
+                        .enumerate()
+                        .find(|&(_, &i)| i < info.buffer_sizes[b] && !written[b].contains(i));
+                    if let Some((j, &i)) = unwritten {
+                        r.push(
+                            format!("instructions[{n}].indexes[{j}]"),
+                            K::ReadBeforeWrite {
+                                buffer: b,
+                                start: i,
+                                end: i + 1,
+                                instruction: n,
+                            },
+                        );
+                    }
+                }
             }
             for &w in &last_writers[b] {
                 was_read[w] = true;
             }
         }
-        let (_, out) = ins.writes();
+        let (out, range) = coverage::write(info, ins);
         match ins.write_kind() {
             WriteKind::Partial => last_writers[out].push(n),
             WriteKind::Full | WriteKind::InPlace => {
@@ -53,17 +81,17 @@ pub(crate) fn check(info: &ModelInfo, input_buffers: usize, r: &mut Report) {
                 last_writers[out] = vec![n];
             }
         }
-        // A write of no element (COPY_MASKED without indexes, MAP_TRANSFORM of size 0, COPY of
-        // the empty buffer 0) leaves the buffer as unwritten as it was.
-        if writes_something(info, ins) {
-            written[out] = true;
-        }
+        written[out].insert(range);
     }
     let last = buffers - 1;
-    if !written[last] {
+    if let Some(gap) = written[last].first_gap(0..info.buffer_sizes[last]) {
         r.push(
             format!("buffer_sizes[{last}]"),
-            K::OutputNeverWritten { buffer: last },
+            K::OutputNeverWritten {
+                buffer: last,
+                start: gap.start,
+                end: gap.end,
+            },
         );
     }
 }

@@ -99,15 +99,12 @@ pub enum DiagnosticKind {
     /// `buffer_sizes` is empty.
     #[error("`buffer_sizes` is empty")]
     NoBuffers,
-    /// A buffer other than the first has size 0.
-    #[error("buffer {buffer} has size 0 (only the first buffer may be empty)")]
+    /// A buffer has size 0.
+    #[error("buffer {buffer} has size 0")]
     ZeroBufferSize {
         /// Buffer index.
         buffer: usize,
     },
-    /// Every buffer is empty, so the model has no output.
-    #[error("the buffers hold no values")]
-    NoMemory,
     /// The buffers hold more elements than the limit.
     #[error("the buffers hold {total} elements, more than the limit of {max}")]
     TooManyBufferElements {
@@ -318,7 +315,17 @@ pub enum DiagnosticKind {
         /// The integer both denote.
         value: i32,
     },
-    /// A MAP_TRANSFORM value (or its default) is shorter than the instruction's `size`.
+    /// A MAP_TRANSFORM `default` has another length than the instruction's `size`.
+    #[error("the default has {len} values, instruction {instruction} writes {size}")]
+    MapDefaultLength {
+        /// Values in `default`.
+        len: usize,
+        /// The instruction's `size`.
+        size: usize,
+        /// The instruction.
+        instruction: usize,
+    },
+    /// A MAP_TRANSFORM map value is shorter than the instruction's `size`.
     #[error("{len} values, fewer than the {size} that instruction {instruction} writes")]
     MapValueTooShort {
         /// Values present.
@@ -388,17 +395,30 @@ pub enum DiagnosticKind {
         /// The instruction that overwrites it.
         overwritten_by: usize,
     },
-    /// An instruction reads a buffer that is not input and that nothing has written yet.
-    #[error("buffer {buffer} is read before any instruction writes it")]
+    /// An instruction reads elements that neither the input nor an earlier instruction has
+    /// written (the reference would read whatever the caller's memory held).
+    #[error(
+        "instruction {instruction} reads elements {start}..{end} of buffer {buffer}, which neither the input nor an earlier instruction writes"
+    )]
     ReadBeforeWrite {
         /// The buffer.
         buffer: usize,
+        /// First element not written.
+        start: usize,
+        /// End (exclusive) of the first unwritten range.
+        end: usize,
+        /// The reading instruction.
+        instruction: usize,
     },
-    /// No instruction writes the output (last) buffer.
-    #[error("the output buffer {buffer} is never written")]
+    /// Elements of the output (last) buffer are never written.
+    #[error("elements {start}..{end} of the output buffer {buffer} are never written")]
     OutputNeverWritten {
         /// The last buffer's index.
         buffer: usize,
+        /// First element never written.
+        start: usize,
+        /// End (exclusive) of the first unwritten range.
+        end: usize,
     },
     /// `validation_data` has different numbers of input and output rows.
     #[error("validation_data has {inputs} input rows but {outputs} expected output rows")]

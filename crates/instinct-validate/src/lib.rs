@@ -16,6 +16,7 @@
 //! ```
 
 mod chain;
+mod coverage;
 mod dataflow;
 mod diagnostics;
 mod layout;

@@ -163,7 +163,7 @@ fn check_buffers(info: &ModelInfo, limits: &Limits, r: &mut Report) -> bool {
         return false;
     }
     let mut ok = true;
-    for (i, &s) in sizes.iter().enumerate().skip(1) {
+    for (i, &s) in sizes.iter().enumerate() {
         if s == 0 {
             r.push(
                 format!("buffer_sizes[{i}]"),
@@ -183,9 +183,6 @@ fn check_buffers(info: &ModelInfo, limits: &Limits, r: &mut Report) -> bool {
                 max: limits.max_buffer_elements,
             },
         );
-        ok = false;
-    } else if total == Some(0) {
-        r.push("buffer_sizes", K::NoMemory);
         ok = false;
     }
     ok
@@ -543,10 +540,11 @@ fn check_instructions(info: &ModelInfo, r: &mut Report) -> bool {
         }
         let mut ok = true;
         let (write_field, written) = ins.writes();
-        let mut buffers = ins.reads();
-        buffers.push((write_field.to_string(), written));
-        for (field, b) in buffers {
+        // Fields are named only when one is out of range: input lists can be long.
+        let reads = ins.reads().into_iter().map(|(f, b)| (Some(f), b));
+        for (field, b) in reads.chain([(None, written)]) {
             if b >= sizes.len() {
+                let field = field.map_or_else(|| write_field.to_string(), |f| f.to_string());
                 r.push(
                     at(&field),
                     K::BufferOutOfRange {
@@ -723,8 +721,15 @@ fn check_shapes(info: &ModelInfo, n: usize, ins: &Instruction, r: &mut Report) {
                 size: *size,
                 instruction: n,
             };
-            if default.len() < *size {
-                r.push(at("default"), short(default.len()));
+            if default.len() != *size {
+                r.push(
+                    at("default"),
+                    K::MapDefaultLength {
+                        len: default.len(),
+                        size: *size,
+                        instruction: n,
+                    },
+                );
             }
             if let Some(m) = info.maps().get(*map)
                 && let Some((key, values)) = m.entries.iter().find(|(_, v)| v.len() < *size)

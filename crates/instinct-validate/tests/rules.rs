@@ -183,8 +183,8 @@ fn buffers() {
     check_info(
         info_of(empty),
         &Limits::default(),
-        "buffer_sizes",
-        K::NoMemory,
+        "buffer_sizes[0]",
+        K::ZeroBufferSize { buffer: 0 },
     );
 }
 
@@ -623,11 +623,22 @@ fn out_of_bounds_copies_and_lookups() {
 
 #[test]
 fn heads_output_may_be_longer_than_the_data_but_not_shorter() {
+    // A longer output keeps its tail as it was: reading that tail unwritten is refused.
     let mut v = base();
     v["buffer_sizes"][5] = json!(6);
     v["instructions"][8]["input"] = json!(4);
     v["instructions"][9]["input"] = json!(5);
-    assert!(validate(&info_of(v), &Limits::default()).is_ok());
+    check_info(
+        info_of(v),
+        &Limits::default(),
+        "instructions[9].input",
+        K::ReadBeforeWrite {
+            buffer: 5,
+            start: 4,
+            end: 6,
+            instruction: 9,
+        },
+    );
     check(
         |v| v["buffer_sizes"][5] = json!(3),
         "instructions[7].input[0]",
@@ -668,15 +679,18 @@ fn map_keys_and_values() {
             value: 1,
         },
     );
-    check(
-        |v| v["instructions"][5]["default"] = json!([0.0]),
-        "instructions[5].default",
-        K::MapValueTooShort {
-            len: 1,
-            size: 2,
-            instruction: 5,
-        },
-    );
+    for default in [json!([0.0]), json!([0.0, 1.0, 2.0])] {
+        let len = default.as_array().unwrap().len();
+        check(
+            |v| v["instructions"][5]["default"] = default,
+            "instructions[5].default",
+            K::MapDefaultLength {
+                len,
+                size: 2,
+                instruction: 5,
+            },
+        );
+    }
     check(
         |v| v["maps"][0]["1"] = json!([0.5]),
         "maps[0][\"1\"]",
@@ -726,12 +740,21 @@ fn dataflow() {
     check(
         |v| v["instructions"][6]["input"] = json!([1, 5]),
         "instructions[6].input[1]",
-        K::ReadBeforeWrite { buffer: 5 },
+        K::ReadBeforeWrite {
+            buffer: 5,
+            start: 0,
+            end: 4,
+            instruction: 6,
+        },
     );
     check(
         |v| drop(v["instructions"].as_array_mut().unwrap().pop()),
         "buffer_sizes[7]",
-        K::OutputNeverWritten { buffer: 7 },
+        K::OutputNeverWritten {
+            buffer: 7,
+            start: 0,
+            end: 1,
+        },
     );
     // Writes of no element do not count as writes.
     let hollow = json!({"feature_size": 2, "buffer_sizes": [2, 2, 1],
@@ -748,18 +771,40 @@ fn dataflow() {
     assert_eq!(
         found,
         [
-            ("instructions[1].input", &K::ReadBeforeWrite { buffer: 1 }),
-            ("buffer_sizes[2]", &K::OutputNeverWritten { buffer: 2 })
+            (
+                "instructions[1].input",
+                &K::ReadBeforeWrite {
+                    buffer: 1,
+                    start: 0,
+                    end: 1,
+                    instruction: 1
+                }
+            ),
+            (
+                "buffer_sizes[2]",
+                &K::OutputNeverWritten {
+                    buffer: 2,
+                    start: 0,
+                    end: 1
+                }
+            )
         ]
     );
 }
 
 #[test]
-fn attention_with_an_empty_key_is_valid_as_in_the_reference() {
+fn an_empty_first_buffer_is_refused() {
+    // The reference accepts an empty buffer 0 before the input (and an ATTENTION with it as its
+    // empty key); a buffer of no values is refused here like any other.
     let model = json!({"feature_size": 2, "buffer_sizes": [0, 2, 2],
         "instructions": [{"type": "ATTENTION", "input": 1, "key": 0, "output": 2, "weights": 0}],
         "weights": [[[], []]], "bias": [[0.5, -0.5]]});
-    assert!(validate(&info_of(model), &Limits::default()).is_ok());
+    check_info(
+        info_of(model),
+        &Limits::default(),
+        "buffer_sizes[0]",
+        K::ZeroBufferSize { buffer: 0 },
+    );
 }
 
 #[test]
@@ -826,5 +871,123 @@ fn diagnostics_serialize_with_kind_and_path() {
     assert_eq!(
         json[0],
         json!({"path": "instructions[0].weights", "kind": "weight_slot_out_of_range", "slot": 7, "slots": 2})
+    );
+}
+
+/// Asserts that `model` is refused with exactly `expected` (path and kind) among its problems.
+fn refused_with(model: Value, path: &str, kind: K) {
+    check_info(info_of(model), &Limits::default(), path, kind);
+}
+
+#[test]
+fn element_coverage() {
+    let unwritten = |buffer, start, end, instruction| K::ReadBeforeWrite {
+        buffer,
+        start,
+        end,
+        instruction,
+    };
+    // A COPY leaves elements 0 and 3 of buffer 1 unwritten; the DOT reads them.
+    refused_with(
+        json!({"feature_size": 2, "buffer_sizes": [2, 4, 1],
+            "instructions": [
+                {"type": "COPY", "input": 0, "output": 1, "internal_index": 1},
+                {"type": "DOT", "input": 1, "output": 2, "weights": 0}],
+            "weights": [[[1.0, 1.0, 1.0, 1.0]]], "bias": [[0.0]]}),
+        "instructions[1].input",
+        unwritten(1, 0, 1, 1),
+    );
+    // An index list shorter than the span the next instruction reads.
+    refused_with(
+        json!({"feature_size": 2, "buffer_sizes": [2, 3, 3],
+            "instructions": [
+                {"type": "COPY_MASKED", "input": 0, "output": 1, "indexes": [1, 0]},
+                {"type": "ACTIVATION", "input": 1, "activation": "RELU"},
+                {"type": "COPY", "input": 1, "output": 2, "internal_index": 0}],
+            "weights": [], "bias": []}),
+        "instructions[1].input",
+        unwritten(1, 2, 3, 1),
+    );
+    // A gather of an element nobody wrote is named by its index entry.
+    refused_with(
+        json!({"feature_size": 2, "buffer_sizes": [2, 3, 2],
+            "instructions": [
+                {"type": "COPY", "input": 0, "output": 1, "internal_index": 0},
+                {"type": "COPY_MASKED", "input": 1, "output": 2, "indexes": [0, 2]}],
+            "weights": [], "bias": []}),
+        "instructions[1].indexes[1]",
+        unwritten(1, 2, 3, 1),
+    );
+    // A sum writes one element of a wider output.
+    refused_with(
+        json!({"feature_size": 2, "buffer_sizes": [2, 3],
+            "instructions": [{"type": "REDUCE_SUM", "input": 0, "output": 1}],
+            "weights": [], "bias": []}),
+        "buffer_sizes[1]",
+        K::OutputNeverWritten {
+            buffer: 1,
+            start: 1,
+            end: 3,
+        },
+    );
+    // Heads over a shorter data buffer leave the tail of a longer output unwritten.
+    refused_with(
+        json!({"feature_size": 3, "buffer_sizes": [2, 1, 3],
+            "instructions": [
+                {"type": "ADD_BUFFER_HEADS", "input": [0, 1], "output": 2}],
+            "weights": [], "bias": []}),
+        "buffer_sizes[2]",
+        K::OutputNeverWritten {
+            buffer: 2,
+            start: 2,
+            end: 3,
+        },
+    );
+    // A map value written past a gap: element 0 of the output stays unwritten.
+    refused_with(
+        json!({"feature_size": 1, "buffer_sizes": [1, 3],
+            "instructions": [{"type": "MAP_TRANSFORM", "input": 0, "output": 1,
+                "internal_input_index": 0, "internal_output_index": 1, "map": 0, "size": 2,
+                "default": [0.0, 0.0]}],
+            "weights": [], "bias": [], "maps": [{"1": [1.0, 2.0]}]}),
+        "buffer_sizes[1]",
+        K::OutputNeverWritten {
+            buffer: 1,
+            start: 0,
+            end: 1,
+        },
+    );
+    // Several partial writes that together cover the buffer are fine, in any order.
+    let covered = json!({"feature_size": 2, "buffer_sizes": [2, 5],
+        "instructions": [
+            {"type": "COPY", "input": 0, "output": 1, "internal_index": 3},
+            {"type": "COPY_MASKED", "input": 0, "output": 1, "indexes": [1, 1, 0]}],
+        "weights": [], "bias": []});
+    assert!(validate(&info_of(covered), &Limits::default()).is_ok());
+}
+
+#[test]
+fn coverage_of_huge_buffers_costs_no_per_element_work() {
+    // 200 partial copies into a buffer of 900,000 elements, with a gap in the middle; the
+    // analysis works on ranges, so this is instantaneous (a per-element pass would touch
+    // 180 million elements).
+    let width = 4500;
+    let mut instructions: Vec<Value> = (0..200)
+        .filter(|&i| i != 100)
+        .map(|i| json!({"type": "COPY", "input": 0, "output": 1, "internal_index": i * width}))
+        .collect();
+    instructions.push(json!({"type": "ACTIVATION", "input": 1, "activation": "RELU"}));
+    let n = instructions.len() - 1;
+    let model = json!({"feature_size": width, "buffer_sizes": [width, 200 * width],
+        "instructions": instructions, "weights": [], "bias": []});
+    refused_with(
+        model,
+        &format!("instructions[{n}].input"),
+        K::ReadBeforeWrite {
+            buffer: 1,
+            start: 100 * width,
+            end: 101 * width,
+            instruction: n,
+        },
     );
 }

@@ -156,7 +156,8 @@ fn models_at_the_compute_buffer_limit_plan_within_the_loop_budget() {
 fn a_foreign_blob_whose_elements_overlap_is_refused() {
     let b = blob(
         r#"{"feature_size": 4, "buffer_sizes": [4, 8],
-            "instructions": [{"type": "COPY", "input": 0, "output": 1, "internal_index": 0}],
+            "instructions": [{"type": "COPY", "input": 0, "output": 1, "internal_index": 0},
+                             {"type": "COPY", "input": 0, "output": 1, "internal_index": 4}],
             "weights": [], "bias": []}"#,
     );
     SteppedPlan::new(&b, 0).unwrap();
