@@ -5,7 +5,9 @@
 mod common;
 
 use instinct::{Engine, Model, PredictConfig};
-use instinct_conformance::random_model::{RandomCase, random_case, random_extended_case};
+use instinct_conformance::random_model::{
+    RandomCase, random_case, random_extended_case, random_wide_case,
+};
 use instinct_conformance::{ErrorStats, Tolerance, reference::run_f64};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
@@ -197,6 +199,44 @@ fn random_models_with_extension_activations_match_the_f64_reference() {
                 .collect();
             let batch_stats = ErrorStats::compare(&batch, &expected, F32_VS_EXACT);
             prop_assert!(batch_stats.passed(), "batch: {batch_stats:?}");
+            Ok(stats)
+        },
+    );
+}
+
+/// Random models over every instruction, activation (extensions included) and optional field,
+/// with buffers from 1 to 300 values wide.
+fn wide_case(seed: u64, rows: usize) -> RandomCase {
+    random_wide_case(seed, rows, 300)
+}
+
+#[test]
+fn wide_random_models_run_on_every_cpu_engine_as_the_f64_reference() {
+    // Widths cross every register (8, 16), chain (32), panel (32) and tile size; no engine may
+    // panic or refuse a model that validated, and each agrees with the f64 reference.
+    over_generated_models(
+        300,
+        0x1157_0016,
+        "wide random models on every CPU engine vs the f64 reference",
+        wide_case,
+        |case, model| {
+            let reference = f64_rows(case, model);
+            let stats = ErrorStats::compare(&ours(model, &case.inputs), &reference, F32_VS_EXACT);
+            prop_assert!(stats.passed(), "per sample: {stats:?}");
+            for engine in [Engine::PerSample, Engine::Batch] {
+                for threads in [1, 2] {
+                    let config = PredictConfig::new()
+                        .with_threads(threads)
+                        .with_engine(engine);
+                    let rows = parallel(model, &case.inputs, config);
+                    let stats = ErrorStats::compare(&rows, &reference, F32_VS_EXACT);
+                    prop_assert!(stats.passed(), "{engine:?} on {threads}: {stats:?}");
+                }
+            }
+            // The GPU code generators take every valid model too (their outputs are checked on
+            // an adapter in gpu_random.rs).
+            instinct_conformance::shaders_validate(model.valid())
+                .map_err(|e| TestCaseError::fail(format!("shaders: {e}")))?;
             Ok(stats)
         },
     );

@@ -108,6 +108,12 @@ impl SmallChain {
         let mut width = feature_size;
         let mut built = Vec::with_capacity(stages.len());
         for stage in stages {
+            // Every elementwise step works on the current values in two registers (AVX-512) or
+            // one 32-value buffer (AVX2): none on more than 32 values, whatever its parameters
+            // (a CLIP without bounds has none to check the width against).
+            if !matches!(stage, StageSpec::Dense(_)) && width > MAX_WIDTH {
+                return None;
+            }
             let step = match *stage {
                 StageSpec::Dense(l) => {
                     let fits = l.outputs <= MAX_WIDTH
@@ -146,8 +152,7 @@ impl SmallChain {
                         max: bound(max)?,
                     }
                 }
-                StageSpec::Activation(kind) if width <= MAX_WIDTH => Stage::Activation(kind),
-                StageSpec::Activation(_) => return None,
+                StageSpec::Activation(kind) => Stage::Activation(kind),
             };
             built.push(step);
         }
@@ -645,6 +650,14 @@ mod tests {
         };
         let stages = [StageSpec::Mul(&p), StageSpec::Dense(layer)];
         assert!(SmallChain::new(Level::Avx512, 40, &stages).is_none());
+        // A CLIP without bounds has no parameters to betray its width: still no chain on 40.
+        for level in [Level::Avx2, Level::Avx512] {
+            let unbounded = StageSpec::Clip {
+                min: None,
+                max: None,
+            };
+            assert!(SmallChain::new(level, 40, &[unbounded, StageSpec::Dense(layer)]).is_none());
+        }
     }
 
     #[test]

@@ -60,3 +60,25 @@ fn a_nan_result_never_matches() {
         matches!(problems.0[0].kind, DiagnosticKind::ValidationMismatch { computed, .. } if computed.is_nan())
     );
 }
+
+#[test]
+fn an_unbounded_clip_wider_than_a_register_chain_loads_and_predicts() {
+    // CLIP_ELEMENTWISE without bounds has no parameter vector to betray its width: on 33 values
+    // it used to make the register chain index a 32-value block (a panic inside `Model::load`,
+    // which runs `validation_data`). Every engine must take it at any width.
+    for width in [1usize, 32, 33, 64, 300] {
+        let ones = vec!["1.0"; width].join(",");
+        let zeros = vec!["0.0"; width].join(",");
+        let json = format!(
+            r#"{{"feature_size": {width}, "buffer_sizes": [{width}, 1],
+            "instructions": [{{"type": "CLIP_ELEMENTWISE", "input": 0}},
+                             {{"type": "DOT", "input": 0, "output": 1, "weights": 0}}],
+            "weights": [[[{ones}]]], "bias": [[0.5]],
+            "validation_data": {{"inputs": [[{zeros}]], "expected_outputs": [[0.5]]}}}}"#
+        );
+        let model = load(&json).unwrap_or_else(|e| panic!("width {width}: {e}"));
+        let row = vec![2.0f32; width];
+        let expected = 2.0 * width as f32 + 0.5;
+        assert_eq!(model.predict(&row).unwrap(), [expected], "width {width}");
+    }
+}
