@@ -1,5 +1,6 @@
 //! Reading and writing model JSON with limits on size and nesting, and positions in every error.
 
+use crate::write::write_atomically;
 use crate::{FormatError, Limits, ModelInfo};
 use std::io::Read;
 use std::path::Path;
@@ -28,6 +29,9 @@ impl ModelInfo {
                 max: limits.max_file_bytes,
             });
         }
+        // Editors on Windows like to start UTF-8 files with a byte-order mark; it is not JSON,
+        // but neither is it a reason to refuse the file.
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         check_depth(bytes, limits.max_json_depth)?;
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let info = serde::Deserialize::deserialize(&mut de).map_err(FormatError::from_json)?;
@@ -93,36 +97,6 @@ pub fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, FormatError> {
     Ok(bytes)
 }
 
-/// Writes `bytes` to a temporary file next to `path` and renames it into place.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FormatError> {
-    let io = |source| FormatError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| io(std::io::Error::other("not a file path")))?;
-    // Unique per process and call, so concurrent writers never share a temporary file.
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(".{}-{n}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let write = || -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&tmp)?;
-        std::io::Write::write_all(&mut file, bytes)?;
-        // On disk before the rename, so a crash leaves the old file or the new one, never an empty one.
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    let result = write();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io)
-}
-
 /// Fails if arrays/objects nest deeper than `max`, skipping brackets inside strings.
 fn check_depth(bytes: &[u8], max: usize) -> Result<(), FormatError> {
     let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
@@ -163,6 +137,23 @@ fn check_depth(bytes: &[u8], max: usize) -> Result<(), FormatError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_byte_order_mark_is_accepted_and_duplicate_keys_are_refused() {
+        let model = r#"{"feature_size": 1, "buffer_sizes": [1, 1],
+            "instructions": [{"type": "ACTIVATION", "input": 0, "activation": "RELU"}],
+            "weights": [], "bias": []}"#;
+        let with_bom = format!("\u{feff}{model}");
+        let info = ModelInfo::from_json_slice(with_bom.as_bytes(), &Limits::default()).unwrap();
+        assert_eq!(info, ModelInfo::from_json_str(model).unwrap());
+        let twice = model.replacen(
+            "\"buffer_sizes\": [1, 1],",
+            "\"buffer_sizes\": [1, 1], \"buffer_sizes\": [1, 2],",
+            1,
+        );
+        let err = ModelInfo::from_json_str(&twice).unwrap_err();
+        assert!(err.to_string().contains("duplicate field"), "{err}");
+    }
 
     #[test]
     fn deep_nesting_is_refused_with_its_position() {

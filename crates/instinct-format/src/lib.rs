@@ -21,12 +21,14 @@ mod instruction;
 mod json;
 mod limits;
 mod model;
+mod write;
 
 pub use activation::Activation;
 pub use builder::{ModelBuilder, from_logistic_regression};
 pub use error::FormatError;
 pub use features::{expand_feature_names, feature_width};
 pub use instruction::{Instruction, ReadField, WriteKind};
-pub use json::{read_limited, write_atomically};
+pub use json::read_limited;
 pub use limits::Limits;
 pub use model::{IdMap, ModelInfo, ValidationData};
+pub use write::write_atomically;
