@@ -53,11 +53,32 @@ pub fn load_model(path: &Path) -> Outcome<Model> {
     })
 }
 
+/// Whether a model file that failed to parse as JSON is probably ONNX: its extension says so,
+/// or its first byte is a protobuf tag (ONNX files start with `ir_version`, field 1: `0x08`).
+fn looks_like_onnx(path: &Path, error: &FormatError) -> bool {
+    let by_name = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("onnx"));
+    let by_content = matches!(error, FormatError::Json { .. })
+        && std::fs::File::open(path)
+            .and_then(|mut f| {
+                let mut first = [0u8; 1];
+                std::io::Read::read_exact(&mut f, &mut first).map(|()| first[0] == 0x08)
+            })
+            .unwrap_or(false);
+    !matches!(error, FormatError::Io { .. }) && (by_name || by_content)
+}
+
 /// A format error as one message naming the file. `Io` errors already name it; the others
 /// (too large, JSON position) do not.
 pub fn describe_format_error(path: &Path, error: &FormatError) -> String {
     match error {
         FormatError::Io { .. } => error.to_string(),
+        _ if looks_like_onnx(path, error) => format!(
+            "{}: {error}; this looks like an ONNX model: convert it first with `instinct convert {} -o MODEL.json`",
+            path.display(),
+            path.display()
+        ),
         _ => format!("{}: {error}", path.display()),
     }
 }

@@ -1,13 +1,15 @@
-//! Reading `predict`'s input rows from `.json`, `.csv` and `.npy` files into one flat batch,
-//! with every bad row named (CSV by 1-based line, JSON by 0-based index).
+//! Reading `predict`'s input rows from `.json`, `.csv` and `.npy` files into one flat batch.
+//! Every value must be a finite f32 unless `--allow-nonfinite` is given; every bad value is named
+//! by its row (1-based, as in the file) and its column (by name where the file or model has one).
 
 use crate::failure::{Failure, Outcome};
 use crate::npy;
 use crate::predict::DataFormat;
 use anyhow::anyhow;
 use instinct::{FormatError, Model};
-use serde_json::Value;
-use std::collections::HashMap;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::collections::{HashMap, HashSet};
+use std::fmt;
 use std::path::Path;
 
 /// Input files are read whole into memory; past this size that is surely a mistake.
@@ -22,9 +24,26 @@ pub struct Batch {
     pub rows: usize,
 }
 
+/// How strictly values and headers are read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadOptions {
+    /// Accept NaN and ±infinity (an empty CSV cell and a JSON `null` as NaN).
+    pub allow_nonfinite: bool,
+    /// Whether a CSV's first row is a header; `None` detects it.
+    pub header: Option<bool>,
+}
+
+/// What the user can do about a non-finite value.
+const ALLOW_HINT: &str = "pass --allow-nonfinite to let NaN and infinities through";
+
 /// Reads the rows of `path` for `model`. An unreadable or malformed file is exit 2; a row of
-/// the wrong length or with a value that is not a number is exit 1, naming the row.
-pub fn read_rows(path: &Path, format: DataFormat, model: &Model) -> Outcome<Batch> {
+/// the wrong length or a value that is not a finite number is exit 1, naming the row and column.
+pub fn read_rows(
+    path: &Path,
+    format: DataFormat,
+    model: &Model,
+    options: ReadOptions,
+) -> Outcome<Batch> {
     let bytes = instinct::format::read_limited(path, MAX_INPUT_BYTES).map_err(|e| match e {
         FormatError::FileTooLarge { bytes, max } => Failure::unreadable(anyhow!(
             "{}: input file is {bytes} bytes, more than the limit of {max}",
@@ -37,94 +56,444 @@ pub fn read_rows(path: &Path, format: DataFormat, model: &Model) -> Outcome<Batc
         code: f.code,
         error: anyhow!("{shown}: {:#}", f.error),
     };
+    let names = model.feature_names();
     match format {
-        DataFormat::Json => read_json(&bytes, model.feature_size()),
-        DataFormat::Csv => read_csv(&bytes, model.feature_size(), model.feature_names()),
-        DataFormat::Npy => read_npy(&bytes, model.feature_size()),
+        DataFormat::Json => read_json(&bytes, model.feature_size(), names.as_deref(), options),
+        DataFormat::Csv => read_csv(&bytes, model.feature_size(), names, options),
+        DataFormat::Npy => read_npy(&bytes, model.feature_size(), names.as_deref(), options),
     }
     .map_err(fail_in_file)
 }
 
-/// `[[...], ...]` or `{"inputs": [[...], ...]}`. JSON cannot spell NaN, so `null` stands for it
-/// (as pandas writes it), and strings that parse as numbers (`"NaN"`, `"inf"`) are accepted.
-fn read_json(bytes: &[u8], feature_size: usize) -> Outcome<Batch> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-        // Python's `json.dump` writes bare NaN and Infinity, which are not JSON; say so.
-        let hint = if e.is_syntax() && (contains(bytes, b"NaN") || contains(bytes, b"Infinity")) {
-            " (JSON has no NaN or Infinity: write null or the string \"NaN\")"
-        } else {
-            ""
-        };
-        Failure::unreadable(anyhow!("invalid json: {e}{hint}"))
-    })?;
-    let rows = match value {
-        Value::Array(rows) => rows,
-        Value::Object(mut map) => match map.remove("inputs") {
-            Some(Value::Array(rows)) => rows,
-            _ => {
-                return Err(Failure::unreadable(anyhow!(
-                    "expected an array of rows or an object with an \"inputs\" array of rows"
-                )));
-            }
-        },
-        _ => {
-            return Err(Failure::unreadable(anyhow!(
-                "expected an array of rows or an object with an \"inputs\" array of rows"
-            )));
+/// One value as read from text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Cell {
+    /// A finite f32.
+    Finite(f32),
+    /// NaN or an infinity, spelled as such (`NaN`, `inf`, `-Infinity`), or a missing value.
+    NonFinite(f32),
+    /// A finite number too large for f32 (`1e39`, `1e999`).
+    OutOfRange,
+    /// Not a number at all.
+    NotANumber,
+}
+
+/// Parses a CSV field or a JSON string. Rust's parser takes `nan`, `inf`, `infinity` in any
+/// case with an optional sign; any other text that parses to an infinity overflowed.
+fn parse_cell(text: &str) -> Cell {
+    let Ok(x) = text.parse::<f32>() else {
+        return Cell::NotANumber;
+    };
+    if x.is_finite() {
+        return Cell::Finite(x);
+    }
+    let word = text.trim_start_matches(['+', '-']).to_ascii_lowercase();
+    if matches!(word.as_str(), "nan" | "inf" | "infinity") {
+        Cell::NonFinite(x)
+    } else {
+        Cell::OutOfRange
+    }
+}
+
+/// The value of `cell`, or why it is refused (`shown` is the text as the user wrote it).
+fn accept(cell: Cell, shown: &str, allow_nonfinite: bool) -> Result<f32, String> {
+    match cell {
+        Cell::Finite(x) => Ok(x),
+        Cell::NonFinite(x) if allow_nonfinite => Ok(x),
+        Cell::NonFinite(_) if shown.is_empty() => Err(format!("the cell is empty; {ALLOW_HINT}")),
+        Cell::NonFinite(_) => Err(format!("{shown} is not a finite number; {ALLOW_HINT}")),
+        Cell::OutOfRange => Err(format!(
+            "{shown} is outside the range of 32-bit floats (±3.4028235e38)"
+        )),
+        Cell::NotANumber => Err(format!("{shown} is not a number")),
+    }
+}
+
+/// `column 2 ("b")`, or `column 2` without a name.
+fn column_label(index: usize, name: Option<&str>) -> String {
+    match name {
+        Some(name) => format!("column {} ({name:?})", index + 1),
+        None => format!("column {}", index + 1),
+    }
+}
+
+/// Grows `values` by one row's worth, or says that memory ran out (instead of aborting).
+fn reserve_row(values: &mut Vec<f32>, width: usize) -> Result<(), String> {
+    values.try_reserve(width).map_err(|_| {
+        format!(
+            "not enough memory for the input rows ({} values read)",
+            values.len()
+        )
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON
+
+/// `[[...], ...]` or `{"inputs": [[...], ...]}`, read in one streaming pass straight into the f32
+/// values (a `serde_json::Value` tree would take ~20× the file). JSON cannot spell NaN or
+/// infinity: with `--allow-nonfinite`, `null` reads as NaN and the strings `"NaN"`,
+/// `"Infinity"`, `"-Infinity"` as themselves.
+fn read_json(
+    bytes: &[u8],
+    feature_size: usize,
+    names: Option<&[String]>,
+    options: ReadOptions,
+) -> Outcome<Batch> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut state = JsonRows {
+        feature_size,
+        names,
+        allow_nonfinite: options.allow_nonfinite,
+        values: Vec::new(),
+        rows: 0,
+        column: 0,
+        problem: None,
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed = Top(&mut state).deserialize(&mut de).and_then(|()| de.end());
+    match (parsed, state.problem.take()) {
+        (_, Some(Problem::Row(message))) => Err(Failure::invalid(anyhow!(message))),
+        (_, Some(Problem::File(message))) => Err(Failure::unreadable(anyhow!(message))),
+        (Err(e), None) if e.to_string().starts_with("number out of range") => {
+            // serde_json itself refuses numbers beyond f64 (`1e999`): name the row and column.
+            let row = state.rows + 1;
+            let column = column_label(
+                state.column,
+                names.and_then(|n| n.get(state.column)).map(String::as_str),
+            );
+            Err(Failure::invalid(anyhow!(
+                "row {row}, {column}: the number is outside the range of 32-bit floats (±3.4028235e38) ({e})"
+            )))
+        }
+        (Err(e), None) => {
+            // Python's `json.dump` writes bare NaN and Infinity, which are not JSON; say so.
+            let hint = if e.is_syntax() && (contains(bytes, b"NaN") || contains(bytes, b"Infinity"))
+            {
+                " (JSON has no NaN or Infinity: write null or the strings \"NaN\", \"Infinity\", \"-Infinity\", with --allow-nonfinite)"
+            } else {
+                ""
+            };
+            Err(Failure::unreadable(anyhow!("invalid json: {e}{hint}")))
+        }
+        (Ok(()), None) => Ok(Batch {
+            values: state.values,
+            rows: state.rows,
+        }),
+    }
+}
+
+/// Why reading stopped: a bad row (exit 1) or a file of the wrong shape (exit 2).
+enum Problem {
+    Row(String),
+    File(String),
+}
+
+/// The rows read so far and where the reader is.
+struct JsonRows<'a> {
+    feature_size: usize,
+    names: Option<&'a [String]>,
+    allow_nonfinite: bool,
+    values: Vec<f32>,
+    rows: usize,
+    /// The value of the current row being read (0-based).
+    column: usize,
+    problem: Option<Problem>,
+}
+
+impl JsonRows<'_> {
+    /// Records `problem` and returns the error that stops the parser.
+    fn stop<E: de::Error>(&mut self, problem: Problem) -> E {
+        self.problem = Some(problem);
+        E::custom("stopped")
+    }
+
+    fn row_problem<E: de::Error>(&mut self, what: String) -> E {
+        let row = self.rows + 1;
+        self.stop(Problem::Row(format!("row {row}{what}")))
+    }
+
+    fn wrong_shape<E: de::Error>(&mut self) -> E {
+        self.stop(Problem::File(
+            "expected an array of rows or an object with an \"inputs\" array of rows".into(),
+        ))
+    }
+}
+
+const SHAPES: &str = "an array of rows or an object with an \"inputs\" array of rows";
+
+/// The whole document.
+struct Top<'s, 'a>(&'s mut JsonRows<'a>);
+
+impl<'de> DeserializeSeed<'de> for Top<'_, '_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Everything but an array (or, at the top, an object) is the wrong shape.
+macro_rules! refuse_scalars {
+    ($method:ident) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+            Err(self.0.$method())
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+            Err(self.0.$method())
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+            Err(self.0.$method())
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+            Err(self.0.$method())
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+            Err(self.0.$method())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+            Err(self.0.$method())
         }
     };
-    let mut values = Vec::with_capacity(rows.len().saturating_mul(feature_size));
-    for (index, row) in rows.iter().enumerate() {
-        let Value::Array(row) = row else {
-            return Err(Failure::invalid(anyhow!(
-                "row {index} (counting from 0) is not an array of numbers"
-            )));
-        };
-        if row.len() != feature_size {
-            return Err(Failure::invalid(anyhow!(
-                "row {index} (counting from 0) has {} values, the model takes {feature_size}",
-                row.len()
-            )));
+}
+
+impl<'de> Visitor<'de> for Top<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(SHAPES)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        read_json_rows(self.0, seq)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = HashSet::new();
+        let mut found = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                // As model files: a second value for a key is an error, not a silent winner.
+                return Err(self.0.stop(Problem::File(format!("duplicate key {key:?}"))));
+            }
+            if key == "inputs" {
+                map.next_value_seed(Inputs(&mut *self.0))?;
+                found = true;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
         }
-        for (position, v) in row.iter().enumerate() {
-            let x = match v {
-                Value::Number(n) => n.as_f64().map(|x| x as f32),
-                Value::Null => Some(f32::NAN),
-                Value::String(s) => s.trim().parse::<f32>().ok(),
-                _ => None,
-            };
-            let Some(x) = x else {
-                return Err(Failure::invalid(anyhow!(
-                    "row {index} (counting from 0), value {position}: {v} is not a number"
-                )));
-            };
-            values.push(x);
+        if found {
+            Ok(())
+        } else {
+            Err(self.0.wrong_shape())
         }
     }
-    Ok(Batch {
-        values,
-        rows: rows.len(),
-    })
+    refuse_scalars!(wrong_shape);
+}
+
+/// The value of `inputs`.
+struct Inputs<'s, 'a>(&'s mut JsonRows<'a>);
+
+impl<'de> DeserializeSeed<'de> for Inputs<'_, '_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Inputs<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of rows")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        read_json_rows(self.0, seq)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(self.0.wrong_shape())
+    }
+    refuse_scalars!(wrong_shape);
+}
+
+fn read_json_rows<'de, A: SeqAccess<'de>>(rows: &mut JsonRows, mut seq: A) -> Result<(), A::Error> {
+    loop {
+        if let Err(message) = reserve_row(&mut rows.values, rows.feature_size) {
+            return Err(rows.stop(Problem::File(message)));
+        }
+        rows.column = 0;
+        if seq.next_element_seed(Row(&mut *rows))?.is_none() {
+            return Ok(());
+        }
+        rows.rows += 1;
+    }
+}
+
+/// One row: exactly `feature_size` values.
+struct Row<'s, 'a>(&'s mut JsonRows<'a>);
+
+impl<'de> DeserializeSeed<'de> for Row<'_, '_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl Row<'_, '_> {
+    fn not_an_array<E: de::Error>(&mut self) -> E {
+        self.0.row_problem(" is not an array of numbers".into())
+    }
+}
+
+impl<'de> Visitor<'de> for Row<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a row of numbers")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let fs = self.0.feature_size;
+        while let Some(cell) = seq.next_element_seed(CellSeed)? {
+            let column = self.0.column;
+            if column >= fs {
+                let mut count = column + 1;
+                while seq.next_element::<IgnoredAny>()?.is_some() {
+                    count += 1;
+                }
+                return Err(self
+                    .0
+                    .row_problem(format!(" has {count} values, the model takes {fs}")));
+            }
+            let (cell, shown) = cell;
+            match accept(cell, &shown, self.0.allow_nonfinite) {
+                Ok(x) => self.0.values.push(x),
+                Err(why) => {
+                    let name = self.0.names.and_then(|n| n.get(column)).map(String::as_str);
+                    let label = column_label(column, name);
+                    return Err(self.0.row_problem(format!(", {label}: {why}")));
+                }
+            }
+            self.0.column += 1;
+        }
+        let count = self.0.column;
+        if count != fs {
+            return Err(self
+                .0
+                .row_problem(format!(" has {count} values, the model takes {fs}")));
+        }
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(mut self, _: A) -> Result<(), A::Error> {
+        Err(self.not_an_array())
+    }
+    fn visit_bool<E: de::Error>(mut self, _: bool) -> Result<(), E> {
+        Err(self.not_an_array())
+    }
+    fn visit_i64<E: de::Error>(mut self, _: i64) -> Result<(), E> {
+        Err(self.not_an_array())
+    }
+    fn visit_u64<E: de::Error>(mut self, _: u64) -> Result<(), E> {
+        Err(self.not_an_array())
+    }
+    fn visit_f64<E: de::Error>(mut self, _: f64) -> Result<(), E> {
+        Err(self.not_an_array())
+    }
+    fn visit_str<E: de::Error>(mut self, _: &str) -> Result<(), E> {
+        Err(self.not_an_array())
+    }
+    fn visit_unit<E: de::Error>(mut self) -> Result<(), E> {
+        Err(self.not_an_array())
+    }
+}
+
+/// One JSON value of a row, with its text for messages.
+struct CellSeed;
+
+impl<'de> DeserializeSeed<'de> for CellSeed {
+    type Value = (Cell, String);
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(Cell, String), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// A JSON number as f32 (through f64, as serde_json reads it).
+fn json_number(x: f64) -> (Cell, String) {
+    let y = x as f32;
+    if y.is_finite() {
+        (Cell::Finite(y), String::new())
+    } else {
+        (Cell::OutOfRange, format!("{x:e}"))
+    }
+}
+
+impl<'de> Visitor<'de> for CellSeed {
+    type Value = (Cell, String);
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a number")
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(json_number(v as f64))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(json_number(v as f64))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(json_number(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok((Cell::NonFinite(f32::NAN), "null".into()))
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        // Only the spellings of JSON writers that encode non-finite numbers as strings; a number
+        // in a string ("1.5") is a mistake worth hearing about.
+        let cell = match s {
+            "NaN" => Cell::NonFinite(f32::NAN),
+            "Infinity" => Cell::NonFinite(f32::INFINITY),
+            "-Infinity" => Cell::NonFinite(f32::NEG_INFINITY),
+            _ => Cell::NotANumber,
+        };
+        Ok((cell, format!("{s:?}")))
+    }
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Self::Value, E> {
+        Ok((Cell::NotANumber, b.to_string()))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok((Cell::NotANumber, "an array".into()))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok((Cell::NotANumber, "an object".into()))
+    }
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-/// Whether a CSV field reads as a value: a number (including `NaN` and `inf`) or empty, which
-/// stands for a missing value, NaN (as pandas writes it).
-fn parse_field(field: &str) -> Option<f32> {
-    if field.is_empty() {
-        Some(f32::NAN)
-    } else {
-        field.parse().ok()
+// ---------------------------------------------------------------------------------------------
+// CSV
+
+/// Whether a CSV's first row is a header: forced by `--header`/`--no-header`, else when its cells
+/// include every feature name of the model, or when any non-empty cell is not a number.
+fn is_header(first: &csv::StringRecord, names: Option<&[String]>, forced: Option<bool>) -> bool {
+    if let Some(forced) = forced {
+        return forced;
     }
+    if let Some(names) = names {
+        let cells: HashSet<&str> = first.iter().collect();
+        if names.iter().all(|n| cells.contains(n.as_str())) {
+            return true;
+        }
+    }
+    first
+        .iter()
+        .any(|f| !f.is_empty() && parse_cell(f) == Cell::NotANumber)
 }
 
-/// CSV with an optional header, detected by a non-numeric field in the first row. With a header
-/// and feature names, columns are matched by name and the others ignored; otherwise the columns
-/// are the features in order.
-fn read_csv(bytes: &[u8], feature_size: usize, names: Option<Vec<String>>) -> Outcome<Batch> {
+/// CSV with an optional header. With a header and feature names, columns are matched by name
+/// and the others ignored; otherwise the columns are the features in order.
+fn read_csv(
+    bytes: &[u8],
+    feature_size: usize,
+    names: Option<Vec<String>>,
+    options: ReadOptions,
+) -> Outcome<Batch> {
     // Spreadsheet programs like to start UTF-8 files with a byte-order mark; it is not data.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut reader = csv::ReaderBuilder::new()
@@ -140,10 +509,7 @@ fn read_csv(bytes: &[u8], feature_size: usize, names: Option<Vec<String>>) -> Ou
             rows: 0,
         });
     };
-    let header = first
-        .iter()
-        .any(|f| parse_field(f).is_none())
-        .then_some(first.clone());
+    let header = is_header(&first, names.as_deref(), options.header).then_some(first.clone());
 
     // `columns[i]` is the CSV column feeding input value `i`; `width` the fields each row has.
     let (columns, width) = match (&header, &names) {
@@ -167,7 +533,7 @@ fn read_csv(bytes: &[u8], feature_size: usize, names: Option<Vec<String>>) -> Ou
             }
             if !missing.is_empty() {
                 return Err(Failure::invalid(anyhow!(
-                    "the header has no column for feature{} {} (columns: {})",
+                    "the header has no column for feature{} {} (columns: {}); give --no-header if the first line is data",
                     if missing.len() == 1 { "" } else { "s" },
                     missing.join(", "),
                     header.iter().collect::<Vec<_>>().join(", ")
@@ -198,17 +564,23 @@ fn read_csv(bytes: &[u8], feature_size: usize, names: Option<Vec<String>>) -> Ou
                 record.len()
             )));
         }
+        reserve_row(&mut values, columns.len()).map_err(|m| Failure::unreadable(anyhow!(m)))?;
         for &c in &columns {
             let field = record.get(c).unwrap_or("");
-            let Some(x) = parse_field(field) else {
-                let column = match header.as_ref().and_then(|h| h.get(c)) {
-                    Some(name) => format!("column {} ({name:?})", c + 1),
-                    None => format!("column {}", c + 1),
-                };
-                return Err(Failure::invalid(anyhow!(
-                    "line {line}, {column}: {field:?} is not a number"
-                )));
+            let cell = if field.is_empty() {
+                Cell::NonFinite(f32::NAN)
+            } else {
+                parse_cell(field)
             };
+            let shown = if field.is_empty() {
+                String::new()
+            } else {
+                format!("{field:?}")
+            };
+            let x = accept(cell, &shown, options.allow_nonfinite).map_err(|why| {
+                let name = header.as_ref().and_then(|h| h.get(c));
+                Failure::invalid(anyhow!("line {line}, {}: {why}", column_label(c, name)))
+            })?;
             values.push(x);
         }
         rows += 1;
@@ -223,21 +595,45 @@ fn read_csv(bytes: &[u8], feature_size: usize, names: Option<Vec<String>>) -> Ou
     Ok(Batch { values, rows })
 }
 
-/// A 2-D `<f4`/`<f8` array with one row per sample.
-fn read_npy(bytes: &[u8], feature_size: usize) -> Outcome<Batch> {
+// ---------------------------------------------------------------------------------------------
+// NPY
+
+/// A 2-D array (float, integer or bool, either byte order, C or Fortran order) with one row per
+/// sample.
+fn read_npy(
+    bytes: &[u8],
+    feature_size: usize,
+    names: Option<&[String]>,
+    options: ReadOptions,
+) -> Outcome<Batch> {
     let matrix = npy::read(bytes).map_err(Failure::unreadable)?;
     if matrix.cols != feature_size {
         // Every row of an array has the same length, so the first row is the first bad one.
-        let row = if matrix.rows > 0 {
-            "row 0 (counting from 0)"
-        } else {
-            "each row"
-        };
+        let row = if matrix.rows > 0 { "row 1" } else { "each row" };
         return Err(Failure::invalid(anyhow!(
             "{row} has {} values, the model takes {feature_size} (the array's shape is ({}, {}))",
             matrix.cols,
             matrix.rows,
             matrix.cols
+        )));
+    }
+    let at = |(row, col): (usize, usize)| {
+        let name = names.and_then(|n| n.get(col)).map(String::as_str);
+        format!("row {}, {}", row + 1, column_label(col, name))
+    };
+    if let Some(position) = matrix.first_overflow {
+        return Err(Failure::invalid(anyhow!(
+            "{}: the float64 value is outside the range of 32-bit floats (±3.4028235e38)",
+            at(position)
+        )));
+    }
+    if !options.allow_nonfinite
+        && let Some((row, col)) = matrix.first_non_finite()
+    {
+        let v = matrix.values[row * matrix.cols + col];
+        return Err(Failure::invalid(anyhow!(
+            "{}: {v} is not a finite number; {ALLOW_HINT}",
+            at((row, col))
         )));
     }
     Ok(Batch {
@@ -254,19 +650,37 @@ mod tests {
         Some(list.iter().map(|s| s.to_string()).collect())
     }
 
+    const STRICT: ReadOptions = ReadOptions {
+        allow_nonfinite: false,
+        header: None,
+    };
+    const LENIENT: ReadOptions = ReadOptions {
+        allow_nonfinite: true,
+        header: None,
+    };
+
+    fn csv_with(text: &str, names: Option<Vec<String>>, options: ReadOptions) -> Outcome<Batch> {
+        read_csv(text.as_bytes(), 2, names, options)
+    }
+
     fn csv_ok(text: &str, names: Option<Vec<String>>) -> Vec<f32> {
-        let batch = read_csv(text.as_bytes(), 2, names).unwrap_or_else(|e| panic!("{:#}", e.error));
+        let batch = csv_with(text, names, STRICT).unwrap_or_else(|e| panic!("{:#}", e.error));
         assert_eq!(batch.values.len(), batch.rows * 2);
         batch.values
     }
 
-    fn csv_err(text: &str, names: Option<Vec<String>>, expected: &str) {
-        let err = read_csv(text.as_bytes(), 2, names).unwrap_err();
+    fn refused(result: Outcome<Batch>, code: u8, expected: &str) {
+        let err = result.unwrap_err();
         let message = format!("{:#}", err.error);
         assert!(
             message.contains(expected),
             "{message:?} should mention {expected:?}"
         );
+        assert_eq!(err.code, code, "{message}");
+    }
+
+    fn csv_err(text: &str, names: Option<Vec<String>>, expected: &str) {
+        refused(csv_with(text, names, STRICT), 1, expected);
     }
 
     #[test]
@@ -279,8 +693,60 @@ mod tests {
         );
         assert_eq!(csv_ok("1,2\n", names(&["a", "b"])), [1.0, 2.0]);
         assert_eq!(csv_ok(" a , b \n 1 , 2 \n", names(&["a", "b"])), [1.0, 2.0]);
-        assert!(csv_ok("a,b\n,NaN\n", None).iter().all(|x| x.is_nan()));
         assert_eq!(csv_ok("", None), Vec::<f32>::new());
+        // Feature names that read as numbers still make a header.
+        assert_eq!(csv_ok("2,1\n5,6\n", names(&["1", "2"])), [6.0, 5.0]);
+        // Forced either way.
+        let forced = |header| ReadOptions {
+            allow_nonfinite: false,
+            header: Some(header),
+        };
+        assert_eq!(
+            csv_with("1,2\n3,4\n", None, forced(true)).unwrap().values,
+            [3.0, 4.0]
+        );
+        refused(
+            csv_with("a,b\n3,4\n", None, forced(false)),
+            1,
+            "line 1, column 1: \"a\" is not a number",
+        );
+    }
+
+    #[test]
+    fn csv_non_finite_and_out_of_range_values_are_refused_naming_line_and_column() {
+        let ab = || names(&["a", "b"]);
+        csv_err(
+            "a,b\n1,\n",
+            ab(),
+            "line 2, column 2 (\"b\"): the cell is empty",
+        );
+        csv_err(
+            "a,b\n1,2\nNaN,2\n",
+            ab(),
+            "line 3, column 1 (\"a\"): \"NaN\" is not a finite number",
+        );
+        csv_err(
+            "1,-inf\n",
+            None,
+            "line 1, column 2: \"-inf\" is not a finite number; pass --allow-nonfinite",
+        );
+        csv_err(
+            "a,b\n1e39,1\n",
+            ab(),
+            "\"1e39\" is outside the range of 32-bit floats",
+        );
+        csv_err("a,b\n1,1e999\n", ab(), "\"1e999\" is outside the range");
+        // Out of range stays refused when non-finite values are allowed.
+        refused(
+            csv_with("a,b\n1,1e39\n", ab(), LENIENT),
+            1,
+            "outside the range",
+        );
+        let lenient = csv_with("a,b\n,NaN\ninf,-Infinity\n", None, LENIENT).unwrap();
+        assert!(lenient.values[..2].iter().all(|x| x.is_nan()));
+        assert_eq!(lenient.values[2..], [f32::INFINITY, f32::NEG_INFINITY]);
+        // Tiny numbers round to zero like any f32 parse; that is not an error.
+        assert_eq!(csv_ok("1e-50,-0\n", None), [0.0, -0.0]);
     }
 
     #[test]
@@ -310,26 +776,91 @@ mod tests {
         csv_err("a,b,c\n1,2,3\n", None, "the header has 3 columns");
     }
 
+    fn json(text: &str, options: ReadOptions) -> Outcome<Batch> {
+        read_json(text.as_bytes(), 2, Some(&["a".into(), "b".into()]), options)
+    }
+
     #[test]
-    fn json_rows_accept_both_shapes_and_null_as_nan() {
-        let batch = read_json(br#"{"inputs": [[1, 2.5], [null, "inf"]]}"#, 2).unwrap();
-        assert_eq!(batch.rows, 2);
-        assert_eq!(batch.values[..2], [1.0, 2.5]);
-        assert!(batch.values[2].is_nan() && batch.values[3] == f32::INFINITY);
-        assert_eq!(read_json(b"[]", 2).unwrap().rows, 0);
-        let err = read_json(b"[[1, 2], [3]]", 2).unwrap_err();
+    fn json_rows_accept_both_shapes() {
+        let batch = json(
+            r#"{"inputs": [[1, 2.5], [-3, 4e3]], "other": {"x": [1]}}"#,
+            STRICT,
+        )
+        .unwrap();
         assert_eq!(
-            (err.code, format!("{}", err.error).contains("row 1")),
-            (1, true)
+            (batch.rows, batch.values),
+            (2, vec![1.0, 2.5, -3.0, 4000.0])
         );
-        assert_eq!(read_json(b"[[1, true]]", 2).unwrap_err().code, 1);
-        assert_eq!(read_json(b"{\"rows\": []}", 2).unwrap_err().code, 2);
-        assert_eq!(read_json(b"[[1, 2]", 2).unwrap_err().code, 2);
-        let err = read_json(b"[[1, NaN]]", 2).unwrap_err();
-        assert!(
-            format!("{}", err.error).contains("write null"),
-            "{}",
-            err.error
+        assert_eq!(json("\u{feff}[[1, 2]]", STRICT).unwrap().rows, 1);
+        assert_eq!(json("[]", STRICT).unwrap().rows, 0);
+    }
+
+    #[test]
+    fn json_problems_name_the_row_and_column() {
+        refused(
+            json("[[1, 2], [3]]", STRICT),
+            1,
+            "row 2 has 1 values, the model takes 2",
+        );
+        refused(
+            json("[[1, 2, 3]]", STRICT),
+            1,
+            "row 1 has 3 values, the model takes 2",
+        );
+        refused(
+            json("[[1, true]]", STRICT),
+            1,
+            "row 1, column 2 (\"b\"): true is not a number",
+        );
+        refused(json("[[1, \"2\"]]", STRICT), 1, "\"2\" is not a number");
+        refused(
+            json("[[1, 2], 3]", STRICT),
+            1,
+            "row 2 is not an array of numbers",
+        );
+        refused(
+            json("[[1, null]]", STRICT),
+            1,
+            "row 1, column 2 (\"b\"): null is not a finite number; pass --allow-nonfinite",
+        );
+        refused(
+            json("[[\"NaN\", 1]]", STRICT),
+            1,
+            "row 1, column 1 (\"a\"): \"NaN\" is not a finite",
+        );
+        refused(
+            json("[[1e39, 1]]", STRICT),
+            1,
+            "row 1, column 1 (\"a\"): 1e39 is outside the range",
+        );
+        refused(
+            json("[[1, 2], [1e999, 1]]", LENIENT),
+            1,
+            "row 2, column 1 (\"a\"): the number is outside the range",
+        );
+        refused(
+            json("{\"rows\": []}", STRICT),
+            2,
+            "expected an array of rows",
+        );
+        refused(
+            json("{\"inputs\": [[1, 2]], \"inputs\": [[3, 4]]}", STRICT),
+            2,
+            "duplicate key \"inputs\"",
+        );
+        refused(json("[[1, 2]", STRICT), 2, "invalid json");
+        refused(json("[[1, NaN]]", STRICT), 2, "write null or the strings");
+    }
+
+    #[test]
+    fn json_non_finite_values_read_with_allow_nonfinite() {
+        let batch = json(r#"[[null, "NaN"], ["Infinity", "-Infinity"]]"#, LENIENT).unwrap();
+        assert!(batch.values[0].is_nan() && batch.values[1].is_nan());
+        assert_eq!(batch.values[2..], [f32::INFINITY, f32::NEG_INFINITY]);
+        refused(
+            json("[[\"nan\", 1]]", LENIENT),
+            1,
+            "\"nan\" is not a number",
         );
     }
 }

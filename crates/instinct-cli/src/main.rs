@@ -55,7 +55,8 @@ enum Command {
     Predict {
         /// The model JSON file.
         model: PathBuf,
-        /// Input rows: .json (`[[...]]` or `{"inputs": [[...]]}`), .csv (optional header) or .npy (2-D <f4/<f8).
+        /// Input rows: .json (`[[...]]` or `{"inputs": [[...]]}`), .csv (optional header) or .npy
+        /// (2-D float, integer or bool array, C or Fortran order, either byte order).
         #[arg(long, short, value_name = "FILE")]
         input: PathBuf,
         /// Where to write the outputs (.json, .csv or .npy); JSON rows on stdout without it.
@@ -67,6 +68,17 @@ enum Command {
         /// The executor.
         #[arg(long, value_enum, default_value_t = Engine::Auto)]
         engine: Engine,
+        /// Accept NaN and infinities in the input (an empty CSV cell and a JSON null read as
+        /// NaN) and let them propagate; without it they are refused, naming row and column.
+        #[arg(long)]
+        allow_nonfinite: bool,
+        /// The CSV's first line is a header (default: detected; it is one when it holds the
+        /// model's feature names or any cell that is not a number).
+        #[arg(long, conflicts_with = "no_header")]
+        header: bool,
+        /// The CSV's first line is data.
+        #[arg(long)]
+        no_header: bool,
     },
     /// Time predictions on seeded random inputs uniform in [-1, 1].
     Bench {
@@ -181,7 +193,24 @@ fn main() -> ExitCode {
             output,
             threads,
             engine,
-        } => predict::run(&model, &input, output.as_deref(), threads, engine),
+            allow_nonfinite,
+            header,
+            no_header,
+        } => predict::run(
+            &model,
+            &input,
+            output.as_deref(),
+            threads,
+            engine,
+            input::ReadOptions {
+                allow_nonfinite,
+                header: match (header, no_header) {
+                    (true, _) => Some(true),
+                    (_, true) => Some(false),
+                    _ => None,
+                },
+            },
+        ),
         Command::Bench {
             model,
             samples,
@@ -220,10 +249,24 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            // `{:#}` prints the whole context chain on one line ("a: b: c"); multi-line causes
-            // such as a list of diagnostics keep their own line breaks.
-            let _ = writeln!(std::io::stderr(), "error: {:#}", failure.error);
+            let _ = writeln!(std::io::stderr(), "error: {}", render(&failure.error));
             ExitCode::from(failure.code)
         }
     }
+}
+
+/// The whole context chain on one line ("a: b: c"), as anyhow's `{:#}` prints it, but without a
+/// cause whose text the message already holds: an OS error wrapped with its path ("cannot access
+/// x: No such file or directory") would otherwise be printed twice. Multi-line causes such as a
+/// list of diagnostics keep their own line breaks.
+fn render(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }

@@ -1,5 +1,11 @@
-//! A small reader and writer of 2-D float arrays in NumPy's `.npy` format (versions 1 to 3):
-//! little-endian `<f4` or `<f8` in C order in, `<f4` out.
+//! A strict reader of 2-D numeric arrays in NumPy's `.npy` format (versions 1.0, 2.0 and 3.0)
+//! and a writer of `<f4` ones.
+//!
+//! The reader takes what `numpy.load` reads as a 2-D array of floats (`f2`, `f4`, `f8`),
+//! integers (`i1` to `i8`, `u1` to `u8`) or booleans (`b1`), in either byte order and in C or
+//! Fortran order, and converts the values to `f32` as numpy's `astype(numpy.float32)` does.
+//! Anything else is refused with a message saying what was found: another dtype or rank, a header
+//! that is not the dict numpy writes, a data section shorter or longer than the shape says.
 //!
 //! This file depends on nothing else in the crate, so the integration tests include it too.
 
@@ -11,6 +17,13 @@ const MAGIC: &[u8; 6] = b"\x93NUMPY";
 /// numpy aligns the start of the data to this many bytes (`ARRAY_ALIGN`).
 const ALIGN: usize = 64;
 
+/// The longest header read. numpy refuses longer ones by default (`max_header_size`); the header
+/// of a 2-D numeric array is about 128 bytes.
+const MAX_HEADER_LEN: usize = 10_000;
+
+/// The longest excerpt of the file quoted in a message.
+const MAX_QUOTED: usize = 200;
+
 /// A 2-D array, row after row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Matrix {
@@ -18,8 +31,21 @@ pub struct Matrix {
     pub rows: usize,
     /// Values per row (`shape[1]`).
     pub cols: usize,
-    /// `rows × cols` values, row-major.
+    /// `rows × cols` values, row-major, NaN and infinities included as the file has them.
     pub values: Vec<f32>,
+    /// For `f8` input only: the first `(row, column)` in row-major order, counting from 0, of a
+    /// finite value too large in magnitude for `f32`. `values` holds it as an infinity, as
+    /// `astype(numpy.float32)` makes it. Always `None` for the other dtypes, which cannot overflow.
+    pub first_overflow: Option<(usize, usize)>,
+}
+
+impl Matrix {
+    /// The first `(row, column)` in row-major order, counting from 0, of a NaN or infinite value
+    /// (an `f8` value that overflowed `f32` included), or `None` when all are finite.
+    pub fn first_non_finite(&self) -> Option<(usize, usize)> {
+        let i = self.values.iter().position(|v| !v.is_finite())?;
+        Some((i.checked_div(self.cols)?, i.checked_rem(self.cols)?))
+    }
 }
 
 /// Why bytes are not a `.npy` array this reader accepts.
@@ -38,93 +64,651 @@ fn fail<T>(message: impl Into<String>) -> Result<T, NpyError> {
     Err(NpyError(message.into()))
 }
 
-/// The element types we read.
+/// What the values are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dtype {
-    F32,
-    F64,
+enum Kind {
+    Bool,
+    Int,
+    Uint,
+    Float,
 }
 
-/// Reads a 2-D C-order array of little-endian `f32` or `f64` (the latter rounded to `f32`).
-/// Anything else (other dtypes or byte orders, Fortran order, other ranks, a data section of the
-/// wrong length) is refused with a message saying what was found.
+/// An element type this reader converts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Dtype {
+    kind: Kind,
+    /// Bytes per value: 1, 2, 4 or 8.
+    size: usize,
+    big_endian: bool,
+}
+
+/// Reads a 2-D array of floats, integers or booleans, in either byte order and in C or Fortran
+/// order, into row-major `f32` values.
+///
+/// The file must be exactly what numpy writes: the magic and a version of 1.0, 2.0 or 3.0, a
+/// header dict with the keys `descr`, `fortran_order` and `shape` and nothing else, padded with
+/// spaces and ending in a newline, then `rows × cols × itemsize` bytes of data and no more.
+/// Anything else is refused with a message saying what is wrong; no input makes this panic, and
+/// nothing is allocated before the shape is checked against the bytes present.
 pub fn read(bytes: &[u8]) -> Result<Matrix, NpyError> {
-    if bytes.len() < 10 || &bytes[..6] != MAGIC {
+    if !bytes.starts_with(MAGIC) {
         return fail("not a .npy file (it does not start with \\x93NUMPY)");
     }
-    let major = bytes[6];
-    let (header_start, header_len): (usize, usize) = match major {
-        1 => (10, usize::from(u16::from_le_bytes([bytes[8], bytes[9]]))),
-        2 | 3 => {
-            let Some(len) = bytes.get(8..12) else {
-                return fail("truncated .npy preamble");
-            };
-            let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]);
-            (12, usize::try_from(len).unwrap_or(usize::MAX))
-        }
-        v => {
+    let (Some(&major), Some(&minor)) = (bytes.get(6), bytes.get(7)) else {
+        return fail("truncated .npy file: it ends inside the preamble");
+    };
+    let header_start = match (major, minor) {
+        (1, 0) => 10,
+        (2 | 3, 0) => 12,
+        _ => {
             return fail(format!(
-                ".npy format version {v} is not supported (only 1, 2 and 3)"
+                ".npy format version {major}.{minor} is not supported (numpy writes 1.0, 2.0 and 3.0)"
             ));
         }
     };
-    let Some(header) = header_start
-        .checked_add(header_len)
-        .and_then(|end| bytes.get(header_start..end))
-    else {
+    let header_len = match bytes.get(8..header_start) {
+        Some(&[a, b]) => usize::from(u16::from_le_bytes([a, b])),
+        Some(&[a, b, c, d]) => {
+            usize::try_from(u32::from_le_bytes([a, b, c, d])).unwrap_or(usize::MAX)
+        }
+        _ => return fail("truncated .npy file: it ends inside the preamble"),
+    };
+    if header_len > MAX_HEADER_LEN {
         return fail(format!(
-            "the .npy header claims {header_len} bytes but the file is shorter"
+            "the .npy header is {header_len} bytes long, more than numpy reads by default \
+             ({MAX_HEADER_LEN}); a 2-D numeric array's header is about 128 bytes"
         ));
-    };
-    let header = parse_header(header)?;
-    let data = &bytes[header_start + header_len..];
-
-    let dtype = match header.descr.as_str() {
-        "<f4" => Dtype::F32,
-        "<f8" => Dtype::F64,
-        other => {
-            return fail(format!(
-                "dtype {other:?} is not supported (need little-endian float32 '<f4' or float64 '<f8')"
-            ));
-        }
-    };
-    if header.fortran_order {
-        return fail(
-            "fortran_order arrays are not supported (save a C-order array, e.g. np.ascontiguousarray)",
-        );
     }
-    let [rows, cols] = header.shape[..] else {
+    let data_start = header_start + header_len;
+    let Some(raw_header) = bytes.get(header_start..data_start) else {
         return fail(format!(
-            "the array has {} dimensions {:?}, expected 2 (rows × features)",
-            header.shape.len(),
-            header.shape
+            "truncated .npy file: the header is {header_len} bytes long but the file ends after {} \
+             bytes of it",
+            bytes.len().saturating_sub(header_start)
         ));
     };
-    let item = match dtype {
-        Dtype::F32 => 4,
-        Dtype::F64 => 8,
+    let text = if major >= 3 {
+        String::from_utf8(raw_header.to_vec())
+            .or_else(|_| fail("the .npy header (format 3.0) is not valid UTF-8"))?
+    } else {
+        // Versions 1.0 and 2.0 are latin-1.
+        raw_header.iter().map(|&b| char::from(b)).collect()
     };
-    let Some(expected) = rows.checked_mul(cols).and_then(|n| n.checked_mul(item)) else {
-        return fail(format!("shape ({rows}, {cols}) is too large"));
+    let header = parse_header(text.as_bytes(), major < 3)?;
+    let data = bytes.get(data_start..).unwrap_or_default();
+
+    let dtype = parse_descr(&header.descr)?;
+    let descr = &header.descr;
+    let shape = shape_text(&header.shape);
+    let [rows, cols] = header.shape[..] else {
+        let found = match header.shape.len() {
+            0 => "a single value (0-D, shape ())".to_string(),
+            1 => format!("1-D, shape {shape} (x.reshape(1, -1) makes it a single row)"),
+            n => format!("{n}-D, shape {shape}"),
+        };
+        return fail(format!(
+            "the array is {found}; a 2-D array (rows × features) is needed: save \
+             x.reshape(-1, k), k being the number of features"
+        ));
+    };
+    let Some(count) = rows.checked_mul(cols) else {
+        return fail(format!(
+            "the header says shape {shape} of {descr}, more values than can be addressed, but the \
+             file has {} bytes of data",
+            data.len()
+        ));
+    };
+    let Some(expected) = count.checked_mul(dtype.size) else {
+        return fail(format!(
+            "the header says shape {shape} of {descr}, more bytes than can be addressed, but the \
+             file has {} bytes of data",
+            data.len()
+        ));
     };
     if data.len() != expected {
+        let why = if data.len() < expected {
+            "the file is truncated"
+        } else {
+            "nothing may follow the array"
+        };
         return fail(format!(
-            "shape ({rows}, {cols}) of {} needs {expected} data bytes, the file has {}",
-            header.descr,
+            "the header says shape {shape} of {descr}, {expected} bytes, but the file has {} bytes \
+             of data ({why})",
             data.len()
         ));
     }
-    let values = match dtype {
-        Dtype::F32 => data
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-        Dtype::F64 => data
-            .chunks_exact(8)
-            .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
-            .collect(),
+
+    let fortran = header.fortran_order;
+    let be = dtype.big_endian;
+    let values = match (dtype.kind, dtype.size) {
+        (Kind::Bool, 1) => {
+            if let Some(k) = data.iter().position(|&b| b > 1) {
+                let (row, col) = position(k, rows, cols, fortran).unwrap_or_default();
+                return fail(format!(
+                    "the value at row {row}, column {col} (counting from 0) is the byte {}, not a \
+                     bool (0 or 1)",
+                    data.get(k).copied().unwrap_or_default()
+                ));
+            }
+            gather(data, rows, fortran, |[b]: [u8; 1]| f32::from(b))?
+        }
+        (Kind::Uint, 1) => gather(data, rows, fortran, |[b]: [u8; 1]| f32::from(b))?,
+        (Kind::Int, 1) => gather(data, rows, fortran, |b: [u8; 1]| {
+            f32::from(i8::from_le_bytes(b))
+        })?,
+        (Kind::Uint, 2) => gather(data, rows, fortran, |b| f32::from(u16_of(b, be)))?,
+        (Kind::Int, 2) => gather(data, rows, fortran, |b| f32::from(u16_of(b, be) as i16))?,
+        (Kind::Uint, 4) => gather(data, rows, fortran, |b| u32_of(b, be) as f32)?,
+        (Kind::Int, 4) => gather(data, rows, fortran, |b| u32_of(b, be) as i32 as f32)?,
+        (Kind::Uint, 8) => gather(data, rows, fortran, |b| u64_of(b, be) as f32)?,
+        (Kind::Int, 8) => gather(data, rows, fortran, |b| u64_of(b, be) as i64 as f32)?,
+        (Kind::Float, 2) => gather(data, rows, fortran, |b| f16_to_f32(u16_of(b, be)))?,
+        (Kind::Float, 4) => gather(data, rows, fortran, |b| f32::from_bits(u32_of(b, be)))?,
+        (Kind::Float, 8) => gather(data, rows, fortran, |b| f64_of(b, be) as f32)?,
+        _ => return fail(format!("dtype '{descr}' is not supported")),
     };
-    Ok(Matrix { rows, cols, values })
+    let first_overflow = if dtype.kind == Kind::Float && dtype.size == 8 {
+        find_overflow(data, &values, rows, cols, fortran, be)
+    } else {
+        None
+    };
+    Ok(Matrix {
+        rows,
+        cols,
+        values,
+        first_overflow,
+    })
+}
+
+/// Converts the `N`-byte items of `data` (`rows` × whatever, C or Fortran order) to row-major
+/// values. The caller has checked that `data` is a whole number of items.
+fn gather<const N: usize>(
+    data: &[u8],
+    rows: usize,
+    fortran: bool,
+    convert: impl Fn([u8; N]) -> f32,
+) -> Result<Vec<f32>, NpyError> {
+    let (items, _) = data.as_chunks::<N>();
+    let mut values = Vec::new();
+    if values.try_reserve_exact(items.len()).is_err() {
+        return fail(format!(
+            "not enough memory for the array's {} values",
+            items.len()
+        ));
+    }
+    if fortran && rows > 1 && !items.is_empty() {
+        // Column after column in the file: row r is every rows-th item from item r (and as there
+        // are items, rows ≤ items.len()).
+        for r in 0..rows {
+            values.extend(items.iter().skip(r).step_by(rows).map(|&b| convert(b)));
+        }
+    } else {
+        values.extend(items.iter().map(|&b| convert(b)));
+    }
+    Ok(values)
+}
+
+/// The `(row, column)` of the `k`-th item of a `rows × cols` array stored in C or Fortran order.
+fn position(k: usize, rows: usize, cols: usize, fortran: bool) -> Option<(usize, usize)> {
+    if fortran {
+        Some((k.checked_rem(rows)?, k.checked_div(rows)?))
+    } else {
+        Some((k.checked_div(cols)?, k.checked_rem(cols)?))
+    }
+}
+
+/// The first `(row, column)`, row-major, whose `f8` value in `data` is finite but became an
+/// infinity in `values` (its row-major `f32` conversion).
+fn find_overflow(
+    data: &[u8],
+    values: &[f32],
+    rows: usize,
+    cols: usize,
+    fortran: bool,
+    be: bool,
+) -> Option<(usize, usize)> {
+    let (items, _) = data.as_chunks::<8>();
+    values
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.is_infinite())
+        .find_map(|(i, _)| {
+            let (row, col) = (i.checked_div(cols)?, i.checked_rem(cols)?);
+            let k = if fortran {
+                col.checked_mul(rows)?.checked_add(row)?
+            } else {
+                i
+            };
+            f64_of(*items.get(k)?, be).is_finite().then_some((row, col))
+        })
+}
+
+fn u16_of(b: [u8; 2], big_endian: bool) -> u16 {
+    if big_endian {
+        u16::from_be_bytes(b)
+    } else {
+        u16::from_le_bytes(b)
+    }
+}
+
+fn u32_of(b: [u8; 4], big_endian: bool) -> u32 {
+    if big_endian {
+        u32::from_be_bytes(b)
+    } else {
+        u32::from_le_bytes(b)
+    }
+}
+
+fn u64_of(b: [u8; 8], big_endian: bool) -> u64 {
+    if big_endian {
+        u64::from_be_bytes(b)
+    } else {
+        u64::from_le_bytes(b)
+    }
+}
+
+fn f64_of(b: [u8; 8], big_endian: bool) -> f64 {
+    f64::from_bits(u64_of(b, big_endian))
+}
+
+/// An IEEE half-precision value, exactly (every `f16` is an `f32`); NaN payloads are kept, as
+/// numpy keeps them.
+fn f16_to_f32(h: u16) -> f32 {
+    let sign = u32::from(h >> 15) << 31;
+    let exponent = u32::from((h >> 10) & 0x1f);
+    let mantissa = h & 0x3ff;
+    match exponent {
+        // Zero or subnormal: mantissa × 2^-24, exact in f32.
+        0 => {
+            let magnitude = f32::from(mantissa) * f32::from_bits(0x3380_0000);
+            if sign == 0 { magnitude } else { -magnitude }
+        }
+        0x1f => f32::from_bits(sign | 0x7f80_0000 | (u32::from(mantissa) << 13)),
+        _ => f32::from_bits(sign | ((exponent + 127 - 15) << 23) | (u32::from(mantissa) << 13)),
+    }
+}
+
+/// The element type of a `descr` string such as `'<f8'`, or why it is refused.
+fn parse_descr(descr: &str) -> Result<Dtype, NpyError> {
+    let (order, code) = match descr.strip_prefix(['<', '>', '|', '=']) {
+        Some(code) => (descr.chars().next(), code),
+        None => (None, descr),
+    };
+    let (kind, size) = match code {
+        "b1" => (Kind::Bool, 1),
+        "i1" => (Kind::Int, 1),
+        "u1" => (Kind::Uint, 1),
+        "i2" => (Kind::Int, 2),
+        "u2" => (Kind::Uint, 2),
+        "i4" => (Kind::Int, 4),
+        "u4" => (Kind::Uint, 4),
+        "i8" => (Kind::Int, 8),
+        "u8" => (Kind::Uint, 8),
+        "f2" => (Kind::Float, 2),
+        "f4" => (Kind::Float, 4),
+        "f8" => (Kind::Float, 8),
+        _ => {
+            let sized = code
+                .get(1..)
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()));
+            let what = match code.chars().next() {
+                Some('c') => "complex numbers",
+                Some('O') => "Python objects",
+                Some('S' | 'a') => "byte strings",
+                Some('U') => "unicode strings",
+                Some('V') => "raw bytes (void)",
+                Some('M') => "datetimes",
+                Some('m') => "timedeltas",
+                Some('f') if sized => "floats of a size other than 2, 4 or 8 bytes",
+                Some('i' | 'u') if sized => "integers of a size other than 1, 2, 4 or 8 bytes",
+                Some('b') if sized => "booleans of a size other than 1 byte",
+                _ => "not a type string numpy writes",
+            };
+            return fail(format!(
+                "dtype '{}' ({what}) is not supported; the array must hold floats (f2, f4, f8), \
+                 integers (i1 to i8, u1 to u8) or booleans (b1), e.g. x.astype(np.float32)",
+                quoted(descr)
+            ));
+        }
+    };
+    // '|' (not applicable), '=' and no prefix all mean the byte order of the writing machine,
+    // which numpy takes to be the reading machine's.
+    let big_endian = match order {
+        Some('<') => false,
+        Some('>') => true,
+        _ => cfg!(target_endian = "big"),
+    };
+    Ok(Dtype {
+        kind,
+        size,
+        big_endian,
+    })
+}
+
+/// A shape as Python writes a tuple: `()`, `(4,)`, `(2, 3)`.
+fn shape_text(shape: &[usize]) -> String {
+    match shape {
+        [n] => format!("({n},)"),
+        _ => {
+            let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+            format!("({})", dims.join(", "))
+        }
+    }
+}
+
+/// `text`, cut short if long, for a message.
+fn quoted(text: &str) -> String {
+    match text.char_indices().nth(MAX_QUOTED) {
+        Some((end, _)) => format!("{}…", text.get(..end).unwrap_or_default()),
+        None => text.to_string(),
+    }
+}
+
+/// The three keys of a `.npy` header.
+#[derive(Debug)]
+struct Header {
+    descr: String,
+    fortran_order: bool,
+    shape: Vec<usize>,
+}
+
+/// A value in the header's Python dict literal.
+#[derive(Debug)]
+enum Value {
+    /// A quoted string.
+    Str(String),
+    /// A tuple (with a comma, or empty): its text and the text of each element.
+    Tuple(String, Vec<String>),
+    /// Anything else, as written: `True`, `3`, `[('a', '<f4')]`, `(3)`.
+    Other(String),
+}
+
+impl Value {
+    /// The value as written, for a message.
+    fn text(&self) -> String {
+        match self {
+            Value::Str(s) => format!("'{}'", quoted(s)),
+            Value::Tuple(text, _) | Value::Other(text) => quoted(text),
+        }
+    }
+}
+
+/// Parses the header, a Python dict literal such as
+/// `{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }` followed by spaces and a
+/// newline. `long_suffix` accepts the `L` of Python 2's long integers in the shape.
+fn parse_header(text: &[u8], long_suffix: bool) -> Result<Header, NpyError> {
+    let mut p = Cursor { text, pos: 0 };
+    let (mut descr, mut fortran_order, mut shape) = (None, None, None);
+    p.expect(b'{', "'{' opening the header dict")?;
+    loop {
+        p.skip_space();
+        if p.eat(b'}') {
+            break;
+        }
+        let key = p.string("a quoted key")?;
+        p.skip_space();
+        p.expect(b':', "':' after the key")?;
+        p.skip_space();
+        let value = p.value()?;
+        let slot = match key.as_str() {
+            "descr" => &mut descr,
+            "fortran_order" => &mut fortran_order,
+            "shape" => &mut shape,
+            _ => {
+                return fail(format!(
+                    "the .npy header has the key '{}'; numpy writes exactly 'descr', \
+                     'fortran_order' and 'shape'",
+                    quoted(&key)
+                ));
+            }
+        };
+        if slot.replace(value).is_some() {
+            return fail(format!("the .npy header has the key '{key}' twice"));
+        }
+        p.skip_space();
+        if !p.eat(b',') {
+            p.skip_space();
+            p.expect(b'}', "',' or '}' after a value")?;
+            break;
+        }
+    }
+    // numpy pads the dict with spaces and ends it with a newline.
+    while p.eat(b' ') {}
+    match p.peek() {
+        Some(b'\n') if p.pos + 1 == text.len() => {}
+        Some(b'\n') => return p.malformed("text after the newline ending the header"),
+        Some(_) => return p.malformed("text after the dict"),
+        None => return fail("the .npy header does not end with a newline"),
+    }
+
+    let missing: Vec<&str> = [
+        ("'descr'", descr.is_none()),
+        ("'fortran_order'", fortran_order.is_none()),
+        ("'shape'", shape.is_none()),
+    ]
+    .iter()
+    .filter_map(|&(key, missing)| missing.then_some(key))
+    .collect();
+    let (Some(descr), Some(fortran_order), Some(shape)) = (descr, fortran_order, shape) else {
+        return fail(format!(
+            "the .npy header lacks {}; numpy writes 'descr', 'fortran_order' and 'shape'",
+            missing.join(" and ")
+        ));
+    };
+    let descr = match descr {
+        Value::Str(s) => s,
+        Value::Other(text) if text.starts_with('[') => {
+            return fail(format!(
+                "dtype {} is a structured dtype, which is not supported; save a plain numeric \
+                 array (e.g. numpy.lib.recfunctions.structured_to_unstructured(x))",
+                quoted(&text)
+            ));
+        }
+        other => {
+            return fail(format!(
+                "the .npy header's descr is {}, not a dtype string such as '<f4'",
+                other.text()
+            ));
+        }
+    };
+    let fortran_order = match fortran_order {
+        Value::Other(text) if text == "True" => true,
+        Value::Other(text) if text == "False" => false,
+        other => {
+            return fail(format!(
+                "the .npy header's fortran_order is {}, not True or False",
+                other.text()
+            ));
+        }
+    };
+    let shape = match shape {
+        Value::Tuple(text, entries) => entries
+            .iter()
+            .map(|entry| dimension(entry, &text, long_suffix))
+            .collect::<Result<Vec<usize>, NpyError>>()?,
+        other => {
+            return fail(format!(
+                "the .npy header's shape is {}, not a tuple of integers",
+                other.text()
+            ));
+        }
+    };
+    Ok(Header {
+        descr,
+        fortran_order,
+        shape,
+    })
+}
+
+/// One entry of the shape tuple `shape`: a decimal integer without leading zeros.
+fn dimension(entry: &str, shape: &str, long_suffix: bool) -> Result<usize, NpyError> {
+    let digits = if long_suffix {
+        entry.strip_suffix('L').unwrap_or(entry)
+    } else {
+        entry
+    };
+    let is_integer = |s: &str| {
+        !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) && (s == "0" || !s.starts_with('0'))
+    };
+    if !is_integer(digits) {
+        let shape = quoted(shape);
+        return if entry.strip_prefix('-').is_some_and(is_integer) {
+            fail(format!(
+                "the .npy header's shape {shape} has a negative entry, {entry}"
+            ))
+        } else {
+            fail(format!(
+                "the .npy header's shape {shape} has the entry {}, not a non-negative integer",
+                quoted(entry)
+            ))
+        };
+    }
+    digits.parse().or_else(|_| {
+        fail(format!(
+            "the .npy header's shape {} has the entry {digits}, which is too large",
+            quoted(shape)
+        ))
+    })
+}
+
+/// A position in the header text.
+struct Cursor<'a> {
+    text: &'a [u8],
+    pos: usize,
+}
+
+impl Cursor<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.text.get(self.pos).copied()
+    }
+
+    /// Skips the blanks between tokens (the header is one line).
+    fn skip_space(&mut self) {
+        while self.peek().is_some_and(|c| c == b' ' || c == b'\t') {
+            self.pos += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> bool {
+        if self.peek() == Some(c) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The bytes from `start` to here.
+    fn since(&self, start: usize) -> String {
+        String::from_utf8_lossy(self.text.get(start..self.pos).unwrap_or_default()).into_owned()
+    }
+
+    /// A grammar error here, naming what was expected or found.
+    fn malformed<T>(&self, what: &str) -> Result<T, NpyError> {
+        let header = String::from_utf8_lossy(self.text);
+        fail(format!(
+            "malformed .npy header: {what} at byte {} of {:?}",
+            self.pos,
+            quoted(header.trim_end())
+        ))
+    }
+
+    fn expect(&mut self, c: u8, what: &str) -> Result<(), NpyError> {
+        if self.eat(c) {
+            Ok(())
+        } else {
+            self.malformed(&format!("expected {what}"))
+        }
+    }
+
+    /// A quoted string without escapes (numpy's keys and dtype strings have none).
+    fn string(&mut self, what: &str) -> Result<String, NpyError> {
+        let Some(quote @ (b'\'' | b'"')) = self.peek() else {
+            return self.malformed(&format!("expected {what}"));
+        };
+        self.pos += 1;
+        let start = self.pos;
+        loop {
+            match self.peek() {
+                Some(c) if c == quote => break,
+                Some(b'\\') => return self.malformed("an escape sequence in a string"),
+                Some(b'\n') | None => return self.malformed("an unterminated string"),
+                Some(_) => self.pos += 1,
+            }
+        }
+        let s = self.since(start);
+        self.pos += 1;
+        Ok(s)
+    }
+
+    /// The value of a key: a string, a tuple or, as written, anything else.
+    fn value(&mut self) -> Result<Value, NpyError> {
+        match self.peek() {
+            Some(b'\'' | b'"') => self.string("a string").map(Value::Str),
+            Some(b'(') => self.tuple(),
+            _ => {
+                let raw = self.raw();
+                if raw.is_empty() {
+                    self.malformed("expected a value")
+                } else {
+                    Ok(Value::Other(raw))
+                }
+            }
+        }
+    }
+
+    /// `(a, b)`, `(a,)`, `()` or `(a)` (which is not a tuple in Python).
+    fn tuple(&mut self) -> Result<Value, NpyError> {
+        let start = self.pos;
+        self.pos += 1;
+        let mut entries = Vec::new();
+        let mut comma = false;
+        loop {
+            self.skip_space();
+            if self.eat(b')') {
+                break;
+            }
+            let entry = self.raw();
+            if entry.is_empty() {
+                return self.malformed("expected a tuple entry");
+            }
+            entries.push(entry);
+            self.skip_space();
+            if self.eat(b',') {
+                comma = true;
+            } else {
+                self.expect(b')', "',' or ')' in a tuple")?;
+                break;
+            }
+        }
+        let text = self.since(start);
+        Ok(if entries.len() == 1 && !comma {
+            Value::Other(text)
+        } else {
+            Value::Tuple(text, entries)
+        })
+    }
+
+    /// Text up to the next blank, `,` or closing bracket outside brackets and quotes.
+    fn raw(&mut self) -> String {
+        let start = self.pos;
+        let mut depth = 0usize;
+        let mut quote = None;
+        while let Some(c) = self.peek() {
+            match (quote, c) {
+                (Some(q), _) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, b'\'' | b'"') => quote = Some(c),
+                (None, b'(' | b'[' | b'{') => depth += 1,
+                (None, b')' | b']' | b'}') if depth == 0 => break,
+                (None, b')' | b']' | b'}') => depth -= 1,
+                (None, b',' | b' ' | b'\t' | b'\n') if depth == 0 => break,
+                (None, _) => {}
+            }
+            self.pos += 1;
+        }
+        self.since(start)
+    }
 }
 
 /// Writes a `rows × cols` array of `<f4` values in C order (format version 1, or 2 should the
@@ -144,7 +728,17 @@ pub fn write_f32(rows: usize, cols: usize, values: &[f32]) -> Result<Vec<u8>, Np
         let pad = (ALIGN - unpadded % ALIGN) % ALIGN;
         format!("{dict}{}\n", " ".repeat(pad))
     };
-    let mut out = Vec::with_capacity(128 + values.len() * 4);
+    let mut out = Vec::new();
+    let size = values
+        .len()
+        .checked_mul(4)
+        .and_then(|n| n.checked_add(2 * ALIGN));
+    if size.is_none_or(|n| out.try_reserve_exact(n).is_err()) {
+        return fail(format!(
+            "not enough memory to write {} values as .npy",
+            values.len()
+        ));
+    }
     out.extend_from_slice(MAGIC);
     let header = build(10);
     match u16::try_from(header.len()) {
@@ -169,202 +763,43 @@ pub fn write_f32(rows: usize, cols: usize, values: &[f32]) -> Result<Vec<u8>, Np
     Ok(out)
 }
 
-/// The three keys of a `.npy` header.
-#[derive(Debug)]
-struct Header {
-    descr: String,
-    fortran_order: bool,
-    shape: Vec<usize>,
-}
-
-/// A value in the header's Python dict literal.
-#[derive(Debug)]
-enum Literal {
-    Str(String),
-    Bool(bool),
-    Tuple(Vec<usize>),
-}
-
-/// Parses the header, a Python dict literal such as
-/// `{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }`.
-fn parse_header(text: &[u8]) -> Result<Header, NpyError> {
-    let mut p = Cursor { text, pos: 0 };
-    let (mut descr, mut fortran_order, mut shape) = (None, None, None);
-    p.expect(b'{')?;
-    loop {
-        p.skip_space();
-        if p.eat(b'}') {
-            break;
-        }
-        let key = p.string()?;
-        p.skip_space();
-        p.expect(b':')?;
-        p.skip_space();
-        let value = p.literal()?;
-        match (key.as_str(), value) {
-            ("descr", Literal::Str(s)) => descr = Some(s),
-            ("descr", _) => {
-                return fail(
-                    "the .npy header's descr is not a simple dtype string (structured arrays are not supported)",
-                );
-            }
-            ("fortran_order", Literal::Bool(b)) => fortran_order = Some(b),
-            ("shape", Literal::Tuple(t)) => shape = Some(t),
-            ("fortran_order" | "shape", _) => {
-                return fail(format!("the .npy header's {key} has the wrong type"));
-            }
-            // numpy writes no other keys; tolerate them rather than guess at their meaning.
-            _ => {}
-        }
-        p.skip_space();
-        if !p.eat(b',') {
-            p.skip_space();
-            p.expect(b'}')?;
-            break;
-        }
-    }
-    match (descr, fortran_order, shape) {
-        (Some(descr), Some(fortran_order), Some(shape)) => Ok(Header {
-            descr,
-            fortran_order,
-            shape,
-        }),
-        _ => fail("the .npy header lacks one of 'descr', 'fortran_order' and 'shape'"),
-    }
-}
-
-/// A position in the header text.
-struct Cursor<'a> {
-    text: &'a [u8],
-    pos: usize,
-}
-
-impl Cursor<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.text.get(self.pos).copied()
-    }
-
-    fn skip_space(&mut self) {
-        while self.peek().is_some_and(|c| c.is_ascii_whitespace()) {
-            self.pos += 1;
-        }
-    }
-
-    fn eat(&mut self, c: u8) -> bool {
-        if self.peek() == Some(c) {
-            self.pos += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn expect(&mut self, c: u8) -> Result<(), NpyError> {
-        if self.eat(c) {
-            Ok(())
-        } else {
-            fail(format!(
-                "malformed .npy header: expected '{}' at byte {} of {:?}",
-                c as char,
-                self.pos,
-                String::from_utf8_lossy(self.text).trim_end()
-            ))
-        }
-    }
-
-    /// A quoted string without escapes (numpy's keys and dtype strings have none).
-    fn string(&mut self) -> Result<String, NpyError> {
-        let quote = match self.peek() {
-            Some(q @ (b'\'' | b'"')) => q,
-            _ => return self.expect(b'\'').map(|()| String::new()),
-        };
-        self.pos += 1;
-        let start = self.pos;
-        while self.peek().is_some_and(|c| c != quote) {
-            self.pos += 1;
-        }
-        let s = String::from_utf8_lossy(&self.text[start..self.pos]).into_owned();
-        self.expect(quote)?;
-        Ok(s)
-    }
-
-    fn literal(&mut self) -> Result<Literal, NpyError> {
-        match self.peek() {
-            Some(b'\'' | b'"') => self.string().map(Literal::Str),
-            Some(b'(') => {
-                self.pos += 1;
-                let mut dims = Vec::new();
-                loop {
-                    self.skip_space();
-                    if self.eat(b')') {
-                        break;
-                    }
-                    dims.push(self.integer()?);
-                    self.skip_space();
-                    if !self.eat(b',') {
-                        self.skip_space();
-                        self.expect(b')')?;
-                        break;
-                    }
-                }
-                Ok(Literal::Tuple(dims))
-            }
-            _ => {
-                let rest = &self.text[self.pos..];
-                if rest.starts_with(b"True") {
-                    self.pos += 4;
-                    Ok(Literal::Bool(true))
-                } else if rest.starts_with(b"False") {
-                    self.pos += 5;
-                    Ok(Literal::Bool(false))
-                } else {
-                    fail(format!(
-                        "malformed .npy header: unexpected text at byte {} of {:?}",
-                        self.pos,
-                        String::from_utf8_lossy(self.text).trim_end()
-                    ))
-                }
-            }
-        }
-    }
-
-    fn integer(&mut self) -> Result<usize, NpyError> {
-        let start = self.pos;
-        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
-            self.pos += 1;
-        }
-        std::str::from_utf8(&self.text[start..self.pos])
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .map_or_else(
-                || {
-                    fail(format!(
-                        "malformed .npy header: expected a dimension at byte {start} of {:?}",
-                        String::from_utf8_lossy(self.text).trim_end()
-                    ))
-                },
-                Ok,
-            )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A file with the given header dict (padded as numpy does) followed by `data`.
-    fn file(dict: &str, data: &[u8]) -> Vec<u8> {
+    /// A version-`major` file with the given header dict (padded as numpy does) and `data`.
+    fn file_v(major: u8, dict: &str, data: &[u8]) -> Vec<u8> {
+        let preamble = if major == 1 { 10 } else { 12 };
         let mut header = dict.to_string();
-        while !(10 + header.len() + 1).is_multiple_of(ALIGN) {
+        while !(preamble + header.len() + 1).is_multiple_of(ALIGN) {
             header.push(' ');
         }
         header.push('\n');
         let mut out = MAGIC.to_vec();
-        out.extend_from_slice(&[1, 0]);
-        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        out.extend_from_slice(&[major, 0]);
+        if major == 1 {
+            out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        } else {
+            out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        }
         out.extend_from_slice(header.as_bytes());
         out.extend_from_slice(data);
         out
+    }
+
+    /// A version 1.0 file.
+    fn file(dict: &str, data: &[u8]) -> Vec<u8> {
+        file_v(1, dict, data)
+    }
+
+    /// A C-order header dict of `descr` and `shape`.
+    fn dict(descr: &str, shape: &str) -> String {
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}")
+    }
+
+    /// Reads a `shape` array of `descr` made of `data`.
+    fn read_as(descr: &str, shape: &str, data: &[u8]) -> Matrix {
+        read(&file(&dict(descr, shape), data)).unwrap_or_else(|e| panic!("{descr} {shape}: {e}"))
     }
 
     fn check_err(bytes: &[u8], expected: &str) {
@@ -375,6 +810,10 @@ mod tests {
         );
     }
 
+    fn same(a: &[f32], b: &[f32]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+    }
+
     #[test]
     fn f32_round_trips_through_writer_and_reader() {
         let values = [1.5f32, -0.0, f32::NAN, f32::INFINITY, 3.25, -7.0];
@@ -383,130 +822,460 @@ mod tests {
         let header_len = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
         assert_eq!((10 + header_len) % ALIGN, 0, "data is aligned");
         let m = read(&bytes).unwrap();
-        assert_eq!((m.rows, m.cols), (2, 3));
-        let same = |a: f32, b: f32| a.to_bits() == b.to_bits();
-        assert!(m.values.iter().zip(&values).all(|(&a, &b)| same(a, b)));
+        assert_eq!((m.rows, m.cols, m.first_overflow), (2, 3, None));
+        assert!(same(&m.values, &values));
+        assert_eq!(m.first_non_finite(), Some((0, 2)));
     }
 
     #[test]
-    fn f64_is_read_and_rounded_to_f32() {
-        let data: Vec<u8> = [0.1f64, 2.0, -3.5, 1e300]
+    fn a_file_numpy_wrote_is_read() {
+        // np.save of np.arange(6, dtype='<f8').reshape(2, 3) by numpy 1.26: 128 header bytes.
+        let dict = b"{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }";
+        let mut bytes = b"\x93NUMPY\x01\x00\x76\x00".to_vec();
+        bytes.extend_from_slice(dict);
+        bytes.resize(127, b' ');
+        bytes.push(b'\n');
+        assert_eq!(bytes.len(), 128);
+        for v in 0..6 {
+            bytes.extend_from_slice(&f64::from(v).to_le_bytes());
+        }
+        let m = read(&bytes).unwrap();
+        assert_eq!((m.rows, m.cols), (2, 3));
+        assert_eq!(m.values, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!((m.first_overflow, m.first_non_finite()), (None, None));
+    }
+
+    #[test]
+    fn floats_of_each_size_and_byte_order_are_read() {
+        let f4 = [1.5f32, -0.0, f32::MIN_POSITIVE, f32::MAX];
+        let le: Vec<u8> = f4.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let be: Vec<u8> = f4.iter().flat_map(|v| v.to_be_bytes()).collect();
+        assert!(same(&read_as("<f4", "(2, 2)", &le).values, &f4));
+        assert!(same(&read_as(">f4", "(2, 2)", &be).values, &f4));
+
+        let f8 = [0.1f64, 2.0, -3.5, 1e-50];
+        let expected = [0.1f32, 2.0, -3.5, 0.0];
+        let le: Vec<u8> = f8.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let be: Vec<u8> = f8.iter().flat_map(|v| v.to_be_bytes()).collect();
+        assert!(same(&read_as("<f8", "(1, 4)", &le).values, &expected));
+        assert!(same(&read_as(">f8", "(4, 1)", &be).values, &expected));
+
+        // 1, -2, 65504, the smallest and largest subnormals, 1/3, -0, inf, NaN.
+        let f2: [u16; 9] = [
+            0x3c00, 0xc000, 0x7bff, 0x0001, 0x03ff, 0x3555, 0x8000, 0x7c00, 0x7e00,
+        ];
+        let expected = [
+            1.0,
+            -2.0,
+            65504.0,
+            f32::from_bits(0x3380_0000),
+            1023.0 * f32::from_bits(0x3380_0000),
+            f32::from_bits(0x3eaa_a000),
+            -0.0,
+            f32::INFINITY,
+            f32::from_bits(0x7fc0_0000),
+        ];
+        let le: Vec<u8> = f2.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let be: Vec<u8> = f2.iter().flat_map(|v| v.to_be_bytes()).collect();
+        assert!(same(&read_as("<f2", "(3, 3)", &le).values, &expected));
+        assert!(same(&read_as(">f2", "(3, 3)", &be).values, &expected));
+        assert_eq!(f32::from_bits(0x3eaa_a000), 1365.0 / 4096.0);
+    }
+
+    #[test]
+    fn f64_rounds_to_nearest_and_overflow_is_located() {
+        // 2^128 - 2^103 is halfway between f32::MAX and 2^128: it rounds (to even) to infinity;
+        // one f64 step below it rounds to f32::MAX.
+        let halfway = 2f64.powi(128) - 2f64.powi(103);
+        let below = halfway - 2f64.powi(75);
+        let f8 = [below, f64::INFINITY, f64::NAN, -1e300, halfway, 1.0];
+        let data: Vec<u8> = f8.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let m = read_as("<f8", "(3, 2)", &data);
+        assert_eq!(m.values[0], f32::MAX);
+        assert_eq!(m.values[3], f32::NEG_INFINITY);
+        assert_eq!(m.values[4], f32::INFINITY);
+        assert_eq!(m.first_overflow, Some((1, 1)), "not the infinity at (0, 1)");
+        assert_eq!(m.first_non_finite(), Some((0, 1)));
+
+        let no_overflow = [f64::INFINITY, f64::NAN, f64::from(f32::MAX), below];
+        let data: Vec<u8> = no_overflow.iter().flat_map(|v| v.to_be_bytes()).collect();
+        assert_eq!(read_as(">f8", "(2, 2)", &data).first_overflow, None);
+    }
+
+    #[test]
+    fn integers_and_bools_of_each_size_and_byte_order_are_read() {
+        let m = read_as("|i1", "(1, 3)", &[0x80, 0xff, 0x7f]);
+        assert_eq!(m.values, [-128.0, -1.0, 127.0]);
+        assert_eq!(m.first_overflow, None);
+        assert_eq!(read_as("|u1", "(1, 2)", &[0, 255]).values, [0.0, 255.0]);
+        assert_eq!(read_as("|b1", "(2, 1)", &[1, 0]).values, [1.0, 0.0]);
+
+        let i2 = [-32768i16, 1234];
+        let le: Vec<u8> = i2.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let be: Vec<u8> = i2.iter().flat_map(|v| v.to_be_bytes()).collect();
+        assert_eq!(read_as("<i2", "(1, 2)", &le).values, [-32768.0, 1234.0]);
+        assert_eq!(read_as(">i2", "(1, 2)", &be).values, [-32768.0, 1234.0]);
+        let u2 = [65535u16, 7];
+        let le: Vec<u8> = u2.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let be: Vec<u8> = u2.iter().flat_map(|v| v.to_be_bytes()).collect();
+        assert_eq!(read_as("<u2", "(2, 1)", &le).values, [65535.0, 7.0]);
+        assert_eq!(read_as(">u2", "(2, 1)", &be).values, [65535.0, 7.0]);
+
+        // 2^24 + 1 is not an f32: it rounds to nearest, ties to even, as numpy's astype does.
+        let i4 = [-5i32, 16_777_217, i32::MIN];
+        let expected = [-5.0, 16_777_216.0, -(2f32.powi(31))];
+        let le: Vec<u8> = i4.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let be: Vec<u8> = i4.iter().flat_map(|v| v.to_be_bytes()).collect();
+        assert_eq!(read_as("<i4", "(3, 1)", &le).values, expected);
+        assert_eq!(read_as(">i4", "(3, 1)", &be).values, expected);
+        let u4 = [u32::MAX, 16_777_219];
+        let expected = [2f32.powi(32), 16_777_220.0];
+        let le: Vec<u8> = u4.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let be: Vec<u8> = u4.iter().flat_map(|v| v.to_be_bytes()).collect();
+        assert_eq!(read_as("<u4", "(1, 2)", &le).values, expected);
+        assert_eq!(read_as(">u4", "(1, 2)", &be).values, expected);
+
+        let i8 = [i64::MIN, -3, (1 << 53) + 1];
+        let expected = [-(2f32.powi(63)), -3.0, 2f32.powi(53)];
+        let le: Vec<u8> = i8.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let be: Vec<u8> = i8.iter().flat_map(|v| v.to_be_bytes()).collect();
+        assert_eq!(read_as("<i8", "(1, 3)", &le).values, expected);
+        assert_eq!(read_as(">i8", "(1, 3)", &be).values, expected);
+        let u8s = [u64::MAX, 0];
+        let expected = [2f32.powi(64), 0.0];
+        let le: Vec<u8> = u8s.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let be: Vec<u8> = u8s.iter().flat_map(|v| v.to_be_bytes()).collect();
+        assert_eq!(read_as("<u8", "(2, 1)", &le).values, expected);
+        assert_eq!(read_as(">u8", "(2, 1)", &be).values, expected);
+    }
+
+    #[test]
+    fn fortran_order_is_transposed_to_rows() {
+        // [[1, 2, 3], [4, 5, 6]] stored column after column.
+        let data: Vec<u8> = [1.0f32, 4.0, 2.0, 5.0, 3.0, 6.0]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect();
+        let m = read(&file(
+            "{'descr': '>f4', 'fortran_order': True, 'shape': (2, 3), }",
+            &data,
+        ))
+        .unwrap();
+        assert_eq!((m.rows, m.cols), (2, 3));
+        assert_eq!(m.values, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+
+        // The first overflow is the first in row order, not in the file's order.
+        let data: Vec<u8> = [1.0f64, 1e300, -1e300, 2.0]
             .iter()
             .flat_map(|v| v.to_le_bytes())
             .collect();
         let m = read(&file(
-            "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }",
+            "{'descr': '<f8', 'fortran_order': True, 'shape': (2, 2), }",
             &data,
         ))
         .unwrap();
-        assert_eq!((m.rows, m.cols), (2, 2));
-        assert_eq!(m.values, vec![0.1f32, 2.0, -3.5, f32::INFINITY]);
+        assert_eq!(m.values, [1.0, f32::NEG_INFINITY, f32::INFINITY, 2.0]);
+        assert_eq!(m.first_overflow, Some((0, 1)));
+
+        let m = read(&file(
+            "{'descr': '|u1', 'fortran_order': True, 'shape': (3, 1), }",
+            &[7, 8, 9],
+        ))
+        .unwrap();
+        assert_eq!(m.values, [7.0, 8.0, 9.0]);
+        check_err(
+            &file(
+                "{'descr': '|b1', 'fortran_order': True, 'shape': (2, 2), }",
+                &[0, 1, 2, 1],
+            ),
+            "row 0, column 1 (counting from 0) is the byte 2, not a bool",
+        );
     }
 
     #[test]
-    fn header_spacing_and_key_order_do_not_matter() {
+    fn versions_2_and_3_are_read() {
+        let data: Vec<u8> = [1.0f32, 2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let m = read(&file_v(2, &dict("<f4", "(1, 2)"), &data)).unwrap();
+        assert_eq!(m.values, [1.0, 2.0]);
+        let m = read(&file_v(3, &dict("<f4", "(2, 1)"), &data)).unwrap();
+        assert_eq!(m.values, [1.0, 2.0]);
+        let mut bad_utf8 = file_v(3, &dict("<f4", "(2, 1)"), &data);
+        bad_utf8[14] = 0xff;
+        check_err(&bad_utf8, "not valid UTF-8");
+    }
+
+    #[test]
+    fn header_spacing_key_order_and_quotes_do_not_matter() {
         let m = read(&file(
             r#"{"shape":(1,1),"fortran_order":False,"descr":"<f4"}"#,
             &2.5f32.to_le_bytes(),
         ))
         .unwrap();
-        assert_eq!(m.values, vec![2.5]);
+        assert_eq!(m.values, [2.5]);
+        let m = read(&file(
+            "{ 'fortran_order' : False ,\t'shape' : ( 1 , 1 , ) , 'descr' : '<f4' }",
+            &2.5f32.to_le_bytes(),
+        ))
+        .unwrap();
+        assert_eq!(m.values, [2.5]);
+        // Python 2's long integers, in the versions Python 2 wrote.
+        let m = read(&file(&dict("<f4", "(1L, 1L)"), &2.5f32.to_le_bytes())).unwrap();
+        assert_eq!(m.values, [2.5]);
+        check_err(
+            &file_v(3, &dict("<f4", "(1L, 1L)"), &2.5f32.to_le_bytes()),
+            "the entry 1L, not a non-negative integer",
+        );
     }
 
     #[test]
     fn empty_arrays_are_fine() {
         let m = read(&write_f32(0, 3, &[]).unwrap()).unwrap();
         assert_eq!((m.rows, m.cols, m.values.len()), (0, 3, 0));
+        let m = read_as("<f8", "(1000000000000000000, 0)", &[]);
+        assert_eq!(
+            (m.rows, m.cols, m.values.len()),
+            (1_000_000_000_000_000_000, 0, 0)
+        );
+        assert_eq!((m.first_overflow, m.first_non_finite()), (None, None));
+        let m = read(&file(
+            "{'descr': '<f8', 'fortran_order': True, 'shape': (0, 1000000000000000000), }",
+            &[],
+        ))
+        .unwrap();
+        assert_eq!(m.values.len(), 0);
+        let m = read(&file(
+            "{'descr': '<f8', 'fortran_order': True, 'shape': (1000000000000000000, 0), }",
+            &[],
+        ))
+        .unwrap();
+        assert_eq!((m.rows, m.values.len()), (1_000_000_000_000_000_000, 0));
     }
 
     #[test]
-    fn bad_files_are_refused_with_a_reason() {
-        let f4 = |dict: &str, n: usize| file(dict, &vec![0u8; n * 4]);
+    fn bad_preambles_are_refused() {
+        let good = file(&dict("<f4", "(1, 1)"), &[0; 4]);
         check_err(b"PK\x03\x04 a zip file", "not a .npy file");
-        check_err(b"\x93NUMPY", "not a .npy file");
-        check_err(
-            &f4(
-                "{'descr': '>f4', 'fortran_order': False, 'shape': (1, 1), }",
-                1,
-            ),
-            "'<f4'",
-        );
-        check_err(
-            &f4(
-                "{'descr': '<i4', 'fortran_order': False, 'shape': (1, 1), }",
-                1,
-            ),
-            "\"<i4\" is not supported",
-        );
-        check_err(
-            &f4(
-                "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }",
-                4,
-            ),
-            "fortran_order",
-        );
-        check_err(
-            &f4(
-                "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }",
-                4,
-            ),
-            "1 dimensions",
-        );
-        check_err(
-            &f4(
-                "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 2), }",
-                4,
-            ),
-            "3 dimensions",
-        );
-        check_err(
-            &f4("{'descr': '<f4', 'fortran_order': False, 'shape': (), }", 1),
-            "0 dimensions",
-        );
-        check_err(
-            &f4(
-                "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }",
-                3,
-            ),
-            "needs 16 data bytes, the file has 12",
-        );
-        check_err(
-            &f4(
-                "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }",
-                5,
-            ),
-            "the file has 20",
-        );
-        check_err(&f4("{'descr': '<f4', 'shape': (2, 2), }", 4), "lacks");
-        check_err(
-            &f4(
-                "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }",
-                1,
-            ),
-            "malformed",
-        );
-        check_err(
-            &f4(
-                "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999, 2), }",
-                1,
-            ),
-            "dimension",
-        );
-        check_err(
-            &f4(
-                "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }",
-                1,
-            ),
-            "too large",
-        );
-        let mut truncated = file(
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1), }",
-            &[],
-        );
-        truncated.truncate(30);
-        check_err(&truncated, "shorter");
-        let mut v9 = truncated.clone();
+        check_err(b"", "not a .npy file");
+        check_err(b"\x93NUMPY", "ends inside the preamble");
+        check_err(b"\x93NUMPY\x01\x00\x10", "ends inside the preamble");
+        check_err(b"\x93NUMPY\x02\x00\x10\x00\x00", "ends inside the preamble");
+        let mut v9 = good.clone();
         v9[6] = 9;
-        check_err(&v9, "version 9");
+        check_err(&v9, "version 9.0 is not supported");
+        let mut v1_1 = good.clone();
+        v1_1[7] = 1;
+        check_err(&v1_1, "version 1.1 is not supported");
+        let mut truncated = good.clone();
+        truncated.truncate(30);
+        check_err(&truncated, "the file ends after 20 bytes of it");
+        let mut huge = good.clone();
+        huge[8..10].copy_from_slice(&20_000u16.to_le_bytes());
+        check_err(&huge, "the .npy header is 20000 bytes long");
+        let mut v2 = file_v(2, &dict("<f4", "(1, 1)"), &[0; 4]);
+        v2[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        check_err(&v2, "4294967295 bytes long");
+    }
+
+    #[test]
+    fn header_grammar_errors_are_refused() {
+        let f4 = |dict: &str| file(dict, &[0; 4]);
+        let malformed = [
+            "'descr': '<f4', 'fortran_order': False, 'shape': (1, 1)}",
+            "{'descr' '<f4', 'fortran_order': False, 'shape': (1, 1)}",
+            "{'descr': '<f4' 'fortran_order': False, 'shape': (1, 1)}",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1)",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (1 1)}",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1),, }",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (,)}",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': }",
+            "{'descr': '<f4, 'fortran_order': False, 'shape': (1, 1)}",
+            "{'descr': '<f\\x34', 'fortran_order': False, 'shape': (1, 1)}",
+            "{descr: '<f4', 'fortran_order': False, 'shape': (1, 1)}",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1)} x",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1)}}",
+        ];
+        for dict in malformed {
+            check_err(&f4(dict), "malformed .npy header");
+        }
+        let mut no_newline = f4(&dict("<f4", "(1, 1)"));
+        no_newline[127] = b' ';
+        check_err(&no_newline, "does not end with a newline");
+        let mut early_newline = f4(&dict("<f4", "(1, 1)"));
+        early_newline[120] = b'\n';
+        check_err(&early_newline, "text after the newline");
+
+        let f4 = |dict: &str| file(dict, &[0; 4]);
+        check_err(
+            &f4("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1, 1), }"),
+            "the key 'descr' twice",
+        );
+        check_err(
+            &f4("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1), 'shape': (1, 1)}"),
+            "the key 'shape' twice",
+        );
+        check_err(
+            &f4("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1), 'extra': 0}"),
+            "the key 'extra'",
+        );
+        check_err(
+            &f4("{'descr': '<f4', 'shape': (1, 1), }"),
+            "lacks 'fortran_order';",
+        );
+        check_err(&f4("{}"), "lacks 'descr' and 'fortran_order' and 'shape'");
+        check_err(
+            &f4("{'descr': '<f4', 'fortran_order': 0, 'shape': (1, 1), }"),
+            "fortran_order is 0, not True or False",
+        );
+        check_err(
+            &f4("{'descr': '<f4', 'fortran_order': 'False', 'shape': (1, 1), }"),
+            "not True or False",
+        );
+        check_err(&f4(&dict("<f4", "(4)")), "shape is (4), not a tuple");
+        check_err(&f4(&dict("<f4", "[1, 1]")), "shape is [1, 1], not a tuple");
+        check_err(&f4(&dict("<f4", "'(1, 1)'")), "not a tuple");
+        check_err(&f4(&dict("<f4", "(-1, 1)")), "negative entry, -1");
+        check_err(
+            &f4(&dict("<f4", "(1, 1.0)")),
+            "the entry 1.0, not a non-negative integer",
+        );
+        check_err(&f4(&dict("<f4", "(01, 1)")), "the entry 01");
+        check_err(&f4(&dict("<f4", "(True, 1)")), "the entry True");
+        check_err(&f4(&dict("<f4", "((1, 1),)")), "the entry (1, 1)");
+        check_err(
+            &f4(&dict("<f4", "(99999999999999999999999, 1)")),
+            "99999999999999999999999, which is too large",
+        );
+        check_err(
+            &f4("{'descr': 4, 'fortran_order': False, 'shape': (1, 1), }"),
+            "descr is 4, not a dtype string",
+        );
+    }
+
+    #[test]
+    fn other_dtypes_are_refused_by_name() {
+        let f4 = |descr: &str| file(&dict(descr, "(1, 1)"), &[0; 4]);
+        check_err(&f4("|O"), "dtype '|O' (Python objects) is not supported");
+        check_err(&f4("<c8"), "dtype '<c8' (complex numbers)");
+        check_err(&f4("<U1"), "dtype '<U1' (unicode strings)");
+        check_err(&f4("|S4"), "dtype '|S4' (byte strings)");
+        check_err(&f4("|V4"), "(raw bytes (void))");
+        check_err(&f4("<M8[s]"), "(datetimes)");
+        check_err(&f4("<f16"), "(floats of a size other than 2, 4 or 8 bytes)");
+        check_err(&f4("<i16"), "(integers of a size");
+        check_err(
+            &f4("float32"),
+            "dtype 'float32' (not a type string numpy writes)",
+        );
+        check_err(
+            &file(
+                "{'descr': [('a', '<f4'), ('b', '<i4')], 'fortran_order': False, 'shape': (1,), }",
+                &[0; 8],
+            ),
+            "dtype [('a', '<f4'), ('b', '<i4')] is a structured dtype",
+        );
+        check_err(
+            &file(&dict("|b1", "(1, 3)"), &[0, 1, 255]),
+            "row 0, column 2 (counting from 0) is the byte 255, not a bool (0 or 1)",
+        );
+    }
+
+    #[test]
+    fn other_ranks_are_refused_with_a_reshape_hint() {
+        let f4 = |shape: &str, n: usize| file(&dict("<f4", shape), &vec![0u8; n * 4]);
+        check_err(
+            &f4("(4,)", 4),
+            "the array is 1-D, shape (4,) (x.reshape(1, -1)",
+        );
+        check_err(&f4("(1, 2, 2)", 4), "the array is 3-D, shape (1, 2, 2)");
+        check_err(&f4("()", 1), "a single value (0-D, shape ())");
+        check_err(&f4("(4,)", 4), "x.reshape(-1, k)");
+    }
+
+    #[test]
+    fn a_data_section_of_the_wrong_length_is_refused() {
+        let f8 = |shape: &str, n: usize| file(&dict("<f8", shape), &vec![0u8; n]);
+        check_err(
+            &f8("(3, 4)", 90),
+            "the header says shape (3, 4) of <f8, 96 bytes, but the file has 90 bytes of data \
+             (the file is truncated)",
+        );
+        check_err(
+            &f8("(3, 4)", 97),
+            "96 bytes, but the file has 97 bytes of data (nothing may follow",
+        );
+        check_err(&f8("(3, 4)", 0), "but the file has 0 bytes of data");
+        check_err(
+            &f8("(4611686018427387904, 4)", 8),
+            "more values than can be addressed",
+        );
+        check_err(
+            &f8("(2305843009213693952, 2)", 8),
+            "more bytes than can be addressed",
+        );
+        check_err(
+            &f8("(18446744073709551615, 18446744073709551615)", 8),
+            "more values than can be addressed",
+        );
+    }
+
+    #[test]
+    fn no_input_makes_the_reader_panic() {
+        let data: Vec<u8> = (0..6u8).collect();
+        let good = [
+            file(&dict("<f4", "(1, 1)"), &[0; 4]),
+            file_v(2, &dict("<i2", "(3, 1)"), &data),
+            file(
+                "{'descr': '|b1', 'fortran_order': True, 'shape': (2, 3), }",
+                &[0, 1, 0, 1, 0, 1],
+            ),
+        ];
+        for bytes in &good {
+            for len in 0..bytes.len() {
+                let _ = read(&bytes[..len]);
+            }
+            for i in 0..bytes.len() {
+                for b in 0..=255u8 {
+                    let mut changed = bytes.clone();
+                    changed[i] = b;
+                    let _ = read(&changed);
+                }
+            }
+        }
+        // Valid headers with a few characters changed, and random text from the same alphabet.
+        let alphabet = b"{}()[]'\",:0123456789-LTrueFalse <>fiub\\\n";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let valid = dict("<f4", "(2, 3)");
+        for round in 0..5000 {
+            let mut text = if round % 2 == 0 {
+                valid.clone().into_bytes()
+            } else {
+                Vec::new()
+            };
+            let changes = if round % 2 == 0 { next(4) } else { next(80) };
+            for _ in 0..=changes {
+                let c = alphabet[next(alphabet.len())];
+                if text.is_empty() || round % 2 == 1 {
+                    text.push(c);
+                } else {
+                    let at = next(text.len());
+                    text[at] = c;
+                }
+            }
+            let text = String::from_utf8(text).unwrap();
+            let _ = read(&file(&text, &data));
+            let _ = read(&file(&text, &[0; 24]));
+        }
+    }
+
+    #[test]
+    fn the_writer_refuses_a_mismatched_shape() {
+        assert!(write_f32(2, 2, &[0.0; 3]).is_err());
+        assert!(write_f32(usize::MAX, 2, &[]).is_err());
     }
 }

@@ -35,7 +35,9 @@ fn rows_of(cols: usize, values: &[f32]) -> std::slice::Chunks<'_, f32> {
 }
 
 /// `[[...],\n [...]]`: one row per line, values in their shortest exact form. JSON cannot spell
-/// NaN or infinity, so those are written as `null` (which `predict` reads back as NaN).
+/// NaN or infinity, so those are written as the strings `"NaN"`, `"Infinity"` and
+/// `"-Infinity"` (as pandas' and JavaScript's writers spell them), which `predict
+/// --allow-nonfinite` reads back: the output is lossless.
 fn json_rows(cols: usize, values: &[f32]) -> String {
     let mut text = String::from("[");
     for (i, row) in rows_of(cols, values).enumerate() {
@@ -47,8 +49,12 @@ fn json_rows(cols: usize, values: &[f32]) -> String {
             }
             if v.is_finite() {
                 let _ = write!(text, "{v:?}");
+            } else if v.is_nan() {
+                text.push_str("\"NaN\"");
+            } else if *v > 0.0 {
+                text.push_str("\"Infinity\"");
             } else {
-                text.push_str("null");
+                text.push_str("\"-Infinity\"");
             }
         }
         text.push(']');
@@ -58,7 +64,8 @@ fn json_rows(cols: usize, values: &[f32]) -> String {
 }
 
 /// A header `output_0,output_1,...` and one line per row. Values are written in Rust's
-/// shortest exact form (`0.25`, `1e-30`, `NaN`, `inf`), which Python's `float` and pandas read.
+/// shortest exact form (`0.25`, `1e-30`, `NaN`, `inf`, `-inf`), which Python's `float`, pandas
+/// and `predict --allow-nonfinite` read.
 fn csv_rows(cols: usize, values: &[f32]) -> String {
     let header: Vec<String> = (0..cols).map(|i| format!("output_{i}")).collect();
     let mut text = header.join(",");
@@ -80,16 +87,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn json_rows_are_one_per_line_and_nan_is_null() {
+    fn json_rows_are_one_per_line_and_non_finite_values_are_strings() {
         assert_eq!(
-            json_rows(2, &[0.5, 1.0, f32::NAN, -2.0]),
-            "[\n  [0.5, 1.0],\n  [null, -2.0]\n]\n"
+            json_rows(
+                2,
+                &[0.5, 1.0, f32::NAN, -2.0, f32::INFINITY, f32::NEG_INFINITY]
+            ),
+            "[\n  [0.5, 1.0],\n  [\"NaN\", -2.0],\n  [\"Infinity\", \"-Infinity\"]\n]\n"
         );
         assert_eq!(json_rows(2, &[]), "[]\n");
         // The shortest form reads back as the same f32.
         let x = 0.1f32 + f32::EPSILON;
-        let parsed: Vec<Vec<Option<f32>>> = serde_json::from_str(&json_rows(1, &[x])).unwrap();
-        assert_eq!(parsed[0][0].map(f32::to_bits), Some(x.to_bits()));
+        let parsed: Vec<Vec<f32>> = serde_json::from_str(&json_rows(1, &[x])).unwrap();
+        assert_eq!(parsed[0][0].to_bits(), x.to_bits());
     }
 
     #[test]

@@ -48,6 +48,7 @@ pub fn run(
     output: Option<&Path>,
     threads: Option<usize>,
     engine: Engine,
+    read_options: input::ReadOptions,
 ) -> Outcome {
     let input_format = DataFormat::of(input, "input")?;
     let output_format = match output {
@@ -58,7 +59,7 @@ pub fn run(
     // The engine is checked before the rows are read: an engine that does not apply to the
     // model is the first thing to hear about.
     let runner = Runner::new(&model, threads, engine)?;
-    let batch = input::read_rows(input, input_format, &model)?;
+    let batch = input::read_rows(input, input_format, &model, read_options)?;
     let outputs = batch.rows.checked_mul(model.output_size());
     if outputs.is_none_or(|n| n > MAX_VALUES) {
         return Err(Failure::unreadable(anyhow!(

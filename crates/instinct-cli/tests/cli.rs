@@ -407,9 +407,35 @@ fn predict_reads_csv_by_column_name_and_in_order() {
     let run = check(&["predict", &model(), "--input", &path], 0, "");
     assert_eq!(rows(&json(&run.stdout)), from_json);
 
-    // NaN is data, not an error.
-    let path = dir.write("nan.csv", "NaN,1,2,3\n");
-    check(&["predict", &model(), "--input", &path], 0, "");
+    // NaN, infinities and empty cells are refused unless asked for; then they propagate.
+    let path = dir.write("nan.csv", "NaN,1,2,3\n,1,2,3\n");
+    check(
+        &["predict", &model(), "--input", &path],
+        1,
+        "line 1, column 1: \"NaN\" is not a finite number; pass --allow-nonfinite",
+    );
+    let run = check(
+        &["predict", &model(), "--input", &path, "--allow-nonfinite"],
+        0,
+        "",
+    );
+    // (RELU maps NaN to 0 as in instmodel, so this model's outputs stay finite.)
+    assert_eq!(rows(&json(&run.stdout)).len(), 2, "{}", run.stdout);
+    let path = dir.write(
+        "named.csv",
+        "petal_width_cm,sepal_width_cm,petal_length_cm,sepal_length_cm\n1,,2,3\n",
+    );
+    check(
+        &["predict", &model(), "--input", &path],
+        1,
+        "line 2, column 2 (\"sepal_width_cm\"): the cell is empty",
+    );
+    let path = dir.write("huge.json", "[[1, 2, 3, 1e39]]");
+    check(
+        &["predict", &model(), "--input", &path],
+        1,
+        "row 1, column 4 (\"petal_width_cm\"): 1e39 is outside the range of 32-bit floats",
+    );
 }
 
 #[test]
@@ -472,7 +498,11 @@ fn predict_reads_npy_inputs() {
     );
 
     let wrong = dir.write("wrong.npy", npy::write_f32(2, 3, &[0.0; 6]).unwrap());
-    check(&["predict", &model(), "--input", &wrong], 1, "row 0");
+    check(
+        &["predict", &model(), "--input", &wrong],
+        1,
+        "row 1 has 3 values",
+    );
     let broken = dir.write("broken.npy", b"\x93NUMPY\x01\x00\x10\x00{'descr': '<i8'}");
     check(&["predict", &model(), "--input", &broken], 2, "broken.npy");
 }
@@ -497,7 +527,11 @@ fn bad_rows_exit_1_naming_the_row_and_write_nothing() {
     );
 
     let json = dir.write("rows.json", "[[5.1, 3.5, 1.4, 0.2], [1, 2], [1, 2, 3, 4]]");
-    check(&["predict", &model(), "--input", &json], 1, "row 1");
+    check(
+        &["predict", &model(), "--input", &json],
+        1,
+        "row 2 has 2 values, the model takes 4",
+    );
 
     let text = dir.write("text.csv", "5.1,3.5,1.4,0.2\n4.6,abc,1.5,0.2\n");
     check(
@@ -615,10 +649,13 @@ fn bench_json_reports_the_measurement() {
 #[test]
 fn outputs_too_large_for_memory_are_refused_before_predicting() {
     let dir = TempDir::new("huge-output");
-    // One input copied into a buffer of 999,999 outputs; 300 rows would need 3·10^8 values.
+    // One input gathered into every one of 999,999 outputs; 300 rows would need 3·10^8 values.
+    let indexes = vec!["0"; 999_999].join(",");
     let wide = dir.write(
         "wide.json",
-        r#"{"feature_size":1,"buffer_sizes":[1,999999],"instructions":[{"type":"COPY","input":0,"output":1,"internal_index":0}],"weights":[],"bias":[]}"#,
+        format!(
+            r#"{{"feature_size":1,"buffer_sizes":[1,999999],"instructions":[{{"type":"COPY_MASKED","input":0,"output":1,"indexes":[{indexes}]}}],"weights":[],"bias":[]}}"#
+        ),
     );
     let rows = dir.write("rows.csv", "1\n".repeat(300));
     check(
@@ -631,12 +668,13 @@ fn outputs_too_large_for_memory_are_refused_before_predicting() {
 #[test]
 fn an_npy_of_absurd_row_count_is_refused() {
     let dir = TempDir::new("absurd-npy");
-    let no_inputs = dir.write(
-        "none.json",
-        r#"{"feature_size":0,"buffer_sizes":[0,3],"instructions":[{"type":"REDUCE_SUM","input":0,"output":1},{"type":"ACTIVATION","input":1,"activation":"EXP"}],"weights":[],"bias":[]}"#,
+    let one_input = dir.write(
+        "one.json",
+        r#"{"feature_size":1,"buffer_sizes":[1,1],"instructions":[{"type":"COPY","input":0,"output":1,"internal_index":0}],"weights":[],"bias":[]}"#,
     );
+    // 10^18 rows announced, none present: refused from the header, nothing allocated.
     let mut header = String::from(
-        "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000000000, 0), }",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000000000, 1), }",
     );
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
@@ -647,9 +685,9 @@ fn an_npy_of_absurd_row_count_is_refused() {
     bytes.extend_from_slice(header.as_bytes());
     let path = dir.write("huge.npy", bytes);
     check(
-        &["predict", &no_inputs, "--input", &path],
+        &["predict", &one_input, "--input", &path],
         2,
-        "split the input",
+        "but the file has 0 bytes of data",
     );
 }
 
@@ -1180,4 +1218,40 @@ fn convert_writes_a_model_from_onnx_or_lists_what_it_cannot() {
         "missing.onnx",
     );
     assert!(!Path::new(&never).exists());
+}
+
+#[test]
+fn os_errors_are_printed_once_with_the_path_and_onnx_models_point_to_convert() {
+    let dir = TempDir::new("os-errors");
+    let missing = dir.path("missing.csv");
+    let model_path = model();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["predict", &model_path, "--input", &missing],
+            "missing.csv",
+        ),
+        (&["predict", "nope.json", "--input", &missing], "nope.json"),
+        (&["validate", "nope.json"], "nope.json"),
+        (&["convert", "nope.onnx", "-o", &missing], "nope.onnx"),
+    ];
+    for (args, path) in cases {
+        let run = check(args, 2, path);
+        assert_eq!(
+            run.stderr.matches("No such file or directory").count(),
+            1,
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.stderr);
+    }
+    let onnx = fixture("onnx/keras_dense_stack.onnx");
+    for command in ["predict", "validate", "inspect"] {
+        let mut args = vec![command, onnx.as_str()];
+        if command == "predict" {
+            args.extend(["--input", "rows.csv"]);
+        }
+        check(&args, 2, "convert it first with `instinct convert");
+    }
+    // clap's suggestions stay on.
+    check(&["prdict"], 2, "a similar subcommand exists: 'predict'");
 }
