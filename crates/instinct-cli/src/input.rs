@@ -2,9 +2,9 @@
 //! Every value must be a finite f32 unless `--allow-nonfinite` is given; every bad value is named
 //! by its row (1-based, as in the file) and its column (by name where the file or model has one).
 
+use crate::data_format::DataFormat;
 use crate::failure::{Failure, Outcome};
 use crate::npy;
-use crate::predict::DataFormat;
 use anyhow::anyhow;
 use instinct::{FormatError, Model};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -51,18 +51,25 @@ pub fn read_rows(
         )),
         other => Failure::unreadable(other),
     })?;
-    let shown = path.display();
-    let fail_in_file = |f: Failure| Failure {
+    read_bytes(&bytes, format, model, options).map_err(|f| Failure {
         code: f.code,
-        error: anyhow!("{shown}: {:#}", f.error),
-    };
+        error: anyhow!("{}: {:#}", path.display(), f.error),
+    })
+}
+
+/// Reads rows for `model` from the bytes of a file in `format`: [`read_rows`] without the file.
+pub fn read_bytes(
+    bytes: &[u8],
+    format: DataFormat,
+    model: &Model,
+    options: ReadOptions,
+) -> Outcome<Batch> {
     let names = model.feature_names();
     match format {
-        DataFormat::Json => read_json(&bytes, model.feature_size(), names.as_deref(), options),
-        DataFormat::Csv => read_csv(&bytes, model.feature_size(), names, options),
-        DataFormat::Npy => read_npy(&bytes, model.feature_size(), names.as_deref(), options),
+        DataFormat::Json => read_json(bytes, model.feature_size(), names.as_deref(), options),
+        DataFormat::Csv => read_csv(bytes, model.feature_size(), names, options),
+        DataFormat::Npy => read_npy(bytes, model.feature_size(), names.as_deref(), options),
     }
-    .map_err(fail_in_file)
 }
 
 /// One value as read from text.

@@ -3,10 +3,7 @@
 mod bench;
 mod convert;
 mod engine;
-mod failure;
-mod input;
 mod inspect;
-mod npy;
 mod output;
 mod plot;
 mod predict;
@@ -16,6 +13,7 @@ mod wgsl;
 
 use clap::{Parser, Subcommand};
 use engine::Engine;
+use instinct_cli::{data_format, failure, input, npy};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,9 +1,9 @@
 //! Writing `predict`'s outputs as JSON rows, CSV with an `output_i` header, or a 2-D `<f4` `.npy`
 //! file; files are replaced atomically, so a failure never leaves a partial one.
 
+use crate::data_format::DataFormat;
 use crate::failure::{Failure, Outcome, print_stdout};
 use crate::npy;
-use crate::predict::DataFormat;
 use anyhow::anyhow;
 use std::fmt::Write as _;
 use std::path::Path;

@@ -1,13 +1,17 @@
 //! The fourteen instruction types, internally tagged by `"type"` in JSON.
 
 use crate::Activation;
-use serde::{Deserialize, Serialize};
+use serde::de::{self, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// One step of a model. Buffer fields (`input`, `output`, `key`) are indices into `buffer_sizes`;
 /// `weights` indexes the `weights`/`bias` slots, `parameters*` the `parameters` vectors and `map`
 /// the `maps` list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type")]
+// Read through `Fields`, a plain struct serde streams: the derive of an internally tagged enum
+// buffers each object into serde's `Content` first (32 bytes per list entry, then the typed
+// copy), 16-20x the file for an instruction made of a long `input` or `indexes` list.
+#[serde(tag = "type", try_from = "Fields")]
 pub enum Instruction {
     /// `out[r] = Σ_c W[r][c]·in[c] + bias[r]`, then the optional activation over the whole output.
     #[serde(rename = "DOT")]
@@ -206,11 +210,10 @@ impl Instruction {
         }
     }
 
-    /// Every buffer index this instruction reads, with the JSON field that names it
-    /// (`(ReadField::Input, 2)`, `(ReadField::InputAt(1), 5)`, `(ReadField::Key, 0)`). In-place
-    /// instructions read their input.
-    pub fn reads(&self) -> Vec<(ReadField, usize)> {
-        match self {
+    /// [`Instruction::reads`] without the vector: an `input` list may have millions of entries,
+    /// and every pass over the instructions (validation, dataflow, the CPU plan) walks them.
+    pub fn reads_iter(&self) -> impl Iterator<Item = (ReadField, usize)> + '_ {
+        let (one, key, list): (Option<usize>, Option<usize>, &[usize]) = match self {
             Instruction::Dot { input, .. }
             | Instruction::Copy { input, .. }
             | Instruction::CopyMasked { input, .. }
@@ -219,19 +222,28 @@ impl Instruction {
             | Instruction::MulElementwise { input, .. }
             | Instruction::ClipElementwise { input, .. }
             | Instruction::MapTransform { input, .. }
-            | Instruction::ReduceSum { input, .. } => vec![(ReadField::Input, *input)],
+            | Instruction::ReduceSum { input, .. } => (Some(*input), None, &[][..]),
             Instruction::AddElementwiseBuffers { input, .. }
             | Instruction::MultiplyElementwiseBuffers { input, .. }
             | Instruction::MultiplyBufferHeads { input, .. }
-            | Instruction::AddBufferHeads { input, .. } => input
-                .iter()
-                .enumerate()
-                .map(|(i, &b)| (ReadField::InputAt(i), b))
-                .collect(),
-            Instruction::Attention { input, key, .. } => {
-                vec![(ReadField::Input, *input), (ReadField::Key, *key)]
-            }
-        }
+            | Instruction::AddBufferHeads { input, .. } => (None, None, input.as_slice()),
+            Instruction::Attention { input, key, .. } => (Some(*input), Some(*key), &[][..]),
+        };
+        one.map(|b| (ReadField::Input, b))
+            .into_iter()
+            .chain(key.map(|b| (ReadField::Key, b)))
+            .chain(
+                list.iter()
+                    .enumerate()
+                    .map(|(i, &b)| (ReadField::InputAt(i), b)),
+            )
+    }
+
+    /// Every buffer index this instruction reads, with the JSON field that names it
+    /// (`(ReadField::Input, 2)`, `(ReadField::InputAt(1), 5)`, `(ReadField::Key, 0)`). In-place
+    /// instructions read their input.
+    pub fn reads(&self) -> Vec<(ReadField, usize)> {
+        self.reads_iter().collect()
     }
 
     /// The buffer this instruction writes and the JSON field naming it (`"output"`, or `"input"`
@@ -304,6 +316,189 @@ impl Instruction {
             Instruction::Activation { activation, .. } => Some(*activation),
             _ => None,
         }
+    }
+}
+
+/// An instruction object as read: every field any instruction has, each optional, read in one
+/// pass whatever the key order (`type` may come last). Unknown keys are ignored, as before; a
+/// known key of the wrong type is an error even for a type that does not use it (the one
+/// difference from the derive, which ignored such a key).
+#[derive(Deserialize)]
+struct Fields {
+    #[serde(rename = "type")]
+    kind: String,
+    input: Option<Operand>,
+    output: Option<usize>,
+    key: Option<usize>,
+    weights: Option<usize>,
+    #[serde(default, deserialize_with = "present")]
+    activation: Option<Option<Activation>>,
+    internal_index: Option<usize>,
+    indexes: Option<Vec<usize>>,
+    parameters: Option<usize>,
+    parameters_min: Option<usize>,
+    parameters_max: Option<usize>,
+    internal_input_index: Option<usize>,
+    internal_output_index: Option<usize>,
+    map: Option<usize>,
+    size: Option<usize>,
+    default: Option<Vec<f32>>,
+}
+
+/// `Some(value)` for a key that is present (`Some(None)` for `null`), `None` when absent.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Activation>>, D::Error> {
+    Option::<Activation>::deserialize(d).map(Some)
+}
+
+/// `input`: one buffer index, or a list of them (the elementwise-buffer instructions), read
+/// straight into its vector.
+enum Operand {
+    One(usize),
+    List(Vec<usize>),
+}
+
+impl<'de> Deserialize<'de> for Operand {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Operand, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Operand;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a buffer index or a list of buffer indices")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Operand, E> {
+                usize::try_from(v)
+                    .map(Operand::One)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Operand, A::Error> {
+                let mut list = Vec::new();
+                while let Some(b) = seq.next_element::<usize>()? {
+                    list.push(b);
+                }
+                Ok(Operand::List(list))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+const TYPES: &[&str] = &[
+    "DOT",
+    "COPY",
+    "COPY_MASKED",
+    "ACTIVATION",
+    "ADD_ELEMENTWISE",
+    "MUL_ELEMENTWISE",
+    "CLIP_ELEMENTWISE",
+    "MAP_TRANSFORM",
+    "ADD_ELEMENTWISE_BUFFERS",
+    "MULTIPLY_ELEMENTWISE_BUFFERS",
+    "MULTIPLY_BUFFER_HEADS",
+    "ADD_BUFFER_HEADS",
+    "REDUCE_SUM",
+    "ATTENTION",
+];
+
+impl TryFrom<Fields> for Instruction {
+    type Error = String;
+
+    fn try_from(f: Fields) -> Result<Instruction, String> {
+        use serde::de::Error as _;
+        type E = serde::de::value::Error;
+        let need = |v: Option<usize>, name: &'static str| {
+            v.ok_or_else(|| E::missing_field(name).to_string())
+        };
+        let one = |v: Option<Operand>| match v {
+            Some(Operand::One(b)) => Ok(b),
+            Some(Operand::List(_)) => Err("invalid type: sequence, expected usize".to_string()),
+            None => Err(E::missing_field("input").to_string()),
+        };
+        let list = |v: Option<Operand>| match v {
+            Some(Operand::List(l)) => Ok(l),
+            Some(Operand::One(b)) => {
+                Err(format!("invalid type: integer `{b}`, expected a sequence"))
+            }
+            None => Err(E::missing_field("input").to_string()),
+        };
+        Ok(match f.kind.as_str() {
+            "DOT" => Instruction::Dot {
+                input: one(f.input)?,
+                output: need(f.output, "output")?,
+                weights: need(f.weights, "weights")?,
+                activation: f.activation.flatten(),
+            },
+            "COPY" => Instruction::Copy {
+                input: one(f.input)?,
+                output: need(f.output, "output")?,
+                internal_index: need(f.internal_index, "internal_index")?,
+            },
+            "COPY_MASKED" => Instruction::CopyMasked {
+                input: one(f.input)?,
+                output: need(f.output, "output")?,
+                indexes: f
+                    .indexes
+                    .ok_or_else(|| E::missing_field("indexes").to_string())?,
+            },
+            "ACTIVATION" => Instruction::Activation {
+                input: one(f.input)?,
+                activation: match f.activation {
+                    Some(Some(a)) => a,
+                    Some(None) => return Err("invalid type: null, expected an activation".into()),
+                    None => return Err(E::missing_field("activation").to_string()),
+                },
+            },
+            "ADD_ELEMENTWISE" => Instruction::AddElementwise {
+                input: one(f.input)?,
+                parameters: need(f.parameters, "parameters")?,
+            },
+            "MUL_ELEMENTWISE" => Instruction::MulElementwise {
+                input: one(f.input)?,
+                parameters: need(f.parameters, "parameters")?,
+            },
+            "CLIP_ELEMENTWISE" => Instruction::ClipElementwise {
+                input: one(f.input)?,
+                parameters_min: f.parameters_min,
+                parameters_max: f.parameters_max,
+            },
+            "MAP_TRANSFORM" => Instruction::MapTransform {
+                input: one(f.input)?,
+                output: need(f.output, "output")?,
+                internal_input_index: need(f.internal_input_index, "internal_input_index")?,
+                internal_output_index: need(f.internal_output_index, "internal_output_index")?,
+                map: need(f.map, "map")?,
+                size: need(f.size, "size")?,
+                default: f
+                    .default
+                    .ok_or_else(|| E::missing_field("default").to_string())?,
+            },
+            "ADD_ELEMENTWISE_BUFFERS" => Instruction::AddElementwiseBuffers {
+                input: list(f.input)?,
+                output: need(f.output, "output")?,
+            },
+            "MULTIPLY_ELEMENTWISE_BUFFERS" => Instruction::MultiplyElementwiseBuffers {
+                input: list(f.input)?,
+                output: need(f.output, "output")?,
+            },
+            "MULTIPLY_BUFFER_HEADS" => Instruction::MultiplyBufferHeads {
+                input: list(f.input)?,
+                output: need(f.output, "output")?,
+            },
+            "ADD_BUFFER_HEADS" => Instruction::AddBufferHeads {
+                input: list(f.input)?,
+                output: need(f.output, "output")?,
+            },
+            "REDUCE_SUM" => Instruction::ReduceSum {
+                input: one(f.input)?,
+                output: need(f.output, "output")?,
+            },
+            "ATTENTION" => Instruction::Attention {
+                input: one(f.input)?,
+                key: need(f.key, "key")?,
+                output: need(f.output, "output")?,
+                weights: need(f.weights, "weights")?,
+            },
+            other => return Err(E::unknown_variant(other, TYPES).to_string()),
+        })
     }
 }
 

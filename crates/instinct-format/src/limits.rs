@@ -12,6 +12,10 @@ pub struct Limits {
     pub max_parameter_elements: usize,
     /// Number of instructions.
     pub max_instructions: usize,
+    /// Entries of all instruction lists together: the `input` lists of the elementwise-buffer
+    /// and buffer-heads instructions and COPY_MASKED `indexes` (each entry is checked, planned
+    /// and walked for every sample).
+    pub max_operand_elements: usize,
     /// Nesting depth of JSON arrays and objects (a model needs 4; 5 with an extension activation
     /// that has parameters).
     pub max_json_depth: usize,
@@ -30,6 +34,7 @@ impl Default for Limits {
             max_weight_elements: 10_000_000,
             max_parameter_elements: 10_000_000,
             max_instructions: 100_000,
+            max_operand_elements: 1_000_000,
             max_json_depth: 32,
             max_file_bytes: 256 << 20,
             max_validation_cost: 1 << 30,

@@ -4,16 +4,18 @@
 
 use crate::error::Refusal;
 use crate::proto::{AttributeProto, GraphProto, NodeProto, TensorProto};
-use instinct_format::{Activation, Instruction, ModelBuilder, ModelInfo};
+use instinct_format::{Activation, Instruction, Limits, ModelBuilder, ModelInfo};
 use std::collections::HashMap;
+use std::rc::Rc;
 
 /// What an ONNX value is to the converter.
 #[derive(Debug, Clone)]
 enum Value {
-    /// A constant float tensor: its shape and values.
-    Floats(Vec<usize>, Vec<f32>),
+    /// A constant float tensor: its shape and values. Shared: `input()`, Identity, Cast… clone
+    /// the `Rc`, never the values.
+    Floats(Rc<Vec<usize>>, Rc<Vec<f32>>),
     /// A constant integer tensor (shapes, indices).
-    Ints(Vec<i64>),
+    Ints(Rc<Vec<i64>>),
     /// One vector per sample: the whole of a format buffer. `probabilities`: a softmax's (or
     /// logistic's) output, whose L1 normalisation changes nothing.
     Vector {
@@ -38,11 +40,29 @@ struct OpenDot {
     slot: usize,
 }
 
+/// Elements emitted so far, each checked against its limit before it is allocated.
+#[derive(Debug, Default)]
+struct Spent {
+    weights: usize,
+    parameters: usize,
+    buffers: usize,
+    instructions: usize,
+    /// Elements of initializers and Constant tensors decoded.
+    constants: usize,
+}
+
 /// The model under construction.
 struct Converter {
     values: HashMap<String, Value>,
     /// How many nodes (and graph outputs) read each value.
     readers: HashMap<String, usize>,
+    /// For each buffer, the reads not yet done of every name bound to it: the sum
+    /// `buffer_readers` used to recompute over all values, kept up to date by `bind` and `node`.
+    pending: Vec<usize>,
+    limits: Limits,
+    spent: Spent,
+    /// Set when a limit is passed: the walk stops after the current node.
+    stop: Option<Refusal>,
     buffers: Vec<usize>,
     instructions: Vec<Instruction>,
     weights: Vec<(Vec<Vec<f32>>, Vec<f32>)>,
@@ -83,87 +103,110 @@ fn attr_floats(node: &NodeProto, name: &str) -> Vec<f32> {
     attribute(node, name).map_or_else(Vec::new, |a| a.floats.clone())
 }
 
-/// A tensor's values, or why it cannot be read.
-fn tensor(t: &TensorProto) -> Result<Value, String> {
+/// A tensor's values, or why it cannot be read. `spent` is the running total of constant
+/// elements decoded so far: the element count (from `dims`, before anything is decoded or
+/// allocated) must fit in what `limits` leaves, and is added to it.
+fn tensor(t: &TensorProto, limits: &Limits, spent: &mut usize) -> Result<Value, String> {
     let dims: Vec<usize> = t
         .dims
         .iter()
         .map(|&d| usize::try_from(d).map_err(|_| format!("dimension {d}")))
         .collect::<Result<_, _>>()?;
+    // No constant is emitted whole past the larger pool, nor all of them past both pools.
+    let per_tensor = limits
+        .max_weight_elements
+        .max(limits.max_parameter_elements);
+    let total = limits
+        .max_weight_elements
+        .saturating_add(limits.max_parameter_elements);
     let count = dims
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .filter(|&n| n <= 1 << 28)
-        .ok_or_else(|| format!("shape {dims:?} is too large"))?;
+        .filter(|&n| n <= per_tensor)
+        .ok_or_else(|| format!("shape {dims:?} is over the limit of {per_tensor} elements"))?;
+    if spent.saturating_add(count) > total {
+        return Err(format!(
+            "the constants add up to over {total} elements (this one has {count})"
+        ));
+    }
     if t.data_location == Some(1) {
         return Err("external data is not read".to_string());
     }
+    *spent += count;
     let raw = t.raw_data.as_deref().unwrap_or(&[]);
-    let from_raw = |width: usize| -> Result<Vec<&[u8]>, String> {
+    // The raw bytes as `count` values of `width` bytes, decoded straight into one vector (no
+    // intermediate vector of 16-byte slices).
+    fn from_raw<T>(
+        raw: &[u8],
+        count: usize,
+        width: usize,
+        decode: impl Fn(&[u8]) -> T,
+    ) -> Result<Vec<T>, String> {
         if raw.len() != count * width {
             return Err(format!(
                 "{} bytes of raw data for {count} values",
                 raw.len()
             ));
         }
-        Ok(raw.chunks_exact(width).collect())
-    };
-    let int32: Vec<i64> = t.int32_data.iter().map(|&v| v.into()).collect();
-    // Integers of `width` bytes each in raw data (decoded by `decode`), else `listed`.
-    let ints = |width: usize, decode: fn(&[u8]) -> i64, listed: &[i64]| {
-        let data: Vec<i64> = if raw.is_empty() {
-            listed.to_vec()
+        Ok(raw.chunks_exact(width).map(decode).collect())
+    }
+    let check = |len: usize| {
+        if len == count {
+            Ok(())
         } else {
-            from_raw(width)?.into_iter().map(decode).collect()
-        };
-        if data.len() != count {
-            return Err(format!("{} values for shape {dims:?}", data.len()));
+            Err(format!("{len} values for shape {dims:?}"))
         }
-        Ok(Value::Ints(data))
     };
     match t.data_type.unwrap_or(0) {
         // FLOAT
         1 => {
-            let data: Vec<f32> = if !raw.is_empty() {
-                from_raw(4)?
-                    .into_iter()
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .collect()
-            } else {
+            let data = if raw.is_empty() {
+                check(t.float_data.len())?;
                 t.float_data.clone()
+            } else {
+                from_raw(raw, count, 4, |b| {
+                    f32::from_le_bytes([b[0], b[1], b[2], b[3]])
+                })?
             };
-            if data.len() != count {
-                return Err(format!("{} values for shape {dims:?}", data.len()));
-            }
-            Ok(Value::Floats(dims, data))
+            Ok(Value::Floats(Rc::new(dims), Rc::new(data)))
         }
         // DOUBLE
         11 => {
-            let data: Vec<f32> = if !raw.is_empty() {
-                from_raw(8)?
-                    .into_iter()
-                    .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32)
-                    .collect()
-            } else {
+            let data = if raw.is_empty() {
+                check(t.double_data.len())?;
                 t.double_data.iter().map(|&v| v as f32).collect()
+            } else {
+                from_raw(raw, count, 8, |b| {
+                    f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32
+                })?
             };
-            if data.len() != count {
-                return Err(format!("{} values for shape {dims:?}", data.len()));
-            }
-            Ok(Value::Floats(dims, data))
+            Ok(Value::Floats(Rc::new(dims), Rc::new(data)))
         }
         // INT64, INT32 (class labels, for one) and BOOL (Dropout's training_mode).
-        7 => ints(
-            8,
-            |b| i64::from_le_bytes(b.try_into().expect("8 bytes")),
-            &t.int64_data,
-        ),
-        6 => ints(
-            4,
-            |b| i32::from_le_bytes(b.try_into().expect("4 bytes")).into(),
-            &int32,
-        ),
-        9 => ints(1, |b| b[0].into(), &int32),
+        7 => {
+            let data = if raw.is_empty() {
+                check(t.int64_data.len())?;
+                t.int64_data.clone()
+            } else {
+                from_raw(raw, count, 8, |b| {
+                    i64::from_le_bytes(b.try_into().expect("8 bytes"))
+                })?
+            };
+            Ok(Value::Ints(Rc::new(data)))
+        }
+        code @ (6 | 9) => {
+            let data = if raw.is_empty() {
+                check(t.int32_data.len())?;
+                t.int32_data.iter().map(|&v| i64::from(v)).collect()
+            } else if code == 6 {
+                from_raw(raw, count, 4, |b| {
+                    i32::from_le_bytes(b.try_into().expect("4 bytes")).into()
+                })?
+            } else {
+                from_raw(raw, count, 1, |b| b[0].into())?
+            };
+            Ok(Value::Ints(Rc::new(data)))
+        }
         other => Err(format!("element type {other} is not read")),
     }
 }
@@ -212,8 +255,55 @@ impl Converter {
             why: why.into(),
         });
         for out in &node.output {
-            self.values.insert(out.clone(), Value::Dropped);
+            self.bind(out.clone(), Value::Dropped);
         }
+    }
+
+    /// Binds `name` to `value`, moving its pending reads off the buffer it held (if any) onto
+    /// the buffer it holds now (if any). Every change of `values` after the reads are counted
+    /// goes through here, so `pending[b]` is always what the old `buffer_readers` summed.
+    fn bind(&mut self, name: String, value: Value) {
+        let reads = self.readers.get(&name).copied().unwrap_or(0);
+        if let Some(Value::Vector { buffer, .. }) = self.values.get(&name) {
+            self.pending[*buffer] -= reads;
+        }
+        if let Value::Vector { buffer, .. } = &value {
+            self.pending[*buffer] += reads;
+        }
+        self.values.insert(name, value);
+    }
+
+    /// Counts `n` more elements of a pool (`weight`, `parameter`, `buffer`, `instruction`)
+    /// against its limit. Past it: records why, asks the walk to stop after this node, and
+    /// returns false (the caller must not allocate them).
+    fn spend(&mut self, pool: &'static str, n: usize) -> bool {
+        let (spent, max) = match pool {
+            "weight" => (&mut self.spent.weights, self.limits.max_weight_elements),
+            "parameter" => (
+                &mut self.spent.parameters,
+                self.limits.max_parameter_elements,
+            ),
+            "buffer" => (&mut self.spent.buffers, self.limits.max_buffer_elements),
+            _ => (&mut self.spent.instructions, self.limits.max_instructions),
+        };
+        *spent = spent.saturating_add(n);
+        if *spent <= max {
+            return true;
+        }
+        if self.stop.is_none() {
+            self.stop = Some(Refusal {
+                op: "graph".into(),
+                name: String::new(),
+                why: format!("the model needs over {max} {pool} elements, the limit"),
+            });
+        }
+        false
+    }
+
+    /// Appends an instruction, counted against `max_instructions`.
+    fn emit(&mut self, ins: Instruction) {
+        self.spend("instruction", 1);
+        self.instructions.push(ins);
     }
 
     fn input(&self, node: &NodeProto, i: usize) -> Option<Value> {
@@ -223,12 +313,14 @@ impl Converter {
 
     fn set(&mut self, node: &NodeProto, i: usize, value: Value) {
         if let Some(name) = node.output.get(i).filter(|n| !n.is_empty()) {
-            self.values.insert(name.clone(), value);
+            self.bind(name.clone(), value);
         }
     }
 
     fn new_buffer(&mut self, width: usize) -> usize {
+        self.spend("buffer", width);
         self.buffers.push(width);
+        self.pending.push(0);
         self.buffers.len() - 1
     }
 
@@ -236,11 +328,7 @@ impl Converter {
     /// held in `buffer` have: the names aliasing one buffer (Identity, Cast, Reshape…) count
     /// together.
     fn buffer_readers(&self, buffer: usize) -> usize {
-        self.values
-            .iter()
-            .filter(|(_, v)| matches!(v, Value::Vector { buffer: b, .. } if *b == buffer))
-            .map(|(name, _)| self.readers.get(name).copied().unwrap_or(0))
-            .sum()
+        self.pending[buffer]
     }
 
     /// A buffer holding the vector in `buffer` that this node may change in place: the same one
@@ -250,7 +338,7 @@ impl Converter {
             return buffer;
         }
         let copy = self.new_buffer(width);
-        self.instructions.push(Instruction::Copy {
+        self.emit(Instruction::Copy {
             input: buffer,
             output: copy,
             internal_index: 0,
@@ -264,7 +352,7 @@ impl Converter {
         let out = self.new_buffer(rows.len());
         let width = rows.len();
         self.weights.push((rows, bias));
-        self.instructions.push(Instruction::Dot {
+        self.emit(Instruction::Dot {
             input: buffer,
             output: out,
             weights: self.weights.len() - 1,
@@ -310,7 +398,7 @@ impl Converter {
         self.freeze(b);
         let b = if op == "Sub" {
             let copy = self.new_buffer(width);
-            self.instructions.push(Instruction::Copy {
+            self.emit(Instruction::Copy {
                 input: b,
                 output: copy,
                 internal_index: 0,
@@ -322,7 +410,7 @@ impl Converter {
         };
         let out = self.new_buffer(width);
         let input = vec![a, b];
-        self.instructions.push(if op == "Mul" {
+        self.emit(if op == "Mul" {
             Instruction::MultiplyElementwiseBuffers { input, output: out }
         } else {
             Instruction::AddElementwiseBuffers { input, output: out }
@@ -353,7 +441,7 @@ impl Converter {
             return;
         }
         let target = self.writable(node, buffer, width);
-        self.instructions.push(Instruction::Activation {
+        self.emit(Instruction::Activation {
             input: target,
             activation,
         });
@@ -408,9 +496,12 @@ impl Converter {
     /// The second step of a chain on `buffer`, which the first step made this node's own.
     fn then_elementwise(&mut self, buffer: usize, values: Vec<f32>, multiply: bool) {
         self.open.remove(&buffer);
+        if !self.spend("parameter", values.len()) {
+            return;
+        }
         self.parameters.push(values);
         let parameters = self.parameters.len() - 1;
-        self.instructions.push(if multiply {
+        self.emit(if multiply {
             Instruction::MulElementwise {
                 input: buffer,
                 parameters,
@@ -433,8 +524,13 @@ impl Converter {
     fn node(&mut self, node: &NodeProto) {
         self.convert_node(node);
         for input in &node.input {
-            if let Some(r) = self.readers.get_mut(input) {
-                *r = r.saturating_sub(1);
+            if let Some(r) = self.readers.get_mut(input)
+                && *r > 0
+            {
+                *r -= 1;
+                if let Some(Value::Vector { buffer, .. }) = self.values.get(input) {
+                    self.pending[*buffer] -= 1;
+                }
             }
         }
     }
@@ -470,14 +566,14 @@ impl Converter {
         // A node on a dropped value (a label) drops its outputs too.
         if matches!(first, Some(Value::Dropped)) && !matches!(op, "Concat") {
             for out in &node.output {
-                self.values.insert(out.clone(), Value::Dropped);
+                self.bind(out.clone(), Value::Dropped);
             }
             return;
         }
         match (domain, op) {
             ("", "Constant") => match attribute(node, "value")
                 .and_then(|a| a.t.as_ref())
-                .map(tensor)
+                .map(|t| tensor(t, &self.limits, &mut self.spent.constants))
             {
                 Some(Ok(v)) => self.set(node, 0, v),
                 Some(Err(e)) => self.refuse(node, e),
@@ -542,6 +638,9 @@ impl Converter {
                     if shape.len() == 2 && shape[0] == width =>
                 {
                     let out = shape[1];
+                    if !self.spend("weight", out.saturating_mul(width + 1)) {
+                        return;
+                    }
                     let rows = (0..out)
                         .map(|o| (0..width).map(|i| w[i * out + o]).collect())
                         .collect();
@@ -575,6 +674,9 @@ impl Converter {
                                 node,
                                 format!("weights {shape:?} for an input of {width}"),
                             );
+                        }
+                        if !self.spend("weight", n.saturating_mul(k + 1)) {
+                            return;
                         }
                         let rows: Vec<Vec<f32>> = (0..n)
                             .map(|o| {
@@ -642,35 +744,32 @@ impl Converter {
                         "the constant does not broadcast over one sample's vector",
                     );
                 };
-                // The node reads its vector operand: make it input 0 for `writable`.
-                let mut node = node.clone();
-                if !vector_first {
-                    node.input.swap(0, 1);
-                }
+                // No copy of the node with its inputs swapped: `writable`, `add`, `mul` and
+                // `set` never look at a node's inputs.
                 match (op, vector_first) {
-                    ("Add", _) => self.add(&node, buffer, width, c),
-                    ("Sub", true) => self.add(&node, buffer, width, c.iter().map(|v| -v).collect()),
+                    ("Add", _) => self.add(node, buffer, width, c),
+                    ("Sub", true) => self.add(node, buffer, width, c.iter().map(|v| -v).collect()),
                     ("Sub", false) => {
                         // c − x = x · (−1) + c
-                        self.mul(&node, buffer, width, vec![-1.0; width]);
+                        self.mul(node, buffer, width, vec![-1.0; width]);
                         if let Some(Value::Vector { buffer, .. }) =
                             self.values.get(&node.output[0]).cloned()
                         {
                             self.then_elementwise(buffer, c, false);
                         }
                     }
-                    ("Mul", _) => self.mul(&node, buffer, width, c),
+                    ("Mul", _) => self.mul(node, buffer, width, c),
                     ("Div", true) => {
                         let inverse: Vec<f32> = c.iter().map(|v| 1.0 / v).collect();
                         if inverse.iter().any(|v| !v.is_finite()) {
                             return self.refuse(
-                                &node,
+                                node,
                                 "a division by zero or by a number whose inverse overflows",
                             );
                         }
-                        self.mul(&node, buffer, width, inverse)
+                        self.mul(node, buffer, width, inverse)
                     }
-                    _ => self.refuse(&node, "a constant divided by a vector has no instruction"),
+                    _ => self.refuse(node, "a constant divided by a vector has no instruction"),
                 }
             }
             (
@@ -744,7 +843,7 @@ impl Converter {
                 let from_attribute = |name: &str| {
                     attribute(node, name)
                         .and_then(|a| a.f)
-                        .map(|v| Value::Floats(Vec::new(), vec![v]))
+                        .map(|v| Value::Floats(Rc::new(Vec::new()), Rc::new(vec![v])))
                 };
                 let lo = self.input(node, 1).or_else(|| from_attribute("min"));
                 let hi = self.input(node, 2).or_else(|| from_attribute("max"));
@@ -763,13 +862,13 @@ impl Converter {
                 self.open.remove(&buffer);
                 let target = self.writable(node, buffer, width);
                 let mut index = |v: Option<Vec<f32>>| {
-                    v.map(|v| {
+                    v.filter(|v| self.spend("parameter", v.len())).map(|v| {
                         self.parameters.push(v);
                         self.parameters.len() - 1
                     })
                 };
                 let (parameters_min, parameters_max) = (index(lo), index(hi));
-                self.instructions.push(Instruction::ClipElementwise {
+                self.emit(Instruction::ClipElementwise {
                     input: target,
                     parameters_min,
                     parameters_max,
@@ -806,7 +905,7 @@ impl Converter {
                         let mut at = 0;
                         for (buffer, width) in v {
                             self.freeze(buffer);
-                            self.instructions.push(Instruction::Copy {
+                            self.emit(Instruction::Copy {
                                 input: buffer,
                                 output: out,
                                 internal_index: at,
@@ -871,6 +970,9 @@ impl Converter {
                         format!("{} coefficients for {width} inputs", coefficients.len()),
                     );
                 }
+                if !self.spend("weight", coefficients.len() + coefficients.len() / width) {
+                    return;
+                }
                 let rows: Vec<Vec<f32>> = coefficients
                     .chunks_exact(width)
                     .map(<[f32]>::to_vec)
@@ -920,7 +1022,7 @@ impl Converter {
                 // The classifier's scores are its second output; the label (first) is dropped.
                 let mut scores = node.clone();
                 if classifier {
-                    self.values.insert(node.output[0].clone(), Value::Dropped);
+                    self.bind(node.output[0].clone(), Value::Dropped);
                     scores.output.remove(0);
                 }
                 self.dot(&scores, buffer, rows, bias);
@@ -964,7 +1066,7 @@ impl Converter {
             ("", "ArgMax") | ("ai.onnx.ml", "ArrayFeatureExtractor") => {
                 // The label: dropped (docs/ONNX.md says how to get it back).
                 for out in &node.output {
-                    self.values.insert(out.clone(), Value::Dropped);
+                    self.bind(out.clone(), Value::Dropped);
                 }
             }
             _ => self.refuse(node, "no instruction or activation of the format does this"),
@@ -980,10 +1082,14 @@ fn first_width(v: &Option<Value>) -> i64 {
 }
 
 /// The format model of `graph`, or every node it refuses.
-pub(crate) fn convert(graph: &GraphProto) -> Result<ModelInfo, Vec<Refusal>> {
+pub(crate) fn convert(graph: &GraphProto, limits: &Limits) -> Result<ModelInfo, Vec<Refusal>> {
     let mut c = Converter {
         values: HashMap::new(),
         readers: HashMap::new(),
+        pending: Vec::new(),
+        limits: *limits,
+        spent: Spent::default(),
+        stop: None,
         buffers: Vec::new(),
         instructions: Vec::new(),
         weights: Vec::new(),
@@ -996,9 +1102,20 @@ pub(crate) fn convert(graph: &GraphProto) -> Result<ModelInfo, Vec<Refusal>> {
         name: graph.name.clone().unwrap_or_default(),
         why,
     };
+    // Reads first: `bind` keeps each buffer's pending reads from them.
+    for node in &graph.node {
+        for i in &node.input {
+            *c.readers.entry(i.clone()).or_default() += 1;
+        }
+    }
+    for o in &graph.output {
+        *c.readers
+            .entry(o.name.clone().unwrap_or_default())
+            .or_default() += 1;
+    }
     for init in &graph.initializer {
         let name = init.name.clone().unwrap_or_default();
-        match tensor(init) {
+        match tensor(init, limits, &mut c.spent.constants) {
             Ok(v) => {
                 c.values.insert(name, v);
             }
@@ -1058,7 +1175,7 @@ pub(crate) fn convert(graph: &GraphProto) -> Result<ModelInfo, Vec<Refusal>> {
     };
     let input_name = input.name.clone().unwrap_or_default();
     let buffer = c.new_buffer(width);
-    c.values.insert(
+    c.bind(
         input_name.clone(),
         Value::Vector {
             buffer,
@@ -1067,17 +1184,12 @@ pub(crate) fn convert(graph: &GraphProto) -> Result<ModelInfo, Vec<Refusal>> {
         },
     );
     for node in &graph.node {
-        for i in &node.input {
-            *c.readers.entry(i.clone()).or_default() += 1;
-        }
-    }
-    for o in &graph.output {
-        *c.readers
-            .entry(o.name.clone().unwrap_or_default())
-            .or_default() += 1;
-    }
-    for node in &graph.node {
         c.node(node);
+        // A limit passed: nothing more is allocated; the refusals so far and this one.
+        if let Some(r) = c.stop.take() {
+            c.refusals.push(r);
+            return Err(c.refusals);
+        }
     }
     // The first graph output that is a per-sample vector (a classifier's probabilities; its
     // label output is dropped).

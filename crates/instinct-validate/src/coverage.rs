@@ -88,8 +88,37 @@ pub(crate) struct Read<'a> {
 }
 
 /// The elements `ins` reads, buffer by buffer. Buffer indices must be in range; offsets beyond
-/// a buffer (reported by the shape rules) are clipped to it.
-pub(crate) fn reads<'a>(info: &ModelInfo, ins: &'a Instruction) -> Vec<Read<'a>> {
+/// a buffer (reported by the shape rules) are clipped to it. An iterator, not a vector: an input
+/// list may name millions of buffers.
+pub(crate) fn reads<'a>(
+    info: &'a ModelInfo,
+    ins: &'a Instruction,
+) -> Box<dyn Iterator<Item = Read<'a>> + 'a> {
+    let sz = move |b: usize| info.buffer_sizes[b];
+    match ins {
+        Instruction::AddElementwiseBuffers { input, output }
+        | Instruction::MultiplyElementwiseBuffers { input, output } => {
+            let out = sz(*output);
+            Box::new(input.iter().enumerate().map(move |(j, &b)| Read {
+                field: ReadField::InputAt(j),
+                buffer: b,
+                span: ReadSpan::Range(0..sz(b).min(out)),
+            }))
+        }
+        Instruction::MultiplyBufferHeads { input, .. }
+        | Instruction::AddBufferHeads { input, .. } => {
+            Box::new(input.iter().enumerate().map(move |(j, &b)| Read {
+                field: ReadField::InputAt(j),
+                buffer: b,
+                span: ReadSpan::Range(0..sz(b)),
+            }))
+        }
+        _ => Box::new(named_reads(info, ins).into_iter()),
+    }
+}
+
+/// The reads of an instruction without an input list (those have none here).
+fn named_reads<'a>(info: &ModelInfo, ins: &'a Instruction) -> Vec<Read<'a>> {
     let sz = |b: usize| info.buffer_sizes[b];
     let whole = |field, buffer| Read {
         field,
@@ -121,22 +150,10 @@ pub(crate) fn reads<'a>(info: &ModelInfo, ins: &'a Instruction) -> Vec<Read<'a>>
                 span: ReadSpan::Range(at..(at + 1).min(sz(*input))),
             }]
         }
-        Instruction::AddElementwiseBuffers { input, output }
-        | Instruction::MultiplyElementwiseBuffers { input, output } => input
-            .iter()
-            .enumerate()
-            .map(|(j, &b)| Read {
-                field: ReadField::InputAt(j),
-                buffer: b,
-                span: ReadSpan::Range(0..sz(b).min(sz(*output))),
-            })
-            .collect(),
-        Instruction::MultiplyBufferHeads { input, .. }
-        | Instruction::AddBufferHeads { input, .. } => input
-            .iter()
-            .enumerate()
-            .map(|(j, &b)| whole(ReadField::InputAt(j), b))
-            .collect(),
+        Instruction::AddElementwiseBuffers { .. }
+        | Instruction::MultiplyElementwiseBuffers { .. }
+        | Instruction::MultiplyBufferHeads { .. }
+        | Instruction::AddBufferHeads { .. } => Vec::new(),
         Instruction::Attention { input, key, .. } => {
             vec![whole(ReadField::Input, *input), whole(ReadField::Key, *key)]
         }

@@ -23,6 +23,9 @@ pub(crate) fn check(info: &ModelInfo, input_buffers: usize, r: &mut Report) {
     // For each buffer, the instructions whose writes are still visible in it (several after
     // partial writes such as the COPYs of a concatenation), as the reference tracks them.
     let mut last_writers: Vec<Vec<usize>> = vec![Vec::new(); buffers];
+    // Of those, the ones nothing has read yet: a read marks and forgets them, so a list naming
+    // one buffer a million times costs a million steps, not a million times its writers.
+    let mut unread: Vec<Vec<usize>> = vec![Vec::new(); buffers];
     let mut was_read = vec![false; info.instructions.len()];
     for (n, ins) in info.instructions.iter().enumerate() {
         for read in coverage::reads(info, ins) {
@@ -59,13 +62,16 @@ pub(crate) fn check(info: &ModelInfo, input_buffers: usize, r: &mut Report) {
                     }
                 }
             }
-            for &w in &last_writers[b] {
+            for w in unread[b].drain(..) {
                 was_read[w] = true;
             }
         }
         let (out, range) = coverage::write(info, ins);
         match ins.write_kind() {
-            WriteKind::Partial => last_writers[out].push(n),
+            WriteKind::Partial => {
+                last_writers[out].push(n);
+                unread[out].push(n);
+            }
             WriteKind::Full | WriteKind::InPlace => {
                 for &prev in &last_writers[out] {
                     if !was_read[prev] {
@@ -78,7 +84,10 @@ pub(crate) fn check(info: &ModelInfo, input_buffers: usize, r: &mut Report) {
                         );
                     }
                 }
-                last_writers[out] = vec![n];
+                last_writers[out].clear();
+                last_writers[out].push(n);
+                unread[out].clear();
+                unread[out].push(n);
             }
         }
         written[out].insert(range);

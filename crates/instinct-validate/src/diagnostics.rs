@@ -105,6 +105,17 @@ pub enum DiagnosticKind {
         /// Buffer index.
         buffer: usize,
     },
+    /// The instructions' lists (n-ary and HEADS `input`, COPY_MASKED `indexes`) hold more
+    /// entries than the limit.
+    #[error(
+        "the instructions' input and index lists hold {total} entries, more than the limit of {max}"
+    )]
+    TooManyOperandElements {
+        /// Entries of all lists (saturating).
+        total: usize,
+        /// `Limits::max_operand_elements`.
+        max: usize,
+    },
     /// The buffers hold more elements than the limit.
     #[error("the buffers hold {total} elements, more than the limit of {max}")]
     TooManyBufferElements {

@@ -70,7 +70,8 @@ pub(crate) fn check(
     check_finite_values(info, &mut r);
     check_map_keys(info, &mut r);
     check_validation_data(info, feature_size, &mut r);
-    let instructions_ok = info.instructions.len() <= limits.max_instructions;
+    let instructions_ok = info.instructions.len() <= limits.max_instructions
+        && check_operand_elements(info, limits, &mut r);
     let indices_ok = instructions_ok && check_instructions(info, &mut r);
     if let (Some(k), true) = (input_buffers, indices_ok && sizes_ok) {
         dataflow::check(info, k, &mut r);
@@ -297,6 +298,35 @@ fn check_counts_and_limits(info: &ModelInfo, limits: &Limits, r: &mut Report) {
             },
         );
     }
+}
+
+/// Counts the entries of every instruction list (n-ary and HEADS `input`, COPY_MASKED
+/// `indexes`); false when they are over the limit, and then no per-instruction check runs (each
+/// entry is checked, planned and run for every sample).
+fn check_operand_elements(info: &ModelInfo, limits: &Limits, r: &mut Report) -> bool {
+    let total = info
+        .instructions
+        .iter()
+        .map(|ins| match ins {
+            Instruction::AddElementwiseBuffers { input, .. }
+            | Instruction::MultiplyElementwiseBuffers { input, .. }
+            | Instruction::MultiplyBufferHeads { input, .. }
+            | Instruction::AddBufferHeads { input, .. } => input.len(),
+            Instruction::CopyMasked { indexes, .. } => indexes.len(),
+            _ => 0,
+        })
+        .fold(0usize, usize::saturating_add);
+    if total > limits.max_operand_elements {
+        r.push(
+            "instructions",
+            K::TooManyOperandElements {
+                total,
+                max: limits.max_operand_elements,
+            },
+        );
+        return false;
+    }
+    true
 }
 
 /// Reports the first non-finite value of `values` (with a count of the rest) at `path(i)`.
@@ -541,7 +571,7 @@ fn check_instructions(info: &ModelInfo, r: &mut Report) -> bool {
         let mut ok = true;
         let (write_field, written) = ins.writes();
         // Fields are named only when one is out of range: input lists can be long.
-        let reads = ins.reads().into_iter().map(|(f, b)| (Some(f), b));
+        let reads = ins.reads_iter().map(|(f, b)| (Some(f), b));
         for (field, b) in reads.chain([(None, written)]) {
             if b >= sizes.len() {
                 let field = field.map_or_else(|| write_field.to_string(), |f| f.to_string());

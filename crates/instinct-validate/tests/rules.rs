@@ -223,6 +223,17 @@ fn instruction_and_slot_counts() {
         "instructions",
         K::TooManyInstructions { count: 10, max: 5 },
     );
+    // Input and index lists are counted entry by entry (base: 2 + 2 inputs, 1 index).
+    let limits = Limits {
+        max_operand_elements: 4,
+        ..Limits::default()
+    };
+    check_info(
+        info_of(base()),
+        &limits,
+        "instructions",
+        K::TooManyOperandElements { total: 5, max: 4 },
+    );
     check(
         |v| drop(v["bias"].as_array_mut().unwrap().pop()),
         "bias",

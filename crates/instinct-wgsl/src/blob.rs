@@ -12,6 +12,7 @@
 use crate::error::BlobError;
 use instinct_format::{Activation, Instruction};
 use instinct_validate::ValidModel;
+use std::collections::HashMap;
 
 /// `"GPMI"` read as a little-endian `u32`: the first word of every blob.
 pub const MAGIC: u32 = 0x494D_5047;
@@ -256,6 +257,10 @@ impl GpuModel {
             params.extend(bits(p));
         }
 
+        // Each map's table (sorted keys, each entry's values at full length) is written once,
+        // at its first MAP_TRANSFORM, and shared by the others, which read their first `size`
+        // values: one table per instruction was O(instructions x entries) words and sorts.
+        let mut tables: HashMap<usize, (u32, u32)> = HashMap::new();
         let mut instructions = Vec::with_capacity(info.instructions.len());
         for ins in &info.instructions {
             let mut g = GpuInstruction::default();
@@ -366,19 +371,26 @@ impl GpuModel {
                     g.input_ptr = at(*input) + *internal_input_index as u32;
                     g.output_ptr = at(*output) + *internal_output_index as u32;
                     g.data_size = *n as u32;
-                    let mut entries = model.map_entries(*map);
-                    entries.sort_by_key(|(key, _)| *key);
-                    // The table: (key, where its values start) per entry, sorted by key for a
-                    // binary search; then each entry's values; then the default.
-                    g.param0 = word(params.len())?;
-                    g.param1 = word(entries.len())?;
-                    let table = params.len();
-                    params.resize(table + 2 * entries.len(), 0);
-                    for (e, (key, values)) in entries.iter().enumerate() {
-                        params[table + 2 * e] = *key as u32;
-                        params[table + 2 * e + 1] = word(params.len())?;
-                        params.extend(bits(&values[..*n]));
-                    }
+                    (g.param0, g.param1) = match tables.get(map) {
+                        Some(&table) => table,
+                        None => {
+                            let mut entries = model.map_entries(*map);
+                            entries.sort_by_key(|(key, _)| *key);
+                            // The table: (key, where its values start) per entry, sorted by
+                            // key for a binary search; then each entry's values.
+                            let table_at = (word(params.len())?, word(entries.len())?);
+                            let table = params.len();
+                            params.resize(table + 2 * entries.len(), 0);
+                            for (e, (key, values)) in entries.iter().enumerate() {
+                                params[table + 2 * e] = *key as u32;
+                                params[table + 2 * e + 1] = word(params.len())?;
+                                params.extend(bits(values));
+                            }
+                            tables.insert(*map, table_at);
+                            table_at
+                        }
+                    };
+                    // Then this instruction's default.
                     g.param2 = word(params.len())?;
                     params.extend(bits(&default[..*n]));
                 }

@@ -12,7 +12,7 @@
 //! is at most [`LOOP_CAP`] runs to the end (the GPU tests check this at the boundary).
 
 use crate::blob::{GpuInstruction, GpuModel, Opcode, activation_of_code, is_segment_code};
-use crate::specialized::{DOT_CHUNK, unrolled};
+use crate::specialized::{DOT_CHUNK, unroll_plan};
 
 /// The loop iterations Mesa's software drivers allow one invocation.
 pub const LOOP_CAP: u64 = 65_535;
@@ -102,13 +102,18 @@ pub fn loop_iterations(model: &GpuModel, mode: Mode) -> u64 {
                 .map(|g| 1 + SWITCH_OVERHEAD + by_function(g))
                 .sum::<u64>()
         }
-        Mode::Specialized => instructions.iter().map(specialized).sum(),
+        Mode::Specialized => instructions
+            .iter()
+            .zip(unroll_plan(instructions))
+            .map(|(g, unroll)| specialized(g, unroll))
+            .sum(),
     }
 }
 
 /// The iterations of one instruction as the specialised mode writes it: unrolled, a loop of its
-/// own (DOT, ACTIVATION: exactly their iterations), or a call.
-fn specialized(g: &GpuInstruction) -> u64 {
+/// own (DOT, ACTIVATION: exactly their iterations), or a call. `unrolled`: as
+/// `unroll_plan` decided for it.
+fn specialized(g: &GpuInstruction, unrolled: bool) -> u64 {
     let size = g.data_size as u64;
     let softmax_cost = |act: u32| {
         if is_segment_code(act) {
@@ -118,7 +123,7 @@ fn specialized(g: &GpuInstruction) -> u64 {
         }
     };
     match Opcode::from_code(g.opcode) {
-        Some(Opcode::Dot) if unrolled(g) => softmax_cost(g.param2),
+        Some(Opcode::Dot) if unrolled => softmax_cost(g.param2),
         Some(Opcode::Dot) => {
             let chunks = g.param1 as u64 / DOT_CHUNK;
             // The loop over outputs, and each output's loop over chunks when it has one.
@@ -128,10 +133,10 @@ fn specialized(g: &GpuInstruction) -> u64 {
         Some(Opcode::Activation) => match activation_of_code(g.param2, [0.0; 2]) {
             Some(None) => 0,
             _ if is_segment_code(g.param2) => softmax(size),
-            _ if unrolled(g) => 0,
+            _ if unrolled => 0,
             _ => size + 1,
         },
-        _ if unrolled(g) => 0,
+        _ if unrolled => 0,
         _ => by_function(g),
     }
 }

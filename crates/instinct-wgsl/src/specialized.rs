@@ -20,6 +20,19 @@ pub const UNROLL_DOT_INPUTS: u32 = 64;
 pub const DOT_CHUNK: u64 = 32;
 /// Element-wise instructions of at most this many values are unrolled.
 pub const UNROLL_ELEMENTS: u32 = 16;
+/// Unrolled statements (products of unrolled DOTs, values of unrolled element-wise
+/// instructions) one shader holds in all; the instructions after are written as loops or
+/// calls. Each costs ~60-100 bytes of WGSL and a handful of naga expressions, so this bounds the
+/// shader (a few MB) whatever the model: without it a 5 MB file of 100,000 DOTs of 8 x 64 that
+/// share two weight slots unrolls to 3.7 GB of WGSL, at zero loop iterations.
+pub const UNROLL_BUDGET: u64 = 1 << 16;
+/// Statements per WGSL function of `predict` (as `part_cost` counts them): `predict` calls
+/// `predict_part_0`, `predict_part_1`, ... in order. naga's WGSL front end resolves types with
+/// `Typifier::grow`, which steps over a function's resolved expressions one by one
+/// (`arena.iter().skip(n)`) each time it grows, so its cost is quadratic in one function's
+/// expressions; short functions keep it linear. Drivers inline the calls and they add no loop,
+/// so the loop count is unchanged.
+pub const PREDICT_PART_STATEMENTS: u64 = 256;
 
 /// Whether the specialised mode writes `g` without a loop (then it costs no loop iterations,
 /// except the softmax of a DOT, which still runs `apply_softmax`).
@@ -34,6 +47,44 @@ pub(crate) fn unrolled(g: &GpuInstruction) -> bool {
         Some(Opcode::Add | Opcode::Mul | Opcode::Copy | Opcode::CopyMasked | Opcode::Clip) => small,
         _ => false,
     }
+}
+
+/// The statements `g` unrolls to: one per product of a DOT, one per value otherwise.
+fn unroll_cost(g: &GpuInstruction) -> u64 {
+    match Opcode::from_code(g.opcode) {
+        Some(Opcode::Dot) => g.data_size as u64 * g.param1 as u64,
+        _ => g.data_size as u64,
+    }
+}
+
+/// About how many product terms or statements `g` writes into its part of `predict` (what
+/// naga's cost follows): its unrolled statements, the product terms of a DOT loop's body
+/// (a chunk and the tail), or 1 for a short loop or a call.
+fn part_cost(g: &GpuInstruction, unrolled: bool) -> u64 {
+    let p1 = g.param1 as u64;
+    match Opcode::from_code(g.opcode) {
+        _ if unrolled => unroll_cost(g).max(1),
+        Some(Opcode::Dot) => (DOT_CHUNK.min(p1) + p1 % DOT_CHUNK).max(1),
+        _ => 1,
+    }
+}
+
+/// Which instructions the specialised mode unrolls: those [`unrolled`] allows, in program
+/// order, while their statements fit in what is left of [`UNROLL_BUDGET`]. The one decision
+/// both the shader and its loop count ([`crate::loop_iterations`]) follow.
+pub(crate) fn unroll_plan(instructions: &[GpuInstruction]) -> Vec<bool> {
+    let mut left = UNROLL_BUDGET;
+    instructions
+        .iter()
+        .map(|g| {
+            let cost = unroll_cost(g);
+            let unroll = unrolled(g) && cost <= left;
+            if unroll {
+                left -= cost;
+            }
+            unroll
+        })
+        .collect()
 }
 
 /// The WGSL function applying an activation code to one value, `None` for no activation and for
@@ -126,21 +177,44 @@ pub fn specialized_library(model: &GpuModel) -> String {
             "fn {name}(model_offset: u32) -> u32 {{\n    return {value}u;\n}}\n"
         );
     }
-    s.push_str(
-        "fn predict(model_offset: u32, compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>) {\n",
-    );
+    const SIGNATURE: &str =
+        "(model_offset: u32, compute_buffer: ptr<function, array<f32, MAX_COMPUTE_BUFFER>>)";
     let weights = model.weights_offset() as u64;
     let params = model.params_offset() as u64;
+    let plan = unroll_plan(instructions);
+    // The instructions in parts of about PREDICT_PART_STATEMENTS statements, one function each.
+    let mut parts: Vec<std::ops::Range<usize>> = Vec::new();
+    let (mut start, mut statements) = (0, 0u64);
     for (n, g) in instructions.iter().enumerate() {
-        let op = Opcode::from_code(g.opcode).expect("a checked blob has known opcodes");
-        let _ = writeln!(
-            s,
-            "    // [{n}] {op:?}: input {}, output {}, {} values",
-            g.input_ptr, g.output_ptr, g.data_size
-        );
-        instruction(&mut s, model, g, op, weights, params);
+        let cost = part_cost(g, plan[n]);
+        if n > start && statements + cost > PREDICT_PART_STATEMENTS {
+            parts.push(start..n);
+            (start, statements) = (n, 0);
+        }
+        statements += cost;
+    }
+    if start < instructions.len() {
+        parts.push(start..instructions.len());
+    }
+    let _ = writeln!(s, "fn predict{SIGNATURE} {{");
+    for k in 0..parts.len() {
+        let _ = writeln!(s, "    predict_part_{k}(model_offset, compute_buffer);");
     }
     s.push_str("}\n");
+    for (k, part) in parts.into_iter().enumerate() {
+        let _ = writeln!(s, "\nfn predict_part_{k}{SIGNATURE} {{");
+        for n in part {
+            let g = &instructions[n];
+            let op = Opcode::from_code(g.opcode).expect("a checked blob has known opcodes");
+            let _ = writeln!(
+                s,
+                "    // [{n}] {op:?}: input {}, output {}, {} values",
+                g.input_ptr, g.output_ptr, g.data_size
+            );
+            instruction(&mut s, model, g, op, weights, params, plan[n]);
+        }
+        s.push_str("}\n");
+    }
     s
 }
 
@@ -152,6 +226,7 @@ fn instruction(
     op: Opcode,
     weights: u64,
     params: u64,
+    unroll: bool,
 ) {
     let (inp, out, size) = (g.input_ptr as u64, g.output_ptr as u64, g.data_size as u64);
     let (p0, p1, p2) = (g.param0 as u64, g.param1 as u64, g.param2);
@@ -160,7 +235,6 @@ fn instruction(
         s.push_str(&text);
         s.push('\n');
     };
-    let unroll = unrolled(g);
     match op {
         Opcode::Dot if unroll => {
             let w = weights + p0;
