@@ -268,18 +268,29 @@ impl<'m> Runner<'m> {
                 if rows <= per_thread {
                     return net.forward_rows(inputs, outputs).map_err(failed);
                 }
+                // `Scope::spawn` panics when the OS refuses a thread; `Builder::spawn_scoped`
+                // says so, and that is an error naming the thread count.
                 std::thread::scope(|scope| {
-                    let handles: Vec<_> = inputs
+                    let mut handles = Vec::new();
+                    for (i, o) in inputs
                         .chunks(per_thread * fs)
                         .zip(outputs.chunks_mut(per_thread * os))
-                        .map(|(i, o)| scope.spawn(|| net.forward_rows(i, o)))
-                        .collect();
+                    {
+                        let spawned = std::thread::Builder::new()
+                            .spawn_scoped(scope, || net.forward_rows(i, o))
+                            .map_err(|e| {
+                                Failure::unreadable(anyhow!(
+                                    "cannot start {threads} threads: {e}; ask for fewer with --threads"
+                                ))
+                            })?;
+                        handles.push(spawned);
+                    }
                     handles.into_iter().try_for_each(|h| {
                         h.join()
                             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                            .map_err(failed)
                     })
                 })
-                .map_err(failed)
             }
             Runner::Gpu { run, sizes } => {
                 if sizes.0 == 0 {

@@ -1,5 +1,5 @@
-//! The PNG of `instinct train --plot`: training (and validation) loss per epoch on the left, the
-//! validation metric on the right, drawn with plotters and an embedded DejaVu Sans.
+//! The PNG or SVG of `instinct train --plot`: training (and validation) loss per epoch on the
+//! left, the validation metric on the right, drawn with plotters and an embedded DejaVu Sans.
 
 use instinct::train::History;
 use plotters::prelude::*;
@@ -32,21 +32,72 @@ fn range(values: impl Iterator<Item = f32>) -> std::ops::Range<f32> {
     (lo - pad)..(hi + pad)
 }
 
-/// Draws `history` to `path` (PNG), written beside it first and renamed, so no partial file is
-/// left on failure.
-pub fn loss_curves(path: &Path, history: &History, metric: &str) -> anyhow::Result<()> {
-    register_font();
-    let tmp = path.with_extension(format!("partial-{}.png", std::process::id()));
-    let result = draw(&tmp, history, metric).and_then(|()| Ok(std::fs::rename(&tmp, path)?));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+/// The image formats `--plot` writes, by extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ImageFormat {
+    Png,
+    Svg,
 }
 
-type Chart<'a, 'b> = ChartContext<
+fn image_format(path: &Path) -> Option<ImageFormat> {
+    let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+    match extension.as_str() {
+        "png" => Some(ImageFormat::Png),
+        "svg" => Some(ImageFormat::Svg),
+        _ => None,
+    }
+}
+
+/// Refuses a `--plot` path whose extension names no format we write (before training starts).
+pub fn check_extension(path: &Path) -> crate::failure::Outcome {
+    match image_format(path) {
+        Some(_) => Ok(()),
+        None => Err(crate::failure::Failure::unreadable(anyhow::anyhow!(
+            "--plot {}: the file must end in .png or .svg",
+            path.display()
+        ))),
+    }
+}
+
+/// Draws `history` to `path` as PNG or SVG (by its extension), written whole and then put in
+/// place like every output file, so no partial file is left on failure.
+pub fn loss_curves(path: &Path, history: &History, metric: &str) -> anyhow::Result<()> {
+    register_font();
+    let size = (1000, 420);
+    let bytes = match image_format(path) {
+        Some(ImageFormat::Svg) => {
+            let mut text = String::new();
+            draw(
+                SVGBackend::with_string(&mut text, size).into_drawing_area(),
+                history,
+                metric,
+            )?;
+            text.into_bytes()
+        }
+        Some(ImageFormat::Png) => {
+            // The PNG encoder writes to a path: a private temporary file, read back.
+            let tmp = std::env::temp_dir().join(format!(
+                "instinct-plot-{}-{}.png",
+                std::process::id(),
+                path.file_stem().and_then(|s| s.to_str()).unwrap_or("plot")
+            ));
+            let drawn = draw(
+                BitMapBackend::new(&tmp, size).into_drawing_area(),
+                history,
+                metric,
+            )
+            .and_then(|()| Ok(std::fs::read(&tmp)?));
+            let _ = std::fs::remove_file(&tmp);
+            drawn.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        None => anyhow::bail!("{}: the file must end in .png or .svg", path.display()),
+    };
+    instinct::format::write_atomically(path, &bytes).map_err(anyhow::Error::from)
+}
+
+type Chart<'a, DB> = ChartContext<
     'a,
-    BitMapBackend<'b>,
+    DB,
     Cartesian2d<plotters::coord::types::RangedCoordf32, plotters::coord::types::RangedCoordf32>,
 >;
 
@@ -55,12 +106,12 @@ fn failed(e: &dyn std::fmt::Display) -> anyhow::Error {
 }
 
 /// A panel titled `caption` over epochs 1..=`epochs` and `values`' range, with its mesh.
-fn panel<'a, 'b>(
-    area: &'a DrawingArea<BitMapBackend<'b>, plotters::coord::Shift>,
+fn panel<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, plotters::coord::Shift>,
     caption: &str,
     epochs: f32,
     values: impl Iterator<Item = f32>,
-) -> anyhow::Result<Chart<'a, 'b>> {
+) -> anyhow::Result<Chart<'a, DB>> {
     let mut chart = ChartBuilder::on(area)
         .caption(caption, ("sans-serif", 20))
         .margin(10)
@@ -76,9 +127,12 @@ fn panel<'a, 'b>(
     Ok(chart)
 }
 
-fn draw(path: &Path, history: &History, metric: &str) -> anyhow::Result<()> {
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    history: &History,
+    metric: &str,
+) -> anyhow::Result<()> {
     let epochs = history.epochs.len().max(2) as f32;
-    let root = BitMapBackend::new(path, (1000, 420)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| failed(&e))?;
     let (left, right) = root.split_horizontally(500);
     let series = |f: &dyn Fn(&instinct::train::EpochReport) -> Option<f32>| -> Vec<(f32, f32)> {

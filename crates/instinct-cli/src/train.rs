@@ -102,8 +102,8 @@ pub struct Options {
     /// The model file to write.
     #[arg(long, short, value_name = "MODEL.json")]
     pub out: PathBuf,
-    /// Draw the loss and metric curves to this PNG.
-    #[arg(long, value_name = "FILE.png")]
+    /// Draw the loss and metric curves to this file (.png or .svg).
+    #[arg(long, value_name = "FILE.png|FILE.svg")]
     pub plot: Option<PathBuf>,
 }
 
@@ -117,15 +117,93 @@ fn read(path: &Path) -> Outcome<Table> {
             path.display()
         )));
     }
-    Table::read_csv(path).map_err(|e| match e {
+    let table = Table::read_csv(path).map_err(|e| match e {
         TrainError::Io { .. } => Failure::unreadable(e),
         e => Failure::invalid(e),
-    })
+    })?;
+    // A name twice would make one column shadow the other (or the target a feature as well).
+    let mut seen = std::collections::HashSet::new();
+    if let Some(twice) = table.columns.iter().find(|c| !seen.insert(c.as_str())) {
+        return Err(Failure::invalid(anyhow!(
+            "{}: the header names column {twice:?} more than once; rename one",
+            path.display()
+        )));
+    }
+    Ok(table)
 }
 
-/// The most weights and biases a network may have (4 GiB of values would not be a small
-/// network, and allocating them could abort).
-const MAX_PARAMETERS: usize = 1 << 28;
+/// Checks that a file can be written at `path` before any work whose result would go there:
+/// its directory exists and accepts a new file. (The file itself is written atomically later.)
+fn check_writable(path: &Path, flag: &str) -> Outcome {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(Failure::unreadable(anyhow!(
+            "{flag} {}: the directory {} does not exist",
+            path.display(),
+            dir.display()
+        )));
+    }
+    if path.is_dir() {
+        return Err(Failure::unreadable(anyhow!(
+            "{flag} {}: is a directory",
+            path.display()
+        )));
+    }
+    let probe = dir.join(format!(".instinct-write-check-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => Err(Failure::unreadable(anyhow!(
+            "{flag} {}: cannot write in {}: {e}",
+            path.display(),
+            dir.display()
+        ))),
+    }
+}
+
+/// Checks, before training, that the exported network will fit the format's limits (those
+/// `instmodel_inference` applies too): its buffers and its weights with biases.
+fn check_exportable(sizes: &[usize], hidden: &[usize]) -> Outcome {
+    let limits = instinct::Limits::default();
+    let shown = || {
+        hidden
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    // One buffer per layer's output after the input's (standardisation and scaling run in place).
+    let buffers = sizes.iter().try_fold(0usize, |n, &s| n.checked_add(s));
+    if buffers.is_none_or(|n| n > limits.max_buffer_elements) {
+        return Err(Failure::unreadable(anyhow!(
+            "--hidden {}: the model's layers would hold {} values per sample, more than the format's limit of {}",
+            shown(),
+            buffers.map_or_else(|| "too many".to_string(), |n| n.to_string()),
+            limits.max_buffer_elements
+        )));
+    }
+    let weights = sizes.windows(2).try_fold(0usize, |n, w| {
+        n.checked_add(w[0].checked_mul(w[1])?.checked_add(w[1])?)
+    });
+    if weights.is_none_or(|n| n > limits.max_weight_elements) {
+        return Err(Failure::unreadable(anyhow!(
+            "--hidden {}: the model would hold {} weights and biases, more than the format's limit of {}",
+            shown(),
+            weights.map_or_else(|| "too many".to_string(), |n| n.to_string()),
+            limits.max_weight_elements
+        )));
+    }
+    Ok(())
+}
 
 fn guess_task(table: &Table, target: &str) -> Option<Task> {
     let t = table.columns.iter().position(|c| c == target)?;
@@ -142,6 +220,12 @@ fn guess_task(table: &Table, target: &str) -> Option<Task> {
 
 /// Trains, reports and writes the model.
 pub fn run(o: &Options) -> Outcome {
+    // Everything that could fail after training is checked before it starts.
+    check_writable(&o.out, "--out")?;
+    if let Some(plot) = &o.plot {
+        crate::plot::check_extension(plot)?;
+        check_writable(plot, "--plot")?;
+    }
     let table = read(&o.data)?;
     let task = match o.task.or_else(|| guess_task(&table, &o.target)) {
         Some(t) => t,
@@ -205,19 +289,7 @@ pub fn run(o: &Options) -> Outcome {
     let mut sizes = vec![train.feature_names.len()];
     sizes.extend(&o.hidden);
     sizes.push(outputs);
-    let parameters = sizes.windows(2).try_fold(0usize, |n, w| {
-        n.checked_add(w[0].checked_mul(w[1])?.checked_add(w[1])?)
-    });
-    if parameters.is_none_or(|n| n > MAX_PARAMETERS) {
-        return Err(Failure::unreadable(anyhow!(
-            "--hidden {}: more than {MAX_PARAMETERS} weights",
-            o.hidden
-                .iter()
-                .map(usize::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        )));
-    }
+    check_exportable(&sizes, &o.hidden)?;
     let activation = match o.activation {
         HiddenActivation::Relu => Unary::Relu,
         HiddenActivation::Tanh => Unary::Tanh,

@@ -1255,3 +1255,61 @@ fn os_errors_are_printed_once_with_the_path_and_onnx_models_point_to_convert() {
     // clap's suggestions stay on.
     check(&["prdict"], 2, "a similar subcommand exists: 'predict'");
 }
+
+#[test]
+fn train_checks_everything_that_could_fail_after_training_before_it_starts() {
+    let dir = TempDir::new("train-early");
+    let good = dir.write("good.csv", "a,b,target\n1,2,0\n2,1,1\n3,0,0\n4,5,1\n");
+    let out = dir.path("model.json");
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train", "--data", &good, "--target", "target", "--epochs", "2",
+        ];
+        args.extend_from_slice(extra);
+        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let missing_dir = dir.path("no/such/dir/model.json");
+    let gif = dir.path("curves.gif");
+    let cases: [(Vec<String>, &str); 5] = [
+        (train(&["--out", &missing_dir]), "does not exist"),
+        (
+            train(&["--out", &out, "--plot", &gif]),
+            "must end in .png or .svg",
+        ),
+        (
+            train(&["--out", &out, "--hidden", "3000,3500"]),
+            "more than the format's limit of 10000000",
+        ),
+        (
+            train(&["--out", &out, "--hidden", "20000000"]),
+            "more than the format's limit of 1000000",
+        ),
+        (train(&["--out", &dir.path("")]), "is a directory"),
+    ];
+    for (args, needle) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = check(&args, 2, needle);
+        assert!(!run.stderr.contains("trained"), "{args:?} trained first");
+        assert!(!Path::new(&out).exists(), "{args:?} wrote a model");
+    }
+    let twice = dir.write("twice.csv", "a,a,target\n1,2,0\n2,1,1\n");
+    check(
+        &[
+            "train", "--data", &twice, "--target", "target", "--out", &out,
+        ],
+        1,
+        "names column \"a\" more than once",
+    );
+    // Both plot formats are real files of their kind.
+    for (name, magic) in [("c.png", &b"\x89PNG"[..]), ("c.svg", &b"<svg"[..])] {
+        let plot = dir.path(name);
+        let args = train(&["--out", &out, "--plot", &plot]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        check(&args, 0, "");
+        let bytes = std::fs::read(&plot).expect("the plot is written");
+        assert!(
+            bytes.windows(magic.len()).take(200).any(|w| w == magic),
+            "{name} does not look like its format"
+        );
+    }
+}
