@@ -157,6 +157,12 @@ fn tensor(t: &TensorProto, limits: &Limits, spent: &mut usize) -> Result<Value, 
             Err(format!("{len} values for shape {dims:?}"))
         }
     };
+    // NaN has no place in the format (every weight and parameter is checked to be a number);
+    // say which constant holds it rather than which converted weight.
+    let no_nan = |data: &[f32]| match data.iter().position(|v| v.is_nan()) {
+        Some(i) => Err(format!("value {i} is NaN")),
+        None => Ok(()),
+    };
     match t.data_type.unwrap_or(0) {
         // FLOAT
         1 => {
@@ -168,6 +174,7 @@ fn tensor(t: &TensorProto, limits: &Limits, spent: &mut usize) -> Result<Value, 
                     f32::from_le_bytes([b[0], b[1], b[2], b[3]])
                 })?
             };
+            no_nan(&data)?;
             Ok(Value::Floats(Rc::new(dims), Rc::new(data)))
         }
         // DOUBLE
@@ -180,6 +187,7 @@ fn tensor(t: &TensorProto, limits: &Limits, spent: &mut usize) -> Result<Value, 
                     f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32
                 })?
             };
+            no_nan(&data)?;
             Ok(Value::Floats(Rc::new(dims), Rc::new(data)))
         }
         // INT64, INT32 (class labels, for one) and BOOL (Dropout's training_mode).
