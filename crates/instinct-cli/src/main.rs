@@ -164,6 +164,13 @@ pub(crate) fn parse_rate(text: &str) -> Result<f32, String> {
     }
 }
 
+pub(crate) fn parse_non_negative(text: &str) -> Result<f32, String> {
+    match text.parse::<f32>() {
+        Ok(x) if x >= 0.0 && x.is_finite() => Ok(x),
+        _ => Err("expected a finite number of at least 0".to_string()),
+    }
+}
+
 pub(crate) fn parse_fraction(text: &str) -> Result<f32, String> {
     match text.parse::<f32>() {
         Ok(x) if (0.0..1.0).contains(&x) => Ok(x),

@@ -69,18 +69,18 @@ pub struct Options {
     /// distinct whole numbers).
     #[arg(long, value_enum)]
     pub task: Option<Task>,
-    /// Hidden layer sizes, comma separated.
-    #[arg(long, value_name = "N,N,...", value_delimiter = ',', default_value = "64", value_parser = crate::parse_samples)]
+    /// Hidden layer sizes, comma separated (scikit-learn's default: one layer of 100).
+    #[arg(long, value_name = "N,N,...", value_delimiter = ',', default_value = "100", value_parser = crate::parse_samples)]
     pub hidden: Vec<usize>,
     /// The hidden layers' activation.
     #[arg(long, value_enum, default_value_t = HiddenActivation::Relu)]
     pub activation: HiddenActivation,
-    /// Passes over the training rows.
-    #[arg(long, value_name = "N", default_value_t = 100, value_parser = crate::parse_samples)]
+    /// The most passes over the training rows (scikit-learn's `max_iter`).
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = crate::parse_samples)]
     pub epochs: usize,
-    /// Rows per update.
-    #[arg(long, value_name = "N", default_value_t = 32, value_parser = crate::parse_samples)]
-    pub batch_size: usize,
+    /// Rows per update (default: 200, or every row when there are fewer, as scikit-learn).
+    #[arg(long, value_name = "N", value_parser = crate::parse_samples)]
+    pub batch_size: Option<usize>,
     /// Learning rate (the step length for fixed-step).
     #[arg(long, value_name = "X", default_value_t = 1e-3, value_parser = crate::parse_rate)]
     pub lr: f32,
@@ -90,12 +90,24 @@ pub struct Options {
     /// Seed of the initial weights, the shuffling and the validation split.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
-    /// Fraction of the training rows held out to report a validation loss and metric.
+    /// Hold out --validation-split of the rows and stop after --patience epochs without a
+    /// validation loss better by --tol, keeping the best epoch's weights. Without it every row
+    /// trains, and training stops after --patience epochs without a training loss better by
+    /// --tol (scikit-learn's `early_stopping`, `n_iter_no_change`, `tol`).
+    #[arg(long)]
+    pub early_stopping: bool,
+    /// With --early-stopping: the fraction of the training rows held out.
     #[arg(long, value_name = "F", default_value_t = 0.1, value_parser = crate::parse_fraction)]
     pub validation_split: f32,
-    /// Stop after N epochs without a better validation loss, keeping the best weights.
-    #[arg(long, value_name = "N", value_parser = crate::parse_samples)]
-    pub patience: Option<usize>,
+    /// Epochs without an improvement of more than --tol before training stops.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = crate::parse_samples)]
+    pub patience: usize,
+    /// The improvement of the watched loss that counts.
+    #[arg(long, value_name = "X", default_value_t = 1e-4, value_parser = crate::parse_non_negative)]
+    pub tol: f32,
+    /// L2 penalty on the weights (scikit-learn's `alpha`: alpha / batch rows per update).
+    #[arg(long, value_name = "X", default_value_t = 1e-4, value_parser = crate::parse_non_negative)]
+    pub alpha: f32,
     /// Test rows (the same columns), scored after training.
     #[arg(long, value_name = "FILE.csv")]
     pub test: Option<PathBuf>,
@@ -298,9 +310,10 @@ pub fn run(o: &Options) -> Outcome {
         HiddenActivation::LeakyRelu => Unary::LeakyRelu(LEAKY_SLOPE),
     };
     let mut net = Sequential::mlp(&sizes, activation, &mut Rng::new(o.seed));
+    let batch_size = o.batch_size.unwrap_or(200).min(train.len().max(1));
     let config = TrainConfig {
         epochs: o.epochs,
-        batch_size: o.batch_size,
+        batch_size,
         learning_rate: o.lr,
         optimizer: match o.optimizer {
             Optimizer::Sgd => OptimizerKind::Sgd,
@@ -309,14 +322,21 @@ pub fn run(o: &Options) -> Outcome {
             Optimizer::Adamw => OptimizerKind::AdamW,
             Optimizer::FixedStep => OptimizerKind::FixedStep,
         },
+        // scikit-learn adds alpha·W / (rows in the batch) to each weight's gradient.
         weight_decay: if o.optimizer == Optimizer::Adamw {
             0.01
         } else {
-            0.0
+            o.alpha / batch_size as f32
         },
         seed: o.seed,
-        validation_fraction: o.validation_split,
-        patience: o.patience,
+        validation_fraction: if o.early_stopping {
+            o.validation_split
+        } else {
+            0.0
+        },
+        patience: Some(o.patience),
+        tol: o.tol,
+        keep_best: o.early_stopping,
         ..TrainConfig::default()
     };
     let shape = sizes
@@ -372,13 +392,17 @@ pub fn run(o: &Options) -> Outcome {
         err,
         "trained {} epochs in {seconds:.3} s (final training loss {last:.4}{})",
         history.epochs.len(),
-        match (o.patience, history.stopped_early) {
-            (Some(_), true) => format!(
+        match (o.early_stopping, history.stopped_early) {
+            (true, true) => format!(
                 "; stopped early, kept epoch {}, the best",
                 history.best_epoch
             ),
-            (Some(_), false) => format!("; kept epoch {}, the best", history.best_epoch),
-            _ => String::new(),
+            (true, false) => format!("; kept epoch {}, the best", history.best_epoch),
+            (false, true) => format!(
+                "; stopped: the training loss improved by less than {} for {} epochs",
+                o.tol, o.patience
+            ),
+            (false, false) => String::new(),
         }
     );
     if let Some(test) = &test {

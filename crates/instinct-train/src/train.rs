@@ -52,8 +52,14 @@ pub struct TrainConfig {
     /// Fraction of the rows held out for validation (0: none).
     pub validation_fraction: f32,
     /// Stop after this many epochs without a better validation loss (the training loss when
-    /// nothing is held out), and keep the best epoch's weights.
+    /// nothing is held out).
     pub patience: Option<usize>,
+    /// How much better than the best so far a watched loss must be to count as better
+    /// (scikit-learn's `tol`; 0: any decrease).
+    pub tol: f32,
+    /// With `patience`: end with the best epoch's weights (scikit-learn does with early
+    /// stopping on held-out rows) rather than the last epoch's (it does on the training loss).
+    pub keep_best: bool,
     /// Clip the gradients' joint norm to this.
     pub clip_norm: Option<f32>,
 }
@@ -71,6 +77,8 @@ impl Default for TrainConfig {
             seed: 0,
             validation_fraction: 0.0,
             patience: None,
+            tol: 0.0,
+            keep_best: true,
             clip_norm: None,
         }
     }
@@ -119,6 +127,9 @@ impl TrainConfig {
             && !(c > 0.0 && c.is_finite())
         {
             return bad("clip norm", c.to_string(), "must be a positive number");
+        }
+        if !(self.tol >= 0.0 && self.tol.is_finite()) {
+            return bad("tol", self.tol.to_string(), "must be a finite number ≥ 0");
         }
         if self.patience == Some(0) {
             return bad("patience", "0".into(), "must be at least 1 epoch");
@@ -344,6 +355,7 @@ pub fn fit(
     let mut history = History::default();
     let mut best: Option<(f32, Sequential)> = None;
     let mut since_best = 0;
+    let mut best_at = 0;
     let mut rows: Vec<usize> = (0..train.len()).collect();
     for epoch in 0..config.epochs {
         let lr = config.schedule.rate(config.learning_rate, epoch);
@@ -398,9 +410,20 @@ pub fn fit(
         history.epochs.push(report);
         history.best_epoch = epoch + 1;
         if let Some(patience) = config.patience {
+            // As scikit-learn: an epoch counts as an improvement when it beats the best by
+            // more than `tol`; the best is still updated by any decrease.
             let watched = validation_loss.unwrap_or(train_loss);
+            let improved = best.as_ref().is_none_or(|(b, _)| watched < *b - config.tol);
             if best.as_ref().is_none_or(|(b, _)| watched < *b) {
-                best = Some((watched, net.clone()));
+                let kept = if config.keep_best {
+                    net.clone()
+                } else {
+                    Sequential::default()
+                };
+                best = Some((watched, kept));
+                best_at = epoch + 1;
+            }
+            if improved {
                 since_best = 0;
             } else {
                 since_best += 1;
@@ -411,8 +434,10 @@ pub fn fit(
             }
         }
     }
-    if let Some((_, kept)) = best {
-        history.best_epoch = history.epochs.len() - since_best;
+    if config.keep_best
+        && let Some((_, kept)) = best
+    {
+        history.best_epoch = best_at;
         *net = kept;
     }
     if net
