@@ -7,7 +7,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::backtrace::{Backtrace, BacktraceStatus};
 use std::cell::Cell;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, OnceLock, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 
@@ -17,9 +17,19 @@ static ALLOC_LIMIT: AtomicUsize = AtomicUsize::new(2 << 30);
 static REFUSED: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
-    /// Set while this thread saves an input from inside the allocator, so that the save's own
-    /// allocations never start another save.
-    static SAVING: Cell<bool> = const { Cell::new(false) };
+    /// Set while this thread saves an input or formats a panic: allocations are never refused
+    /// then, so that the guards cannot recurse into themselves or fail inside the panic hook.
+    static EXEMPT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with this thread's allocations exempt from the limit.
+fn exempt<T>(f: impl FnOnce() -> T) -> T {
+    let was = EXEMPT
+        .try_with(|exempt| exempt.replace(true))
+        .unwrap_or(true);
+    let result = f();
+    let _ = EXEMPT.try_with(|exempt| exempt.set(was));
+    result
 }
 
 /// The system allocator, refusing (with a null pointer) any single request above the limit.
@@ -64,26 +74,37 @@ pub fn set_alloc_limit(bytes: usize) {
     ALLOC_LIMIT.store(bytes, Relaxed);
 }
 
-/// Whether a request of `size` bytes is refused; the first refusal saves the current input.
+/// Whether a request of `size` bytes is refused.
 fn refuse(size: usize) -> bool {
-    if size <= ALLOC_LIMIT.load(Relaxed) {
+    if size <= ALLOC_LIMIT.load(Relaxed) || EXEMPT.try_with(Cell::get).unwrap_or(true) {
         return false;
     }
     REFUSED.fetch_max(size, Relaxed);
-    // If the caller cannot handle a null (most cannot), the process aborts next: save now.
-    let _ = SAVING.try_with(|saving| {
-        if !saving.replace(true) {
-            let message = format!("a single allocation of {size} bytes was refused");
-            if let Some(path) = save_current("alloc", &message) {
-                eprintln!(
-                    "instinct-fuzz: {message}; input saved to {}",
-                    path.display()
-                );
-            }
-            saving.set(false);
+    // A caller that cannot handle the null aborts the process next, so the input is saved now,
+    // as `alloc-pending.bin`. When the caller copes (`try_reserve`), the run goes on and
+    // records the finding itself, discarding that file.
+    exempt(|| {
+        let message = format!("a single allocation of {size} bytes was refused");
+        let saved = save("alloc", true, &message);
+        if let Some(path) = saved.filter(|_| !ANNOUNCED.swap(true, Relaxed)) {
+            eprintln!(
+                "instinct-fuzz: {message}; should the process abort, the input is {}",
+                path.display()
+            );
         }
     });
     true
+}
+
+/// Whether a refusal was announced on stderr (only the first is).
+static ANNOUNCED: AtomicBool = AtomicBool::new(false);
+
+/// Removes the input saved by a refusal the caller coped with.
+pub fn discard_pending() {
+    if let Some(dir) = FINDINGS_DIR.get() {
+        let _ = std::fs::remove_file(dir.join("alloc-pending.bin"));
+        let _ = std::fs::remove_file(dir.join("alloc-pending.txt"));
+    }
 }
 
 /// The largest allocation refused since the last call, if any was.
@@ -123,6 +144,11 @@ pub fn set_current(target: &'static str, iteration: u64, input: &[u8]) {
 /// Saves the current input as `<dir>/<kind>-<target>-<iteration>.bin`, with `message` in a
 /// `.txt` beside it. `None` without a findings directory, or when the save failed.
 pub fn save_current(kind: &str, message: &str) -> Option<PathBuf> {
+    save(kind, false, message)
+}
+
+/// As [`save_current`]; a `pending` save is always `<dir>/<kind>-pending.bin`.
+fn save(kind: &str, pending: bool, message: &str) -> Option<PathBuf> {
     let dir = FINDINGS_DIR.get()?;
     // Never wait: the allocator may be called while this thread holds the lock.
     let current = match CURRENT.try_lock() {
@@ -131,7 +157,11 @@ pub fn save_current(kind: &str, message: &str) -> Option<PathBuf> {
         Err(TryLockError::WouldBlock) => return None,
     };
     let (target, iteration) = (current.target, current.iteration);
-    let path = dir.join(format!("{kind}-{target}-{iteration}.bin"));
+    let path = if pending {
+        dir.join(format!("{kind}-pending.bin"))
+    } else {
+        dir.join(format!("{kind}-{target}-{iteration}.bin"))
+    };
     std::fs::write(&path, &current.input).ok()?;
     let note = format!("target: {target}\niteration: {iteration}\n\n{message}\n");
     std::fs::write(path.with_extension("txt"), note).ok()?;
@@ -148,6 +178,8 @@ pub struct Panic {
 }
 
 static PANIC: Mutex<Option<Panic>> = Mutex::new(None);
+/// The places whose panic was reported with a backtrace.
+static BACKTRACED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// Replaces the default panic hook: a panic during an execution is recorded for
 /// [`take_panic`], not printed; any other is printed.
@@ -156,10 +188,26 @@ pub fn install_panic_hook() {
         let location = info
             .location()
             .map_or_else(|| "an unknown place".to_string(), ToString::to_string);
-        let backtrace = Backtrace::capture();
-        let report = match backtrace.status() {
-            BacktraceStatus::Captured => format!("{info}\n\n{backtrace}"),
-            _ => info.to_string(),
+        // A backtrace (when RUST_BACKTRACE asks for one) only for a place's first panic:
+        // resolving its symbols is slow, and reads the debug info into large allocations.
+        let first = {
+            let mut seen = BACKTRACED.lock().unwrap_or_else(PoisonError::into_inner);
+            let first = !seen.contains(&location);
+            if first {
+                seen.push(location.clone());
+            }
+            first
+        };
+        let report = if first {
+            exempt(|| {
+                let backtrace = Backtrace::capture();
+                match backtrace.status() {
+                    BacktraceStatus::Captured => format!("{info}\n\n{backtrace}"),
+                    _ => info.to_string(),
+                }
+            })
+        } else {
+            info.to_string()
         };
         if !executing() {
             eprintln!("{report}");

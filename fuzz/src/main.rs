@@ -39,8 +39,9 @@ usage: instinct-fuzz [--seconds N] [--seed S] [--targets model,onnx,csv,json,npy
                     builds); one running 10 times as long stops the run
   --trace           write each input to DIR/current-TARGET.bin before running it, to catch one
                     that kills the process (slow)
-  --replay FILE     run one saved input and say what happened; --target T names its loader
-                    (read from the file name by default)
+  --target T        with --replay, the saved input's loader (by default read from the file
+                    name); otherwise the same as --targets T
+  --replay FILE     run one saved input and say what happened
 ";
 
 /// Mutants that loaded are kept to mutate further (they reach past the loaders' first
@@ -111,6 +112,10 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, Stri
     if !(0.0..=1e9).contains(&options.seconds) {
         return Err(format!("--seconds {} is not a duration", options.seconds));
     }
+    // Outside replay, `--target T` means `--targets T`.
+    if let (None, Some(target)) = (&options.replay, options.target) {
+        options.targets = vec![target];
+    }
     if options.targets.is_empty() {
         return Err("--targets names no target".to_string());
     }
@@ -160,12 +165,13 @@ enum Verdict {
     Ok,
     /// The loader refused the input: the expected answer to most mutants.
     Rejected(anyhow::Error),
-    /// A finding.
+    /// It panicked, or broke a promise `targets` checks: a finding.
     Panicked(guard::Panic),
 }
 
+/// Runs `input` through `target` under `catch_unwind`.
 fn execute(target: Target, input: &[u8], iris: &Model) -> Verdict {
-    guard::take_panic();
+    guard::take_panic(); // forget any panic recorded outside an execution
     guard::execution_started();
     let result = catch_unwind(AssertUnwindSafe(|| targets::run(target, input, iris)));
     guard::execution_ended();
@@ -355,6 +361,7 @@ fn fuzz(
             }
         }
         if let Some(size) = guard::take_refused() {
+            guard::discard_pending();
             stats.findings += 1;
             let message = format!(
                 "a single allocation of {size} bytes was refused (limit {} MiB)",

@@ -27,9 +27,8 @@ const STRUCTURED_MAX: usize = 64 << 10;
 /// target's seeds, for crossover.
 pub fn mutate(input: &mut Vec<u8>, shape: Shape, others: &[&[u8]], rng: &mut Rng) {
     for _ in 0..=rng.below(4) {
-        // Format-aware mutations tokenise the whole input and some of them walk it once per
-        // token: past 64 KiB (a deep-nesting mutant, say) only bytes are changed, so the
-        // fuzzer's own time stays linear.
+        // Format-aware mutations tokenise the whole input: past 64 KiB (a deep-nesting mutant,
+        // say) only bytes are changed, so the fuzzer's own time stays linear.
         let structured = input.len() <= STRUCTURED_MAX
             && rng.chance(2)
             && match shape {
@@ -206,8 +205,9 @@ fn value_starts(tokens: &[Token]) -> Vec<usize> {
         .collect()
 }
 
-/// The spans of object members (`"key": value`): a string followed by a colon, and its value.
-fn members(text: &[u8], tokens: &[Token]) -> Vec<(usize, usize)> {
+/// The keys of object members (`"key": value`): strings followed by a colon. The member is
+/// `member(tokens, k)`; computing only the chosen one keeps deep nesting linear.
+fn member_keys(text: &[u8], tokens: &[Token]) -> Vec<usize> {
     (0..tokens.len().saturating_sub(1))
         .filter(|&k| {
             let after = text[tokens[k].end..]
@@ -215,8 +215,12 @@ fn members(text: &[u8], tokens: &[Token]) -> Vec<(usize, usize)> {
                 .find(|b| !b.is_ascii_whitespace());
             tokens[k].kind == Kind::String && after == Some(&b':')
         })
-        .map(|k| (tokens[k].start, value_end(tokens, k + 1)))
         .collect()
+}
+
+/// The span of the member whose key is token `k`.
+fn member(tokens: &[Token], k: usize) -> (usize, usize) {
+    (tokens[k].start, value_end(tokens, k + 1))
 }
 
 /// Removes `start..end` with a comma next to it, so that a list or an object stays
@@ -243,9 +247,11 @@ fn remove_element(text: &mut Vec<u8>, start: usize, end: usize) {
 /// `text` without its first member named `key`, if it has one.
 pub fn remove_member(text: &[u8], key: &str) -> Option<Vec<u8>> {
     let quoted = format!("\"{key}\"");
-    let &(start, end) = members(text, &tokens(text))
-        .iter()
-        .find(|&&(start, _)| text[start..].starts_with(quoted.as_bytes()))?;
+    let tokens = tokens(text);
+    let key = member_keys(text, &tokens)
+        .into_iter()
+        .find(|&k| text[tokens[k].start..].starts_with(quoted.as_bytes()))?;
+    let (start, end) = member(&tokens, key);
     let mut out = text.to_vec();
     remove_element(&mut out, start, end);
     Some(out)
@@ -302,7 +308,9 @@ fn json_mutation(text: &mut Vec<u8>, rng: &mut Rng) -> bool {
     let value = rng
         .pick(&value_starts(&tokens))
         .map(|&k| (tokens[k].start, value_end(&tokens, k)));
-    let member = rng.pick(&members(text, &tokens)).copied();
+    let member = rng
+        .pick(&member_keys(text, &tokens))
+        .map(|&k| member(&tokens, k));
     match (rng.below(8), value, member) {
         (0, ..) => replace_token(
             text,
@@ -820,4 +828,62 @@ fn protobuf_mutation(input: &mut Vec<u8>, others: &[&[u8]], rng: &mut Rng) -> bo
     input.clear();
     encode(&root, input);
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MODEL: &[u8] = include_bytes!("../../fixtures/instmodel-keras/iris_mlp.json");
+    const ONNX: &[u8] = include_bytes!("../../fixtures/onnx/torch_branches.onnx");
+
+    #[test]
+    fn protobuf_trees_write_back_the_same_bytes() {
+        let fields = parse_message(ONNX, 0).expect("an ONNX file is a message");
+        let mut out = Vec::new();
+        encode(&fields, &mut out);
+        assert_eq!(out, ONNX);
+        let mut paths = Vec::new();
+        message_paths(&fields, &mut Vec::new(), &mut paths);
+        assert!(
+            paths.len() > 10,
+            "the graph, its nodes and its tensors are opened up"
+        );
+    }
+
+    #[test]
+    fn npy_data_starts_on_a_64_byte_boundary() {
+        let file = npy_file("<f4", "False", "(3, 4)", &[0; 48]);
+        let data_start = file.len() - 48;
+        assert_eq!(data_start % 64, 0);
+        assert_eq!(file[data_start - 1], b'\n');
+        assert_eq!(usize::from(header_length(&file)), data_start - 10);
+    }
+
+    #[test]
+    fn removing_a_member_keeps_the_rest() {
+        let stripped = remove_member(MODEL, "validation_data").expect("iris has validation data");
+        let text = String::from_utf8(stripped).expect("still UTF-8");
+        assert!(!text.contains("validation_data"));
+        assert!(text.contains("\"weights\":") && text.trim_end().ends_with("]}"));
+    }
+
+    #[test]
+    fn mutations_never_panic_and_stay_bounded() {
+        let npy = npy_file("<f4", "False", "(3, 4)", &[0; 48]);
+        let cases = [
+            (Shape::Json, MODEL),
+            (Shape::Protobuf, ONNX),
+            (Shape::Csv, &b"a,b\n1,2\n"[..]),
+            (Shape::Npy, npy.as_slice()),
+        ];
+        let mut rng = Rng::new(7, 0);
+        for (shape, seed) in cases {
+            for _ in 0..1_000 {
+                let mut input = seed.to_vec();
+                mutate(&mut input, shape, &[seed], &mut rng);
+                assert!(input.len() <= MAX_LEN);
+            }
+        }
+    }
 }
