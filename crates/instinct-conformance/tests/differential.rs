@@ -315,10 +315,18 @@ fn the_batched_engine_matches_instmodel_on_random_dot_chains() {
     runner
         .run(&any::<u64>(), |seed| {
             let mut rng = Rng::new(seed);
-            let mut width = 1 + rng.below(24);
+            // Mostly lane-sized layers, a quarter of them up to 300 wide.
+            let draw = |rng: &mut Rng| {
+                if rng.chance(0.25) {
+                    1 + rng.below(300)
+                } else {
+                    1 + rng.below(24)
+                }
+            };
+            let mut width = draw(&mut rng);
             let mut builder = ModelBuilder::with_feature_size(width);
             for _ in 0..1 + rng.below(3) {
-                let out = 1 + rng.below(24);
+                let out = draw(&mut rng);
                 let scale = 1.0 / (width as f32).sqrt();
                 let rows = (0..out)
                     .map(|_| (0..width).map(|_| rng.uniform(-scale, scale)).collect())
