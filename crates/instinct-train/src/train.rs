@@ -174,7 +174,8 @@ impl TrainConfig {
 pub struct EpochReport {
     /// 1-based.
     pub epoch: usize,
-    /// Mean loss over the epoch's batches.
+    /// Mean loss over the epoch's batches, plus the L2 penalty ½·decay·Σw² when the optimiser
+    /// applies weight decay as L2.
     pub train_loss: f32,
     /// Loss on the held-out rows.
     pub validation_loss: Option<f32>,
@@ -385,7 +386,22 @@ pub fn fit(
             }
             optimizer.step(&mut params, &g, lr)?;
         }
-        let train_loss = (total / batches.max(1) as f64) as f32;
+        // With L2 weight decay the objective includes its penalty, ½·decay·Σw² (as
+        // scikit-learn's reported loss does), so stopping on the training loss sees it too.
+        let penalty = match config.optimizer {
+            OptimizerKind::AdamW => 0.0,
+            _ if config.weight_decay > 0.0 => {
+                let squares: f64 = net
+                    .params()
+                    .iter()
+                    .flat_map(|p| p.value().data().iter())
+                    .map(|&w| f64::from(w) * f64::from(w))
+                    .sum();
+                0.5 * f64::from(config.weight_decay) * squares
+            }
+            _ => 0.0,
+        };
+        let train_loss = (total / batches.max(1) as f64 + penalty) as f32;
         let (validation_loss, validation_metric) = match &validation {
             Some(v) => {
                 let (l, m) = evaluate(net, backend.clone(), v)?;
