@@ -40,23 +40,12 @@ fn get<'a>(v: &'a mut Value, path: &[Step]) -> &'a mut Value {
     })
 }
 
-const TYPES: [&str; 15] = [
-    "DOT",
-    "COPY",
-    "COPY_MASKED",
-    "ACTIVATION",
-    "ADD_ELEMENTWISE",
-    "MUL_ELEMENTWISE",
-    "CLIP_ELEMENTWISE",
-    "MAP_TRANSFORM",
-    "ADD_ELEMENTWISE_BUFFERS",
-    "MULTIPLY_ELEMENTWISE_BUFFERS",
-    "MULTIPLY_BUFFER_HEADS",
-    "ADD_BUFFER_HEADS",
-    "REDUCE_SUM",
-    "ATTENTION",
-    "CONV2D",
-];
+/// The format's instruction types and one it does not have.
+fn types() -> Vec<&'static str> {
+    let mut all = instinct::format::Instruction::TYPE_NAMES.to_vec();
+    all.push("CONV2D");
+    all
+}
 
 fn corrupt(v: &mut Value, rng: &mut Rng) {
     let mut all = Vec::new();
@@ -83,7 +72,8 @@ fn corrupt(v: &mut Value, rng: &mut Rng) {
             let keys: Vec<String> = map.keys().cloned().collect();
             let key = &keys[rng.below(keys.len())];
             if key == "type" {
-                map.insert(key.clone(), Value::from(TYPES[rng.below(TYPES.len())]));
+                let types = types();
+                map.insert(key.clone(), Value::from(types[rng.below(types.len())]));
             } else {
                 map.remove(key);
             }

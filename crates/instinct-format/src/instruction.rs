@@ -190,6 +190,24 @@ pub enum WriteKind {
 }
 
 impl Instruction {
+    /// Every JSON `"type"` name, in the order of the variants.
+    pub const TYPE_NAMES: [&'static str; 14] = [
+        "DOT",
+        "COPY",
+        "COPY_MASKED",
+        "ACTIVATION",
+        "ADD_ELEMENTWISE",
+        "MUL_ELEMENTWISE",
+        "CLIP_ELEMENTWISE",
+        "MAP_TRANSFORM",
+        "ADD_ELEMENTWISE_BUFFERS",
+        "MULTIPLY_ELEMENTWISE_BUFFERS",
+        "MULTIPLY_BUFFER_HEADS",
+        "ADD_BUFFER_HEADS",
+        "REDUCE_SUM",
+        "ATTENTION",
+    ];
+
     /// The JSON `"type"` name (`"DOT"`).
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -382,23 +400,6 @@ impl<'de> Deserialize<'de> for Operand {
     }
 }
 
-const TYPES: &[&str] = &[
-    "DOT",
-    "COPY",
-    "COPY_MASKED",
-    "ACTIVATION",
-    "ADD_ELEMENTWISE",
-    "MUL_ELEMENTWISE",
-    "CLIP_ELEMENTWISE",
-    "MAP_TRANSFORM",
-    "ADD_ELEMENTWISE_BUFFERS",
-    "MULTIPLY_ELEMENTWISE_BUFFERS",
-    "MULTIPLY_BUFFER_HEADS",
-    "ADD_BUFFER_HEADS",
-    "REDUCE_SUM",
-    "ATTENTION",
-];
-
 impl TryFrom<Fields> for Instruction {
     type Error = String;
 
@@ -497,7 +498,7 @@ impl TryFrom<Fields> for Instruction {
                 output: need(f.output, "output")?,
                 weights: need(f.weights, "weights")?,
             },
-            other => return Err(E::unknown_variant(other, TYPES).to_string()),
+            other => return Err(E::unknown_variant(other, &Instruction::TYPE_NAMES).to_string()),
         })
     }
 }
@@ -505,6 +506,19 @@ impl TryFrom<Fields> for Instruction {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_type_lists_every_type_name() {
+        let err = serde_json::from_str::<Instruction>(r#"{"type": "CONV2D", "input": 0}"#)
+            .unwrap_err()
+            .to_string();
+        for name in Instruction::TYPE_NAMES {
+            assert!(
+                err.contains(&format!("`{name}`")),
+                "{name} missing from {err}"
+            );
+        }
+    }
 
     fn parse(json: &str) -> Instruction {
         serde_json::from_str(json).unwrap()
