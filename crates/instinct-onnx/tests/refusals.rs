@@ -1,73 +1,15 @@
 //! Graphs built here, message by message: what the import refuses, that it names every
 //! offending node, and that a value read again is never changed in place.
 
+mod support;
+
 use instinct_format::Instruction;
-use instinct_onnx::proto::{
-    AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, TensorShapeProto, TypeProto,
-    ValueInfoProto, tensor_shape_proto, type_proto,
-};
+use instinct_onnx::proto::{AttributeProto, NodeProto, TensorProto};
 use instinct_onnx::{OnnxError, import_bytes};
-use prost::Message;
-
-fn input(name: &str, width: i64) -> ValueInfoProto {
-    let dim = |v: Option<i64>| tensor_shape_proto::Dimension {
-        value: v.map(tensor_shape_proto::dimension::Value::DimValue),
-        ..Default::default()
-    };
-    ValueInfoProto {
-        name: Some(name.into()),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(1),
-                shape: Some(TensorShapeProto {
-                    dim: vec![dim(None), dim(Some(width))],
-                }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn output(name: &str) -> ValueInfoProto {
-    ValueInfoProto {
-        name: Some(name.into()),
-        ..Default::default()
-    }
-}
-
-fn node(op: &str, name: &str, inputs: &[&str], outputs: &[&str]) -> NodeProto {
-    NodeProto {
-        op_type: Some(op.into()),
-        name: Some(name.into()),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: outputs.iter().map(|s| s.to_string()).collect(),
-        ..Default::default()
-    }
-}
-
-fn ints(name: &str, values: &[i64]) -> TensorProto {
-    TensorProto {
-        name: Some(name.into()),
-        dims: vec![values.len() as i64],
-        data_type: Some(7),
-        int64_data: values.to_vec(),
-        ..Default::default()
-    }
-}
+use support::{floats, graph, ints, node};
 
 fn model(nodes: Vec<NodeProto>, initializers: Vec<TensorProto>, out: &str) -> Vec<u8> {
-    ModelProto {
-        graph: Some(GraphProto {
-            node: nodes,
-            initializer: initializers,
-            input: vec![input("x", 3)],
-            output: vec![output(out)],
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-    .encode_to_vec()
+    graph(3, nodes, initializers, out)
 }
 
 fn refusals(bytes: &[u8]) -> String {
@@ -123,16 +65,6 @@ fn every_offending_node_is_listed() {
         "{e}"
     );
     assert!(!e.contains("fine"), "{e}");
-}
-
-fn floats(name: &str, dims: &[i64], values: &[f32]) -> TensorProto {
-    TensorProto {
-        name: Some(name.into()),
-        dims: dims.to_vec(),
-        data_type: Some(1),
-        float_data: values.to_vec(),
-        ..Default::default()
-    }
 }
 
 #[test]

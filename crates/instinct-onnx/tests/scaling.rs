@@ -3,14 +3,13 @@
 //! 25 times as much (vectors grow by doubling, so linear work shows as 5-20x in bytes); a
 //! quadratic cost shows as ~100x.
 
+mod support;
+
 use instinct_onnx::import_bytes;
-use instinct_onnx::proto::{
-    GraphProto, ModelProto, NodeProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
-    tensor_shape_proto, type_proto,
-};
-use prost::Message;
+use instinct_onnx::proto::{NodeProto, TensorProto};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use support::graph;
 
 /// The system allocator, counting calls and bytes.
 struct Counting;
@@ -41,40 +40,6 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
-
-fn graph(width: i64, nodes: Vec<NodeProto>, initializers: Vec<TensorProto>, out: &str) -> Vec<u8> {
-    let dim = |v: Option<i64>| tensor_shape_proto::Dimension {
-        value: v.map(tensor_shape_proto::dimension::Value::DimValue),
-        ..Default::default()
-    };
-    let input = ValueInfoProto {
-        name: Some("x".into()),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(1),
-                shape: Some(TensorShapeProto {
-                    dim: vec![dim(None), dim(Some(width))],
-                }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    ModelProto {
-        graph: Some(GraphProto {
-            node: nodes,
-            initializer: initializers,
-            input: vec![input],
-            output: vec![ValueInfoProto {
-                name: Some(out.into()),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-    .encode_to_vec()
-}
 
 /// `n` nodes `op(previous, extra...)` in a row.
 fn chain(n: usize, op: &str, extra: &[&str]) -> Vec<NodeProto> {
