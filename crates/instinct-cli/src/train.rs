@@ -6,7 +6,7 @@ use anyhow::anyhow;
 use clap::ValueEnum;
 use instinct::train::data::{Dataset, Standardizer, Table, Targets};
 use instinct::train::export::{ExportSpec, Head, export};
-use instinct::train::nn::{Init, Layer, Linear, Sequential};
+use instinct::train::nn::{Init, Sequential};
 use instinct::train::{
     CpuBackend, EpochReport, OptimizerKind, Rng, TrainConfig, TrainError, Unary, accuracy, fit,
     predict, r2,
@@ -309,7 +309,9 @@ pub fn run(o: &Options) -> Outcome {
         HiddenActivation::Gelu => Unary::Gelu,
         HiddenActivation::LeakyRelu => Unary::LeakyRelu(LEAKY_SLOPE),
     };
-    let mut net = glorot_mlp(&sizes, activation, &mut Rng::new(o.seed));
+    // Every layer starts as scikit-learn's do: uniform in ±√(6 / (fan_in + fan_out)).
+    let mut net =
+        Sequential::mlp_with_init(&sizes, activation, Init::Glorot, &mut Rng::new(o.seed));
     let batch_size = o.batch_size.unwrap_or(200).min(train.len().max(1));
     let config = TrainConfig {
         epochs: o.epochs,
@@ -479,21 +481,3 @@ pub fn run(o: &Options) -> Outcome {
 
 /// The slope of `--activation leaky-relu` below zero (PyTorch's default).
 const LEAKY_SLOPE: f32 = 0.01;
-
-/// A multilayer perceptron whose every layer starts uniform in ±√(6 / (fan_in + fan_out)), as
-/// scikit-learn's MLPs start (for ReLU too, where `Sequential::mlp` would use He's bound).
-fn glorot_mlp(sizes: &[usize], activation: Unary, rng: &mut Rng) -> Sequential {
-    let mut layers = Vec::new();
-    for (i, pair) in sizes.windows(2).enumerate() {
-        layers.push(Layer::Linear(Linear::new(
-            pair[0],
-            pair[1],
-            Init::Glorot,
-            rng,
-        )));
-        if i + 2 < sizes.len() {
-            layers.push(Layer::Activation(activation));
-        }
-    }
-    Sequential::new(layers)
-}

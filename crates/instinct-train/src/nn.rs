@@ -252,6 +252,17 @@ impl Sequential {
             Unary::Relu | Unary::LeakyRelu(_) | Unary::Gelu => Init::He,
             _ => Init::Glorot,
         };
+        Sequential::mlp_with_init(sizes, activation, init, rng)
+    }
+
+    /// [`Sequential::mlp`] whose hidden layers start with `init` (the last layer is always
+    /// Glorot). `Init::Glorot` everywhere is how scikit-learn's MLPs start, ReLU included.
+    pub fn mlp_with_init(
+        sizes: &[usize],
+        activation: Unary,
+        init: Init,
+        rng: &mut Rng,
+    ) -> Sequential {
         let mut layers = Vec::new();
         for (i, pair) in sizes.windows(2).enumerate() {
             let last = i + 2 == sizes.len();
