@@ -616,6 +616,29 @@ mod tests {
     }
 
     #[test]
+    fn wide_cases_cross_the_engines_block_sizes_with_every_instruction() {
+        let mut types = BTreeSet::new();
+        let mut widest = 0;
+        let mut wide_models = 0;
+        for seed in 0..300 {
+            let case = random_wide_case(seed, 1, 300);
+            if let Err(e) = instinct_validate::validate(&case.info, &Limits::default()) {
+                panic!("seed {seed}: {e}\n{}", case.info.to_json_string());
+            }
+            types.extend(case.info.instructions.iter().map(|i| i.type_name()));
+            let max = case.info.buffer_sizes.iter().copied().max().unwrap_or(0);
+            widest = widest.max(max);
+            wide_models += usize::from(max > 32);
+        }
+        assert_eq!(types.len(), 14, "{types:?}");
+        assert!(widest > 256, "the widest buffer has {widest} values");
+        assert!(
+            wide_models >= 100,
+            "only {wide_models} of 300 models exceed 32 values"
+        );
+    }
+
+    #[test]
     fn same_seed_same_model() {
         assert_eq!(random_case(7, 3).info, random_case(7, 3).info);
         assert_eq!(random_case(7, 3).inputs, random_case(7, 3).inputs);
