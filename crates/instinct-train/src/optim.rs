@@ -52,7 +52,7 @@ pub struct Sgd {
     pub momentum: f32,
     /// Nesterov's look-ahead.
     pub nesterov: bool,
-    /// L2 weight decay λ, added to the gradient.
+    /// L2 weight decay λ, added to the gradient of weight matrices ([`Param::decays`]).
     pub weight_decay: f32,
     velocity: HashMap<ParamId, Vec<f32>>,
 }
@@ -92,10 +92,11 @@ impl Optimizer for Sgd {
         for (p, g) in params.iter_mut().zip(grads) {
             let Some(g) = g else { continue };
             let id = p.id();
+            let decay = if p.decays() { self.weight_decay } else { 0.0 };
             let w = p.value_mut().data_mut();
             if self.momentum == 0.0 {
                 for (w, &g) in w.iter_mut().zip(g.data()) {
-                    *w -= lr * (g + self.weight_decay * *w);
+                    *w -= lr * (g + decay * *w);
                 }
                 continue;
             }
@@ -104,7 +105,7 @@ impl Optimizer for Sgd {
                 .entry(id)
                 .or_insert_with(|| vec![0.0; g.len()]);
             for ((w, &g), v) in w.iter_mut().zip(g.data()).zip(v.iter_mut()) {
-                let g = g + self.weight_decay * *w;
+                let g = g + decay * *w;
                 *v = self.momentum * *v + g;
                 let d = if self.nesterov {
                     g + self.momentum * *v
@@ -128,7 +129,7 @@ pub struct Adam {
     pub beta2: f32,
     /// ε.
     pub epsilon: f32,
-    /// Weight decay λ.
+    /// Weight decay λ, of weight matrices only ([`Param::decays`]).
     pub weight_decay: f32,
     /// Whether the decay is decoupled (AdamW).
     pub decoupled: bool,
@@ -191,6 +192,7 @@ impl Optimizer for Adam {
             let c2 = 1.0 - self.beta2.powi(*t as i32);
             let step = lr * c2.sqrt() / c1;
             let eps = self.epsilon * c2.sqrt();
+            let decay = if p.decays() { self.weight_decay } else { 0.0 };
             let w = p.value_mut().data_mut();
             for (((w, &g), m), v) in w
                 .iter_mut()
@@ -198,15 +200,11 @@ impl Optimizer for Adam {
                 .zip(m.iter_mut())
                 .zip(v.iter_mut())
             {
-                let g = if self.decoupled {
-                    g
-                } else {
-                    g + self.weight_decay * *w
-                };
+                let g = if self.decoupled { g } else { g + decay * *w };
                 *m = self.beta1 * *m + (1.0 - self.beta1) * g;
                 *v = self.beta2 * *v + (1.0 - self.beta2) * g * g;
                 if self.decoupled {
-                    *w -= lr * self.weight_decay * *w;
+                    *w -= lr * decay * *w;
                 }
                 *w -= step * *m / (v.sqrt() + eps);
             }

@@ -43,6 +43,13 @@ impl Param {
         &self.value
     }
 
+    /// Whether weight decay (an L2 penalty or AdamW's decoupled decay) applies to it: to weight
+    /// matrices and kernels (two or more dimensions), not to biases and normalisation scales
+    /// and shifts, as scikit-learn's `alpha` and Keras' `kernel_regularizer` do.
+    pub fn decays(&self) -> bool {
+        self.value.shape().len() >= 2
+    }
+
     /// Its value, to update in place.
     pub fn value_mut(&mut self) -> &mut Tensor {
         &mut self.value

@@ -174,8 +174,9 @@ impl TrainConfig {
 pub struct EpochReport {
     /// 1-based.
     pub epoch: usize,
-    /// Mean loss over the epoch's batches, plus the L2 penalty ½·decay·Σw² when the optimiser
-    /// applies weight decay as L2.
+    /// Mean loss over the epoch's rows (each batch's mean loss weighted by its rows, as
+    /// scikit-learn's `loss_curve_`), plus the L2 penalty ½·decay·Σw² of the weight matrices
+    /// when the optimiser applies weight decay as L2.
     pub train_loss: f32,
     /// Loss on the held-out rows.
     pub validation_loss: Option<f32>,
@@ -362,7 +363,7 @@ pub fn fit(
         let lr = config.schedule.rate(config.learning_rate, epoch);
         rng.shuffle(&mut rows);
         let mut total = 0.0f64;
-        let mut batches = 0usize;
+        let mut trained = 0usize;
         for batch in mini_batches(&rows, config.batch_size) {
             let part = train.select(batch);
             let tape = Tape::new(backend.clone());
@@ -376,8 +377,8 @@ pub fn fit(
                     loss: l,
                 });
             }
-            total += l as f64;
-            batches += 1;
+            total += l as f64 * batch.len() as f64;
+            trained += batch.len();
             let grads = tape.backward(loss)?;
             let mut params = net.params_mut();
             let mut g: Vec<Option<Tensor>> = params.iter().map(|p| grads.of(p)).collect();
@@ -394,6 +395,7 @@ pub fn fit(
                 let squares: f64 = net
                     .params()
                     .iter()
+                    .filter(|p| p.decays())
                     .flat_map(|p| p.value().data().iter())
                     .map(|&w| f64::from(w) * f64::from(w))
                     .sum();
@@ -401,7 +403,7 @@ pub fn fit(
             }
             _ => 0.0,
         };
-        let train_loss = (total / batches.max(1) as f64 + penalty) as f32;
+        let train_loss = (total / trained.max(1) as f64 + penalty) as f32;
         let (validation_loss, validation_metric) = match &validation {
             Some(v) => {
                 let (l, m) = evaluate(net, backend.clone(), v)?;

@@ -14,6 +14,18 @@ fn param(values: &[f32]) -> Param {
     Param::new("p", Tensor::new(&[values.len()], values.to_vec()).unwrap())
 }
 
+/// A 1 × n weight matrix: weight decay applies to it (not to vectors such as biases).
+fn matrix(values: &[f32]) -> Param {
+    Param::new(
+        "w",
+        Tensor::new(&[1, values.len()], values.to_vec()).unwrap(),
+    )
+}
+
+fn matrix_grad(values: &[f32]) -> Option<Tensor> {
+    Some(Tensor::new(&[1, values.len()], values.to_vec()).unwrap())
+}
+
 fn grad(values: &[f32]) -> Option<Tensor> {
     Some(Tensor::new(&[values.len()], values.to_vec()).unwrap())
 }
@@ -42,13 +54,18 @@ fn sgd_with_momentum_nesterov_and_decay_follow_their_formulas() {
     let mut sgd = Sgd::with_momentum(0.5, true);
     sgd.step(&mut [&mut p], &[grad(&[1.0])], 1.0).unwrap();
     close(p.value().data(), &[-(1.0 + 0.5 * 1.0)]);
-    // Weight decay adds λ·w to the gradient.
-    let mut p = param(&[2.0]);
+    // Weight decay adds λ·w to the gradient of a weight matrix, not of a bias.
+    let (mut w, mut b) = (matrix(&[2.0]), param(&[2.0]));
     Sgd::new()
         .with_weight_decay(0.5)
-        .step(&mut [&mut p], &[grad(&[0.0])], 0.1)
+        .step(
+            &mut [&mut w, &mut b],
+            &[matrix_grad(&[0.0]), grad(&[0.0])],
+            0.1,
+        )
         .unwrap();
-    close(p.value().data(), &[2.0 - 0.1 * 0.5 * 2.0]);
+    close(w.value().data(), &[2.0 - 0.1 * 0.5 * 2.0]);
+    assert_eq!(b.value().data(), &[2.0]);
 }
 
 #[test]
@@ -74,11 +91,30 @@ fn adam_and_adamw_follow_their_formulas() {
     }
     close(p.value().data(), &[w as f32]);
     // AdamW decays the weight apart from the adaptive step: with a zero gradient only the decay.
-    let mut p = param(&[2.0]);
+    // Biases are not decayed.
+    let (mut w, mut b) = (matrix(&[2.0]), param(&[2.0]));
     Adam::adamw(0.1)
-        .step(&mut [&mut p], &[grad(&[0.0])], 0.5)
+        .step(
+            &mut [&mut w, &mut b],
+            &[matrix_grad(&[0.0]), grad(&[0.0])],
+            0.5,
+        )
         .unwrap();
-    close(p.value().data(), &[2.0 - 0.5 * 0.1 * 2.0]);
+    close(w.value().data(), &[2.0 - 0.5 * 0.1 * 2.0]);
+    assert_eq!(b.value().data(), &[2.0]);
+    // Adam with L2 decay adds λ·w to the gradient of weights only: with a zero gradient the
+    // first step is lr · sign(λ·w) for the weight and nothing for the bias.
+    let (mut w, mut b) = (matrix(&[2.0]), param(&[2.0]));
+    Adam::new()
+        .with_weight_decay(0.1)
+        .step(
+            &mut [&mut w, &mut b],
+            &[matrix_grad(&[0.0]), grad(&[0.0])],
+            0.5,
+        )
+        .unwrap();
+    close(w.value().data(), &[1.5]);
+    assert_eq!(b.value().data(), &[2.0]);
 }
 
 #[test]
@@ -369,4 +405,45 @@ fn leaky_relu_exports_as_the_format_extension_and_imports_back() {
     let (back, _) = import(&model).unwrap();
     let theirs = predict(&back, Arc::new(CpuBackend), &data.features).unwrap();
     close(theirs.data(), ours.data());
+}
+
+#[test]
+fn the_epoch_loss_is_the_mean_over_rows_not_over_batches() {
+    // Three rows in batches of 2 and 1; a learning rate too small to move a weight, so the
+    // epoch's loss is the mean squared error of the untrained network over the three rows
+    // (the mean over the two batches would weight the lone row as much as the pair).
+    let features = Tensor::new(&[3, 2], vec![1.0, -2.0, 0.5, 3.0, -1.5, 0.25]).unwrap();
+    let targets = vec![4.0, -3.0, 10.0];
+    let data = Dataset {
+        feature_names: vec!["a".into(), "b".into()],
+        features: features.clone(),
+        targets: Targets::Values(targets.clone()),
+        classes: None,
+    };
+    let mut net = Sequential::mlp(&[2, 4, 1], Unary::Tanh, &mut Rng::new(5));
+    let outputs = predict(&net, Arc::new(CpuBackend), &features).unwrap();
+    let squares: Vec<f64> = outputs
+        .data()
+        .iter()
+        .zip(&targets)
+        .map(|(&y, &t)| (f64::from(y) - f64::from(t)).powi(2))
+        .collect();
+    let over_rows = squares.iter().sum::<f64>() / 3.0;
+    let over_batches = ((squares[0] + squares[1]) / 2.0 + squares[2]) / 2.0;
+    let config = TrainConfig {
+        epochs: 1,
+        batch_size: 2,
+        learning_rate: 1e-30,
+        optimizer: instinct_train::OptimizerKind::Sgd,
+        weight_decay: 0.0,
+        validation_fraction: 0.0,
+        ..TrainConfig::default()
+    };
+    let history = fit(&mut net, Arc::new(CpuBackend), &data, &config, &mut |_| {}).unwrap();
+    let loss = f64::from(history.epochs[0].train_loss);
+    assert!(
+        (loss - over_rows).abs() <= 1e-5 * over_rows,
+        "epoch loss {loss}, mean over rows {over_rows}, over batches {over_batches}"
+    );
+    assert!((over_rows - over_batches).abs() > 0.01 * over_rows);
 }
