@@ -10,10 +10,16 @@ use instinct::{FormatError, Model};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-/// Input files are read whole into memory; past this size that is surely a mistake.
+/// NPY files are read whole into memory; past this size that is surely a mistake. (CSV and JSON
+/// are read as a stream.)
 const MAX_INPUT_BYTES: u64 = 4 << 30;
+
+/// The read buffer of a streamed file.
+const READ_BUFFER: usize = 256 << 10;
 
 /// Input rows, sample after sample, `feature_size` values each.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,23 +44,46 @@ const ALLOW_HINT: &str = "pass --allow-nonfinite to let NaN and infinities throu
 
 /// Reads the rows of `path` for `model`. An unreadable or malformed file is exit 2; a row of
 /// the wrong length or a value that is not a finite number is exit 1, naming the row and column.
+///
+/// CSV and JSON are parsed as they are read, straight into the f32 rows, so the reader holds
+/// the values and a buffer of 256 KiB, not the file; NPY, binary f32 or wider, is read whole.
 pub fn read_rows(
     path: &Path,
     format: DataFormat,
     model: &Model,
     options: ReadOptions,
 ) -> Outcome<Batch> {
-    let bytes = instinct::format::read_limited(path, MAX_INPUT_BYTES).map_err(|e| match e {
-        FormatError::FileTooLarge { bytes, max } => Failure::unreadable(anyhow!(
-            "{}: input file is {bytes} bytes, more than the limit of {max}",
-            path.display()
-        )),
-        other => Failure::unreadable(other),
-    })?;
-    read_bytes(&bytes, format, model, options).map_err(|f| Failure {
+    let with_path = |f: Failure| Failure {
         code: f.code,
         error: anyhow!("{}: {:#}", path.display(), f.error),
-    })
+    };
+    let too_large = |bytes: u64| {
+        Failure::unreadable(anyhow!(
+            "{}: input file is {bytes} bytes, more than the limit of {MAX_INPUT_BYTES}",
+            path.display()
+        ))
+    };
+    if format == DataFormat::Npy {
+        let bytes = instinct::format::read_limited(path, MAX_INPUT_BYTES).map_err(|e| match e {
+            FormatError::FileTooLarge { bytes, .. } => too_large(bytes),
+            other => Failure::unreadable(other),
+        })?;
+        return read_bytes(&bytes, format, model, options).map_err(with_path);
+    }
+    let io = |source| {
+        Failure::unreadable(FormatError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    let file = File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if meta.is_dir() {
+        return Err(io(std::io::Error::other("is a directory")));
+    }
+    // No size limit: the values are reserved row by row with `try_reserve`, whatever the file.
+    let reader = BufReader::with_capacity(READ_BUFFER, file);
+    read_stream(reader, format, model, options).map_err(with_path)
 }
 
 /// Reads rows for `model` from the bytes of a file in `format`: [`read_rows`] without the file.
@@ -64,12 +93,52 @@ pub fn read_bytes(
     model: &Model,
     options: ReadOptions,
 ) -> Outcome<Batch> {
-    let names = model.feature_names();
     match format {
-        DataFormat::Json => read_json(bytes, model.feature_size(), names.as_deref(), options),
-        DataFormat::Csv => read_csv(bytes, model.feature_size(), names, options),
-        DataFormat::Npy => read_npy(bytes, model.feature_size(), names.as_deref(), options),
+        DataFormat::Npy => read_npy(
+            bytes,
+            model.feature_size(),
+            model.feature_names().as_deref(),
+            options,
+        ),
+        _ => read_stream(bytes, format, model, options),
     }
+}
+
+/// Reads CSV or JSON rows for `model` as they come from `reader` (buffered: JSON is read a byte
+/// at a time). NPY is read whole first.
+fn read_stream(
+    reader: impl BufRead,
+    format: DataFormat,
+    model: &Model,
+    options: ReadOptions,
+) -> Outcome<Batch> {
+    let names = model.feature_names();
+    let size = model.feature_size();
+    let unreadable = |e: std::io::Error| Failure::unreadable(anyhow!("{e}"));
+    // Spreadsheet programs like to start UTF-8 files with a byte-order mark; it is not data.
+    let reader = without_bom(reader).map_err(unreadable)?;
+    match format {
+        DataFormat::Json => read_json(reader, size, names.as_deref(), options),
+        DataFormat::Csv => read_csv(reader, size, names, options),
+        DataFormat::Npy => {
+            let mut bytes = Vec::new();
+            { reader }.read_to_end(&mut bytes).map_err(unreadable)?;
+            read_npy(&bytes, size, names.as_deref(), options)
+        }
+    }
+}
+
+/// `reader` without the UTF-8 byte-order mark it may start with.
+fn without_bom<R: BufRead>(mut reader: R) -> std::io::Result<impl BufRead> {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    let mut start = Vec::with_capacity(BOM.len());
+    (&mut reader)
+        .take(BOM.len() as u64)
+        .read_to_end(&mut start)?;
+    if start == BOM {
+        start.clear();
+    }
+    Ok(std::io::Cursor::new(start).chain(reader))
 }
 
 /// One value as read from text.
@@ -142,12 +211,11 @@ fn reserve_row(values: &mut Vec<f32>, width: usize) -> Result<(), String> {
 /// infinity: with `--allow-nonfinite`, `null` reads as NaN and the strings `"NaN"`,
 /// `"Infinity"`, `"-Infinity"` as themselves.
 fn read_json(
-    bytes: &[u8],
+    reader: impl Read,
     feature_size: usize,
     names: Option<&[String]>,
     options: ReadOptions,
 ) -> Outcome<Batch> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut state = JsonRows {
         feature_size,
         names,
@@ -157,7 +225,11 @@ fn read_json(
         column: 0,
         problem: None,
     };
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut reader = LastBytes {
+        inner: reader,
+        last: [0; 3],
+    };
+    let mut de = serde_json::Deserializer::from_reader(&mut reader);
     let parsed = Top(&mut state).deserialize(&mut de).and_then(|()| de.end());
     match (parsed, state.problem.take()) {
         (_, Some(Problem::Row(message))) => Err(Failure::invalid(anyhow!(message))),
@@ -174,9 +246,9 @@ fn read_json(
             )))
         }
         (Err(e), None) => {
-            // Python's `json.dump` writes bare NaN and Infinity, which are not JSON; say so.
-            let hint = if e.is_syntax() && (contains(bytes, b"NaN") || contains(bytes, b"Infinity"))
-            {
+            // Python's `json.dump` writes bare NaN and Infinity, which are not JSON; say so. The
+            // parser stops within a byte or two of their first letter.
+            let hint = if e.is_syntax() && reader.last.iter().any(|b| matches!(b, b'N' | b'I')) {
                 " (JSON has no NaN or Infinity: write null or the strings \"NaN\", \"Infinity\", \"-Infinity\", with --allow-nonfinite)"
             } else {
                 ""
@@ -187,6 +259,22 @@ fn read_json(
             values: state.values,
             rows: state.rows,
         }),
+    }
+}
+
+/// A reader that remembers the last three bytes read through it.
+struct LastBytes<R> {
+    inner: R,
+    last: [u8; 3],
+}
+
+impl<R: Read> Read for LastBytes<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            self.last = [self.last[1], self.last[2], b];
+        }
+        Ok(n)
     }
 }
 
@@ -469,10 +557,6 @@ impl<'de> Visitor<'de> for CellSeed {
     }
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
 // ---------------------------------------------------------------------------------------------
 // CSV
 
@@ -496,18 +580,16 @@ fn is_header(first: &csv::StringRecord, names: Option<&[String]>, forced: Option
 /// CSV with an optional header. With a header and feature names, columns are matched by name
 /// and the others ignored; otherwise the columns are the features in order.
 fn read_csv(
-    bytes: &[u8],
+    reader: impl Read,
     feature_size: usize,
     names: Option<Vec<String>>,
     options: ReadOptions,
 ) -> Outcome<Batch> {
-    // Spreadsheet programs like to start UTF-8 files with a byte-order mark; it is not data.
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(bytes);
+        .from_reader(reader);
     let csv_error = |e: csv::Error| Failure::unreadable(anyhow!("{e}"));
     let mut records = reader.records();
     let Some(first) = records.next().transpose().map_err(csv_error)? else {
@@ -667,7 +749,7 @@ mod tests {
     };
 
     fn csv_with(text: &str, names: Option<Vec<String>>, options: ReadOptions) -> Outcome<Batch> {
-        read_csv(text.as_bytes(), 2, names, options)
+        read_csv(without_bom(text.as_bytes()).unwrap(), 2, names, options)
     }
 
     fn csv_ok(text: &str, names: Option<Vec<String>>) -> Vec<f32> {
@@ -784,7 +866,8 @@ mod tests {
     }
 
     fn json(text: &str, options: ReadOptions) -> Outcome<Batch> {
-        read_json(text.as_bytes(), 2, Some(&["a".into(), "b".into()]), options)
+        let reader = without_bom(text.as_bytes()).unwrap();
+        read_json(reader, 2, Some(&["a".into(), "b".into()]), options)
     }
 
     #[test]
@@ -799,6 +882,28 @@ mod tests {
             (2, vec![1.0, 2.5, -3.0, 4000.0])
         );
         assert_eq!(json("\u{feff}[[1, 2]]", STRICT).unwrap().rows, 1);
+        assert_eq!(json("\u{feff}", STRICT).unwrap_err().code, 2);
+        assert_eq!(json("\u{feff}[]", STRICT).unwrap().rows, 0);
+    }
+
+    #[test]
+    fn bare_nan_and_infinity_get_a_hint() {
+        let hint = "JSON has no NaN or Infinity";
+        for text in ["[[1, NaN]]", "[[Infinity, 2]]", "[[1, -Infinity]]"] {
+            refused(json(text, STRICT), 2, hint);
+        }
+        let other = json("[[1, x]]", STRICT).unwrap_err();
+        assert!(
+            !format!("{:#}", other.error).contains(hint),
+            "{:#}",
+            other.error
+        );
+        let far = json("[[1, 2]] NaN", STRICT).unwrap_err();
+        assert!(
+            format!("{:#}", far.error).contains("trailing"),
+            "{:#}",
+            far.error
+        );
         assert_eq!(json("[]", STRICT).unwrap().rows, 0);
     }
 

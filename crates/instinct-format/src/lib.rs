@@ -31,4 +31,4 @@ pub use instruction::{Instruction, ReadField, WriteKind};
 pub use json::read_limited;
 pub use limits::Limits;
 pub use model::{IdMap, ModelInfo, ValidationData};
-pub use write::write_atomically;
+pub use write::{write_atomically, write_atomically_with};

@@ -2,6 +2,7 @@
 //! symbolic links, and directly into FIFOs and devices.
 
 use crate::FormatError;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 
 /// Writes `bytes` to `path` so that a failure never leaves a partial or missing file behind.
@@ -17,6 +18,16 @@ use std::path::Path;
 /// Every failure, a missing or unwritable directory included, is a [`FormatError::Io`] naming
 /// `path`; the temporary file is removed when anything fails.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FormatError> {
+    write_atomically_with(path, |out| out.write_all(bytes))
+}
+
+/// [`write_atomically`] for contents produced piece by piece: `produce` writes them into a
+/// buffered writer, so they are never held whole in memory. The same guarantees: a regular file
+/// is replaced only once `produce` and the write have succeeded, otherwise left as it was.
+pub fn write_atomically_with(
+    path: &Path,
+    produce: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), FormatError> {
     let io = |source| FormatError::Io {
         path: path.to_path_buf(),
         source,
@@ -25,18 +36,23 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FormatError> {
         Ok(Destination::Replace {
             target,
             permissions,
-        }) => replace(&target, bytes, permissions).map_err(|e| through_link(path, &target, e)),
-        Ok(Destination::Direct { append }) => write_directly(path, bytes, append),
+        }) => replace(&target, produce, permissions).map_err(|e| through_link(path, &target, e)),
+        Ok(Destination::Direct { append }) => write_directly(path, produce, append),
         Ok(Destination::Stdout) => {
-            let mut out = std::io::stdout().lock();
-            std::io::Write::write_all(&mut out, bytes)
-                .and_then(|()| std::io::Write::flush(&mut out))
+            let mut out = BufWriter::with_capacity(BUFFER, std::io::stdout().lock());
+            produce(&mut out).and_then(|()| out.flush())
         }
-        Ok(Destination::Stderr) => std::io::Write::write_all(&mut std::io::stderr().lock(), bytes),
+        Ok(Destination::Stderr) => {
+            let mut out = BufWriter::with_capacity(BUFFER, std::io::stderr().lock());
+            produce(&mut out).and_then(|()| out.flush())
+        }
         Err(e) => Err(e),
     };
     result.map_err(io)
 }
+
+/// The write buffer.
+const BUFFER: usize = 256 << 10;
 
 /// How [`write_atomically`] puts the bytes in place.
 #[derive(Debug, PartialEq)]
@@ -166,13 +182,12 @@ fn kept_permissions(_meta: &std::fs::Metadata) -> Option<std::fs::Permissions> {
 /// `target` is the old file or the new one, never a partial one.
 fn replace(
     target: &Path,
-    bytes: &[u8],
+    produce: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     permissions: Option<std::fs::Permissions>,
 ) -> std::io::Result<()> {
-    let (tmp, mut file) = create_temporary(target)?;
-    let filled = fill(&mut file, bytes, permissions);
-    // Closed before the rename: Windows cannot rename a file that is open.
-    drop(file);
+    let (tmp, file) = create_temporary(target)?;
+    let filled = fill(file, produce, permissions);
+    // Closed (by `fill`) before the rename: Windows cannot rename a file that is open.
     let result = filled.and_then(|()| std::fs::rename(&tmp, target));
     if result.is_err() {
         // No litter: the temporary file is this call's own (created with `create_new`).
@@ -228,11 +243,15 @@ fn create_temporary(target: &Path) -> std::io::Result<(std::path::PathBuf, std::
 
 /// Writes the temporary file's contents and permissions and puts them on disk.
 fn fill(
-    file: &mut std::fs::File,
-    bytes: &[u8],
+    file: std::fs::File,
+    produce: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     permissions: Option<std::fs::Permissions>,
 ) -> std::io::Result<()> {
-    std::io::Write::write_all(file, bytes)?;
+    let mut out = BufWriter::with_capacity(BUFFER, file);
+    produce(&mut out)?;
+    let file = out
+        .into_inner()
+        .map_err(std::io::IntoInnerError::into_error)?;
     if let Some(permissions) = permissions {
         // On the file handle, so the umask plays no part and the existing file's bits are kept.
         file.set_permissions(permissions)?;
@@ -241,11 +260,15 @@ fn fill(
     file.sync_all()
 }
 
-/// Writes `bytes` straight into a FIFO, a device or a descriptor at `path`.
-fn write_directly(path: &Path, bytes: &[u8], append: bool) -> std::io::Result<()> {
+/// Writes the contents straight into a FIFO, a device or a descriptor at `path`.
+fn write_directly(
+    path: &Path,
+    produce: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    append: bool,
+) -> std::io::Result<()> {
     // Neither created nor truncated: it exists, a FIFO or device has nothing to truncate, and a
     // descriptor leading to a file is appended to, after what its redirection already wrote.
-    let mut file = std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .write(true)
         .append(append)
         .open(path)?;
@@ -258,7 +281,9 @@ fn write_directly(path: &Path, bytes: &[u8], append: bool) -> std::io::Result<()
     }
     // No `sync_all`: pipes and character devices refuse it (EINVAL), and there is no file to
     // keep whole.
-    std::io::Write::write_all(&mut file, bytes)
+    let mut out = BufWriter::with_capacity(BUFFER, file);
+    produce(&mut out)?;
+    out.flush()
 }
 
 /// Says which file was being written when `path` is a link to `target`.
@@ -333,6 +358,43 @@ mod tests {
         write_atomically(&out, b"").unwrap();
         assert_eq!(std::fs::read(&out).unwrap(), b"");
         assert_eq!(names(&dir), ["out.json"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn contents_written_in_pieces_replace_the_file_only_when_all_succeed() {
+        let dir = scratch("pieces");
+        let out = dir.join("out.csv");
+        std::fs::write(&out, b"old").unwrap();
+        // Larger than the write buffer, so part of it reaches the temporary file before the
+        // failure.
+        let piece = vec![b'x'; 100_000];
+        let failed = write_atomically_with(&out, |w| {
+            for _ in 0..10 {
+                w.write_all(&piece)?;
+            }
+            Err(std::io::Error::other("the producer failed"))
+        });
+        assert!(
+            failed
+                .unwrap_err()
+                .to_string()
+                .contains("the producer failed")
+        );
+        assert_eq!(std::fs::read(&out).unwrap(), b"old");
+        assert_eq!(names(&dir), ["out.csv"]);
+        write_atomically_with(&out, |w| {
+            for _ in 0..10 {
+                w.write_all(&piece)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            [piece.as_slice(); 10].concat()
+        );
+        assert_eq!(names(&dir), ["out.csv"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
