@@ -79,12 +79,6 @@ impl Architecture {
                     previous_outputs: self.layers[layer - 1].output_size,
                 });
             }
-            if let Some(activation) = spec.activation.filter(|a| a.is_extension()) {
-                return Err(BatchedError::UnsupportedActivation {
-                    layer,
-                    activation: activation.to_string(),
-                });
-            }
         }
         Ok(())
     }

@@ -27,15 +27,6 @@ pub enum BatchedError {
         /// The previous layer's output size.
         previous_outputs: usize,
     },
-    /// A layer's activation is one of instinct's format extensions (LEAKY_RELU, …), which the
-    /// lane kernels do not have; `instinct_cpu` runs such models one by one.
-    #[error("layer {layer} has the activation {activation}, which batched inference does not run")]
-    UnsupportedActivation {
-        /// Layer index.
-        layer: usize,
-        /// The activation, with its parameters.
-        activation: String,
-    },
     /// A batch needs at least one model.
     #[error("a batch needs at least one model")]
     NoModels,

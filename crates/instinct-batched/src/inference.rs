@@ -34,27 +34,6 @@ fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     })
 }
 
-/// The slice kernels' name for a format activation; `None` for the format's extensions, which
-/// have none (and which [`Architecture::validate`] refuses first).
-fn kind(activation: Option<Activation>) -> Option<Kind> {
-    Some(match activation {
-        None => Kind::Identity,
-        Some(Activation::Softmax) => Kind::Softmax,
-        Some(Activation::Relu) => Kind::Relu,
-        Some(Activation::Sigmoid) => Kind::Sigmoid,
-        Some(Activation::Tanh) => Kind::Tanh,
-        Some(Activation::Sqrt) => Kind::Sqrt,
-        Some(Activation::Log) => Kind::Log,
-        Some(Activation::Log10) => Kind::Log10,
-        Some(Activation::Inverse) => Kind::Inverse,
-        Some(Activation::Gelu) => Kind::Gelu,
-        Some(Activation::Softplus) => Kind::Softplus,
-        Some(Activation::Exp) => Kind::Exp,
-        Some(Activation::Sign) => Kind::Sign,
-        Some(_) => return None,
-    })
-}
-
 /// Multiply-adds a call needs before it is spread over the pool. Handing a call to rayon's pool
 /// and back costs tens of µs here, and varies: 100 models of 16→32→8 (77k multiply-adds) took
 /// 5 µs on the calling thread and 38 µs through a pool of two; 1,000 of them (768k) 55 µs on one
@@ -71,6 +50,8 @@ pub enum ManyEngine {
     #[default]
     Lanes,
     /// One matrix product per model and layer (sgemm), then bias and activation on the block.
+    /// Batches whose layers use one of instinct's extension activations (LEAKY_RELU, …, which
+    /// have no lane kernel) always run this way.
     /// Faster for wide layers with many inputs per model (measured on one thread, k = 64, lanes
     /// / sgemm GFLOP/s: 16→32→8 50 / 15, 64→64→64 55 / 36, 128→128→128 42 / 44,
     /// 256→256→256 28 / 47), but `matrixmultiply`'s sgemm allocates its packing buffers on
@@ -139,7 +120,7 @@ impl BatchedInference {
         let groups = models.div_ceil(GROUP);
         let mut group_len = 0usize;
         let mut lanes = Vec::with_capacity(architecture.layers.len());
-        for (layer, l) in architecture.layers.iter().enumerate() {
+        for l in &architecture.layers {
             let bias_at = group_len;
             let values = l
                 .weight_count()
@@ -153,10 +134,12 @@ impl BatchedInference {
                 weights_at: bias_at + l.output_size * GROUP,
                 inputs: l.input_size,
                 outputs: l.output_size,
-                kind: kind(l.activation).ok_or_else(|| BatchedError::UnsupportedActivation {
-                    layer,
-                    activation: l.activation.map(|a| a.to_string()).unwrap_or_default(),
-                })?,
+                // Instinct's extension activations have no lane kernel: their layers run the
+                // identity, then the activation over each row (see `rows_after`).
+                kind: l
+                    .activation
+                    .and_then(Activation::kind)
+                    .unwrap_or(Kind::Identity),
             });
         }
         let lane_len = groups
@@ -233,7 +216,22 @@ impl BatchedInference {
 
     /// Whether `forward_many` runs as matrix products.
     fn uses_gemm(&self) -> bool {
-        self.many == ManyEngine::Gemm
+        self.many == ManyEngine::Gemm || self.has_row_activations()
+    }
+
+    /// Whether a layer's activation runs after its product, row by row: one of instinct's
+    /// extensions, which have no lane kernel. Such batches run through the matrix-product path,
+    /// whatever [`ManyEngine`] says.
+    fn has_row_activations(&self) -> bool {
+        (0..self.lanes.len()).any(|layer| self.rows_after(layer).is_some())
+    }
+
+    /// The activation layer `layer` applies to each row after its product and bias, when its
+    /// kernel cannot (see [`has_row_activations`](Self::has_row_activations)).
+    fn rows_after(&self, layer: usize) -> Option<Activation> {
+        self.weights.architecture().layers[layer]
+            .activation
+            .filter(|a| a.kind().is_none())
     }
 
     /// Whether a call with `k` inputs per model has enough work to pay for handing it to the
@@ -420,6 +418,9 @@ impl BatchedInference {
     /// [`forward`](Self::forward) into a caller-owned `[model][output_size]` buffer (no
     /// allocation once each thread's scratch is warm). On error nothing is written.
     pub fn forward_into(&self, inputs: &[f32], outputs: &mut [f32]) -> Result<(), BatchedError> {
+        if self.uses_gemm() {
+            return self.forward_many_into(inputs, 1, outputs);
+        }
         self.check_call(inputs.len(), outputs.len(), 1)?;
         self.by_groups(inputs, 1, outputs);
         Ok(())
@@ -533,6 +534,9 @@ impl BatchedInference {
                     target,
                     self.weights.model_bias(m, layer),
                 );
+                if let Some(activation) = self.rows_after(layer) {
+                    target.chunks_mut(o).for_each(|row| activation.apply(row));
+                }
                 std::mem::swap(&mut src, &mut dst);
             }
         });

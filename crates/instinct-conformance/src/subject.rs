@@ -97,7 +97,7 @@ impl Subject for BatchedSubject {
     fn name(&self) -> &'static str {
         "batched"
     }
-    /// DOT chains whose activations the lane kernels have (not the format's extensions).
+    /// DOT chains of one architecture (any activations: the extensions run row by row).
     fn applies(&self, model: &Model) -> bool {
         instinct::batched::Architecture::from_model(model.valid())
             .and_then(|a| a.validate())

@@ -1,7 +1,7 @@
 //! `Plan`: a valid model compiled to steps with absolute offsets and flattened weights.
 
 use instinct_format::{Activation, Instruction};
-use instinct_kernels::fast::{self, Kind};
+use instinct_kernels::fast::Kind;
 use instinct_kernels::small_chain::{LayerSpec, SmallChain, StageSpec};
 use instinct_kernels::{AffineKernel, PackedWeights};
 use instinct_validate::{ChainStep, ValidModel};
@@ -355,9 +355,7 @@ impl Plan {
                     mem[output_start + i] = mem[input_start + j];
                 }
             }
-            Step::Activation { span, activation } => {
-                apply_activation(*activation, &mut mem[span.clone()])
-            }
+            Step::Activation { span, activation } => activation.apply(&mut mem[span.clone()]),
             Step::AddParameters { span, parameters } => {
                 for (x, p) in mem[span.clone()]
                     .iter_mut()
@@ -532,62 +530,10 @@ fn heads_op(
     }
 }
 
-/// The slice kernel of an activation; `None` for instinct's extensions, which have none and
-/// run through [`apply_activation`].
+/// The slice kernel of an optional activation (none: the identity); `None` for instinct's
+/// extensions, which have none and run through [`Activation::apply`].
 pub(crate) fn kernel(activation: Option<Activation>) -> Option<Kind> {
-    Some(match activation {
-        None => Kind::Identity,
-        Some(Activation::Softmax) => Kind::Softmax,
-        Some(Activation::Relu) => Kind::Relu,
-        Some(Activation::Sigmoid) => Kind::Sigmoid,
-        Some(Activation::Tanh) => Kind::Tanh,
-        Some(Activation::Sqrt) => Kind::Sqrt,
-        Some(Activation::Log) => Kind::Log,
-        Some(Activation::Log10) => Kind::Log10,
-        Some(Activation::Inverse) => Kind::Inverse,
-        Some(Activation::Gelu) => Kind::Gelu,
-        Some(Activation::Softplus) => Kind::Softplus,
-        Some(Activation::Exp) => Kind::Exp,
-        Some(Activation::Sign) => Kind::Sign,
-        Some(
-            Activation::LeakyRelu { .. }
-            | Activation::Elu { .. }
-            | Activation::Selu { .. }
-            | Activation::HardSigmoid { .. }
-            | Activation::LogSoftmax
-            | Activation::Abs
-            | Activation::Neg
-            | Activation::Ln
-            | Activation::Erf,
-        ) => return None,
-    })
-}
-
-/// Applies an activation to a buffer in place: vectorised where the kernels are, the scalar
-/// definitions of `instinct_kernels::activation` for the extensions.
-pub(crate) fn apply_activation(activation: Activation, xs: &mut [f32]) {
-    use instinct_kernels::activation as scalar;
-    use instinct_kernels::simd::level;
-    if let Some(kind) = kernel(Some(activation)) {
-        fast::activate(kind, xs, None);
-        return;
-    }
-    let [a, b] = activation.parameter_values();
-    match activation {
-        Activation::LeakyRelu { .. } => xs.iter_mut().for_each(|x| *x = scalar::leaky_relu(*x, a)),
-        // Vectorised, with the fast exp (within 4 ulp of the exact function).
-        Activation::Elu { .. } => fast::exponential_linear_at(level(), xs, a, 1.0),
-        Activation::Selu { .. } => fast::exponential_linear_at(level(), xs, a, b),
-        Activation::HardSigmoid { .. } => xs
-            .iter_mut()
-            .for_each(|x| *x = scalar::hard_sigmoid(*x, a, b)),
-        Activation::LogSoftmax => scalar::log_softmax_in_place(xs),
-        Activation::Abs => scalar::map_in_place(xs, scalar::abs),
-        Activation::Neg => scalar::map_in_place(xs, scalar::neg),
-        Activation::Ln => scalar::map_in_place(xs, scalar::ln),
-        Activation::Erf => scalar::map_in_place(xs, scalar::erf),
-        _ => unreachable!("{activation} has a slice kernel"),
-    }
+    activation.map_or(Some(Kind::Identity), Activation::kind)
 }
 
 /// Borrows two non-overlapping ranges of `mem`, the first shared, the second mutable.

@@ -13,7 +13,6 @@
 //! assert_eq!(ModelInfo::from_json_str(&info.to_json_string()).unwrap(), info);
 //! ```
 
-mod activation;
 mod builder;
 mod error;
 mod features;
@@ -23,10 +22,10 @@ mod limits;
 mod model;
 mod write;
 
-pub use activation::Activation;
 pub use builder::{ModelBuilder, from_logistic_regression};
 pub use error::FormatError;
 pub use features::{expand_feature_names, feature_width};
+pub use instinct_kernels::Activation;
 pub use instruction::{Instruction, ReadField, WriteKind};
 pub use json::read_limited;
 pub use limits::Limits;

@@ -1,9 +1,9 @@
-//! CPU math on slices: the scalar functions of [`activation`], which define the semantics, and
-//! the faster kernels (vectorised activations, dot products, matrix products, the register chain)
-//! that must reproduce them within the tolerances their tests name.
+//! CPU math on slices: the activations ([`Activation`], each defined by its scalar function in
+//! [`activation`]) and the faster kernels (vectorised activations, dot products, matrix
+//! products, the register chain) that must reproduce them within the tolerances their tests name.
 //!
-//! This crate knows nothing of the model format: callers map their activation names to the
-//! functions in [`activation`].
+//! This crate knows nothing else of the model format, which re-exports [`Activation`] and reads
+//! and writes it as JSON through the `serde` feature.
 
 pub mod activation;
 mod copy;
@@ -19,6 +19,7 @@ mod test_support;
 mod ulp;
 pub mod vector;
 
+pub use activation::Activation;
 pub use copy::copy_short;
 pub use dot::dot;
 pub use gemm::{Layout, TileProduct, gemm, matmul_nt, tile_product, tile_product_reference};

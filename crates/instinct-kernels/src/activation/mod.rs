@@ -1,7 +1,13 @@
-//! The activation functions of the format, by name: instmodel's twelve and instinct's
-//! additive extensions (some with parameters).
+//! The activation functions: [`Activation`] names each one with its parameters and says how it
+//! runs (its scalar definition in [`functions`], re-exported here, and the vectorised kernel of
+//! [`crate::fast`] where there is one). The model format re-exports the type and reads and
+//! writes it as JSON (the `serde` feature).
 
-use serde::{Deserialize, Serialize};
+mod functions;
+
+pub use functions::*;
+
+use crate::fast::{self, Kind};
 
 /// An activation function. In JSON an activation without parameters is its UPPERCASE name
 /// (`"RELU"`); one with parameters is an object naming it, holding them
@@ -9,64 +15,65 @@ use serde::{Deserialize, Serialize};
 ///
 /// The first twelve are `instmodel_inference`'s vocabulary; the rest are instinct's
 /// extensions ([`Activation::is_extension`]), written only when a model needs them, so a model
-/// without them stays loadable by `instmodel_inference`. The exact numeric definition of each
-/// lives in `instinct-kernels` (scalar reference) and in `docs/FORMAT.md`; this type only names
-/// them and carries their parameters.
+/// without them stays loadable by `instmodel_inference`. The exact numeric definition of each is
+/// its scalar function in this module (documented in `docs/FORMAT.md`); [`Activation::apply`]
+/// runs it over a slice, vectorised where a kernel exists.
 ///
 /// Equality compares parameters bit for bit, so it is an equivalence (`Eq`, `Hash`).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub enum Activation {
     /// `max(x, 0)`; NaN becomes 0 (as `f32::max` does).
-    #[serde(rename = "RELU")]
+    #[cfg_attr(feature = "serde", serde(rename = "RELU"))]
     Relu,
     /// `1 / (1 + e^-x)`.
-    #[serde(rename = "SIGMOID")]
+    #[cfg_attr(feature = "serde", serde(rename = "SIGMOID"))]
     Sigmoid,
     /// Numerically stable softmax over the whole buffer.
-    #[serde(rename = "SOFTMAX")]
+    #[cfg_attr(feature = "serde", serde(rename = "SOFTMAX"))]
     Softmax,
     /// `√x` for `x > 0`, else 0.
-    #[serde(rename = "SQRT")]
+    #[cfg_attr(feature = "serde", serde(rename = "SQRT"))]
     Sqrt,
     /// `ln(x + 1)` for `x > 0`, else 0.
-    #[serde(rename = "LOG")]
+    #[cfg_attr(feature = "serde", serde(rename = "LOG"))]
     Log,
     /// `log10(x + 1)` for `x > 0`, else 0.
-    #[serde(rename = "LOG10")]
+    #[cfg_attr(feature = "serde", serde(rename = "LOG10"))]
     Log10,
     /// `tanh(x)`.
-    #[serde(rename = "TANH")]
+    #[cfg_attr(feature = "serde", serde(rename = "TANH"))]
     Tanh,
     /// `1 - x`.
-    #[serde(rename = "INVERSE")]
+    #[cfg_attr(feature = "serde", serde(rename = "INVERSE"))]
     Inverse,
     /// `0.5·x·(1 + erf(x/√2))`.
-    #[serde(rename = "GELU")]
+    #[cfg_attr(feature = "serde", serde(rename = "GELU"))]
     Gelu,
     /// `ln(1 + e^x)` with TensorFlow's thresholds.
-    #[serde(rename = "SOFTPLUS")]
+    #[cfg_attr(feature = "serde", serde(rename = "SOFTPLUS"))]
     Softplus,
     /// `e^clamp(x, -88, 88)`.
-    #[serde(rename = "EXP")]
+    #[cfg_attr(feature = "serde", serde(rename = "EXP"))]
     Exp,
     /// -1, +1, or the value itself for ±0 and NaN.
-    #[serde(rename = "SIGN")]
+    #[cfg_attr(feature = "serde", serde(rename = "SIGN"))]
     Sign,
     /// Extension: `x` for `x ≥ 0`, else `alpha·x` (ONNX `LeakyRelu`).
-    #[serde(rename = "LEAKY_RELU")]
+    #[cfg_attr(feature = "serde", serde(rename = "LEAKY_RELU"))]
     LeakyRelu {
         /// The slope below zero.
         alpha: f32,
     },
     /// Extension: `x` for `x ≥ 0`, else `alpha·(e^x − 1)` (ONNX `Elu`).
-    #[serde(rename = "ELU")]
+    #[cfg_attr(feature = "serde", serde(rename = "ELU"))]
     Elu {
         /// The scale of the negative part.
         alpha: f32,
     },
     /// Extension: `gamma·x` for `x > 0`, else `gamma·alpha·(e^x − 1)` (ONNX `Selu`).
-    #[serde(rename = "SELU")]
+    #[cfg_attr(feature = "serde", serde(rename = "SELU"))]
     Selu {
         /// The scale of the negative part (ONNX default 1.6732632).
         alpha: f32,
@@ -74,7 +81,7 @@ pub enum Activation {
         gamma: f32,
     },
     /// Extension: `max(0, min(1, alpha·x + beta))` (ONNX `HardSigmoid`).
-    #[serde(rename = "HARD_SIGMOID")]
+    #[cfg_attr(feature = "serde", serde(rename = "HARD_SIGMOID"))]
     HardSigmoid {
         /// The slope.
         alpha: f32,
@@ -83,20 +90,20 @@ pub enum Activation {
     },
     /// Extension: `x − max − ln(Σ e^(x − max))` over the whole buffer (ONNX `LogSoftmax` on
     /// the last axis).
-    #[serde(rename = "LOG_SOFTMAX")]
+    #[cfg_attr(feature = "serde", serde(rename = "LOG_SOFTMAX"))]
     LogSoftmax,
     /// Extension: `|x|`.
-    #[serde(rename = "ABS")]
+    #[cfg_attr(feature = "serde", serde(rename = "ABS"))]
     Abs,
     /// Extension: `−x`.
-    #[serde(rename = "NEG")]
+    #[cfg_attr(feature = "serde", serde(rename = "NEG"))]
     Neg,
     /// Extension: the natural logarithm `ln(x)` itself (−∞ at 0, NaN below), unlike `LOG`.
-    #[serde(rename = "LN")]
+    #[cfg_attr(feature = "serde", serde(rename = "LN"))]
     Ln,
     /// Extension: the error function `erf(x)` (ONNX `Erf`, which `torch.onnx.export` writes for
     /// GELU before opset 20).
-    #[serde(rename = "ERF")]
+    #[cfg_attr(feature = "serde", serde(rename = "ERF"))]
     Erf,
 }
 
@@ -208,6 +215,59 @@ impl Activation {
     pub fn is_elementwise(self) -> bool {
         !matches!(self, Activation::Softmax | Activation::LogSoftmax)
     }
+
+    /// The vectorised slice kernel of this activation; `None` for instinct's extensions, which
+    /// have none and run through [`Activation::apply`]'s other branches.
+    pub fn kind(self) -> Option<Kind> {
+        Some(match self {
+            Activation::Softmax => Kind::Softmax,
+            Activation::Relu => Kind::Relu,
+            Activation::Sigmoid => Kind::Sigmoid,
+            Activation::Tanh => Kind::Tanh,
+            Activation::Sqrt => Kind::Sqrt,
+            Activation::Log => Kind::Log,
+            Activation::Log10 => Kind::Log10,
+            Activation::Inverse => Kind::Inverse,
+            Activation::Gelu => Kind::Gelu,
+            Activation::Softplus => Kind::Softplus,
+            Activation::Exp => Kind::Exp,
+            Activation::Sign => Kind::Sign,
+            Activation::LeakyRelu { .. }
+            | Activation::Elu { .. }
+            | Activation::Selu { .. }
+            | Activation::HardSigmoid { .. }
+            | Activation::LogSoftmax
+            | Activation::Abs
+            | Activation::Neg
+            | Activation::Ln
+            | Activation::Erf => return None,
+        })
+    }
+
+    /// Applies the activation to `xs` in place (SOFTMAX and LOG_SOFTMAX across the whole
+    /// slice): the vectorised kernel where there is one, at the CPU's best level, else the scalar
+    /// definition (ELU and SELU vectorised with the fast exp, within 4 ulp of the exact one).
+    pub fn apply(self, xs: &mut [f32]) {
+        if let Some(kind) = self.kind() {
+            fast::activate(kind, xs, None);
+            return;
+        }
+        let [a, b] = self.parameter_values();
+        match self {
+            Activation::LeakyRelu { .. } => xs.iter_mut().for_each(|x| *x = leaky_relu(*x, a)),
+            Activation::Elu { .. } => fast::exponential_linear_at(crate::simd::level(), xs, a, 1.0),
+            Activation::Selu { .. } => fast::exponential_linear_at(crate::simd::level(), xs, a, b),
+            Activation::HardSigmoid { .. } => {
+                xs.iter_mut().for_each(|x| *x = hard_sigmoid(*x, a, b));
+            }
+            Activation::LogSoftmax => log_softmax_in_place(xs),
+            Activation::Abs => map_in_place(xs, abs),
+            Activation::Neg => map_in_place(xs, neg),
+            Activation::Ln => map_in_place(xs, ln),
+            Activation::Erf => map_in_place(xs, erf),
+            _ => unreachable!("{self} has a slice kernel"),
+        }
+    }
 }
 
 impl PartialEq for Activation {
@@ -234,76 +294,5 @@ impl std::fmt::Display for Activation {
             write!(f, "({})", listed.join(", "))?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_round_trip_through_json() {
-        for a in Activation::INSTMODEL {
-            let json = serde_json::to_string(&a).unwrap();
-            assert_eq!(json, format!("\"{}\"", a.name()));
-            assert_eq!(serde_json::from_str::<Activation>(&json).unwrap(), a);
-            assert_eq!(Activation::from_name(a.name()), Some(a));
-            assert!(!a.is_extension());
-        }
-    }
-
-    #[test]
-    fn extensions_write_their_parameters_by_name() {
-        let leaky = Activation::LeakyRelu { alpha: 0.25 };
-        assert_eq!(
-            serde_json::to_string(&leaky).unwrap(),
-            r#"{"LEAKY_RELU":{"alpha":0.25}}"#
-        );
-        let selu = r#"{"SELU":{"alpha":1.5,"gamma":2.0}}"#;
-        assert_eq!(
-            serde_json::from_str::<Activation>(selu).unwrap(),
-            Activation::Selu {
-                alpha: 1.5,
-                gamma: 2.0
-            }
-        );
-        assert_eq!(serde_json::to_string(&Activation::Abs).unwrap(), r#""ABS""#);
-        for a in Activation::EXTENSIONS {
-            assert!(a.is_extension(), "{a}");
-            let json = serde_json::to_string(&a).unwrap();
-            assert_eq!(serde_json::from_str::<Activation>(&json).unwrap(), a);
-        }
-        assert_eq!(leaky.to_string(), "LEAKY_RELU(alpha=0.25)");
-    }
-
-    #[test]
-    fn parameters_are_required_and_compared_bit_for_bit() {
-        for missing in [
-            r#""LEAKY_RELU""#,
-            r#"{"LEAKY_RELU":{}}"#,
-            r#"{"HARD_SIGMOID":{"alpha":1}}"#,
-            r#"{"HARD_SIGMOID":{"alpha":1,"beta":0,"gamma":2}}"#,
-        ] {
-            assert!(
-                serde_json::from_str::<Activation>(missing).is_err(),
-                "{missing}"
-            );
-        }
-        assert_eq!(Activation::from_name("LEAKY_RELU"), None);
-        assert_eq!(Activation::from_name("ABS"), Some(Activation::Abs));
-        assert_ne!(
-            Activation::LeakyRelu { alpha: 0.1 },
-            Activation::LeakyRelu { alpha: 0.2 }
-        );
-        assert_ne!(
-            Activation::Elu { alpha: 1.0 },
-            Activation::LeakyRelu { alpha: 1.0 }
-        );
-    }
-
-    #[test]
-    fn lowercase_names_are_refused() {
-        assert!(serde_json::from_str::<Activation>("\"relu\"").is_err());
-        assert_eq!(Activation::from_name("relu"), None);
     }
 }
