@@ -54,10 +54,7 @@ macro_rules! static_shapes {
             $(
                 match $ty::<$($n),+>::from_model(model.valid()) {
                     Ok(net) => return Ok(Box::new(net)),
-                    Err(
-                        e @ (StaticError::NotADotChain { .. }
-                        | StaticError::UnsupportedActivation { .. }),
-                    ) => return Err(e.to_string()),
+                    Err(e @ StaticError::NotADotChain { .. }) => return Err(e.to_string()),
                     // Another shape: try the next one.
                     Err(_) => {}
                 }

@@ -43,15 +43,6 @@ pub enum StaticError {
         /// Its type.
         kind: String,
     },
-    /// A layer's activation is one of instinct's extensions, which the static MLPs have no
-    /// kernel for (the interpreter runs it).
-    #[error("layer {layer} has the activation {activation}, which static MLPs do not run")]
-    UnsupportedActivation {
-        /// Layer index.
-        layer: usize,
-        /// The activation, with its parameters.
-        activation: String,
-    },
     /// The chain has another number of layers than the type.
     #[error("the model has {actual} dense layers, the type {expected}")]
     LayerCount {
@@ -112,22 +103,62 @@ fn check_rows(inputs: usize, outputs: usize, i: usize, o: usize) -> Result<usize
 /// Values per block in the forward pass: one AVX-512 vector.
 const BLOCK: usize = 16;
 
-/// Activation codes stored in a net (one `u32` per layer): 0 none, then instmodel's order;
-/// `None` for an extension.
-fn code(activation: Option<Activation>) -> Option<u32> {
+/// Activation codes stored in a net (one `u32` per layer): 0 none, then instmodel's twelve in
+/// their order, then instinct's nine extensions in theirs (their parameters stored beside).
+fn code(activation: Option<Activation>) -> u32 {
+    let all = Activation::INSTMODEL.iter().chain(&Activation::EXTENSIONS);
     match activation {
-        None => Some(0),
-        Some(a) => Activation::INSTMODEL
-            .iter()
-            .position(|b| *b == a)
-            .map(|i| i as u32 + 1),
+        None => 0,
+        Some(a) => all
+            .map(|b| b.name())
+            .position(|name| name == a.name())
+            .map_or(0, |i| i as u32 + 1),
     }
 }
 
-fn activation_of(code: u32) -> Option<Option<Activation>> {
+/// The activation of a code and its parameters; `None` for an unknown code.
+fn activation_of(code: u32, parameters: [f32; 2]) -> Option<Option<Activation>> {
+    let all = || Activation::INSTMODEL.iter().chain(&Activation::EXTENSIONS);
     match code {
         0 => Some(None),
-        c => Activation::INSTMODEL.get(c as usize - 1).map(|a| Some(*a)),
+        c => all()
+            .nth(c as usize - 1)
+            .map(|a| Some(a.with_parameter_values(parameters))),
+    }
+}
+
+/// A layer's activation when it is one of instinct's extensions, which the fused kernels do
+/// not have: the layer computes the identity and this runs over its outputs after.
+#[inline(always)]
+fn extension(code: u32, parameters: [f32; 2]) -> Option<Activation> {
+    activation_of(code, parameters)
+        .flatten()
+        .filter(|a| a.kind().is_none())
+}
+
+/// Applies a layer's extension activation (if it has one) to its outputs.
+#[inline(always)]
+fn after(code: u32, parameters: [f32; 2], y: &mut [f32]) {
+    if let Some(activation) = extension(code, parameters) {
+        activation.apply(y);
+    }
+}
+
+/// [`after`] on the AVX-512 path: outputs with an extension activation go on in memory.
+///
+/// # Safety
+/// The CPU has AVX-512F (only called from code compiled for it).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn after_wide<const N: usize>(code: u32, parameters: [f32; 2], y: Wide<N>) -> Wide<N> {
+    match extension(code, parameters) {
+        None => y,
+        Some(activation) => {
+            // SAFETY: AVX-512F, as the caller promises.
+            let mut values = unsafe { y.into_array() };
+            activation.apply(&mut values);
+            Wide::Memory(values)
+        }
     }
 }
 
@@ -135,7 +166,7 @@ fn activation_of(code: u32) -> Option<Option<Activation>> {
 /// an unchecked cast, acts as none).
 #[inline(always)]
 fn kind(code: u32) -> fast::Kind {
-    activation_of(code)
+    activation_of(code, [0.0; 2])
         .and_then(crate::plan::kernel)
         .unwrap_or(fast::Kind::Identity)
 }
@@ -515,24 +546,30 @@ impl<const I: usize, const O: usize> Dense<I, O> {
     }
 }
 
+/// A layer's activation as a net stores it: its code and its parameters.
+type StoredActivation = (u32, [f32; 2]);
+
 /// The dense layers of a model that is a chain of DOTs from the input buffer to the output:
-/// `(weight slot, activation code, in, out)` per layer.
-fn dot_chain(model: &ValidModel) -> Result<Vec<(usize, u32, usize, usize)>, StaticError> {
+/// `(weight slot, activation, in, out)` per layer.
+fn dot_chain(
+    model: &ValidModel,
+) -> Result<Vec<(usize, StoredActivation, usize, usize)>, StaticError> {
     let layers = model.dot_chain().map_err(|e| StaticError::NotADotChain {
         index: e.index,
         kind: e.kind,
     })?;
-    layers
+    Ok(layers
         .iter()
-        .enumerate()
-        .map(|(layer, l)| {
-            let code = code(l.activation).ok_or_else(|| StaticError::UnsupportedActivation {
-                layer,
-                activation: l.activation.map_or_else(String::new, |a| a.to_string()),
-            })?;
-            Ok((l.slot, code, l.inputs, l.outputs))
+        .map(|l| {
+            let parameters = l.activation.map_or([0.0; 2], Activation::parameter_values);
+            (
+                l.slot,
+                (code(l.activation), parameters),
+                l.inputs,
+                l.outputs,
+            )
         })
-        .collect()
+        .collect())
 }
 
 macro_rules! static_mlp {
@@ -545,13 +582,16 @@ macro_rules! static_mlp {
                 /// A dense layer.
                 pub $layer: Dense<$li, $lo>,
             )+
-            /// Activation code per layer (0 none, 1..=12 the format's activations in order).
+            /// Activation code per layer (0 none, 1..=12 instmodel's activations in order,
+            /// 13..=21 instinct's extensions in order).
             pub activations: [u32; $n],
+            /// The parameters of each layer's activation (zeros for those without).
+            pub parameters: [[f32; 2]; $n],
         }
 
         // SAFETY: `repr(C)` of `Dense` values (no padding, alignment 4) followed by a `u32`
-        // array (alignment 4): no padding anywhere, and any bit pattern is a value (unknown
-        // activation codes are handled by `activate`).
+        // array and an `f32` array (alignment 4): no padding anywhere, and any bit pattern is
+        // a value (unknown activation codes are handled by `activate`).
         unsafe impl<const $first: usize $(, const $size: usize)+> Zeroable for $name<$first $(, $size)+> {}
         // SAFETY: as above.
         unsafe impl<const $first: usize $(, const $size: usize)+> Pod for $name<$first $(, $size)+> {}
@@ -587,9 +627,16 @@ macro_rules! static_mlp {
                     activations: {
                         let mut codes = [0u32; $n];
                         for (c, l) in codes.iter_mut().zip(&chain) {
-                            *c = l.1;
+                            *c = l.1.0;
                         }
                         codes
+                    },
+                    parameters: {
+                        let mut parameters = [[0.0f32; 2]; $n];
+                        for (p, l) in parameters.iter_mut().zip(&chain) {
+                            *p = l.1.1;
+                        }
+                        parameters
                     },
                 })
             }
@@ -604,7 +651,7 @@ macro_rules! static_mlp {
             /// codes must be known.
             pub fn from_bytes(bytes: &[u8]) -> Result<&Self, StaticError> {
                 let net: &Self = bytemuck::try_from_bytes(bytes).map_err(|e| StaticError::Bytes(e.to_string()))?;
-                if let Some(bad) = net.activations.iter().find(|c| activation_of(**c).is_none()) {
+                if let Some(bad) = net.activations.iter().find(|c| activation_of(**c, [0.0; 2]).is_none()) {
                     return Err(StaticError::Bytes(format!("unknown activation code {bad}")));
                 }
                 Ok(net)
@@ -669,11 +716,15 @@ macro_rules! static_mlp {
             }
         }
     };
-    (@wide $self:ident, $v:ident, $k:expr, $layer:ident) => {
-        $self.$layer.wide_avx512($v, $self.activations[$k])
-    };
+    (@wide $self:ident, $v:ident, $k:expr, $layer:ident) => {{
+        let y = $self.$layer.wide_avx512($v, $self.activations[$k]);
+        // SAFETY: expanded only inside a function compiled for AVX-512.
+        unsafe { after_wide($self.activations[$k], $self.parameters[$k], y) }
+    }};
     (@wide $self:ident, $v:ident, $k:expr, $layer:ident, $($rest:ident),+) => {{
         let y = $self.$layer.wide_avx512($v, $self.activations[$k]);
+        // SAFETY: expanded only inside a function compiled for AVX-512.
+        let y = unsafe { after_wide($self.activations[$k], $self.parameters[$k], y) };
         let $v = y.input();
         static_mlp!(@wide $self, $v, $k + 1, $($rest),+)
     }};
@@ -681,11 +732,14 @@ macro_rules! static_mlp {
     (@last_size $lo:ident, $($rest:ident),+) => { static_mlp!(@last_size $($rest),+) };
     (@last $lo:ident) => { [f32; $lo] };
     (@last $lo:ident, $($rest:ident),+) => { static_mlp!(@last $($rest),+) };
-    (@chain $self:ident, $v:ident, $k:expr, $method:ident, $layer:ident) => {
-        $self.$layer.$method($v, $self.activations[$k])
-    };
+    (@chain $self:ident, $v:ident, $k:expr, $method:ident, $layer:ident) => {{
+        let mut y = $self.$layer.$method($v, $self.activations[$k]);
+        after($self.activations[$k], $self.parameters[$k], &mut y);
+        y
+    }};
     (@chain $self:ident, $v:ident, $k:expr, $method:ident, $layer:ident, $($rest:ident),+) => {{
-        let y = $self.$layer.$method($v, $self.activations[$k]);
+        let mut y = $self.$layer.$method($v, $self.activations[$k]);
+        after($self.activations[$k], $self.parameters[$k], &mut y);
         let $v = &y;
         static_mlp!(@chain $self, $v, $k + 1, $method, $($rest),+)
     }};

@@ -196,6 +196,19 @@ impl Activation {
         }
     }
 
+    /// The same activation with its parameters set from `values` (what
+    /// [`parameter_values`](Self::parameter_values) gives back; ignored by activations without
+    /// parameters).
+    pub fn with_parameter_values(self, [a, b]: [f32; 2]) -> Activation {
+        match self {
+            Activation::LeakyRelu { .. } => Activation::LeakyRelu { alpha: a },
+            Activation::Elu { .. } => Activation::Elu { alpha: a },
+            Activation::Selu { .. } => Activation::Selu { alpha: a, gamma: b },
+            Activation::HardSigmoid { .. } => Activation::HardSigmoid { alpha: a, beta: b },
+            other => other,
+        }
+    }
+
     /// The kind and the raw bits of its parameters: what equality and hashing compare.
     fn key(self) -> (&'static str, [u32; 2]) {
         (self.name(), self.parameter_values().map(f32::to_bits))
