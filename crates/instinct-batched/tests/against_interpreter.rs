@@ -1,6 +1,7 @@
 //! Every model of a batch gives what the per-sample interpreter gives for it alone (abs 1e-5 +
-//! rel 1e-5), on random architectures with every activation, 1–300 models, 1–70 inputs per
-//! model, at every SIMD level this CPU has and on one and two threads; plus the errors.
+//! rel 1e-5), on random architectures with every activation (instinct's extensions included),
+//! layers 1–40 wide with 1–300 models and 1–70 inputs per model at every SIMD level this CPU has
+//! on one and two threads, and layers up to 300 wide; plus the errors.
 
 use instinct_batched::{Architecture, BatchedError, BatchedInference, LayerSpec, ManyEngine};
 use instinct_cpu::Interpreter;
@@ -41,6 +42,13 @@ fn close(got: f32, want: f32) -> bool {
 /// (whose large outputs make the next layer's sums cancel) are left out here; the kernel tests
 /// check them against f64 on single layers, where nothing amplifies the rounding.
 fn architecture() -> impl Strategy<Value = Architecture> {
+    architecture_of_widths(1usize..40)
+}
+
+/// [`architecture`] with layers `widths` wide.
+fn architecture_of_widths(
+    widths: impl Strategy<Value = usize> + Clone + 'static,
+) -> impl Strategy<Value = Architecture> {
     let tame: Vec<Activation> = Activation::INSTMODEL
         .into_iter()
         .chain(Activation::EXTENSIONS)
@@ -57,8 +65,8 @@ fn architecture() -> impl Strategy<Value = Architecture> {
         .collect();
     let activation = prop_oneof![Just(None), proptest::sample::select(tame).prop_map(Some)];
     (
-        1usize..40,
-        proptest::collection::vec((1usize..40, activation), 1..4),
+        widths.clone(),
+        proptest::collection::vec((widths, activation), 1..4),
     )
         .prop_map(|(input, layers)| {
             let mut width = input;
@@ -72,6 +80,45 @@ fn architecture() -> impl Strategy<Value = Architecture> {
                 .collect();
             Architecture::new(layers)
         })
+}
+
+/// Every model of `models` copies of `arch` (weights from `seed`) against the interpreter.
+fn check_against_interpreter(
+    arch: &Architecture,
+    batch: &BatchedInference,
+    valid: &[ValidModel],
+    k: usize,
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    let models = valid.len();
+    let (fi, fo) = (arch.input_size(), arch.output_size());
+    let x = inputs(models * k * fi, seed);
+    let got = if k == 1 {
+        batch.forward(&x).unwrap()
+    } else {
+        batch.forward_many(&x, k).unwrap()
+    };
+    prop_assert_eq!(got.len(), models * k * fo);
+    for (m, v) in valid.iter().enumerate() {
+        let interp = Interpreter::new(v);
+        for j in 0..k {
+            let row = &x[(m * k + j) * fi..][..fi];
+            let want = interp.predict(row).unwrap();
+            let got = &got[(m * k + j) * fo..][..fo];
+            for (o, (g, w)) in got.iter().zip(&want).enumerate() {
+                prop_assert!(
+                    close(*g, *w),
+                    "model {} input {} output {}: {} vs {}",
+                    m,
+                    j,
+                    o,
+                    g,
+                    w
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 fn inputs(n: usize, seed: u64) -> Vec<f32> {
@@ -104,21 +151,7 @@ proptest! {
             .with_many_engine(many)
             .with_threads(threads)
             .unwrap();
-        let (fi, fo) = (arch.input_size(), arch.output_size());
-        let x = inputs(models * k * fi, seed);
-        let got = if k == 1 { batch.forward(&x).unwrap() } else { batch.forward_many(&x, k).unwrap() };
-        prop_assert_eq!(got.len(), models * k * fo);
-        for (m, v) in valid.iter().enumerate() {
-            let interp = Interpreter::new(v);
-            for j in 0..k {
-                let row = &x[(m * k + j) * fi..][..fi];
-                let want = interp.predict(row).unwrap();
-                let got = &got[(m * k + j) * fo..][..fo];
-                for (o, (g, w)) in got.iter().zip(&want).enumerate() {
-                    prop_assert!(close(*g, *w), "model {} input {} output {}: {} vs {}", m, j, o, g, w);
-                }
-            }
-        }
+        check_against_interpreter(&arch, &batch, &valid, k, seed)?;
     }
 }
 
@@ -377,4 +410,29 @@ fn from_models_names_the_first_model_and_layer_that_differ() {
     );
     // The format's extension activations have no lane kernels, but are run all the same
     // (after each layer's product): see `extension_activations_match_the_interpreter`.
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 16,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Layers from 1 to 300 wide (every lane block and remainder, and wider than any register
+    /// path), a few models and inputs each.
+    #[test]
+    fn wide_layers_match_the_interpreter(
+        arch in architecture_of_widths(prop_oneof![1usize..40, 250usize..301]),
+        models in 1usize..20,
+        k in 1usize..4,
+        seed in any::<u64>(),
+        many in proptest::sample::select(vec![ManyEngine::Lanes, ManyEngine::Gemm]),
+    ) {
+        let valid: Vec<ValidModel> = (0..models).map(|m| model(&arch, seed ^ m as u64)).collect();
+        let batch = BatchedInference::from_models(&valid)
+            .unwrap()
+            .with_many_engine(many);
+        check_against_interpreter(&arch, &batch, &valid, k, seed)?;
+    }
 }
