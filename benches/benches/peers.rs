@@ -345,16 +345,11 @@ fn activations() {
     use instinct::kernels::fast::{Kind, activate_at};
     use instinct::kernels::simd::Level;
     println!("\n### activation kernels, ns per value (1,024-value slices, one thread)\n");
-    let kinds = [
-        ("ReLU", Kind::Relu),
-        ("exp", Kind::Exp),
-        ("sigmoid", Kind::Sigmoid),
-        ("tanh", Kind::Tanh),
-        ("LOG", Kind::Log),
-        ("softplus", Kind::Softplus),
-        ("GELU", Kind::Gelu),
-        ("softmax", Kind::Softmax),
-    ];
+    // Every slice kernel, by the name of its activation.
+    let kinds: Vec<(&str, Kind)> = instinct::format::Activation::BY_CODE
+        .into_iter()
+        .filter_map(|a| Some((a.name(), a.kind()?)))
+        .collect();
     let levels = Level::available();
     let names: Vec<&str> = levels.iter().map(|l| l.name()).collect();
     println!("| kind | {} |", names.join(" | "));

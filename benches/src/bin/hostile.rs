@@ -156,9 +156,12 @@ fn onnx_shared_initializer() -> String {
 
 /// A 16-wide DOT followed by `n` ACTIVATION instructions cycling through the activations.
 fn activations_model(n: usize) -> ModelInfo {
-    let names = [
-        "RELU", "SIGMOID", "TANH", "SQRT", "GELU", "SOFTPLUS", "EXP", "SIGN",
-    ];
+    // The elementwise activations of instmodel's twelve.
+    let names: Vec<&str> = instinct::format::Activation::INSTMODEL
+        .into_iter()
+        .filter(|a| a.is_elementwise())
+        .map(instinct::format::Activation::name)
+        .collect();
     let mut json = String::from(
         r#"{"feature_size": 16, "buffer_sizes": [16, 16], "instructions": [{"type": "DOT", "input": 0, "output": 1, "weights": 0}"#,
     );

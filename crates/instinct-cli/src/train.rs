@@ -4,12 +4,14 @@
 use crate::failure::{Failure, Outcome};
 use anyhow::anyhow;
 use clap::ValueEnum;
+use clap::builder::TypedValueParser as _;
+use instinct::format::Activation;
 use instinct::train::data::{Dataset, Standardizer, Table, Targets};
 use instinct::train::export::{ExportSpec, Head, export};
 use instinct::train::nn::{Init, Sequential};
 use instinct::train::{
-    CpuBackend, EpochReport, OptimizerKind, Rng, TrainConfig, TrainError, Unary, accuracy, fit,
-    predict, r2,
+    CpuBackend, EpochReport, OptimizerKind, Rng, TrainConfig, TrainError, accuracy, fit, predict,
+    r2,
 };
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -25,20 +27,37 @@ pub enum Task {
     Regress,
 }
 
-/// The hidden layers' activation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum HiddenActivation {
-    /// max(x, 0).
-    Relu,
-    /// tanh.
-    Tanh,
-    /// The logistic function.
-    Sigmoid,
-    /// GELU (exact erf).
-    Gelu,
-    /// Leaky ReLU with slope 0.01 below zero (PyTorch's default), exported as the format
-    /// extension LEAKY_RELU, which `instmodel_inference` cannot load.
-    LeakyRelu,
+/// The command-line name of an activation: its JSON name in lowercase, `-` for `_`
+/// (`leaky-relu`).
+fn activation_name(activation: Activation) -> String {
+    activation.name().to_lowercase().replace('_', "-")
+}
+
+/// `--activation`: every elementwise activation of the format by its command-line name, with
+/// its default parameters (LEAKY_RELU's slope 0.01, PyTorch's default).
+fn activation_parser() -> impl clap::builder::TypedValueParser<Value = Activation> {
+    use std::sync::LazyLock;
+    static NAMES: LazyLock<Vec<(String, Activation)>> = LazyLock::new(|| {
+        Activation::BY_CODE
+            .into_iter()
+            .filter(|a| a.is_elementwise())
+            .map(|a| (activation_name(a), a))
+            .collect()
+    });
+    clap::builder::PossibleValuesParser::new(NAMES.iter().map(|(name, a)| {
+        let value = clap::builder::PossibleValue::new(name.as_str());
+        if a.is_extension() {
+            value.help("a format extension, which instmodel_inference cannot load")
+        } else {
+            value
+        }
+    }))
+    .map(|name: String| {
+        NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(Activation::Relu, |(_, a)| *a)
+    })
 }
 
 /// The optimiser.
@@ -73,8 +92,8 @@ pub struct Options {
     #[arg(long, value_name = "N,N,...", value_delimiter = ',', default_value = "100", value_parser = crate::parse_samples)]
     pub hidden: Vec<usize>,
     /// The hidden layers' activation.
-    #[arg(long, value_enum, default_value_t = HiddenActivation::Relu)]
-    pub activation: HiddenActivation,
+    #[arg(long, value_name = "NAME", default_value = "relu", value_parser = activation_parser())]
+    pub activation: Activation,
     /// The most passes over the training rows (scikit-learn's `max_iter`).
     #[arg(long, value_name = "N", default_value_t = 200, value_parser = crate::parse_samples)]
     pub epochs: usize,
@@ -302,13 +321,7 @@ pub fn run(o: &Options) -> Outcome {
     sizes.extend(&o.hidden);
     sizes.push(outputs);
     check_exportable(&sizes, &o.hidden)?;
-    let activation = match o.activation {
-        HiddenActivation::Relu => Unary::Relu,
-        HiddenActivation::Tanh => Unary::Tanh,
-        HiddenActivation::Sigmoid => Unary::Sigmoid,
-        HiddenActivation::Gelu => Unary::Gelu,
-        HiddenActivation::LeakyRelu => Unary::LeakyRelu(LEAKY_SLOPE),
-    };
+    let activation = o.activation;
     // Every layer starts as scikit-learn's do: uniform in ±√(6 / (fan_in + fan_out)).
     let mut net =
         Sequential::mlp_with_init(&sizes, activation, Init::Glorot, &mut Rng::new(o.seed));
@@ -350,14 +363,14 @@ pub fn run(o: &Options) -> Outcome {
     let _ = match &train.classes {
         Some(c) => writeln!(
             err,
-            "classify: {} rows, {shape} ({:?}); classes in output order: {}",
+            "classify: {} rows, {shape} ({}); classes in output order: {}",
             train.len(),
             o.activation,
             c.iter().map(f32::to_string).collect::<Vec<_>>().join(", ")
         ),
         None => writeln!(
             err,
-            "regress: {} rows, {shape} ({:?})",
+            "regress: {} rows, {shape} ({})",
             train.len(),
             o.activation
         ),
@@ -470,14 +483,12 @@ pub fn run(o: &Options) -> Outcome {
     info.save(&o.out)
         .map_err(|e| Failure::unreadable(anyhow!("{}: {e}", o.out.display())))?;
     let _ = writeln!(err, "wrote {}", o.out.display());
-    if o.activation == HiddenActivation::LeakyRelu {
+    if o.activation.is_extension() {
         let _ = writeln!(
             err,
-            "note: it uses the format extension LEAKY_RELU, which instmodel_inference cannot load (docs/FORMAT.md)"
+            "note: it uses the format extension {}, which instmodel_inference cannot load (docs/FORMAT.md)",
+            o.activation.name()
         );
     }
     Ok(())
 }
-
-/// The slope of `--activation leaky-relu` below zero (PyTorch's default).
-const LEAKY_SLOPE: f32 = 0.01;

@@ -260,27 +260,17 @@ impl Gen {
         Activation::INSTMODEL.get(i).copied()
     }
 
-    /// One of the format's extensions, with random parameters.
+    /// One of the format's extensions, with random parameters: each of its defaults scaled by
+    /// a factor in [0.25, 2) and its sign flipped with probability 1/4 (a negative slope, a
+    /// negative offset).
     fn extension(&mut self) -> Activation {
         let kind = Activation::EXTENSIONS[self.rng.below(Activation::EXTENSIONS.len())];
         let r = &mut self.rng;
-        match kind {
-            Activation::LeakyRelu { .. } => Activation::LeakyRelu {
-                alpha: r.uniform(-0.5, 0.5),
-            },
-            Activation::Elu { .. } => Activation::Elu {
-                alpha: r.uniform(0.1, 2.0),
-            },
-            Activation::Selu { .. } => Activation::Selu {
-                alpha: r.uniform(0.5, 2.0),
-                gamma: r.uniform(0.5, 1.5),
-            },
-            Activation::HardSigmoid { .. } => Activation::HardSigmoid {
-                alpha: r.uniform(0.05, 1.0),
-                beta: r.uniform(-0.5, 1.0),
-            },
-            other => other,
-        }
+        let values = kind.parameter_values().map(|default| {
+            let sign = if r.chance(0.25) { -1.0 } else { 1.0 };
+            sign * default * r.uniform(0.25, 2.0)
+        });
+        kind.with_parameter_values(values)
     }
 
     fn values(&mut self, n: usize, lo: f32, hi: f32) -> Vec<f32> {

@@ -171,7 +171,7 @@ fn random_models_match_the_f64_reference() {
     );
 }
 
-/// Models using the format's extension activations (LEAKY_RELU, ELU, SELU, HARD_SIGMOID,
+/// Models using the format's extension activations (each of `Activation::EXTENSIONS`,
 /// LOG_SOFTMAX, ABS, NEG, LN, with random parameters) among every instruction: the per-sample
 /// and the batch engine against the f64 reference.
 #[test]

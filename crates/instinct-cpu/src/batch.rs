@@ -224,7 +224,7 @@ impl Interpreter {
             // outputs from at most 32 inputs are faster as a chain (2→7→1 15 against 27,
             // 2→7 tanh→1 29 against 50, iris 4→16→8→3 69 against 79); wider layers (8→32→32→1
             // 94 against 84) or elementwise steps with costly activations (4→10→6→1 with a
-            // folded batch norm, GELU, tanh and sigmoid: 131 against 94) are not.
+            // folded batch norm, costly activations: 131 against 94) are not.
             Engine::Batch => fs <= small_chain::MAX_WIDTH && chain.is_dense_chain_at_most(16),
         });
         if let Some(chain) = chain

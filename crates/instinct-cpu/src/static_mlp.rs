@@ -103,28 +103,15 @@ fn check_rows(inputs: usize, outputs: usize, i: usize, o: usize) -> Result<usize
 /// Values per block in the forward pass: one AVX-512 vector.
 const BLOCK: usize = 16;
 
-/// Activation codes stored in a net (one `u32` per layer): 0 none, then instmodel's twelve in
-/// their order, then instinct's nine extensions in theirs (their parameters stored beside).
+/// The activation code stored in a net (one `u32` per layer; the parameters beside it): 0 none,
+/// else [`Activation::BY_CODE`]'s numbering, the GPU blob's.
 fn code(activation: Option<Activation>) -> u32 {
-    let all = Activation::INSTMODEL.iter().chain(&Activation::EXTENSIONS);
-    match activation {
-        None => 0,
-        Some(a) => all
-            .map(|b| b.name())
-            .position(|name| name == a.name())
-            .map_or(0, |i| i as u32 + 1),
-    }
+    Activation::code_of(activation)
 }
 
 /// The activation of a code and its parameters; `None` for an unknown code.
 fn activation_of(code: u32, parameters: [f32; 2]) -> Option<Option<Activation>> {
-    let all = || Activation::INSTMODEL.iter().chain(&Activation::EXTENSIONS);
-    match code {
-        0 => Some(None),
-        c => all()
-            .nth(c as usize - 1)
-            .map(|a| Some(a.with_parameter_values(parameters))),
-    }
+    Activation::from_code(code, parameters)
 }
 
 /// A layer's activation when it is one of instinct's extensions, which the fused kernels do
@@ -582,8 +569,7 @@ macro_rules! static_mlp {
                 /// A dense layer.
                 pub $layer: Dense<$li, $lo>,
             )+
-            /// Activation code per layer (0 none, 1..=12 instmodel's activations in order,
-            /// 13..=21 instinct's extensions in order).
+            /// Activation code per layer (0 none, else `Activation::BY_CODE`'s numbering).
             pub activations: [u32; $n],
             /// The parameters of each layer's activation (zeros for those without).
             pub parameters: [[f32; 2]; $n],

@@ -997,7 +997,6 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::activation;
 
     /// The scalar definition: bias plus products in input order (f64 here), then the format's
     /// activation.
@@ -1011,24 +1010,12 @@ mod tests {
                 (s + *b as f64) as f32
             })
             .collect();
-        let f: Option<fn(f32) -> f32> = match kind {
-            Kind::Relu => Some(activation::relu),
-            Kind::Sigmoid => Some(activation::sigmoid),
-            Kind::Tanh => Some(activation::tanh),
-            Kind::Exp => Some(activation::exp),
-            Kind::Inverse => Some(activation::inverse),
-            Kind::Sign => Some(activation::sign),
-            Kind::Sqrt => Some(activation::sqrt),
-            Kind::Log => Some(activation::log),
-            Kind::Log10 => Some(activation::log10),
-            Kind::Gelu => Some(activation::gelu),
-            Kind::Softplus => Some(activation::softplus),
-            Kind::Softmax | Kind::Identity => None,
-        };
-        match (kind, f) {
-            (Kind::Softmax, _) => activation::softmax_in_place(&mut y),
-            (_, Some(f)) => activation::map_in_place(&mut y, f),
-            _ => {}
+        // The scalar definition of the activation whose kernel `kind` is (none for the identity).
+        if let Some(a) = crate::Activation::BY_CODE
+            .into_iter()
+            .find(|a| a.kind() == Some(kind))
+        {
+            a.apply_scalar(&mut y);
         }
         y
     }

@@ -80,11 +80,6 @@ fn attribute<'a>(node: &'a NodeProto, name: &str) -> Option<&'a AttributeProto> 
 /// The widest per-sample vector the converter makes (features, a layer, a join).
 const MAX_WIDTH: usize = 1 << 20;
 
-/// ONNX `Selu`'s default `alpha` (1.67326319217681884765625).
-const SELU_ALPHA: f32 = 1.673_263_2;
-/// ONNX `Selu`'s default `gamma` (1.05070102214813232421875).
-const SELU_GAMMA: f32 = 1.050_701;
-
 fn attr_f(node: &NodeProto, name: &str, default: f32) -> f32 {
     attribute(node, name).and_then(|a| a.f).unwrap_or(default)
 }
@@ -780,62 +775,36 @@ impl Converter {
                     _ => self.refuse(node, "a constant divided by a vector has no instruction"),
                 }
             }
-            (
-                "",
-                "Relu" | "Sigmoid" | "Tanh" | "Softplus" | "Exp" | "Gelu" | "Softmax"
-                | "LogSoftmax" | "LeakyRelu" | "Elu" | "Selu" | "HardSigmoid" | "Abs" | "Neg"
-                | "Log" | "Erf",
-            ) => {
+            ("", op) if Activation::from_onnx_op(op).is_some() => {
                 let Some((buffer, width, _)) = vector else {
                     return self.refuse(node, "only on a per-sample vector");
                 };
-                let activation = match op {
-                    "Relu" => Activation::Relu,
-                    "Sigmoid" => Activation::Sigmoid,
-                    "Tanh" => Activation::Tanh,
-                    "Softplus" => Activation::Softplus,
-                    "Exp" => Activation::Exp,
-                    // The format's extensions, with ONNX's default attributes.
-                    "LeakyRelu" => Activation::LeakyRelu {
-                        alpha: attr_f(node, "alpha", 0.01),
-                    },
-                    "Elu" => Activation::Elu {
-                        alpha: attr_f(node, "alpha", 1.0),
-                    },
-                    "Selu" => Activation::Selu {
-                        alpha: attr_f(node, "alpha", SELU_ALPHA),
-                        gamma: attr_f(node, "gamma", SELU_GAMMA),
-                    },
-                    "HardSigmoid" => Activation::HardSigmoid {
-                        alpha: attr_f(node, "alpha", 0.2),
-                        beta: attr_f(node, "beta", 0.5),
-                    },
-                    "Abs" => Activation::Abs,
-                    "Neg" => Activation::Neg,
-                    "Log" => Activation::Ln,
-                    "Erf" => Activation::Erf,
-                    "Gelu" => {
-                        if attr_s(node, "approximate").is_some_and(|a| a != "none") {
-                            return self.refuse(
-                                node,
-                                "GELU's tanh approximation is not the format's GELU",
-                            );
-                        }
-                        Activation::Gelu
-                    }
-                    _ => {
-                        let axis = attr_i(node, "axis", -1);
-                        if axis != -1 && axis != 1 {
-                            return self
-                                .refuse(node, format!("{op} over axis {axis}, not the features"));
-                        }
-                        if op == "LogSoftmax" {
-                            Activation::LogSoftmax
-                        } else {
-                            Activation::Softmax
-                        }
-                    }
+                let Some(onnx) = Activation::from_onnx_op(op) else {
+                    return self.refuse(node, "not an activation");
                 };
+                // Parameters are the attributes of the same names, ONNX's defaults otherwise.
+                let defaults = onnx.parameters();
+                let mut values = [0.0f32; 2];
+                for (value, (name, default)) in values.iter_mut().zip(&defaults) {
+                    *value = attr_f(node, name, *default);
+                }
+                let activation = onnx.with_parameter_values(values);
+                if attr_s(node, "approximate").is_some_and(|a| a != "none") {
+                    return self.refuse(
+                        node,
+                        format!(
+                            "{op}'s tanh approximation is not the format's {}",
+                            activation.name()
+                        ),
+                    );
+                }
+                if !activation.is_elementwise() {
+                    let axis = attr_i(node, "axis", -1);
+                    if axis != -1 && axis != 1 {
+                        return self
+                            .refuse(node, format!("{op} over axis {axis}, not the features"));
+                    }
+                }
                 self.activate(node, buffer, width, activation);
             }
             ("", "Clip") => {

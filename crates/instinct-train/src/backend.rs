@@ -3,24 +3,8 @@
 //! and [`crate::CpuBackend`] (sgemm, vectorised activations, rayon over rows where it pays).
 //! Both must agree within the tolerances the tests name.
 
+use instinct_format::Activation;
 use instinct_kernels::Layout;
-
-/// The elementwise activations that have a gradient.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Unary {
-    /// `max(x, 0)`; gradient 0 at and below 0.
-    Relu,
-    /// `x` above 0, `alpha · x` otherwise.
-    LeakyRelu(f32),
-    /// `1 / (1 + e^-x)`.
-    Sigmoid,
-    /// `tanh x`.
-    Tanh,
-    /// `x · Φ(x)` with the exact error function (the format's GELU).
-    Gelu,
-    /// `ln(1 + e^x)` with the format's thresholds.
-    Softplus,
-}
 
 /// Kernels on row-major slices. Shapes are passed as numbers; callers (the tape) check them, so
 /// an implementation may panic on slices shorter than the shape says.
@@ -50,11 +34,12 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// `out[j] += Σ_r x[r][j]` over the rows of `out.len()` values (the bias gradient).
     fn sum_rows(&self, x: &[f32], out: &mut [f32]);
 
-    /// `y = op(x)` elementwise.
-    fn unary(&self, op: Unary, x: &[f32], y: &mut [f32]);
+    /// `y = op(x)` elementwise (`op` is an elementwise activation: the tape sends SOFTMAX and
+    /// LOG_SOFTMAX to [`softmax_rows`](Self::softmax_rows)).
+    fn unary(&self, op: Activation, x: &[f32], y: &mut [f32]);
 
-    /// `dx += op'(x) · dy`, given `x` and the forward output `y`.
-    fn unary_backward(&self, op: Unary, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]);
+    /// `dx += op'(x) · dy`, given `x` and the forward output `y` ([`Activation::derivative`]).
+    fn unary_backward(&self, op: Activation, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]);
 
     /// Softmax (or, with `log`, log-softmax) of every row of `cols` values.
     fn softmax_rows(&self, cols: usize, x: &[f32], y: &mut [f32], log: bool);
@@ -201,57 +186,6 @@ impl ConvGeometry {
     }
 }
 
-/// The derivative of `op` at `x`, given `y = op(x)`.
-pub(crate) fn derivative(op: Unary, x: f32, y: f32) -> f32 {
-    match op {
-        Unary::Relu => {
-            if x > 0.0 {
-                1.0
-            } else {
-                0.0
-            }
-        }
-        Unary::LeakyRelu(alpha) => {
-            if x > 0.0 {
-                1.0
-            } else {
-                alpha
-            }
-        }
-        Unary::Sigmoid => y * (1.0 - y),
-        Unary::Tanh => 1.0 - y * y,
-        Unary::Gelu => {
-            let cdf = 0.5 * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2));
-            let pdf = (-0.5 * x * x).exp()
-                * (0.5 * std::f32::consts::FRAC_2_SQRT_PI)
-                * std::f32::consts::FRAC_1_SQRT_2;
-            cdf + x * pdf
-        }
-        // The format's softplus is x above 13.94 and e^x below -13.94; its derivative there is
-        // 1 and e^x, which sigmoid gives to within f32 rounding.
-        Unary::Softplus => 1.0 / (1.0 + (-x).exp()),
-    }
-}
-
-/// `op(x)` with the scalar functions that define the format's activations.
-pub(crate) fn apply(op: Unary, x: f32) -> f32 {
-    use instinct_kernels::activation as a;
-    match op {
-        Unary::Relu => a::relu(x),
-        Unary::LeakyRelu(alpha) => {
-            if x > 0.0 {
-                x
-            } else {
-                alpha * x
-            }
-        }
-        Unary::Sigmoid => a::sigmoid(x),
-        Unary::Tanh => a::tanh(x),
-        Unary::Gelu => a::gelu(x),
-        Unary::Softplus => a::softplus(x),
-    }
-}
-
 /// Naive loops with `f64` accumulators: slow, obviously right, the oracle of every test.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ReferenceBackend;
@@ -347,15 +281,16 @@ impl Backend for ReferenceBackend {
         }
     }
 
-    fn unary(&self, op: Unary, x: &[f32], y: &mut [f32]) {
+    fn unary(&self, op: Activation, x: &[f32], y: &mut [f32]) {
+        // The scalar definitions, value by value.
         for (y, &x) in y.iter_mut().zip(x) {
-            *y = apply(op, x);
+            *y = op.scalar(x).unwrap_or(x);
         }
     }
 
-    fn unary_backward(&self, op: Unary, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    fn unary_backward(&self, op: Activation, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
         for i in 0..dx.len() {
-            dx[i] += derivative(op, x[i], y[i]) * dy[i];
+            dx[i] += op.derivative(x[i], y[i]).unwrap_or(0.0) * dy[i];
         }
     }
 

@@ -2,9 +2,9 @@
 //! rayon's threads when large), activations through its vectorised kernels, the rest in plain
 //! loops the compiler vectorises.
 
-use crate::backend::{Backend, Unary, derivative};
+use crate::backend::Backend;
+use instinct_format::Activation;
 use instinct_kernels::Layout;
-use instinct_kernels::fast::{Kind, activate};
 use rayon::prelude::*;
 
 /// Products of at least this many multiply-adds are split across threads.
@@ -65,49 +65,31 @@ impl Backend for CpuBackend {
         }
     }
 
-    fn unary(&self, op: Unary, x: &[f32], y: &mut [f32]) {
-        let kind = match op {
-            Unary::Relu => {
-                for (y, &x) in y.iter_mut().zip(x) {
-                    *y = x.max(0.0);
-                }
-                return;
-            }
-            Unary::LeakyRelu(alpha) => {
-                for (y, &x) in y.iter_mut().zip(x) {
-                    *y = if x > 0.0 { x } else { alpha * x };
-                }
-                return;
-            }
-            Unary::Sigmoid => Kind::Sigmoid,
-            Unary::Tanh => Kind::Tanh,
-            Unary::Gelu => Kind::Gelu,
-            Unary::Softplus => Kind::Softplus,
-        };
+    fn unary(&self, op: Activation, x: &[f32], y: &mut [f32]) {
         y.copy_from_slice(x);
-        activate(kind, y, None);
+        op.apply(y);
     }
 
-    fn unary_backward(&self, op: Unary, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    fn unary_backward(&self, op: Activation, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
         match op {
-            Unary::Relu => {
+            Activation::Relu => {
                 for ((d, &x), &g) in dx.iter_mut().zip(x).zip(dy) {
                     *d += if x > 0.0 { g } else { 0.0 };
                 }
             }
-            Unary::Sigmoid => {
+            Activation::Sigmoid => {
                 for ((d, &y), &g) in dx.iter_mut().zip(y).zip(dy) {
                     *d += y * (1.0 - y) * g;
                 }
             }
-            Unary::Tanh => {
+            Activation::Tanh => {
                 for ((d, &y), &g) in dx.iter_mut().zip(y).zip(dy) {
                     *d += (1.0 - y * y) * g;
                 }
             }
             _ => {
                 for i in 0..dx.len() {
-                    dx[i] += derivative(op, x[i], y[i]) * dy[i];
+                    dx[i] += op.derivative(x[i], y[i]).unwrap_or(0.0) * dy[i];
                 }
             }
         }

@@ -3,7 +3,6 @@
 //! softmax on a classifier's outputs, and `validation_data` rows computed with the interpreter's
 //! own kernels so that loading the model checks them.
 
-use crate::backend::Unary;
 use crate::data::Standardizer;
 use crate::error::TrainError;
 use crate::nn::{Layer, Sequential};
@@ -19,18 +18,6 @@ pub enum Head {
     /// for a network of one output `z` (a binary classifier trained through a sigmoid), the two
     /// probabilities `[1 − σ(z), σ(z)]`, written as a softmax over `[−z/2, z/2]`.
     Softmax,
-}
-
-/// The format's activation of a trainable one (leaky ReLU is the format extension LEAKY_RELU).
-fn format_activation(op: Unary) -> Result<Activation, TrainError> {
-    Ok(match op {
-        Unary::Relu => Activation::Relu,
-        Unary::Sigmoid => Activation::Sigmoid,
-        Unary::Tanh => Activation::Tanh,
-        Unary::Gelu => Activation::Gelu,
-        Unary::Softplus => Activation::Softplus,
-        Unary::LeakyRelu(alpha) => Activation::LeakyRelu { alpha },
-    })
 }
 
 /// One step of the exported computation, for the expected outputs.
@@ -153,7 +140,7 @@ pub struct ExportSpec<'a> {
 /// ```
 /// use instinct_train::export::{ExportSpec, Head, export};
 /// use instinct_train::nn::Sequential;
-/// let net = Sequential::mlp(&[2, 3, 1], instinct_train::Unary::Tanh, &mut instinct_train::Rng::new(1));
+/// let net = Sequential::mlp(&[2, 3, 1], instinct_train::Activation::Tanh, &mut instinct_train::Rng::new(1));
 /// let names = ["a".to_string(), "b".to_string()];
 /// let info = export(&net, &ExportSpec {
 ///     feature_names: &names,
@@ -241,7 +228,7 @@ pub fn export(net: &Sequential, spec: &ExportSpec<'_>) -> Result<ModelInfo, Trai
                 }
                 let activation = match layers.peek().map(|p| p.1) {
                     Some(Layer::Activation(op)) => {
-                        let a = format_activation(*op)?;
+                        let a = *op;
                         layers.next();
                         Some(a)
                     }
@@ -253,7 +240,7 @@ pub fn export(net: &Sequential, spec: &ExportSpec<'_>) -> Result<ModelInfo, Trai
                 };
                 w.dense(rows, bias, activation);
             }
-            Layer::Activation(op) => w.activation(format_activation(*op)?),
+            Layer::Activation(op) => w.activation(*op),
             Layer::Softmax => w.activation(Activation::Softmax),
             Layer::Scale(values) => w.mul(values.clone()),
             Layer::Shift(values) => w.add(values.clone()),
@@ -349,10 +336,9 @@ pub fn export(net: &Sequential, spec: &ExportSpec<'_>) -> Result<ModelInfo, Trai
     Ok(info)
 }
 
-/// The output of the exported model for one row, with the kernels and scalar functions the
-/// interpreter uses.
+/// The output of the exported model for one row: its products with the interpreter's kernel,
+/// its activations by their scalar definitions.
 fn expected_output(steps: &[Step], row: &[f32]) -> Result<Vec<f32>, TrainError> {
-    use instinct_kernels::activation as a;
     let mut v = row.to_vec();
     for step in steps {
         match step {
@@ -388,43 +374,12 @@ fn expected_output(steps: &[Step], row: &[f32]) -> Result<Vec<f32>, TrainError> 
                 let mut y = vec![0.0; bias.len()];
                 instinct_kernels::dot::affine(weights, bias, &v, &mut y);
                 if let Some(act) = activation {
-                    apply(*act, &mut y);
+                    act.apply_scalar(&mut y);
                 }
                 v = y;
             }
-            Step::Activation(act) => apply(*act, &mut v),
+            Step::Activation(act) => act.apply_scalar(&mut v),
         }
-    }
-    fn apply(act: Activation, v: &mut [f32]) {
-        let [p, q] = act.parameter_values();
-        let f: fn(f32) -> f32 = match act {
-            Activation::LeakyRelu { .. } => {
-                return v.iter_mut().for_each(|x| *x = a::leaky_relu(*x, p));
-            }
-            Activation::Elu { .. } => return v.iter_mut().for_each(|x| *x = a::elu(*x, p)),
-            Activation::Selu { .. } => return v.iter_mut().for_each(|x| *x = a::selu(*x, p, q)),
-            Activation::HardSigmoid { .. } => {
-                return v.iter_mut().for_each(|x| *x = a::hard_sigmoid(*x, p, q));
-            }
-            Activation::LogSoftmax => return a::log_softmax_in_place(v),
-            Activation::Abs => a::abs,
-            Activation::Neg => a::neg,
-            Activation::Ln => a::ln,
-            Activation::Erf => a::erf,
-            Activation::Softmax => return a::softmax_in_place(v),
-            Activation::Relu => a::relu,
-            Activation::Sigmoid => a::sigmoid,
-            Activation::Tanh => a::tanh,
-            Activation::Gelu => a::gelu,
-            Activation::Softplus => a::softplus,
-            Activation::Sqrt => a::sqrt,
-            Activation::Log => a::log,
-            Activation::Log10 => a::log10,
-            Activation::Inverse => a::inverse,
-            Activation::Exp => a::exp,
-            Activation::Sign => a::sign,
-        };
-        a::map_in_place(v, f);
     }
     Ok(v)
 }

@@ -2,29 +2,22 @@
 //! in-place MUL/ADD_ELEMENTWISE and activations between them) as a [`Sequential`] network: to
 //! fine-tune it, or to run it on the tape.
 
-use crate::backend::Unary;
 use crate::error::TrainError;
 use crate::nn::{Layer, Linear, Sequential};
 use instinct_format::Activation;
 use instinct_validate::{ChainStep, ValidModel};
 
-/// The layer of a format activation, if it has a trainable form.
+/// The layer of a format activation: SOFTMAX as the softmax layer, an elementwise activation
+/// (each has a derivative) as itself.
 fn layer_of(activation: Activation, index: usize) -> Result<Layer, TrainError> {
-    Ok(match activation {
-        Activation::Relu => Layer::Activation(Unary::Relu),
-        Activation::Sigmoid => Layer::Activation(Unary::Sigmoid),
-        Activation::Tanh => Layer::Activation(Unary::Tanh),
-        Activation::Gelu => Layer::Activation(Unary::Gelu),
-        Activation::Softplus => Layer::Activation(Unary::Softplus),
-        Activation::LeakyRelu { alpha } => Layer::Activation(Unary::LeakyRelu(alpha)),
-        Activation::Softmax => Layer::Softmax,
-        other => {
-            return Err(TrainError::Export(format!(
-                "instruction {index}: the activation {} has no trainable form",
-                other.name()
-            )));
-        }
-    })
+    match activation {
+        Activation::Softmax => Ok(Layer::Softmax),
+        a if a.is_elementwise() => Ok(Layer::Activation(a)),
+        other => Err(TrainError::Export(format!(
+            "instruction {index}: the activation {} has no trainable form",
+            other.name()
+        ))),
+    }
 }
 
 /// The network of a sequential model, and its input names as the model gives them (`x[N]`

@@ -10,7 +10,7 @@
 //! use instinct_train::data::{Dataset, Standardizer, Table};
 //! use instinct_train::export::{ExportSpec, Head, export};
 //! use instinct_train::nn::Sequential;
-//! use instinct_train::{CpuBackend, Rng, TrainConfig, Unary, fit};
+//! use instinct_train::{Activation, CpuBackend, Rng, TrainConfig, fit};
 //! use std::sync::Arc;
 //!
 //! # let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -19,7 +19,7 @@
 //! let data = Dataset::from_table(&table, "target", true, None)?;
 //! let scaler = Standardizer::fit(&data.features);
 //! let scaled = Dataset { features: scaler.apply(&data.features), ..data.clone() };
-//! let mut net = Sequential::mlp(&[4, 16, 3], Unary::Relu, &mut Rng::new(0));
+//! let mut net = Sequential::mlp(&[4, 16, 3], Activation::Relu, &mut Rng::new(0));
 //! let history = fit(&mut net, Arc::new(CpuBackend), &scaled, &TrainConfig::default(), &mut |r| {
 //!     println!("epoch {} loss {:.4}", r.epoch, r.train_loss);
 //! })?;
@@ -70,9 +70,10 @@ mod tape;
 mod tensor;
 mod train;
 
-pub use backend::{Backend, ConvGeometry, ReferenceBackend, Unary};
+pub use backend::{Backend, ConvGeometry, ReferenceBackend};
 pub use cpu::CpuBackend;
 pub use error::TrainError;
+pub use instinct_format::Activation;
 pub use param::{Param, ParamId};
 pub use rng::Rng;
 pub use spatial::BatchStats;

@@ -2,12 +2,12 @@
 //! [`Sequential`] network, which the training loop runs and [`crate::export`] writes to the
 //! model format.
 
-use crate::backend::Unary;
 use crate::error::TrainError;
 use crate::param::Param;
 use crate::rng::Rng;
 use crate::tape::{Tape, Var};
 use crate::tensor::Tensor;
+use instinct_format::Activation;
 
 /// How a layer's weights start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -82,8 +82,8 @@ impl Linear {
 pub enum Layer {
     /// A dense layer.
     Linear(Linear),
-    /// An elementwise activation.
-    Activation(Unary),
+    /// An elementwise activation (not SOFTMAX or LOG_SOFTMAX: see [`Layer::Softmax`]).
+    Activation(Activation),
     /// Softmax over each row (a classifier's output; its loss may expect logits instead).
     Softmax,
     /// Inverted dropout: in training, each value is zeroed with probability `p` and the rest
@@ -247,10 +247,11 @@ impl Sequential {
 
     /// A multilayer perceptron `sizes[0] → sizes[1] → … → sizes[n]`, `activation` after every
     /// layer but the last (whose outputs are left as they are: logits or values).
-    pub fn mlp(sizes: &[usize], activation: Unary, rng: &mut Rng) -> Sequential {
-        let init = match activation {
-            Unary::Relu | Unary::LeakyRelu(_) | Unary::Gelu => Init::He,
-            _ => Init::Glorot,
+    pub fn mlp(sizes: &[usize], activation: Activation, rng: &mut Rng) -> Sequential {
+        let init = if activation.is_rectifier() {
+            Init::He
+        } else {
+            Init::Glorot
         };
         Sequential::mlp_with_init(sizes, activation, init, rng)
     }
@@ -259,7 +260,7 @@ impl Sequential {
     /// Glorot). `Init::Glorot` everywhere is how scikit-learn's MLPs start, ReLU included.
     pub fn mlp_with_init(
         sizes: &[usize],
-        activation: Unary,
+        activation: Activation,
         init: Init,
         rng: &mut Rng,
     ) -> Sequential {

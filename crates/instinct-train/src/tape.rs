@@ -3,10 +3,11 @@
 //! and returns the gradient of every value that needs one. All arithmetic goes through the
 //! tape's [`Backend`].
 
-use crate::backend::{Backend, Unary};
+use crate::backend::Backend;
 use crate::error::TrainError;
 use crate::param::{Param, ParamId};
 use crate::tensor::Tensor;
+use instinct_format::Activation;
 use instinct_kernels::Layout;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -60,7 +61,7 @@ pub(crate) enum Op {
     },
     Unary {
         x: usize,
-        op: Unary,
+        op: Activation,
     },
     Softmax {
         x: usize,
@@ -782,8 +783,11 @@ impl<'t> Var<'t> {
         Ok(self.unary_op(Op::SumRows { x: self.id }, Tensor::new(&[n], out)?))
     }
 
-    /// An elementwise activation.
-    pub fn activation(self, op: Unary) -> Var<'t> {
+    /// An activation: elementwise, or SOFTMAX / LOG_SOFTMAX over each row (the last axis).
+    pub fn activation(self, op: Activation) -> Var<'t> {
+        if !op.is_elementwise() {
+            return self.softmax_op(op == Activation::LogSoftmax);
+        }
         let x = self.value();
         let mut y = vec![0.0; x.len()];
         self.tape.backend.unary(op, x.data(), &mut y);
@@ -794,32 +798,22 @@ impl<'t> Var<'t> {
 
     /// `max(x, 0)`.
     pub fn relu(self) -> Var<'t> {
-        self.activation(Unary::Relu)
+        self.activation(Activation::Relu)
     }
 
     /// `x` above 0, `alpha · x` below.
     pub fn leaky_relu(self, alpha: f32) -> Var<'t> {
-        self.activation(Unary::LeakyRelu(alpha))
+        self.activation(Activation::LeakyRelu { alpha })
     }
 
     /// `1 / (1 + e^-x)`.
     pub fn sigmoid(self) -> Var<'t> {
-        self.activation(Unary::Sigmoid)
+        self.activation(Activation::Sigmoid)
     }
 
     /// `tanh x`.
     pub fn tanh(self) -> Var<'t> {
-        self.activation(Unary::Tanh)
-    }
-
-    /// GELU with the exact error function.
-    pub fn gelu(self) -> Var<'t> {
-        self.activation(Unary::Gelu)
-    }
-
-    /// `ln(1 + e^x)`.
-    pub fn softplus(self) -> Var<'t> {
-        self.activation(Unary::Softplus)
+        self.activation(Activation::Tanh)
     }
 
     fn softmax_op(self, log: bool) -> Var<'t> {

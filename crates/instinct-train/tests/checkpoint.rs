@@ -3,7 +3,7 @@
 
 use instinct_train::checkpoint::{load, save};
 use instinct_train::nn::{BatchNorm, Init, Layer, Linear, Sequential};
-use instinct_train::{CpuBackend, Rng, Tensor, Unary, predict};
+use instinct_train::{Activation, CpuBackend, Rng, Tensor, predict};
 use std::sync::Arc;
 
 fn net(seed: u64) -> Sequential {
@@ -11,7 +11,7 @@ fn net(seed: u64) -> Sequential {
     let net = Sequential::new(vec![
         Layer::Linear(Linear::new(3, 5, Init::He, &mut rng)),
         Layer::BatchNorm(BatchNorm::new(5)),
-        Layer::Activation(Unary::Relu),
+        Layer::Activation(Activation::Relu),
         Layer::Linear(Linear::new(5, 2, Init::Glorot, &mut rng)),
     ]);
     if let Layer::BatchNorm(bn) = &net.layers[1] {
@@ -49,7 +49,7 @@ fn another_network_or_a_damaged_file_is_refused() {
     let path = temp("other.safetensors");
     save(&net(1), &path).unwrap();
     let mut rng = Rng::new(3);
-    let mut other = Sequential::mlp(&[3, 4, 2], Unary::Tanh, &mut rng);
+    let mut other = Sequential::mlp(&[3, 4, 2], Activation::Tanh, &mut rng);
     let before = other.clone();
     let e = load(&mut other, &path).unwrap_err();
     assert!(e.to_string().contains("layers.0.weight"), "{e}");

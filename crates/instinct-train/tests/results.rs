@@ -6,7 +6,7 @@
 use instinct_train::data::{Dataset, Standardizer, Table, Targets};
 use instinct_train::export::{ExportSpec, Head, export};
 use instinct_train::nn::{Conv2d, Init, Layer, Linear, Sequential};
-use instinct_train::{CpuBackend, History, Rng, TrainConfig, Unary, accuracy, fit, predict};
+use instinct_train::{Activation, CpuBackend, History, Rng, TrainConfig, accuracy, fit, predict};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -75,7 +75,13 @@ fn spec<'a>(data: &'a Split, rows: &'a [Vec<f32>]) -> ExportSpec<'a> {
 /// An MLP of `hidden` layers (`activation`) on `name`'s split with Adam (learning rate 1e-3,
 /// batch 32, 100 epochs); its test accuracy. The export validates, with rows the interpreter
 /// must reproduce.
-fn classify(name: &str, hidden: &[usize], activation: Unary, outputs: usize, seed: u64) -> f32 {
+fn classify(
+    name: &str,
+    hidden: &[usize],
+    activation: Activation,
+    outputs: usize,
+    seed: u64,
+) -> f32 {
     let data = split(name);
     let mut sizes = vec![data.train.feature_names.len()];
     sizes.extend_from_slice(hidden);
@@ -107,7 +113,7 @@ fn classify(name: &str, hidden: &[usize], activation: Unary, outputs: usize, see
 
 #[test]
 fn digits_reach_97_percent() {
-    let acc = classify("digits", &[64], Unary::Relu, 10, 0);
+    let acc = classify("digits", &[64], Activation::Relu, 10, 0);
     assert!(acc >= 0.97, "digits test accuracy {acc}");
 }
 
@@ -115,7 +121,7 @@ fn digits_reach_97_percent() {
 fn breast_cancer_reaches_96_percent() {
     // Seeds 0 to 7 all reach it with tanh (0.965 to 0.982); with ReLU some stop at 0.956.
     for seed in 0..3 {
-        let acc = classify("breast_cancer", &[32, 16], Unary::Tanh, 1, seed);
+        let acc = classify("breast_cancer", &[32, 16], Activation::Tanh, 1, seed);
         assert!(
             acc >= 0.96,
             "breast cancer test accuracy {acc} (seed {seed})"
@@ -131,14 +137,14 @@ fn a_small_cnn_on_the_digit_images_reaches_97_percent() {
     let mut net = Sequential::new(vec![
         Layer::Reshape(vec![1, 8, 8]),
         Layer::Conv2d(Conv2d::new(1, 16, 3, 1, 1, &mut rng)),
-        Layer::Activation(Unary::Relu),
+        Layer::Activation(Activation::Relu),
         Layer::MaxPool2d {
             kernel: 2,
             stride: 2,
         },
         Layer::Flatten,
         Layer::Linear(Linear::new(256, 64, Init::He, &mut rng)),
-        Layer::Activation(Unary::Relu),
+        Layer::Activation(Activation::Relu),
         Layer::Linear(Linear::new(64, 10, Init::Glorot, &mut rng)),
     ]);
     let config = TrainConfig {

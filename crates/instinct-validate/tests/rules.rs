@@ -371,12 +371,9 @@ fn non_finite_values() {
 
 #[test]
 fn extension_activations_with_finite_parameters_are_valid() {
-    for activation in [
-        json!({"LEAKY_RELU": {"alpha": 0.2}}),
-        json!({"SELU": {"alpha": 1.67, "gamma": 1.05}}),
-        json!("LOG_SOFTMAX"),
-        json!("LN"),
-    ] {
+    // Each extension as the format writes it, its parameters set.
+    for activation in instinct_format::Activation::EXTENSIONS {
+        let activation = serde_json::to_value(activation).unwrap();
         let mut v = base();
         v["instructions"][0]["activation"] = activation.clone();
         v["instructions"].as_array_mut().unwrap().insert(

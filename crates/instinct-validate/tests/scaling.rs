@@ -4,7 +4,7 @@
 //! shows as ~100×). Refusals are measured too: a model refused for many gaps must not cost more
 //! per gap than one accepted.
 
-use instinct_format::{Limits, ModelInfo};
+use instinct_format::{Activation, Limits, ModelInfo};
 use instinct_validate::{DiagnosticKind, validate};
 use instinct_workcount::{CountingAllocator, Work, assert_linear, work};
 use std::fmt::Write as _;
@@ -45,7 +45,7 @@ fn a_long_chain_of_activations() {
     let build = |n: usize| {
         let mut list: Vec<String> = (0..n)
             .map(|i| {
-                let a = ["RELU", "SIGMOID", "TANH", "GELU"][i % 4];
+                let a = Activation::INSTMODEL[i % 4].name();
                 format!(r#"{{"type": "ACTIVATION", "input": 0, "activation": "{a}"}}"#)
             })
             .collect();

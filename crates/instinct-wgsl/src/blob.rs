@@ -118,58 +118,17 @@ impl Opcode {
 }
 
 /// The code of an activation in a blob: instmodel's numbering (0 is none, 1–12), then
-/// instinct's extensions (13–21). An extension's parameters are not in the code: they are two
-/// words of the parameters region, at the instruction's `reserved` word
-/// ([`GpuModel::activation_parameters`]).
+/// instinct's extensions (13–21), as [`Activation::BY_CODE`] orders them. An extension's
+/// parameters are not in the code: they are two words of the parameters region, at the
+/// instruction's `reserved` word ([`GpuModel::activation_parameters`]).
 pub fn activation_code(activation: Option<Activation>) -> u32 {
-    match activation {
-        None => 0,
-        Some(Activation::Relu) => 1,
-        Some(Activation::Sigmoid) => 2,
-        Some(Activation::Softmax) => 3,
-        Some(Activation::Tanh) => 4,
-        Some(Activation::Sqrt) => 5,
-        Some(Activation::Log) => 6,
-        Some(Activation::Log10) => 7,
-        Some(Activation::Inverse) => 8,
-        Some(Activation::Gelu) => 9,
-        Some(Activation::Softplus) => 10,
-        Some(Activation::Exp) => 11,
-        Some(Activation::Sign) => 12,
-        Some(Activation::LeakyRelu { .. }) => 13,
-        Some(Activation::Elu { .. }) => 14,
-        Some(Activation::Selu { .. }) => 15,
-        Some(Activation::HardSigmoid { .. }) => 16,
-        Some(Activation::LogSoftmax) => 17,
-        Some(Activation::Abs) => 18,
-        Some(Activation::Neg) => 19,
-        Some(Activation::Ln) => 20,
-        Some(Activation::Erf) => 21,
-    }
+    Activation::code_of(activation)
 }
 
 /// The activation of a code, with `parameters` for the kinds that take them (the rest ignore
 /// them): `Some(None)` for 0, `None` for a code that is not one.
 pub fn activation_of_code(code: u32, parameters: [f32; 2]) -> Option<Option<Activation>> {
-    let [a, b] = parameters;
-    let kinds = Activation::INSTMODEL.into_iter().chain([
-        Activation::LeakyRelu { alpha: a },
-        Activation::Elu { alpha: a },
-        Activation::Selu { alpha: a, gamma: b },
-        Activation::HardSigmoid { alpha: a, beta: b },
-        Activation::LogSoftmax,
-        Activation::Abs,
-        Activation::Neg,
-        Activation::Ln,
-        Activation::Erf,
-    ]);
-    if code == 0 {
-        return Some(None);
-    }
-    kinds
-        .into_iter()
-        .find(|k| activation_code(Some(*k)) == code)
-        .map(Some)
+    Activation::from_code(code, parameters)
 }
 
 /// Whether the activation of `code` normalises over its whole segment (SOFTMAX, LOG_SOFTMAX)

@@ -45,7 +45,7 @@ pub const DENSE_TILE: u32 = 16;
 pub fn dense_layer_shader() -> String {
     format!(
         "const WORKGROUP: u32 = {DENSE_WORKGROUP}u;\n\n{}\n{}\n{}",
-        include_str!("activations.wgsl"),
+        crate::activations::source(),
         include_str!("storage_dot.wgsl"),
         include_str!("dense.wgsl")
     )

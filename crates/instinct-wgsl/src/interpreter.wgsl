@@ -73,7 +73,7 @@ fn get_full_model_size(model_offset: u32) -> u32 {
 // The two parameter words of an extension activation that takes them (their position in the
 // parameters region is the instruction's last word); zeros for every other activation.
 fn activation_parameters(model_offset: u32, params_offset: u32, activation_type: u32, at: u32) -> vec2<f32> {
-    if activation_type < ACTIVATION_LEAKY_RELU || activation_type > ACTIVATION_HARD_SIGMOID {
+    if !activation_takes_parameters(activation_type) {
         return vec2<f32>(0.0, 0.0);
     }
     let p = model_offset + params_offset + at;

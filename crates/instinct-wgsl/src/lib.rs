@@ -20,6 +20,7 @@
 //! instinct_wgsl::validate_wgsl(&shader).unwrap();
 //! ```
 
+mod activations;
 mod blob;
 mod check;
 mod dense;

@@ -4,13 +4,17 @@
 
 /// The functions both modes share: activations, the map key, softmax, the dot product and one `execute_*`
 /// function per instruction.
-pub(crate) const FUNCTIONS: &str = concat!(
-    include_str!("activations.wgsl"),
-    "\n",
-    include_str!("map_key.wgsl"),
-    "\n",
-    include_str!("functions.wgsl")
-);
+pub(crate) fn functions() -> &'static str {
+    static FUNCTIONS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "{}\n{}\n{}",
+            crate::activations::source(),
+            include_str!("map_key.wgsl"),
+            include_str!("functions.wgsl")
+        )
+    });
+    &FUNCTIONS
+}
 
 /// The library source for compute buffers of `max_compute_buffer` values: `const
 /// MAX_COMPUTE_BUFFER`, then every function. The including shader declares
@@ -27,7 +31,8 @@ pub(crate) const FUNCTIONS: &str = concat!(
 pub fn wgsl_library(max_compute_buffer: u32) -> String {
     format!(
         "// instinct WGSL library, compute buffers of {max_compute_buffer} values\n\
-         const MAX_COMPUTE_BUFFER: u32 = {max_compute_buffer}u;\n\n{FUNCTIONS}\n{}",
+         const MAX_COMPUTE_BUFFER: u32 = {max_compute_buffer}u;\n\n{}\n{}",
+        functions(),
         include_str!("interpreter.wgsl")
     )
 }

@@ -8,7 +8,6 @@ use crate::blob::{
     GpuInstruction, GpuModel, NO_BOUND, Opcode, activation_of_code, is_segment_code,
     takes_parameters,
 };
-use crate::library::FUNCTIONS;
 use instinct_format::Activation;
 use std::fmt::Write;
 
@@ -87,31 +86,14 @@ pub(crate) fn unroll_plan(instructions: &[GpuInstruction]) -> Vec<bool> {
         .collect()
 }
 
-/// The WGSL function applying an activation code to one value, `None` for no activation and for
-/// softmax and log-softmax (which need the whole segment).
-fn activation_fn(code: u32) -> Option<&'static str> {
-    Some(match activation_of_code(code, [0.0; 2])?? {
-        Activation::Relu => "activation_relu",
-        Activation::Sigmoid => "activation_sigmoid",
-        Activation::Tanh => "activation_tanh",
-        Activation::Sqrt => "activation_sqrt",
-        Activation::Log => "activation_log",
-        Activation::Log10 => "activation_log10",
-        Activation::Inverse => "activation_inverse",
-        Activation::Gelu => "activation_gelu",
-        Activation::Softplus => "activation_softplus",
-        Activation::Exp => "activation_exp",
-        Activation::Sign => "activation_sign",
-        Activation::LeakyRelu { .. } => "activation_leaky_relu",
-        Activation::Elu { .. } => "activation_elu",
-        Activation::Selu { .. } => "activation_selu",
-        Activation::HardSigmoid { .. } => "activation_hard_sigmoid",
-        Activation::Abs => "activation_abs",
-        Activation::Neg => "activation_neg",
-        Activation::Ln => "activation_ln",
-        Activation::Erf => "activation_erf",
-        Activation::Softmax | Activation::LogSoftmax => return None,
-    })
+/// The WGSL function applying an activation code to one value (see
+/// [`crate::activations::function_name`]), `None` for no activation and for softmax and
+/// log-softmax (which need the whole segment).
+fn activation_fn(code: u32) -> Option<String> {
+    let activation = activation_of_code(code, [0.0; 2])??;
+    activation
+        .wgsl_body()
+        .map(|_| crate::activations::function_name(activation))
 }
 
 /// `value` through `g`'s activation (its code in `param2`), as WGSL: a call, with the two
@@ -161,9 +143,10 @@ pub fn specialized_library(model: &GpuModel) -> String {
     let _ = write!(
         s,
         "// instinct WGSL specialised for one model structure: {} instructions, compute buffer of {} values\n\
-         const MAX_COMPUTE_BUFFER: u32 = {size}u;\n\n{FUNCTIONS}\n",
+         const MAX_COMPUTE_BUFFER: u32 = {size}u;\n\n{}\n",
         instructions.len(),
         model.compute_buffer_size(),
+        crate::library::functions(),
     );
     for (name, value) in [
         ("get_feature_size", model.feature_size()),

@@ -564,7 +564,7 @@ fn parameter_bits(blob: &GpuModel, g: &GpuInstruction) -> [u32; 2] {
 pub fn stepped_shader() -> String {
     format!(
         "// instinct stepped engine\nconst WORKGROUP: u32 = {STEP_WORKGROUP}u;\n\n{}\n{}\n{}\n{}",
-        include_str!("activations.wgsl"),
+        crate::activations::source(),
         include_str!("map_key.wgsl"),
         include_str!("storage_dot.wgsl"),
         include_str!("stepped.wgsl")

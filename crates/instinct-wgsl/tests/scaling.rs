@@ -8,7 +8,7 @@
 //!   which is why `predict` is split into parts. The largest function must not grow with the
 //!   model, and the expressions in all functions grow at most linearly.
 
-use instinct_format::{Limits, ModelInfo};
+use instinct_format::{Activation, Limits, ModelInfo};
 use instinct_wgsl::{GpuModel, specialized_library, standalone_shader, validate_wgsl};
 use instinct_workcount::{CountingAllocator, Work, assert_linear, work};
 use std::fmt::Write as _;
@@ -74,11 +74,15 @@ fn assert_linear_shaders(what: &str, small: Cost, large: Cost) {
     );
 }
 
-/// A 16-wide DOT followed by `n` ACTIVATION instructions cycling through eight activations.
+/// A 16-wide DOT followed by `n` ACTIVATION instructions cycling through the elementwise
+/// activations.
 fn activations(n: usize) -> String {
-    let names = [
-        "RELU", "SIGMOID", "TANH", "SQRT", "GELU", "SOFTPLUS", "EXP", "SIGN",
-    ];
+    // The elementwise activations of instmodel's twelve.
+    let names: Vec<&str> = Activation::INSTMODEL
+        .into_iter()
+        .filter(|a| a.is_elementwise())
+        .map(Activation::name)
+        .collect();
     let mut json = String::from(
         r#"{"feature_size": 16, "buffer_sizes": [16, 16], "instructions": [{"type": "DOT", "input": 0, "output": 1, "weights": 0}"#,
     );

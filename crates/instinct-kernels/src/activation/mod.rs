@@ -1,5 +1,5 @@
 //! The activation functions: [`Activation`] names each one with its parameters and says how it
-//! runs (its scalar definition in [`functions`], re-exported here, and the vectorised kernel of
+//! runs (its scalar definition in `functions.rs`, re-exported here, and the vectorised kernel of
 //! [`crate::fast`] where there is one). The model format re-exports the type and reads and
 //! writes it as JSON (the `serde` feature).
 
@@ -143,6 +143,55 @@ impl Activation {
         Activation::Erf,
     ];
 
+    /// Every activation in the order of its code (code = index + 1; 0 is none), with the
+    /// default parameters of [`EXTENSIONS`](Self::EXTENSIONS): instmodel's numbering of its
+    /// twelve in GPU blobs and shaders, then instinct's extensions. A new activation is appended,
+    /// never inserted: the codes are stored in GPU blobs and static nets.
+    pub const BY_CODE: [Activation; 21] = [
+        Activation::Relu,
+        Activation::Sigmoid,
+        Activation::Softmax,
+        Activation::Tanh,
+        Activation::Sqrt,
+        Activation::Log,
+        Activation::Log10,
+        Activation::Inverse,
+        Activation::Gelu,
+        Activation::Softplus,
+        Activation::Exp,
+        Activation::Sign,
+        Activation::EXTENSIONS[0],
+        Activation::EXTENSIONS[1],
+        Activation::EXTENSIONS[2],
+        Activation::EXTENSIONS[3],
+        Activation::LogSoftmax,
+        Activation::Abs,
+        Activation::Neg,
+        Activation::Ln,
+        Activation::Erf,
+    ];
+
+    /// The code of an optional activation (see [`BY_CODE`](Self::BY_CODE)): 0 for none.
+    pub fn code_of(activation: Option<Activation>) -> u32 {
+        activation.map_or(0, |a| {
+            Activation::BY_CODE
+                .iter()
+                .position(|b| b.name() == a.name())
+                .map_or(0, |i| i as u32 + 1)
+        })
+    }
+
+    /// The activation of a code with `parameters` for the kinds that take them (the others
+    /// ignore them): `Some(None)` for 0, `None` for a number that is no code.
+    pub fn from_code(code: u32, parameters: [f32; 2]) -> Option<Option<Activation>> {
+        match code {
+            0 => Some(None),
+            c => Activation::BY_CODE
+                .get(c as usize - 1)
+                .map(|a| Some(a.with_parameter_values(parameters))),
+        }
+    }
+
     /// The JSON name (`"SOFTMAX"`, `"LEAKY_RELU"`).
     pub fn name(self) -> &'static str {
         match self {
@@ -227,6 +276,202 @@ impl Activation {
     /// and LOG_SOFTMAX).
     pub fn is_elementwise(self) -> bool {
         !matches!(self, Activation::Softmax | Activation::LogSoftmax)
+    }
+
+    /// `f(x)` for an elementwise activation, by its scalar definition; `None` for SOFTMAX and
+    /// LOG_SOFTMAX, which need the whole slice ([`apply_scalar`](Self::apply_scalar)).
+    pub fn scalar(self, x: f32) -> Option<f32> {
+        let [a, b] = self.parameter_values();
+        Some(match self {
+            Activation::Relu => relu(x),
+            Activation::Sigmoid => sigmoid(x),
+            Activation::Tanh => tanh(x),
+            Activation::Sqrt => sqrt(x),
+            Activation::Log => log(x),
+            Activation::Log10 => log10(x),
+            Activation::Inverse => inverse(x),
+            Activation::Gelu => gelu(x),
+            Activation::Softplus => softplus(x),
+            Activation::Exp => exp(x),
+            Activation::Sign => sign(x),
+            Activation::LeakyRelu { .. } => leaky_relu(x, a),
+            Activation::Elu { .. } => elu(x, a),
+            Activation::Selu { .. } => selu(x, a, b),
+            Activation::HardSigmoid { .. } => hard_sigmoid(x, a, b),
+            Activation::Abs => abs(x),
+            Activation::Neg => neg(x),
+            Activation::Ln => ln(x),
+            Activation::Erf => erf(x),
+            Activation::Softmax | Activation::LogSoftmax => return None,
+        })
+    }
+
+    /// The activation over `xs` in place by its scalar definitions alone (the reference the
+    /// fast kernels of [`apply`](Self::apply) are tested against).
+    pub fn apply_scalar(self, xs: &mut [f32]) {
+        match self {
+            Activation::Softmax => softmax_in_place(xs),
+            Activation::LogSoftmax => log_softmax_in_place(xs),
+            _ => {
+                for x in xs {
+                    *x = self.scalar(*x).unwrap_or(*x);
+                }
+            }
+        }
+    }
+
+    /// `f'(x)` for an elementwise activation, given `y = f(x)`: what training back-propagates.
+    /// At a kink the right-hand derivative of the part that holds there (RELU: 0 at 0; LEAKY_RELU:
+    /// `alpha` at 0). `None` for SOFTMAX and LOG_SOFTMAX, whose gradient couples the slice.
+    pub fn derivative(self, x: f32, y: f32) -> Option<f32> {
+        let [a, b] = self.parameter_values();
+        let step = |on: bool, slope: f32| if on { slope } else { 0.0 };
+        Some(match self {
+            Activation::Relu => step(x > 0.0, 1.0),
+            Activation::Sigmoid => y * (1.0 - y),
+            Activation::Tanh => 1.0 - y * y,
+            Activation::Sqrt => step(x > 0.0, 0.5 / y),
+            Activation::Log => step(x > 0.0, 1.0 / (x + 1.0)),
+            Activation::Log10 => step(x > 0.0, std::f32::consts::LOG10_E / (x + 1.0)),
+            Activation::Inverse | Activation::Neg => -1.0,
+            Activation::Gelu => {
+                let cdf = 0.5 * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2));
+                let pdf = (-0.5 * x * x).exp()
+                    * (0.5 * std::f32::consts::FRAC_2_SQRT_PI)
+                    * std::f32::consts::FRAC_1_SQRT_2;
+                cdf + x * pdf
+            }
+            // Softplus is x above 13.94 and e^x below -13.94 (format thresholds); its
+            // derivative there is 1 and e^x, which the sigmoid gives to within f32 rounding.
+            Activation::Softplus => 1.0 / (1.0 + (-x).exp()),
+            Activation::Exp => step(x.abs() < 88.0, y),
+            Activation::Sign => 0.0,
+            Activation::LeakyRelu { .. } => {
+                if x > 0.0 {
+                    1.0
+                } else {
+                    a
+                }
+            }
+            Activation::Elu { .. } => {
+                if x < 0.0 {
+                    y + a
+                } else {
+                    1.0
+                }
+            }
+            Activation::Selu { .. } => {
+                if x > 0.0 {
+                    b
+                } else {
+                    b * a * x.exp()
+                }
+            }
+            Activation::HardSigmoid { .. } => step((0.0..1.0).contains(&(a * x + b)), a),
+            Activation::Abs => {
+                if x > 0.0 {
+                    1.0
+                } else if x < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                }
+            }
+            Activation::Ln => 1.0 / x,
+            Activation::Erf => std::f32::consts::FRAC_2_SQRT_PI * (-x * x).exp(),
+            Activation::Softmax | Activation::LogSoftmax => return None,
+        })
+    }
+
+    /// The ONNX operator that computes this activation (on the last axis for the segment
+    /// ones), its parameters being the operator's attributes of the same names; `None` where
+    /// ONNX's operator of that name means something else (ONNX `Sqrt`, `Log` take no
+    /// thresholds: the format's SQRT and LOG do; ONNX `Log` is [`Activation::Ln`]).
+    pub fn onnx_op(self) -> Option<&'static str> {
+        Some(match self {
+            Activation::Relu => "Relu",
+            Activation::Sigmoid => "Sigmoid",
+            Activation::Tanh => "Tanh",
+            Activation::Softplus => "Softplus",
+            Activation::Exp => "Exp",
+            Activation::Gelu => "Gelu",
+            Activation::Softmax => "Softmax",
+            Activation::LogSoftmax => "LogSoftmax",
+            Activation::LeakyRelu { .. } => "LeakyRelu",
+            Activation::Elu { .. } => "Elu",
+            Activation::Selu { .. } => "Selu",
+            Activation::HardSigmoid { .. } => "HardSigmoid",
+            Activation::Abs => "Abs",
+            Activation::Neg => "Neg",
+            Activation::Ln => "Log",
+            Activation::Erf => "Erf",
+            Activation::Sqrt
+            | Activation::Log
+            | Activation::Log10
+            | Activation::Inverse
+            | Activation::Sign => return None,
+        })
+    }
+
+    /// The activation an ONNX operator computes, with ONNX's default attributes as its
+    /// parameters (see [`onnx_op`](Self::onnx_op)).
+    pub fn from_onnx_op(op: &str) -> Option<Activation> {
+        Activation::BY_CODE
+            .into_iter()
+            .find(|a| a.onnx_op() == Some(op))
+    }
+
+    /// The WGSL body of `fn activation_<name>(x: f32) -> f32` (with a second argument
+    /// `p: vec2<f32>`, the parameters, for the activations that take them), as the CPU computes
+    /// it; it may call the helpers of the WGSL library's activations prelude (`erf_approx`,
+    /// `expm1`, `LOG10_E`, `SQRT_2_INV`). `None` for SOFTMAX and LOG_SOFTMAX, which the library
+    /// computes over a segment.
+    pub fn wgsl_body(self) -> Option<&'static str> {
+        Some(match self {
+            Activation::Relu => "return max(x, 0.0);",
+            Activation::Sigmoid => "return 1.0 / (1.0 + exp(-x));",
+            // tanh(±9) is ±1 in f32; the clamp keeps drivers that compute tanh from exp away
+            // from inf/inf.
+            Activation::Tanh => "return tanh(clamp(x, -9.0, 9.0));",
+            Activation::Sqrt => "return select(0.0, sqrt(x), x > 0.0);",
+            Activation::Log => "return select(0.0, log(x + 1.0), x > 0.0);",
+            Activation::Log10 => "return select(0.0, log(x + 1.0) * LOG10_E, x > 0.0);",
+            Activation::Inverse => "return 1.0 - x;",
+            Activation::Gelu => "return 0.5 * x * (1.0 + erf_approx(x * SQRT_2_INV));",
+            Activation::Softplus => {
+                "if x > 13.9424 {\n        return x;\n    }\n    if x < -13.9424 {\n        return exp(x);\n    }\n    return log(1.0 + exp(x));"
+            }
+            Activation::Exp => "return exp(clamp(x, -88.0, 88.0));",
+            Activation::Sign => "return sign(x);",
+            Activation::LeakyRelu { .. } => "return select(x, p.x * x, x < 0.0);",
+            Activation::Elu { .. } => "return select(x, p.x * expm1(x), x < 0.0);",
+            Activation::Selu { .. } => "return select(p.y * (p.x * expm1(x)), p.y * x, x > 0.0);",
+            // NaN stays NaN, as on the CPU (WGSL's clamp may return a bound for NaN), where the
+            // driver keeps NaN at all (WGSL lets it assume there is none).
+            Activation::HardSigmoid { .. } => {
+                "let v = p.x * x + p.y;\n    return select(clamp(v, 0.0, 1.0), v, v != v);"
+            }
+            Activation::Abs => "return abs(x);",
+            Activation::Neg => "return -x;",
+            // ln(x) for x > 0; -inf at 0 and NaN below (WGSL leaves log undefined there). The
+            // constants are bit patterns selected at run time: a non-finite constant
+            // expression is a WGSL error.
+            Activation::Ln => {
+                "let edge = bitcast<f32>(select(0x7fc00000u, 0xff800000u, x == 0.0));\n    return select(edge, log(x), x > 0.0);"
+            }
+            // The approximation GELU uses (absolute error below 1.5e-7).
+            Activation::Erf => "return erf_approx(x);",
+            Activation::Softmax | Activation::LogSoftmax => return None,
+        })
+    }
+
+    /// Whether He's initialisation suits a layer ending in this activation (the rectifiers)
+    /// rather than Glorot's.
+    pub fn is_rectifier(self) -> bool {
+        matches!(
+            self,
+            Activation::Relu | Activation::LeakyRelu { .. } | Activation::Gelu
+        )
     }
 
     /// The vectorised slice kernel of this activation; `None` for instinct's extensions, which
