@@ -257,6 +257,16 @@ impl BatchedInference {
         self.weights.models()
     }
 
+    /// Host memory the batch holds, in bytes: every model's weights and biases, and their
+    /// interleaved copy for the lane kernels.
+    pub fn memory_bytes(&self) -> usize {
+        let arch = self.weights.architecture();
+        let per_model: usize = (0..arch.layers.len())
+            .map(|l| self.weights.weights(l).len() + self.weights.bias(l).len())
+            .sum();
+        (per_model + self.lane_values.as_slice().len()) * std::mem::size_of::<f32>()
+    }
+
     /// The shared architecture.
     pub fn architecture(&self) -> &Architecture {
         self.weights.architecture()

@@ -1,14 +1,15 @@
 //! `instinct bench`: time an engine on seeded random inputs and report samples/s,
 //! GFLOP/s and ns/sample (the median of several runs).
 
-use crate::Engine;
+use crate::EngineArg;
 use crate::failure::{Failure, Outcome, load_model, print_stdout, to_json_text};
 use crate::inspect::flops_per_sample;
 // Input values (and, separately, output values) a run may hold: far past any useful benchmark,
 // and refusing beyond it keeps a typo from exhausting memory.
-use crate::engine::Runner;
+use crate::engine::failure;
 use crate::predict::MAX_VALUES;
 use anyhow::anyhow;
+use instinct::Runner as _;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -32,7 +33,7 @@ pub struct Options {
     /// Seed of the inputs.
     pub seed: u64,
     /// The executor.
-    pub engine: Engine,
+    pub engine: EngineArg,
     /// Print JSON instead of text.
     pub json: bool,
     /// Models of `--engine batched`.
@@ -84,7 +85,7 @@ impl Report {
         let samples_per_sec = samples as f64 / seconds;
         Report {
             model: options.model.display().to_string(),
-            engine: options.engine.name(),
+            engine: options.engine.0.name(),
             ran,
             threads,
             samples,
@@ -138,7 +139,7 @@ fn median(mut times: Vec<Duration>) -> Duration {
 /// Runs `instinct bench`.
 pub fn run(options: &Options) -> Outcome {
     let model = load_model(&options.model)?;
-    if options.engine == Engine::Batched {
+    if options.engine.0 == instinct::EngineChoice::Batched {
         return run_batched(options, &model);
     }
     let (fs, outs, n) = (model.feature_size(), model.output_size(), options.samples);
@@ -151,24 +152,26 @@ pub fn run(options: &Options) -> Outcome {
             "--samples {n} needs more than {MAX_VALUES} input or output values for a model of {fs} inputs and {outs} outputs; use fewer samples"
         )));
     }
-    let runner = Runner::new(&model, options.threads, options.engine)?;
-    // A model without inputs runs one sample at a time (see `Runner::run`).
+    let runner = crate::engine::runner(&model, options.threads, options.engine.0)?;
+    // A model without inputs runs one sample at a time.
     let threads = if fs == 0 { 1 } else { runner.threads() };
     let inputs = random_inputs(n, fs, options.seed);
 
     let warmup = n.min(WARMUP_SAMPLES);
-    std::hint::black_box(runner.run(&inputs[..warmup * fs], warmup)?);
+    std::hint::black_box(
+        runner
+            .run(warmup, &inputs[..warmup * fs])
+            .map_err(failure)?,
+    );
     // Outputs go into one buffer allocated before timing, as a service reusing its buffers
     // would run; the timed work is the engine's alone.
     let mut outputs = vec![0.0f32; n * outs];
     let mut times = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
         let started = Instant::now();
-        if fs == 0 {
-            outputs = runner.run(&inputs, n)?;
-        } else {
-            runner.run_into(std::hint::black_box(&inputs), &mut outputs)?;
-        }
+        runner
+            .run_into(n, std::hint::black_box(&inputs), &mut outputs)
+            .map_err(failure)?;
         times.push(started.elapsed());
         std::hint::black_box(&outputs);
     }
@@ -179,7 +182,7 @@ pub fn run(options: &Options) -> Outcome {
         "instinct bench {} --samples {n} --threads {threads} --seed {} --engine {}",
         options.model.display(),
         options.seed,
-        options.engine.name()
+        options.engine.0.name()
     );
     if options.json {
         command.push_str(" --json");
@@ -258,24 +261,22 @@ fn run_batched(options: &Options, model: &instinct::Model) -> Outcome {
     let threads = options
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let batch = batch.with_threads(threads).map_err(failed)?;
+    let runner = instinct::BatchedRunner::new(batch, threads).map_err(failure)?;
     let inputs = random_inputs(samples, arch.input_size(), options.seed ^ 1);
     let mut outputs = vec![0.0f32; samples * arch.output_size()];
     let call = |outputs: &mut [f32]| {
-        if k == 1 {
-            batch.forward_into(std::hint::black_box(&inputs), outputs)
-        } else {
-            batch.forward_many_into(std::hint::black_box(&inputs), k, outputs)
-        }
+        runner
+            .run_into(samples, std::hint::black_box(&inputs), outputs)
+            .map_err(failure)
     };
     // Calls per timed run: enough to cover `--samples` samples, at least one.
     let reps = options.samples.div_ceil(samples).max(1);
-    call(&mut outputs).map_err(failed)?;
+    call(&mut outputs)?;
     let mut times = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
         let started = Instant::now();
         for _ in 0..reps {
-            call(&mut outputs).map_err(failed)?;
+            call(&mut outputs)?;
         }
         times.push(started.elapsed().div_f64(reps as f64));
         std::hint::black_box(&outputs);
@@ -295,7 +296,13 @@ fn run_batched(options: &Options, model: &instinct::Model) -> Outcome {
         models: Some(k_models),
         inputs_per_model: Some(k),
         ..Report::new(
-            options, "batched", threads, samples, flops, seconds, command,
+            options,
+            runner.name(),
+            runner.threads(),
+            samples,
+            flops,
+            seconds,
+            command,
         )
     };
     print(&report, options.json)

@@ -102,7 +102,7 @@ impl Summary {
             batch_tile_samples: model.interpreter().tile_rows(),
             batch_scratch_bytes_per_thread: model.interpreter().batch_scratch_bytes(),
             register_chain: model.interpreter().plan().uses_register_chain(),
-            static_engine: crate::engine::static_engine_note(model),
+            static_engine: instinct::static_net_note(model),
         }
     }
 

@@ -12,7 +12,7 @@ mod validate;
 mod wgsl;
 
 use clap::{Parser, Subcommand};
-use engine::Engine;
+use engine::EngineArg;
 use instinct_cli::{data_format, failure, input, npy};
 use std::io::Write;
 use std::path::PathBuf;
@@ -64,8 +64,8 @@ enum Command {
         #[arg(long, value_name = "N", value_parser = parse_threads)]
         threads: Option<usize>,
         /// The executor.
-        #[arg(long, value_enum, default_value_t = Engine::Auto)]
-        engine: Engine,
+        #[arg(long, value_enum, default_value_t = EngineArg(instinct::EngineChoice::Auto))]
+        engine: EngineArg,
         /// Accept NaN and infinities in the input (an empty CSV cell and a JSON null read as
         /// NaN) and let them propagate; without it they are refused, naming row and column.
         #[arg(long)]
@@ -92,8 +92,8 @@ enum Command {
         #[arg(long, value_name = "S", default_value_t = 42)]
         seed: u64,
         /// The executor to time.
-        #[arg(long, value_enum, default_value_t = Engine::Auto)]
-        engine: Engine,
+        #[arg(long, value_enum, default_value_t = EngineArg(instinct::EngineChoice::Auto))]
+        engine: EngineArg,
         /// Print the measurement as one JSON object.
         #[arg(long)]
         json: bool,

@@ -1,7 +1,7 @@
 //! `instinct predict`: read rows, run them through the chosen engine, write the outputs.
 
 use crate::data_format::DataFormat;
-use crate::engine::{Engine, Runner};
+use crate::engine::{EngineArg, failure};
 use crate::failure::{Failure, Outcome, load_model};
 use crate::{input, output};
 use anyhow::anyhow;
@@ -17,7 +17,7 @@ pub fn run(
     input: &Path,
     output: Option<&Path>,
     threads: Option<usize>,
-    engine: Engine,
+    engine: EngineArg,
     read_options: input::ReadOptions,
 ) -> Outcome {
     let input_format = DataFormat::of(input, "input")?;
@@ -28,7 +28,7 @@ pub fn run(
     let model = load_model(model)?;
     // The engine is checked before the rows are read: an engine that does not apply to the
     // model is the first thing to hear about.
-    let runner = Runner::new(&model, threads, engine)?;
+    let runner = crate::engine::runner(&model, threads, engine.0)?;
     let batch = input::read_rows(input, input_format, &model, read_options)?;
     let outputs = batch.rows.checked_mul(model.output_size());
     if outputs.is_none_or(|n| n > MAX_VALUES) {
@@ -39,7 +39,7 @@ pub fn run(
             model.output_size()
         )));
     }
-    let values = runner.run(&batch.values, batch.rows)?;
+    let values = runner.run(batch.rows, &batch.values).map_err(failure)?;
     output::write(
         output,
         output_format,

@@ -80,6 +80,8 @@ pub trait StaticNet: Send + Sync {
     fn output_size(&self) -> usize;
     /// Runs whole rows, as [`Mlp2::forward_rows`].
     fn forward_rows(&self, inputs: &[f32], outputs: &mut [f32]) -> Result<(), PredictError>;
+    /// The net's size in bytes (weights, biases, activation codes and parameters).
+    fn size_bytes(&self) -> usize;
 }
 
 /// The row count of `inputs`/`outputs` lengths for `i` inputs and `o` outputs per row.
@@ -699,6 +701,9 @@ macro_rules! static_mlp {
             }
             fn forward_rows(&self, inputs: &[f32], outputs: &mut [f32]) -> Result<(), PredictError> {
                 $name::forward_rows(self, inputs, outputs)
+            }
+            fn size_bytes(&self) -> usize {
+                std::mem::size_of::<Self>()
             }
         }
     };

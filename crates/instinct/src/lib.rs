@@ -48,6 +48,9 @@ pub use instinct_format::{
     from_logistic_regression,
 };
 pub use instinct_validate::{Diagnostic, DiagnosticKind, Diagnostics, Layout, ValidModel};
+pub use runner::{BatchedRunner, EngineChoice, RunError, Runner, STATIC_SHAPES, static_net_note};
+
+mod runner;
 
 use std::path::Path;
 

@@ -1,0 +1,236 @@
+//! The CPU engines behind [`super::Runner`]: the interpreter and the batch engine (one
+//! [`LibraryRunner`], per sample or tiled), and the static nets compiled into this library for
+//! the shapes of [`STATIC_SHAPES`] ([`StaticRunner`], rows split over scoped threads).
+
+use super::{RunError, Runner, check_lengths};
+use crate::{Engine, Mlp2, Mlp3, Model, PredictConfig, StaticError, StaticNet};
+
+/// The interpreter (`per_sample`) or the batch engine on a model.
+pub(crate) struct LibraryRunner<'m> {
+    model: &'m Model,
+    config: PredictConfig,
+    per_sample: bool,
+    reason: String,
+}
+
+impl<'m> LibraryRunner<'m> {
+    pub(crate) fn new(
+        model: &'m Model,
+        per_sample: bool,
+        threads: usize,
+        reason: String,
+    ) -> LibraryRunner<'m> {
+        let engine = if per_sample {
+            Engine::PerSample
+        } else {
+            Engine::Batch
+        };
+        LibraryRunner {
+            model,
+            config: PredictConfig::new()
+                .with_engine(engine)
+                .with_threads(threads),
+            per_sample,
+            reason,
+        }
+    }
+}
+
+impl Runner for LibraryRunner<'_> {
+    fn name(&self) -> &'static str {
+        if self.per_sample { "interp" } else { "batch" }
+    }
+
+    fn describe(&self) -> String {
+        self.reason.clone()
+    }
+
+    fn threads(&self) -> usize {
+        self.config.threads()
+    }
+
+    fn memory_bytes(&self) -> usize {
+        let interpreter = self.model.interpreter();
+        let scratch = if self.per_sample {
+            interpreter.required_memory() * std::mem::size_of::<f32>()
+        } else {
+            interpreter.batch_scratch_bytes()
+        };
+        weight_bytes(self.model) + scratch * self.threads()
+    }
+
+    fn feature_size(&self) -> usize {
+        self.model.feature_size()
+    }
+
+    fn output_size(&self) -> usize {
+        self.model.output_size()
+    }
+
+    fn run_into(&self, rows: usize, inputs: &[f32], outputs: &mut [f32]) -> Result<(), RunError> {
+        let (fs, os) = (self.feature_size(), self.output_size());
+        check_lengths(rows, inputs, outputs, fs, os)?;
+        if fs == 0 {
+            // A flat batch gives no row count for a model without inputs: row by row.
+            for out in outputs.chunks_mut(os.max(1)) {
+                out.copy_from_slice(&self.model.predict(&[])?);
+            }
+            return Ok(());
+        }
+        Ok(self
+            .model
+            .interpreter()
+            .predict_batch_into(inputs, outputs, self.config)?)
+    }
+}
+
+/// The weights and biases of the model, in bytes.
+fn weight_bytes(model: &Model) -> usize {
+    let info = model.info();
+    let values: usize = info.weights.iter().flatten().map(Vec::len).sum::<usize>()
+        + info.bias.iter().map(Vec::len).sum::<usize>();
+    values * std::mem::size_of::<f32>()
+}
+
+/// Declares the static nets compiled into this library, and the function that builds the
+/// matching one for a model.
+macro_rules! static_shapes {
+    ($($ty:ident<$($n:literal),+>),+ $(,)?) => {
+        /// The layer sizes of the static nets compiled into this library, input first (for
+        /// another shape, build `instinct::Mlp2` and friends in your own code).
+        pub const STATIC_SHAPES: &[&[usize]] = &[$(&[$($n),+]),+];
+
+        /// The static net of the model's shape, if this library has one: `Err` names why not.
+        fn static_net(model: &Model) -> Result<Box<dyn StaticNet>, String> {
+            $(
+                match $ty::<$($n),+>::from_model(model.valid()) {
+                    Ok(net) => return Ok(Box::new(net)),
+                    Err(e @ StaticError::NotADotChain { .. }) => return Err(e.to_string()),
+                    // Another shape: try the next one.
+                    Err(_) => {}
+                }
+            )+
+            Err(format!(
+                "the model's dense layers are {}; this binary has static nets for {} (in your own code, any shape works: see instinct::Mlp2)",
+                layer_sizes(model),
+                STATIC_SHAPES
+                    .iter()
+                    .map(|s| s.iter().map(usize::to_string).collect::<Vec<_>>().join("→"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }
+    };
+}
+
+static_shapes! {
+    Mlp2<2, 7, 1>,
+    Mlp3<8, 32, 32, 1>,
+}
+
+/// Whether the static engine applies to the model: `applies (2→7→1)`, or `does not apply: why`.
+pub fn static_net_note(model: &Model) -> String {
+    match static_net(model) {
+        Ok(_) => format!("applies ({})", layer_sizes(model)),
+        Err(why) => format!("does not apply: {why}"),
+    }
+}
+
+/// The sizes along the model's chain of DOTs, for messages ("8→32→1").
+fn layer_sizes(model: &Model) -> String {
+    let info = model.valid().info();
+    let layout = model.valid().layout();
+    let mut sizes = vec![layout.feature_size.to_string()];
+    for ins in &info.instructions {
+        if let crate::Instruction::Dot { output, .. } = ins {
+            sizes.push(layout.sizes[*output].to_string());
+        }
+    }
+    sizes.join("→")
+}
+
+/// A static net; rows are split evenly over scoped threads.
+pub(crate) struct StaticRunner {
+    net: Box<dyn StaticNet>,
+    threads: usize,
+    pub(crate) reason: String,
+}
+
+impl StaticRunner {
+    /// The static net of the model's shape, or [`RunError::NotApplicable`] saying why not.
+    pub(crate) fn new(model: &Model, threads: usize) -> Result<StaticRunner, RunError> {
+        match static_net(model) {
+            Ok(net) => Ok(StaticRunner {
+                net,
+                threads,
+                reason: format!("the dense layers {} have a static net", layer_sizes(model)),
+            }),
+            Err(why) => Err(RunError::NotApplicable {
+                engine: "static",
+                why,
+            }),
+        }
+    }
+}
+
+impl Runner for StaticRunner {
+    fn name(&self) -> &'static str {
+        "static"
+    }
+
+    fn describe(&self) -> String {
+        if self.reason.starts_with("static") {
+            self.reason.clone()
+        } else {
+            format!("static: {}", self.reason)
+        }
+    }
+
+    fn threads(&self) -> usize {
+        self.threads
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.net.size_bytes()
+    }
+
+    fn feature_size(&self) -> usize {
+        self.net.feature_size()
+    }
+
+    fn output_size(&self) -> usize {
+        self.net.output_size()
+    }
+
+    fn run_into(&self, rows: usize, inputs: &[f32], outputs: &mut [f32]) -> Result<(), RunError> {
+        let (fs, os) = (self.feature_size(), self.output_size());
+        check_lengths(rows, inputs, outputs, fs, os)?;
+        let per_thread = rows.div_ceil(self.threads.max(1)).max(1);
+        if rows <= per_thread {
+            return Ok(self.net.forward_rows(inputs, outputs)?);
+        }
+        // `Scope::spawn` panics when the OS refuses a thread; `Builder::spawn_scoped` says so,
+        // and that is an error naming the thread count.
+        std::thread::scope(|scope| {
+            let mut handles = Vec::new();
+            for (i, o) in inputs
+                .chunks(per_thread * fs)
+                .zip(outputs.chunks_mut(per_thread * os))
+            {
+                let net = &self.net;
+                let spawned = std::thread::Builder::new()
+                    .spawn_scoped(scope, move || net.forward_rows(i, o))
+                    .map_err(|source| RunError::ThreadSpawn {
+                        threads: self.threads,
+                        source,
+                    })?;
+                handles.push(spawned);
+            }
+            handles.into_iter().try_for_each(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    .map_err(RunError::from)
+            })
+        })
+    }
+}
