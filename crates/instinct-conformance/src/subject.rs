@@ -1,6 +1,6 @@
 //! `Subject`: one backend under test. Every case runs through every subject.
 
-use instinct::{Engine, Model, PredictConfig};
+use instinct::{EngineChoice, Model, RunError};
 
 /// A backend that runs a model over input rows.
 pub trait Subject {
@@ -43,43 +43,50 @@ impl Subject for InterpreterSubject {
     }
 }
 
-/// `predict_parallel` over all rows at once with the per-sample engine, on two threads.
-pub struct ParallelSubject;
+/// One engine of the library's seam ([`EngineChoice`]), asked for through
+/// [`Model::runner`] on two threads, all rows at once. A model the engine does not apply to is
+/// n/a; so is every model for the GPU when no adapter is found, unless
+/// `INSTINCT_REQUIRE_GPU=1`, when every case is an error naming why. The GPU is held to abs 1e-4
+/// + rel 1e-4.
+pub struct EngineSubject {
+    choice: EngineChoice,
+}
 
-impl Subject for ParallelSubject {
-    fn name(&self) -> &'static str {
-        "parallel"
-    }
-    fn run(&self, model: &Model, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f64>>, String> {
-        let flat: Vec<f32> = inputs.iter().flatten().copied().collect();
-        let config = PredictConfig::new()
-            .with_threads(2)
-            .with_engine(Engine::PerSample);
-        let out = model
-            .predict_parallel(&flat, config)
-            .map_err(|e| e.to_string())?;
-        Ok(out.rows().map(|r| widen(r.to_vec())).collect())
+impl EngineSubject {
+    /// The subject of `choice`.
+    pub fn new(choice: EngineChoice) -> EngineSubject {
+        EngineSubject { choice }
     }
 }
 
-/// The batch engine (tiles, matrix products) over all rows at once, on two threads.
-pub struct BatchSubject;
-
-impl Subject for BatchSubject {
+impl Subject for EngineSubject {
     fn name(&self) -> &'static str {
-        "batch"
+        self.choice.name()
+    }
+    fn applies(&self, model: &Model) -> bool {
+        match model.runner(self.choice, Some(2)) {
+            Ok(_) => true,
+            Err(RunError::Unavailable { .. }) => {
+                std::env::var("INSTINCT_REQUIRE_GPU").as_deref() == Ok("1")
+            }
+            Err(_) => false,
+        }
+    }
+    fn tolerance(&self) -> Option<crate::Tolerance> {
+        (self.choice == EngineChoice::Gpu).then_some(crate::Tolerance::Close {
+            abs: 1e-4,
+            rel: 1e-4,
+        })
     }
     fn run(&self, model: &Model, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f64>>, String> {
+        let runner = model.runner(self.choice, Some(2)).map_err(|e| match e {
+            RunError::Unavailable { .. } => format!("INSTINCT_REQUIRE_GPU=1 but {e}"),
+            other => other.to_string(),
+        })?;
         let flat: Vec<f32> = inputs.iter().flatten().copied().collect();
-        let config = PredictConfig::new()
-            .with_threads(2)
-            .with_engine(Engine::Batch);
-        let out = model
-            .interpreter()
-            .predict_batch(&flat, config)
-            .map_err(|e| e.to_string())?;
+        let out = runner.run(inputs.len(), &flat).map_err(|e| e.to_string())?;
         Ok(out
-            .chunks(model.output_size())
+            .chunks(model.output_size().max(1))
             .map(|r| widen(r.to_vec()))
             .collect())
     }
@@ -175,19 +182,19 @@ impl Subject for ReferenceF64Subject {
     }
 }
 
-/// Every subject that exists, in table order.
+/// Every subject that exists, in table order: the row-by-row API, every engine of
+/// [`EngineChoice::ALL`], then the f64 reference, the shaders, the GPU's stepped engine and
+/// training's forward pass.
 pub fn all_subjects() -> Vec<Box<dyn Subject>> {
-    vec![
-        Box::new(InterpreterSubject),
-        Box::new(ParallelSubject),
-        Box::new(BatchSubject),
-        Box::new(BatchedSubject),
-        Box::new(ReferenceF64Subject),
-        Box::new(WgslNagaSubject),
-        Box::new(GpuSubject::new()),
-        Box::new(GpuSubject::stepped()),
-        Box::new(TrainForwardSubject),
-    ]
+    let mut subjects: Vec<Box<dyn Subject>> = vec![Box::new(InterpreterSubject)];
+    for choice in EngineChoice::ALL {
+        subjects.push(Box::new(EngineSubject::new(choice)));
+    }
+    subjects.push(Box::new(ReferenceF64Subject));
+    subjects.push(Box::new(WgslNagaSubject));
+    subjects.push(Box::new(GpuSubject::stepped()));
+    subjects.push(Box::new(TrainForwardSubject));
+    subjects
 }
 
 /// Every shader instinct-wgsl emits for the model, validated by naga: the standalone shader in
