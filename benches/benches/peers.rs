@@ -2,7 +2,7 @@
 //! `cargo bench -p instinct-benches --bench peers`. Prints a markdown table (medians of 5 runs).
 //! ONNX Runtime is measured by `benches/onnxruntime_bench.py` (see docs/PERFORMANCE.md).
 
-use instinct::{Activation, Engine, Mlp2, Mlp3, Model, PredictConfig};
+use instinct::{Activation, Mlp2, Mlp3, Model, PredictConfig};
 use instinct_benches::handwritten::{Layer, rational_tanh};
 use instinct_benches::{inputs, model_path};
 use std::hint::black_box;
@@ -56,7 +56,7 @@ fn throughput() {
                 .unwrap()
         });
         row(&format!("instinct batch, {threads} thread(s)"), n, t, flops);
-        let config = config.with_engine(Engine::PerSample);
+        let config = config.with_per_sample(true);
         let t = median(|| {
             ours.interpreter()
                 .predict_batch_into(black_box(&x), &mut out, config)

@@ -121,6 +121,41 @@ mod tests {
     }
 
     #[test]
+    fn only_two_enums_choose_an_engine_or_a_shader() {
+        // The engine seam: `instinct::EngineChoice` chooses the engine and
+        // `instinct_wgsl::Mode` the shader style; no other enum is named like a choice of
+        // either (`…Engine`, `…Choice`, `…ShaderMode`, `Mode`).
+        let mut found = Vec::new();
+        let mut files = all_rust_files();
+        rust_files(&root().join("benches"), &mut files);
+        rust_files(&root().join("fuzz"), &mut files);
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for line in text.lines() {
+                let Some(rest) = line.trim_start().split("enum ").nth(1) else {
+                    continue;
+                };
+                if !(line.trim_start().starts_with("enum ") || line.contains(" enum ")) {
+                    continue;
+                }
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                let named = name.ends_with("Engine")
+                    || name.ends_with("Choice")
+                    || name.ends_with("ShaderMode")
+                    || name == "Mode";
+                if named {
+                    found.push(name);
+                }
+            }
+        }
+        found.sort();
+        assert_eq!(found, ["EngineChoice", "Mode"]);
+    }
+
+    #[test]
     fn tests_do_not_read_the_shared_folder() {
         let shared = concat!("..", "/shared");
         for f in all_rust_files() {

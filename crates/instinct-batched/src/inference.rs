@@ -1,7 +1,7 @@
 //! `BatchedInference`: every model of a batch run per layer in one pass. One input per model
 //! (`forward`) runs sixteen models at a time in SIMD lanes over an interleaved copy of the
 //! weights; `k` inputs per model (`forward_many`) run the same way, four inputs per pass over the
-//! weights, or (`ManyEngine::Gemm`) as one matrix product per model and layer.
+//! weights, or ([`BatchedInference::with_gemm`]) as one matrix product per model and layer.
 //! Groups of models (or models) are spread over an owned rayon pool of an explicit size.
 
 use crate::aligned::AlignedValues;
@@ -40,25 +40,6 @@ fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
 /// thread and anywhere from 36 to 98 µs on two; with 64 inputs each, two threads take half the
 /// time of one.
 const THREADED_WORK: usize = 1 << 20;
-
-/// How [`BatchedInference::forward_many`] computes `k` inputs per model.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum ManyEngine {
-    /// Sixteen models in SIMD lanes, four inputs of each per pass over their weights, as
-    /// `forward` runs one (the default: allocation-free, and the faster one for layers up to
-    /// about 128 wide).
-    #[default]
-    Lanes,
-    /// One matrix product per model and layer (sgemm), then bias and activation on the block.
-    /// Batches whose layers use one of instinct's extension activations (LEAKY_RELU, …, which
-    /// have no lane kernel) always run this way.
-    /// Faster for wide layers with many inputs per model (measured on one thread, k = 64, lanes
-    /// / sgemm GFLOP/s: 16→32→8 50 / 15, 64→64→64 55 / 36, 128→128→128 42 / 44,
-    /// 256→256→256 28 / 47), but `matrixmultiply`'s sgemm allocates its packing buffers on
-    /// every product, so this engine allocates per call, and each thread keeps scratch for the
-    /// largest `k` it has run.
-    Gemm,
-}
 
 /// `models` models of one architecture, run together.
 ///
@@ -99,7 +80,7 @@ pub struct BatchedInference {
     level: Level,
     threads: usize,
     pool: Option<Arc<rayon::ThreadPool>>,
-    many: ManyEngine,
+    gemm: bool,
 }
 
 impl BatchedInference {
@@ -157,7 +138,7 @@ impl BatchedInference {
             level: simd::level(),
             threads: 1,
             pool: None,
-            many: ManyEngine::Lanes,
+            gemm: false,
         })
     }
 
@@ -208,20 +189,29 @@ impl BatchedInference {
         self
     }
 
-    /// Computes `forward_many` with `engine` (see [`ManyEngine`]).
-    pub fn with_many_engine(mut self, engine: ManyEngine) -> BatchedInference {
-        self.many = engine;
+    /// How `forward_many` computes `k` inputs per model. By default (`false`) sixteen models
+    /// run in SIMD lanes, four inputs of each per pass over their weights, as `forward` runs
+    /// one: allocation-free, and the faster for layers up to about 128 wide. With `true`, one
+    /// matrix product per model and layer (sgemm), then bias and activation on the block:
+    /// faster for wide layers with many inputs per model (measured on one thread, k = 64,
+    /// lanes / sgemm GFLOP/s: 16→32→8 50 / 15, 64→64→64 55 / 36, 128→128→128 42 / 44,
+    /// 256→256→256 28 / 47), but `matrixmultiply`'s sgemm allocates its packing buffers on
+    /// every product, so it allocates per call, and each thread keeps scratch for the largest
+    /// `k` it has run. Batches whose layers use one of instinct's extension activations
+    /// (LEAKY_RELU, …, which have no lane kernel) always run the matrix products.
+    pub fn with_gemm(mut self, gemm: bool) -> BatchedInference {
+        self.gemm = gemm;
         self
     }
 
     /// Whether `forward_many` runs as matrix products.
     fn uses_gemm(&self) -> bool {
-        self.many == ManyEngine::Gemm || self.has_row_activations()
+        self.gemm || self.has_row_activations()
     }
 
     /// Whether a layer's activation runs after its product, row by row: one of instinct's
     /// extensions, which have no lane kernel. Such batches run through the matrix-product path,
-    /// whatever [`ManyEngine`] says.
+    /// whatever [`with_gemm`](Self::with_gemm) says.
     fn has_row_activations(&self) -> bool {
         (0..self.lanes.len()).any(|layer| self.rows_after(layer).is_some())
     }

@@ -39,5 +39,5 @@ mod weights;
 
 pub use architecture::{Architecture, LayerSpec};
 pub use error::BatchedError;
-pub use inference::{BatchedInference, ManyEngine};
+pub use inference::BatchedInference;
 pub use weights::{BatchedWeights, MAX_VALUES};

@@ -3,7 +3,7 @@
 //! layers 1–40 wide with 1–300 models and 1–70 inputs per model at every SIMD level this CPU has
 //! on one and two threads, and layers up to 300 wide; plus the errors.
 
-use instinct_batched::{Architecture, BatchedError, BatchedInference, LayerSpec, ManyEngine};
+use instinct_batched::{Architecture, BatchedError, BatchedInference, LayerSpec};
 use instinct_cpu::Interpreter;
 use instinct_format::{Activation, Instruction, Limits, ModelBuilder};
 use instinct_kernels::simd::Level;
@@ -142,13 +142,13 @@ proptest! {
         seed in any::<u64>(),
         level in proptest::sample::select(vec![Level::Scalar, Level::Avx2, Level::Avx512]),
         threads in 1usize..3,
-        many in proptest::sample::select(vec![ManyEngine::Lanes, ManyEngine::Gemm]),
+        gemm in any::<bool>(),
     ) {
         let valid: Vec<ValidModel> = (0..models).map(|m| model(&arch, seed ^ m as u64)).collect();
         let batch = BatchedInference::from_models(&valid)
             .unwrap()
             .with_level(level)
-            .with_many_engine(many)
+            .with_gemm(gemm)
             .with_threads(threads)
             .unwrap();
         check_against_interpreter(&arch, &batch, &valid, k, seed)?;
@@ -427,12 +427,12 @@ proptest! {
         models in 1usize..20,
         k in 1usize..4,
         seed in any::<u64>(),
-        many in proptest::sample::select(vec![ManyEngine::Lanes, ManyEngine::Gemm]),
+        gemm in any::<bool>(),
     ) {
         let valid: Vec<ValidModel> = (0..models).map(|m| model(&arch, seed ^ m as u64)).collect();
         let batch = BatchedInference::from_models(&valid)
             .unwrap()
-            .with_many_engine(many);
+            .with_gemm(gemm);
         check_against_interpreter(&arch, &batch, &valid, k, seed)?;
     }
 }

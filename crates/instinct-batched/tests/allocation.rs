@@ -1,14 +1,14 @@
 //! A warm batch allocates nothing per call: `forward_into` and `forward_many_into` (the default
-//! `ManyEngine::Lanes`), on one thread; on two (where `forward_many_into` here has
+//! lanes), on one thread; on two (where `forward_many_into` here has
 //! the work to use the pool), only the occasional growth of rayon's queues: measured 3 or 4 in
-//! 200 calls, one block per 63 jobs. (`ManyEngine::Gemm` allocates:
+//! 200 calls, one block per 63 jobs. (`with_gemm(true)` allocates:
 //! `matrixmultiply` packs into fresh buffers on every product.)
 
 // The counting allocator of instinct-cpu's allocation tests (one copy for the workspace).
 #[path = "../../instinct-cpu/tests/support/counting.rs"]
 mod counting;
 
-use instinct_batched::{Architecture, BatchedInference, LayerSpec, ManyEngine};
+use instinct_batched::{Architecture, BatchedInference, LayerSpec};
 use instinct_format::Activation;
 
 #[test]
@@ -28,12 +28,8 @@ fn warm_forward_passes_do_not_allocate() {
     let x = vec![0.5f32; 300 * k * 16];
     let mut out = vec![0.0f32; 300 * k * 8];
     for threads in [1, 2] {
-        for engine in [ManyEngine::Lanes] {
-            let b = batch
-                .clone()
-                .with_threads(threads)
-                .unwrap()
-                .with_many_engine(engine);
+        {
+            let b = batch.clone().with_threads(threads).unwrap();
             let mut run = || {
                 b.forward_into(&x[..300 * 16], &mut out[..300 * 8]).unwrap();
                 b.forward_many_into(&x, k, &mut out).unwrap();
@@ -56,7 +52,7 @@ fn warm_forward_passes_do_not_allocate() {
             let allowed = if threads == 1 { 0 } else { calls / 20 };
             assert!(
                 count <= allowed,
-                "{threads} thread(s), {engine:?}: {count} allocations in {calls} calls"
+                "{threads} thread(s): {count} allocations in {calls} calls"
             );
         }
     }

@@ -125,8 +125,8 @@ enum Command {
         model: PathBuf,
         /// Library: instmodel's functions interpreting any model; specialized: this model's
         /// structure baked in.
-        #[arg(long, value_enum, default_value_t = wgsl::ShaderMode::Specialized)]
-        mode: wgsl::ShaderMode,
+        #[arg(long, value_enum, default_value_t = wgsl::ModeArg(instinct::wgsl::Mode::Specialized))]
+        mode: wgsl::ModeArg,
         /// Only the functions (`predict`, `get_output_start`, ...) to include in your own shader.
         #[arg(long)]
         library_only: bool,

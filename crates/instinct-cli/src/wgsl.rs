@@ -12,13 +12,28 @@ use instinct::wgsl::{
 use std::io::Write;
 use std::path::Path;
 
-/// How `predict` is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ShaderMode {
-    /// Functions with instmodel's names that interpret any model's blob at run time.
-    Library,
-    /// The model's structure baked in: constants, straight-line code, small loops unrolled.
-    Specialized,
+/// A `--mode` value: how `predict` is written ([`instinct::wgsl::Mode`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModeArg(pub Mode);
+
+impl ValueEnum for ModeArg {
+    fn value_variants<'a>() -> &'a [ModeArg] {
+        &[ModeArg(Mode::Library), ModeArg(Mode::Specialized)]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let (name, help) = match self.0 {
+            Mode::Library => (
+                "library",
+                "Functions with instmodel's names that interpret any model's blob at run time",
+            ),
+            Mode::Specialized => (
+                "specialized",
+                "The model's structure baked in: constants, straight-line code, small loops unrolled",
+            ),
+        };
+        Some(clap::builder::PossibleValue::new(name).help(help))
+    }
 }
 
 /// The language written.
@@ -41,7 +56,7 @@ pub struct Options<'a> {
     /// The model file.
     pub model: &'a Path,
     /// Library or specialised.
-    pub mode: ShaderMode,
+    pub mode: ModeArg,
     /// Only the includable functions.
     pub library_only: bool,
     /// The language.
@@ -55,12 +70,10 @@ pub fn run(o: &Options) -> Outcome {
     let model = load_model(o.model)?;
     let blob = GpuModel::from_model(model.valid())
         .map_err(|e| Failure::invalid(anyhow!("{}: {e}", o.model.display())))?;
-    let (mode, library) = match o.mode {
-        ShaderMode::Library => (
-            Mode::Library,
-            wgsl_library(blob.compute_buffer_size().max(1) as u32),
-        ),
-        ShaderMode::Specialized => (Mode::Specialized, specialized_library(&blob)),
+    let mode = o.mode.0;
+    let library = match mode {
+        Mode::Library => wgsl_library(blob.compute_buffer_size().max(1) as u32),
+        Mode::Specialized => specialized_library(&blob),
     };
     let bug = |e| {
         Failure::invalid(anyhow!(

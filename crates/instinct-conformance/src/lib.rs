@@ -12,7 +12,7 @@ mod tolerance;
 pub use case::{Case, CaseError, Expected, import_keras_fixtures, load_case, load_cases};
 pub use report::{KnownGap, Outcome, Report, Row, load_known_gaps, run};
 pub use subject::{
-    BatchedSubject, EngineSubject, GpuSubject, InterpreterSubject, ReferenceF64Subject, Subject,
-    TrainForwardSubject, WgslNagaSubject, all_subjects, shaders_validate,
+    BatchedSubject, EngineSubject, GpuSteppedSubject, InterpreterSubject, ReferenceF64Subject,
+    Subject, TrainForwardSubject, WgslNagaSubject, all_subjects, shaders_validate,
 };
 pub use tolerance::{ErrorStats, Tolerance, ulp_distance};

@@ -192,7 +192,7 @@ pub fn all_subjects() -> Vec<Box<dyn Subject>> {
     }
     subjects.push(Box::new(ReferenceF64Subject));
     subjects.push(Box::new(WgslNagaSubject));
-    subjects.push(Box::new(GpuSubject::stepped()));
+    subjects.push(Box::new(GpuSteppedSubject::new()));
     subjects.push(Box::new(TrainForwardSubject));
     subjects
 }
@@ -250,45 +250,32 @@ pub fn shaders_validate(model: &instinct::ValidModel) -> Result<usize, String> {
     Ok(checked)
 }
 
-/// The GPU runtime (instinct-gpu) on whatever adapter the environment gives, held to abs 1e-4 +
-/// rel 1e-4: `gpu` as `load` chooses (one invocation per sample when a sample fits Mesa's loop
-/// budget), `gpu-stepped` always on the stepped engine. Without an adapter every case is n/a,
-/// unless `INSTINCT_REQUIRE_GPU=1`, when every case is an error naming why.
-pub struct GpuSubject {
+/// The GPU runtime's stepped engine (instinct-gpu: one dispatch per instruction step over all
+/// rows) on whatever adapter the environment gives, held to abs 1e-4 + rel 1e-4 (the `gpu`
+/// engine of [`EngineSubject`] runs as `Model::runner` chooses). Without an adapter every case is
+/// n/a, unless `INSTINCT_REQUIRE_GPU=1`, when every case is an error naming why.
+pub struct GpuSteppedSubject {
     runtime: Result<instinct::gpu::GpuRuntime, String>,
-    choice: instinct::gpu::ShaderChoice,
 }
 
-impl GpuSubject {
-    /// Opens the adapter once for every case; engines chosen per model.
-    pub fn new() -> GpuSubject {
-        GpuSubject {
+impl GpuSteppedSubject {
+    /// Opens the adapter once for every case.
+    pub fn new() -> GpuSteppedSubject {
+        GpuSteppedSubject {
             runtime: instinct::gpu::GpuRuntime::new().map_err(|e| e.to_string()),
-            choice: instinct::gpu::ShaderChoice::Auto,
-        }
-    }
-
-    /// The same on the stepped engine.
-    pub fn stepped() -> GpuSubject {
-        GpuSubject {
-            choice: instinct::gpu::ShaderChoice::Stepped,
-            ..GpuSubject::new()
         }
     }
 }
 
-impl Default for GpuSubject {
+impl Default for GpuSteppedSubject {
     fn default() -> Self {
-        GpuSubject::new()
+        GpuSteppedSubject::new()
     }
 }
 
-impl Subject for GpuSubject {
+impl Subject for GpuSteppedSubject {
     fn name(&self) -> &'static str {
-        match self.choice {
-            instinct::gpu::ShaderChoice::Stepped => "gpu-stepped",
-            _ => "gpu",
-        }
+        "gpu-stepped"
     }
     fn applies(&self, _model: &Model) -> bool {
         self.runtime.is_ok() || std::env::var("INSTINCT_REQUIRE_GPU").as_deref() == Ok("1")
@@ -305,7 +292,7 @@ impl Subject for GpuSubject {
             .as_ref()
             .map_err(|e| format!("INSTINCT_REQUIRE_GPU=1 but {e}"))?;
         let uploaded = runtime
-            .upload(std::slice::from_ref(model.valid()), self.choice)
+            .upload_stepped(std::slice::from_ref(model.valid()))
             .map_err(|e| e.to_string())?;
         let flat: Vec<f32> = inputs.iter().flatten().copied().collect();
         let out = uploaded

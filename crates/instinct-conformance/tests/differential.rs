@@ -4,7 +4,7 @@
 
 mod common;
 
-use instinct::{Engine, Model, PredictConfig};
+use instinct::{EngineChoice, Model, PredictConfig, RunError};
 use instinct_conformance::random_model::{
     RandomCase, random_case, random_extended_case, random_wide_case,
 };
@@ -189,11 +189,7 @@ fn random_models_with_extension_activations_match_the_f64_reference() {
             let rows: Vec<Vec<f32>> = (0..n)
                 .map(|i| case.inputs[i % case.inputs.len()].clone())
                 .collect();
-            let batch = parallel(
-                model,
-                &rows,
-                PredictConfig::new().with_engine(Engine::Batch),
-            );
+            let batch = parallel(model, &rows, PredictConfig::new().with_per_sample(false));
             let expected: Vec<Vec<f64>> = (0..n)
                 .map(|i| reference[i % reference.len()].clone())
                 .collect();
@@ -223,15 +219,40 @@ fn wide_random_models_run_on_every_cpu_engine_as_the_f64_reference() {
             let reference = f64_rows(case, model);
             let stats = ErrorStats::compare(&ours(model, &case.inputs), &reference, F32_VS_EXACT);
             prop_assert!(stats.passed(), "per sample: {stats:?}");
-            for engine in [Engine::PerSample, Engine::Batch] {
+            for per_sample in [true, false] {
                 for threads in [1, 2] {
                     let config = PredictConfig::new()
                         .with_threads(threads)
-                        .with_engine(engine);
+                        .with_per_sample(per_sample);
                     let rows = parallel(model, &case.inputs, config);
                     let stats = ErrorStats::compare(&rows, &reference, F32_VS_EXACT);
-                    prop_assert!(stats.passed(), "{engine:?} on {threads}: {stats:?}");
+                    prop_assert!(
+                        stats.passed(),
+                        "per sample {per_sample} on {threads}: {stats:?}"
+                    );
                 }
+            }
+            // Every CPU engine of the seam that applies (the static nets and the batched engine
+            // take dense chains of their shapes only, and say so).
+            for choice in EngineChoice::ALL {
+                if choice == EngineChoice::Gpu {
+                    continue;
+                }
+                let runner = match model.runner(choice, Some(2)) {
+                    Ok(r) => r,
+                    Err(RunError::NotApplicable { .. }) => continue,
+                    Err(e) => return Err(TestCaseError::fail(format!("{choice}: {e}"))),
+                };
+                let flat: Vec<f32> = case.inputs.iter().flatten().copied().collect();
+                let out = runner
+                    .run(case.inputs.len(), &flat)
+                    .map_err(|e| TestCaseError::fail(format!("{choice}: {e}")))?;
+                let rows: Vec<Vec<f64>> = out
+                    .chunks(model.output_size().max(1))
+                    .map(|r| r.iter().map(|&v| f64::from(v)).collect())
+                    .collect();
+                let stats = ErrorStats::compare(&rows, &reference, F32_VS_EXACT);
+                prop_assert!(stats.passed(), "{choice}: {stats:?}");
             }
             // The GPU code generators take every valid model too (their outputs are checked on
             // an adapter in gpu_random.rs).
@@ -262,7 +283,7 @@ fn the_per_sample_engine_is_bit_identical_to_predict_for_any_thread_count() {
             for threads in [1, 2, 3, 8] {
                 let config = PredictConfig::new()
                     .with_threads(threads)
-                    .with_engine(Engine::PerSample);
+                    .with_per_sample(true);
                 // Each sample runs the same code from zeroed memory, so results are bit-identical.
                 let stats = ErrorStats::compare(
                     &parallel(model, &case.inputs, config),

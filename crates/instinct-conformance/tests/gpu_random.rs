@@ -5,7 +5,7 @@
 //! `INSTINCT_REQUIRE_GPU=1`.
 
 use instinct::Model;
-use instinct::gpu::{GpuRuntime, ShaderChoice};
+use instinct::gpu::GpuRuntime;
 use instinct_conformance::random_model::{RandomCase, random_case, random_extended_case};
 use instinct_conformance::{ErrorStats, Tolerance, shaders_validate};
 
@@ -71,14 +71,14 @@ fn random_models_on_the_gpu_equal_the_interpreter() {
             model.predict_into(row, &mut memory, &mut output).is_ok()
                 && memory.iter().all(|v| v.is_finite())
         });
-        let mode = match seed % 3 {
-            0 => ShaderChoice::Only(instinct::wgsl::Mode::Specialized),
-            1 => ShaderChoice::Only(instinct::wgsl::Mode::Library),
-            _ => ShaderChoice::Stepped,
-        };
-        let uploaded = gpu
-            .upload(std::slice::from_ref(model.valid()), mode)
-            .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        let one = std::slice::from_ref(model.valid());
+        let mode = ["specialized", "library", "stepped"][(seed % 3) as usize];
+        let uploaded = match seed % 3 {
+            0 => gpu.upload(one, Some(instinct::wgsl::Mode::Specialized)),
+            1 => gpu.upload(one, Some(instinct::wgsl::Mode::Library)),
+            _ => gpu.upload_stepped(one),
+        }
+        .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         let flat: Vec<f32> = case.inputs.iter().flatten().copied().collect();
         let out = uploaded.predict_batch(0, &flat).unwrap();
         let gpu_rows: Vec<Vec<f64>> = out
@@ -100,7 +100,7 @@ fn random_models_on_the_gpu_equal_the_interpreter() {
         let stats = ErrorStats::compare(&gpu_rows, &cpu_rows, tolerance);
         assert!(
             stats.passed(),
-            "seed {seed} {mode:?}: {stats:?}\ninputs {:?}\ngpu {gpu_rows:?}\ncpu {cpu_rows:?}\nmodel {}",
+            "seed {seed} {mode}: {stats:?}\ninputs {:?}\ngpu {gpu_rows:?}\ncpu {cpu_rows:?}\nmodel {}",
             case.inputs,
             model.info().to_json_string()
         );

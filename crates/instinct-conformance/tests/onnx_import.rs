@@ -8,7 +8,7 @@
 mod common;
 
 use common::instmodel_rows;
-use instinct::{Engine, Model, PredictConfig};
+use instinct::{Model, PredictConfig};
 use std::path::PathBuf;
 
 fn root() -> PathBuf {
@@ -80,10 +80,12 @@ fn every_fixture_converts_and_matches_onnx_runtime_on_every_engine() {
         let inputs: Vec<Vec<f32>> = serde_json::from_value(expected["inputs"].clone()).unwrap();
         let want = oracle(&expected);
         let flat: Vec<f32> = inputs.iter().flatten().copied().collect();
-        for engine in [Engine::PerSample, Engine::Batch] {
-            let config = PredictConfig::new().with_threads(2).with_engine(engine);
+        for per_sample in [true, false] {
+            let config = PredictConfig::new()
+                .with_threads(2)
+                .with_per_sample(per_sample);
             let got = model.predict_parallel(&flat, config).unwrap().into_vec();
-            let d = against_onnx_runtime(&name, &format!("{engine:?}"), &got, &want);
+            let d = against_onnx_runtime(&name, &format!("per sample {per_sample}"), &got, &want);
             worst = worst.max(d);
         }
         // One sample at a time (the register chain, where the model is a narrow chain).

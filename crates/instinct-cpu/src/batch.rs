@@ -3,7 +3,6 @@
 //! bias and activation applied while the tile is in cache), every other instruction runs row by
 //! row, and tiles are spread over a rayon pool of an explicit size.
 
-use crate::parallel::Engine;
 use crate::plan::Step;
 use crate::{Interpreter, Plan, PredictConfig, PredictError};
 use instinct_kernels::fast::{self, Kind};
@@ -197,9 +196,9 @@ impl Interpreter {
         // Samples go in tiles for both engines (the per-sample engine then runs each row of a
         // tile on its own), so the work list is per tile, never per sample.
         let rows = tile_rows(self.required_memory());
-        let engine = config.engine();
+        let per_sample = config.per_sample();
         let work =
-            |(ins, outs): (&[f32], &mut [f32])| self.run_chunk(engine, ins, outs, keep.clone());
+            |(ins, outs): (&[f32], &mut [f32])| self.run_chunk(per_sample, ins, outs, keep.clone());
         let chunks = inputs
             .chunks(rows * fs)
             .zip(outputs.chunks_mut(rows * width));
@@ -215,17 +214,16 @@ impl Interpreter {
     }
 
     /// Runs one tile's worth of samples in this thread's tile memory.
-    fn run_chunk(&self, engine: Engine, inputs: &[f32], outputs: &mut [f32], keep: Range<usize>) {
+    fn run_chunk(&self, per_sample: bool, inputs: &[f32], outputs: &mut [f32], keep: Range<usize>) {
         let (fs, total, width) = (self.feature_size(), self.required_memory(), keep.len());
         let rows = inputs.len() / fs;
-        let chain = self.plan().chain.as_ref().filter(|chain| match engine {
-            Engine::PerSample => true,
-            // Measured (AVX-512, ns a sample, chain against tiles): dense layers of at most 16
+        let chain = self.plan().chain.as_ref().filter(|chain| {
+            // Per sample, always; in tiles, where faster. Measured (AVX-512, ns a sample, chain against tiles): dense layers of at most 16
             // outputs from at most 32 inputs are faster as a chain (2→7→1 15 against 27,
             // 2→7 tanh→1 29 against 50, iris 4→16→8→3 69 against 79); wider layers (8→32→32→1
             // 94 against 84) or elementwise steps with costly activations (4→10→6→1 with a
             // folded batch norm, costly activations: 131 against 94) are not.
-            Engine::Batch => fs <= small_chain::MAX_WIDTH && chain.is_dense_chain_at_most(16),
+            per_sample || (fs <= small_chain::MAX_WIDTH && chain.is_dense_chain_at_most(16))
         });
         if let Some(chain) = chain
             && keep == self.plan().output
@@ -244,13 +242,12 @@ impl Interpreter {
             for (row, x) in tile.chunks_exact_mut(total).zip(inputs.chunks_exact(fs)) {
                 self.plan().prepare(row, x);
             }
-            match engine {
-                Engine::Batch => self.plan().run_tile(&mut tile, rows),
-                Engine::PerSample => {
-                    for row in tile.chunks_exact_mut(total).take(rows) {
-                        self.plan().run(row);
-                    }
+            if per_sample {
+                for row in tile.chunks_exact_mut(total).take(rows) {
+                    self.plan().run(row);
                 }
+            } else {
+                self.plan().run_tile(&mut tile, rows);
             }
             for (row, y) in tile
                 .chunks_exact(total)

@@ -30,7 +30,7 @@ mod validation_data;
 pub use error::PredictError;
 pub use instinct_validate::ValidModel;
 pub use interpreter::Interpreter;
-pub use parallel::{Engine, ParallelOutput, PredictConfig};
+pub use parallel::{ParallelOutput, PredictConfig};
 pub use plan::Plan;
 pub use static_mlp::{Dense, Mlp1, Mlp2, Mlp3, StaticError, StaticNet};
 pub use validation_data::{VALIDATION_TOLERANCE, check_validation_data};

@@ -7,17 +7,7 @@ use crate::{Interpreter, PredictError};
 pub struct PredictConfig {
     threads: Option<usize>,
     slice: Option<(usize, usize)>,
-    engine: Engine,
-}
-
-/// How a batch of samples is computed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Engine {
-    /// Tiles of samples, DOT and ATTENTION as matrix products over the tile (the default).
-    #[default]
-    Batch,
-    /// One sample at a time through the interpreter.
-    PerSample,
+    per_sample: bool,
 }
 
 impl PredictConfig {
@@ -39,15 +29,17 @@ impl PredictConfig {
         self
     }
 
-    /// Chooses the engine (default: [`Engine::Batch`]).
-    pub fn with_engine(mut self, engine: Engine) -> PredictConfig {
-        self.engine = engine;
+    /// Computes one sample at a time through the interpreter (`true`) rather than in tiles of
+    /// samples with DOT and ATTENTION as matrix products over the tile (`false`, the default).
+    /// To choose among every engine, see `instinct::EngineChoice`.
+    pub fn with_per_sample(mut self, per_sample: bool) -> PredictConfig {
+        self.per_sample = per_sample;
         self
     }
 
-    /// The engine that will be used.
-    pub fn engine(&self) -> Engine {
-        self.engine
+    /// Whether samples are computed one at a time.
+    pub fn per_sample(&self) -> bool {
+        self.per_sample
     }
 
     /// The thread count that will be used.

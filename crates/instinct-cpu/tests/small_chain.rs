@@ -3,7 +3,7 @@
 //! NaN and infinities included, on random dense chains and on sequential models with
 //! elementwise steps; so do batch calls, which use it where it wins.
 
-use instinct_cpu::{Engine, Interpreter, PredictConfig};
+use instinct_cpu::{Interpreter, PredictConfig};
 use instinct_format::{Activation, Limits, ModelBuilder};
 use instinct_kernels::simd::{Level, level};
 use instinct_validate::validate;
@@ -63,13 +63,15 @@ fn agrees_with_the_plan(
         inputs.extend_from_slice(&x);
         expected_rows.extend_from_slice(expected);
     }
-    for engine in [Engine::Batch, Engine::PerSample] {
-        let config = PredictConfig::new().with_threads(1).with_engine(engine);
+    for per_sample in [false, true] {
+        let config = PredictConfig::new()
+            .with_threads(1)
+            .with_per_sample(per_sample);
         let got = interp.predict_batch(&inputs, config).unwrap();
         for (i, (g, w)) in got.iter().zip(&expected_rows).enumerate() {
             assert!(
                 same(*g, *w),
-                "case {case}, {engine:?}, value {i}: {g} vs {w}\n{context}"
+                "case {case}, per sample {per_sample}, value {i}: {g} vs {w}\n{context}"
             );
         }
     }

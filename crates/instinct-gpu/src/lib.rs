@@ -29,5 +29,5 @@ mod stepped;
 pub use dense::GpuDenseNet;
 pub use error::GpuError;
 pub use instinct_wgsl::Mode;
-pub use runtime::{Engine, GpuModels, GpuOptions, GpuRuntime, ShaderChoice};
+pub use runtime::{GpuModels, GpuOptions, GpuRuntime};
 pub use wgpu;

@@ -35,29 +35,19 @@ impl GpuOptions {
     }
 }
 
-/// Which engine runs a model.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum ShaderChoice {
-    /// One invocation per sample when one sample fits Mesa's loop budget (the specialised
-    /// shader, else the library); otherwise the stepped engine. The same choice on every
-    /// adapter: a model too large for that budget is also one that gains from running its rows
-    /// in parallel.
-    #[default]
-    Auto,
-    /// One invocation per sample in this mode (a software adapter refuses a model over its loop
-    /// budget).
-    Only(Mode),
-    /// The stepped engine: one dispatch per step of each instruction over the whole batch
-    /// ([`instinct_wgsl::SteppedPlan`]); any model that fits the compute buffer, on any adapter.
+/// How an upload runs a model: one invocation per sample with `predict` written in a
+/// [`Mode`], or the stepped engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Schedule {
+    PerSample(Mode),
     Stepped,
 }
 
-/// How an uploaded model runs.
+/// What an upload was asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
-    /// One invocation per sample, `predict` written in this mode.
-    PerSample(Mode),
-    /// The stepped engine.
+enum Placement {
+    Auto,
+    Only(Mode),
     Stepped,
 }
 
@@ -227,12 +217,28 @@ impl GpuRuntime {
         &self.inner.queue
     }
 
-    /// Uploads `models` into one storage buffer and builds each one's pipeline.
-    pub fn upload(
-        &self,
-        models: &[ValidModel],
-        choice: ShaderChoice,
-    ) -> Result<GpuModels, GpuError> {
+    /// Uploads `models` into one storage buffer and builds each one's pipeline: one invocation
+    /// per sample with `predict` written in `mode`, or, with `None`, as fits: the specialised
+    /// shader, else the library, when one sample fits Mesa's loop budget (the same choice on
+    /// every adapter: a model too large for that budget is also one that gains from running its
+    /// rows in parallel), otherwise the stepped engine. A software adapter refuses a `mode` over
+    /// its loop budget.
+    pub fn upload(&self, models: &[ValidModel], mode: Option<Mode>) -> Result<GpuModels, GpuError> {
+        let choice = match mode {
+            Some(mode) => Placement::Only(mode),
+            None => Placement::Auto,
+        };
+        self.upload_as(models, choice)
+    }
+
+    /// [`upload`](Self::upload) on the stepped engine: one dispatch per step of each instruction
+    /// over the whole batch ([`instinct_wgsl::SteppedPlan`]); any model that fits the compute
+    /// buffer, on any adapter.
+    pub fn upload_stepped(&self, models: &[ValidModel]) -> Result<GpuModels, GpuError> {
+        self.upload_as(models, Placement::Stepped)
+    }
+
+    fn upload_as(&self, models: &[ValidModel], choice: Placement) -> Result<GpuModels, GpuError> {
         let mut pack = ModelPack::new();
         let mut entries = Vec::with_capacity(models.len());
         let mut stepped = None;
@@ -242,12 +248,12 @@ impl GpuRuntime {
             let offset = pack
                 .push(&blob)
                 .map_err(|source| GpuError::Blob { model: m, source })?;
-            let run = match self.engine_for(m, &blob, choice)? {
-                Engine::PerSample(mode) => Run::PerSample {
+            let run = match self.schedule_for(m, &blob, choice)? {
+                Schedule::PerSample(mode) => Run::PerSample {
                     mode,
                     pipeline: self.pipeline(m, &blob, mode)?,
                 },
-                Engine::Stepped => {
+                Schedule::Stepped => {
                     if stepped.is_none() {
                         stepped = Some(SteppedPipelines::new(&self.inner, &self.description())?);
                     }
@@ -289,27 +295,27 @@ impl GpuRuntime {
 
     /// Uploads one model.
     pub fn load(&self, model: &ValidModel) -> Result<GpuModels, GpuError> {
-        self.upload(std::slice::from_ref(model), ShaderChoice::Auto)
+        self.upload(std::slice::from_ref(model), None)
     }
 
-    /// The engine a model runs in, or why it cannot run here.
-    fn engine_for(
+    /// How a model runs, or why it cannot run here.
+    fn schedule_for(
         &self,
         m: usize,
         blob: &GpuModel,
-        choice: ShaderChoice,
-    ) -> Result<Engine, GpuError> {
+        choice: Placement,
+    ) -> Result<Schedule, GpuError> {
         let within = |mode| standalone_loop_iterations(blob, mode) <= LOOP_CAP;
         match choice {
-            ShaderChoice::Stepped => Ok(Engine::Stepped),
-            ShaderChoice::Auto => Ok([Mode::Specialized, Mode::Library]
+            Placement::Stepped => Ok(Schedule::Stepped),
+            Placement::Auto => Ok([Mode::Specialized, Mode::Library]
                 .into_iter()
                 .find(|&mode| within(mode))
-                .map_or(Engine::Stepped, Engine::PerSample)),
-            ShaderChoice::Only(mode) if within(mode) || !self.is_software() => {
-                Ok(Engine::PerSample(mode))
+                .map_or(Schedule::Stepped, Schedule::PerSample)),
+            Placement::Only(mode) if within(mode) || !self.is_software() => {
+                Ok(Schedule::PerSample(mode))
             }
-            ShaderChoice::Only(mode) => Err(GpuError::LoopBudget {
+            Placement::Only(mode) => Err(GpuError::LoopBudget {
                 model: m,
                 adapter: self.description(),
                 needed: standalone_loop_iterations(blob, mode),
@@ -424,12 +430,20 @@ impl GpuModels {
         self.entries.is_empty()
     }
 
-    /// The engine model `model` runs on.
-    pub fn engine(&self, model: usize) -> Option<Engine> {
-        self.entries.get(model).map(|e| match &e.run {
-            Run::PerSample { mode, .. } => Engine::PerSample(*mode),
-            Run::Stepped(_) => Engine::Stepped,
+    /// The shader mode model `model` runs in, one invocation per sample; `None` on the stepped
+    /// engine (or for no such model: see [`is_stepped`](Self::is_stepped)).
+    pub fn mode(&self, model: usize) -> Option<Mode> {
+        self.entries.get(model).and_then(|e| match &e.run {
+            Run::PerSample { mode, .. } => Some(*mode),
+            Run::Stepped(_) => None,
         })
+    }
+
+    /// Whether model `model` runs on the stepped engine.
+    pub fn is_stepped(&self, model: usize) -> bool {
+        self.entries
+            .get(model)
+            .is_some_and(|e| matches!(e.run, Run::Stepped(_)))
     }
 
     fn entry(&self, model: usize) -> Result<&Entry, GpuError> {

@@ -4,7 +4,7 @@
 use instinct_batched::{Architecture, BatchedError, BatchedInference, LayerSpec};
 use instinct_cpu::Interpreter;
 use instinct_format::{Activation, Instruction, Limits, ModelInfo};
-use instinct_gpu::{Engine, GpuDenseNet, GpuError, GpuRuntime, Mode, ShaderChoice};
+use instinct_gpu::{GpuDenseNet, GpuError, GpuRuntime, Mode};
 
 fn runtime() -> Option<GpuRuntime> {
     match GpuRuntime::new() {
@@ -76,10 +76,7 @@ fn a_chain_over_the_per_sample_loop_budget_runs_layer_by_layer_and_in_steps() {
     let model = instinct_validate::validate(&info, &Limits::default()).unwrap();
     if gpu.is_software() {
         // One invocation per sample would exceed the software driver's budget: refused.
-        let refused = gpu.upload(
-            std::slice::from_ref(&model),
-            ShaderChoice::Only(Mode::Specialized),
-        );
+        let refused = gpu.upload(std::slice::from_ref(&model), Some(Mode::Specialized));
         assert!(matches!(refused, Err(GpuError::LoopBudget { .. })));
     }
     let mut net = GpuDenseNet::from_model(&gpu, &model).unwrap();
@@ -98,7 +95,7 @@ fn a_chain_over_the_per_sample_loop_budget_runs_layer_by_layer_and_in_steps() {
     }
     // Uploaded as any other model, it runs in steps.
     let uploaded = gpu.load(&model).unwrap();
-    assert_eq!(uploaded.engine(0), Some(Engine::Stepped));
+    assert!(uploaded.is_stepped(0));
     let out = uploaded.predict_batch(0, &inputs).unwrap();
     assert_close(&out, &expected, "1024→2048→64→10 in steps");
 }

@@ -5,7 +5,7 @@
 
 use instinct_cpu::Interpreter;
 use instinct_format::{Limits, ModelInfo};
-use instinct_gpu::{Engine, GpuError, GpuRuntime, Mode, ShaderChoice};
+use instinct_gpu::{GpuError, GpuModels, GpuRuntime, Mode};
 use instinct_validate::ValidModel;
 use std::path::PathBuf;
 
@@ -92,15 +92,15 @@ fn worst(model: &ValidModel, inputs: &[Vec<f32>], gpu: &[f32]) -> f64 {
 #[test]
 fn every_fixture_equals_the_interpreter_in_both_modes_and_in_steps() {
     let Some(gpu) = runtime() else { return };
-    for mode in [
-        ShaderChoice::Only(Mode::Specialized),
-        ShaderChoice::Only(Mode::Library),
-        ShaderChoice::Stepped,
-    ] {
+    // A shader mode, or the stepped engine (`None`).
+    for mode in [Some(Mode::Specialized), Some(Mode::Library), None] {
         for (name, model, inputs) in fixtures() {
-            let models = gpu
-                .upload(std::slice::from_ref(&model), mode)
-                .unwrap_or_else(|e| panic!("{name} {mode:?}: {e}"));
+            let one = std::slice::from_ref(&model);
+            let uploaded: Result<GpuModels, GpuError> = match mode {
+                Some(m) => gpu.upload(one, Some(m)),
+                None => gpu.upload_stepped(one),
+            };
+            let models = uploaded.unwrap_or_else(|e| panic!("{name} {mode:?}: {e}"));
             let flat: Vec<f32> = inputs.iter().flatten().copied().collect();
             let out = models.predict_batch(0, &flat).unwrap();
             let w = worst(&model, &inputs, &out);
@@ -115,7 +115,7 @@ fn several_models_share_one_buffer() {
     let Some(gpu) = runtime() else { return };
     let cases: Vec<_> = fixtures().into_iter().take(4).collect();
     let models: Vec<ValidModel> = cases.iter().map(|c| c.1.clone()).collect();
-    let uploaded = gpu.upload(&models, ShaderChoice::Auto).unwrap();
+    let uploaded = gpu.upload(&models, None).unwrap();
     assert_eq!(uploaded.len(), 4);
     // In reverse order, so a wrong model offset cannot pass by accident.
     for (i, (name, model, inputs)) in cases.iter().enumerate().rev() {
@@ -167,7 +167,7 @@ fn the_software_loop_budget_is_respected_at_its_boundary() {
         let largest = (1..2000).take_while(|&n| fits(n)).last().unwrap();
         let model = adds(largest, WIDTH);
         let uploaded = gpu
-            .upload(std::slice::from_ref(&model), ShaderChoice::Only(mode))
+            .upload(std::slice::from_ref(&model), Some(mode))
             .unwrap();
         let out = uploaded.predict_batch(0, &flat).unwrap();
         let w = worst(&model, &inputs, &out);
@@ -177,7 +177,7 @@ fn the_software_loop_budget_is_respected_at_its_boundary() {
         );
         // One more is refused, not silently wrong.
         let over = adds(largest + 1, WIDTH);
-        let refused = gpu.upload(std::slice::from_ref(&over), ShaderChoice::Only(mode));
+        let refused = gpu.upload(std::slice::from_ref(&over), Some(mode));
         assert!(
             matches!(refused, Err(GpuError::LoopBudget { .. })),
             "{mode:?}: {largest} + 1 adds not refused"
@@ -233,12 +233,12 @@ fn a_model_over_the_loop_budget_runs_in_steps() {
     for mode in [Mode::Specialized, Mode::Library] {
         assert!(instinct_wgsl::standalone_loop_iterations(&blob, mode) > instinct_wgsl::LOOP_CAP);
         if gpu.is_software() {
-            let refused = gpu.upload(std::slice::from_ref(&model), ShaderChoice::Only(mode));
+            let refused = gpu.upload(std::slice::from_ref(&model), Some(mode));
             assert!(matches!(refused, Err(GpuError::LoopBudget { .. })));
         }
     }
     let uploaded = gpu.load(&model).unwrap();
-    assert_eq!(uploaded.engine(0), Some(Engine::Stepped));
+    assert!(uploaded.is_stepped(0) && uploaded.mode(0).is_none());
     let inputs: Vec<Vec<f32>> = (0..5)
         .map(|r| {
             (0..300)

@@ -40,8 +40,8 @@ pub use instinct_validate as validate;
 pub use instinct_wgsl as wgsl;
 
 pub use instinct_cpu::{
-    Dense, Engine, Interpreter, Mlp1, Mlp2, Mlp3, ParallelOutput, PredictConfig, PredictError,
-    StaticError, StaticNet,
+    Dense, Interpreter, Mlp1, Mlp2, Mlp3, ParallelOutput, PredictConfig, PredictError, StaticError,
+    StaticNet,
 };
 pub use instinct_format::{
     Activation, FormatError, IdMap, Instruction, Limits, ModelBuilder, ModelInfo, ValidationData,

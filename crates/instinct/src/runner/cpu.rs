@@ -3,7 +3,7 @@
 //! the shapes of [`STATIC_SHAPES`] ([`StaticRunner`], rows split over scoped threads).
 
 use super::{RunError, Runner, check_lengths};
-use crate::{Engine, Mlp2, Mlp3, Model, PredictConfig, StaticError, StaticNet};
+use crate::{Mlp2, Mlp3, Model, PredictConfig, StaticError, StaticNet};
 
 /// The interpreter (`per_sample`) or the batch engine on a model.
 pub(crate) struct LibraryRunner<'m> {
@@ -20,15 +20,10 @@ impl<'m> LibraryRunner<'m> {
         threads: usize,
         reason: String,
     ) -> LibraryRunner<'m> {
-        let engine = if per_sample {
-            Engine::PerSample
-        } else {
-            Engine::Batch
-        };
         LibraryRunner {
             model,
             config: PredictConfig::new()
-                .with_engine(engine)
+                .with_per_sample(per_sample)
                 .with_threads(threads),
             per_sample,
             reason,

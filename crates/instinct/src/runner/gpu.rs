@@ -49,11 +49,11 @@ impl GpuRunner {
                     engine: "gpu",
                     why: e.to_string(),
                 })?;
-                let how = match models.engine(0) {
-                    Some(crate::gpu::Engine::PerSample(mode)) => {
-                        format!("one invocation per sample, {mode:?} shader")
+                let how = match models.mode(0) {
+                    Some(mode) => format!("one invocation per sample, {mode:?} shader"),
+                    None => {
+                        "stepped: one dispatch per instruction step over all samples".to_string()
                     }
-                    _ => "stepped: one dispatch per instruction step over all samples".to_string(),
                 };
                 (Run::Uploaded(models), how)
             }
