@@ -2,7 +2,7 @@
 //! `cargo bench -p instinct-benches --bench peers`. Prints a markdown table (medians of 5 runs).
 //! ONNX Runtime is measured by `benches/onnxruntime_bench.py` (see docs/PERFORMANCE.md).
 
-use instinct::{Activation, Mlp2, Mlp3, Model, PredictConfig};
+use instinct::{Activation, EngineChoice, Mlp2, Mlp3, Model};
 use instinct_benches::handwritten::{Layer, rational_tanh};
 use instinct_benches::{inputs, model_path};
 use std::hint::black_box;
@@ -49,25 +49,20 @@ fn throughput() {
     println!("| engine | samples/s | GFLOP/s | ns/sample |\n|---|---|---|---|");
     let mut out = vec![0.0f32; n * 200];
     for threads in [1, 2] {
-        let config = PredictConfig::new().with_threads(threads);
-        let t = median(|| {
-            ours.interpreter()
-                .predict_batch_into(black_box(&x), &mut out, config)
-                .unwrap()
-        });
-        row(&format!("instinct batch, {threads} thread(s)"), n, t, flops);
-        let config = config.with_per_sample(true);
-        let t = median(|| {
-            ours.interpreter()
-                .predict_batch_into(black_box(&x), &mut out, config)
-                .unwrap()
-        });
-        row(
-            &format!("instinct per-sample, {threads} thread(s)"),
-            n,
-            t,
-            flops,
-        );
+        // The engines through the library's seam, as every user gets them.
+        for (choice, label) in [
+            (EngineChoice::Batch, "batch"),
+            (EngineChoice::Interpreter, "per-sample"),
+        ] {
+            let runner = ours.runner(choice, Some(threads)).unwrap();
+            let t = median(|| runner.run_into(n, black_box(&x), &mut out).unwrap());
+            row(
+                &format!("instinct {label}, {threads} thread(s)"),
+                n,
+                t,
+                flops,
+            );
+        }
         let t = median(|| {
             let config = instmodel_inference::PredictConfig::new().with_threads(threads);
             black_box(theirs.predict_parallel(black_box(&x), config).unwrap());
