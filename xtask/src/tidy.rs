@@ -80,43 +80,122 @@ mod tests {
         assert!(!config.contains(concat!("target-cpu", "=native")));
     }
 
+    /// The edges between the workspace's crates that ARCHITECTURE.md allows: (from, to, kind),
+    /// kind `normal` or `dev`. Anything else is a new edge, which is a change to that file and
+    /// to this list.
+    const ALLOWED_EDGES: &[(&str, &str, &str)] = &[
+        ("instinct-format", "instinct-kernels", "normal"),
+        ("instinct-validate", "instinct-format", "normal"),
+        ("instinct-validate", "instinct-workcount", "dev"),
+        ("instinct-cpu", "instinct-format", "normal"),
+        ("instinct-cpu", "instinct-validate", "normal"),
+        ("instinct-cpu", "instinct-kernels", "normal"),
+        ("instinct-cpu", "instinct-workcount", "dev"),
+        ("instinct-batched", "instinct-format", "normal"),
+        ("instinct-batched", "instinct-validate", "normal"),
+        ("instinct-batched", "instinct-kernels", "normal"),
+        ("instinct-batched", "instinct-cpu", "dev"),
+        ("instinct-train", "instinct-format", "normal"),
+        ("instinct-train", "instinct-validate", "normal"),
+        ("instinct-train", "instinct-kernels", "normal"),
+        ("instinct-onnx", "instinct-format", "normal"),
+        ("instinct-onnx", "instinct-validate", "normal"),
+        ("instinct-onnx", "instinct-workcount", "dev"),
+        ("instinct-wgsl", "instinct-format", "normal"),
+        ("instinct-wgsl", "instinct-validate", "normal"),
+        ("instinct-wgsl", "instinct-workcount", "dev"),
+        ("instinct-gpu", "instinct-format", "normal"),
+        ("instinct-gpu", "instinct-validate", "normal"),
+        ("instinct-gpu", "instinct-wgsl", "normal"),
+        ("instinct-gpu", "instinct-batched", "normal"),
+        ("instinct-gpu", "instinct-cpu", "dev"),
+        ("instinct", "instinct-format", "normal"),
+        ("instinct", "instinct-validate", "normal"),
+        ("instinct", "instinct-kernels", "normal"),
+        ("instinct", "instinct-cpu", "normal"),
+        ("instinct", "instinct-batched", "normal"),
+        ("instinct", "instinct-wgsl", "normal"),
+        ("instinct", "instinct-gpu", "normal"),
+        ("instinct", "instinct-train", "normal"),
+        ("instinct", "instinct-onnx", "normal"),
+        ("instinct-cli", "instinct", "normal"),
+        ("instinct-conformance", "instinct", "normal"),
+        ("instinct-conformance", "instinct-format", "normal"),
+        ("instinct-conformance", "instinct-validate", "normal"),
+        ("instinct-conformance", "instinct-kernels", "normal"),
+        ("instinct-conformance", "instinct-cpu", "normal"),
+        ("instinct-conformance", "instinct-onnx", "dev"),
+        ("instinct-benches", "instinct", "normal"),
+        ("instinct-fuzz", "instinct", "normal"),
+        ("instinct-fuzz", "instinct-cli", "normal"),
+    ];
+
     #[test]
-    fn the_forbidden_dependency_edges_of_architecture_md_are_absent() {
-        // (crate, crates it must not depend on, not even for tests)
-        for (krate, forbidden) in [
-            ("instinct-kernels", &["instinct-format"][..]),
-            ("instinct-wgsl", &["wgpu"][..]),
-            ("instinct-train", &["instinct-cpu"][..]),
-            ("instinct-cpu", &["instinct-train"][..]),
-            (
-                "instinct-onnx",
-                &[
-                    "instinct-cpu",
-                    "instinct-kernels",
-                    "instinct-train",
-                    "instinct",
-                ][..],
-            ),
-        ] {
-            let manifest =
-                std::fs::read_to_string(root().join("crates").join(krate).join("Cargo.toml"))
-                    .unwrap();
-            for f in forbidden {
-                let named = manifest
-                    .lines()
-                    .any(|l| l.split(['.', ' ', '=']).next() == Some(f));
-                assert!(!named, "{krate} depends on {f}");
+    fn the_dependency_edges_are_those_architecture_md_allows() {
+        // The edges as cargo resolves them (every manifest, every kind of dependency).
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = std::process::Command::new(cargo)
+            .args([
+                "metadata",
+                "--format-version",
+                "1",
+                "--no-deps",
+                "--offline",
+            ])
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let packages = metadata["packages"].as_array().unwrap();
+        let ours: std::collections::BTreeSet<&str> = packages
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        let mut edges = std::collections::BTreeSet::new();
+        for p in packages {
+            for d in p["dependencies"].as_array().unwrap() {
+                let to = d["name"].as_str().unwrap();
+                if ours.contains(to) {
+                    let kind = d["kind"].as_str().unwrap_or("normal");
+                    edges.insert((p["name"].as_str().unwrap(), to, kind));
+                }
             }
         }
-        // batched → cpu only as the test oracle.
-        let batched =
-            std::fs::read_to_string(root().join("crates/instinct-batched/Cargo.toml")).unwrap();
-        let (main, _) = batched
-            .split_once("[dev-dependencies]")
-            .unwrap_or((&batched, ""));
+        let allowed: std::collections::BTreeSet<_> = ALLOWED_EDGES.iter().copied().collect();
+        let new: Vec<_> = edges.difference(&allowed).collect();
+        let gone: Vec<_> = allowed.difference(&edges).collect();
         assert!(
-            !main.lines().any(|l| l.starts_with("instinct-cpu")),
-            "batched depends on cpu"
+            new.is_empty() && gone.is_empty(),
+            "edges not in ARCHITECTURE.md's list: {new:?}; listed edges that no longer exist: {gone:?}"
+        );
+        // The forbidden ones, named: kernels depends on nothing of ours, wgsl has no wgpu, and
+        // train and cpu stay apart (they share kernels).
+        for (from, to) in [
+            ("instinct-kernels", "instinct-format"),
+            ("instinct-train", "instinct-cpu"),
+            ("instinct-cpu", "instinct-train"),
+        ] {
+            assert!(
+                !edges.iter().any(|e| e.0 == from && e.1 == to),
+                "{from} → {to}"
+            );
+        }
+        let wgsl = packages
+            .iter()
+            .find(|p| p["name"] == "instinct-wgsl")
+            .unwrap();
+        assert!(
+            !wgsl["dependencies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["name"] == "wgpu"),
+            "instinct-wgsl depends on wgpu"
         );
     }
 

@@ -59,7 +59,9 @@ pub fn runner<'m>(
 /// other exit 1.
 pub fn failure(e: RunError) -> Failure {
     match e {
-        RunError::ThreadSpawn { .. } => Failure::unreadable(anyhow!("{e}; use --threads")),
+        RunError::ThreadSpawn { threads, source } => Failure::unreadable(anyhow!(
+            "cannot start {threads} threads: {source}; ask for fewer with --threads"
+        )),
         other => Failure::invalid(anyhow!("{other}")),
     }
 }

@@ -8,6 +8,7 @@ mod output;
 mod plot;
 mod predict;
 mod train;
+mod train_options;
 mod validate;
 mod wgsl;
 

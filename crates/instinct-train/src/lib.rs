@@ -64,6 +64,7 @@ pub mod import;
 pub mod nn;
 pub mod optim;
 mod param;
+pub mod recipe;
 mod rng;
 mod spatial;
 mod tape;
