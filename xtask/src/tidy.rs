@@ -107,7 +107,7 @@ mod tests {
         ("instinct-gpu", "instinct-format", "normal"),
         ("instinct-gpu", "instinct-validate", "normal"),
         ("instinct-gpu", "instinct-wgsl", "normal"),
-        ("instinct-gpu", "instinct-batched", "normal"),
+        ("instinct-gpu", "instinct-batched", "dev"),
         ("instinct-gpu", "instinct-cpu", "dev"),
         ("instinct", "instinct-format", "normal"),
         ("instinct", "instinct-validate", "normal"),

@@ -1,12 +1,10 @@
 //! `GpuDenseNet`: chains of dense layers run layer by layer, one dispatch per layer over every
 //! row (one invocation per row and output): large batches of a DOT-chain model, and many models
-//! of one architecture at once (instinct-batched's weights, one dispatch per layer for all
-//! models). On Mesa's software drivers a layer whose kernel would pass their loop budget (over
+//! of one architecture at once (one dispatch per layer for all models). On Mesa's software drivers a layer whose kernel would pass their loop budget (over
 //! half a million inputs, or a softmax over more than 21,844 outputs) is refused.
 
 use crate::error::GpuError;
 use crate::runtime::{GpuRuntime, binding_limit, workgroups};
-use instinct_batched::{BatchedInference, BatchedWeights};
 use instinct_format::Activation;
 use instinct_validate::ValidModel;
 use instinct_wgsl::{
@@ -41,17 +39,43 @@ impl GpuDenseNet {
     /// A format model that is a chain of DOTs (each with its activation, on the DOT or in an
     /// ACTIVATION right after it).
     pub fn from_model(runtime: &GpuRuntime, model: &ValidModel) -> Result<GpuDenseNet, GpuError> {
-        let batch = BatchedInference::from_models(std::slice::from_ref(model))?;
-        GpuDenseNet::from_batched(runtime, batch.weights())
+        GpuDenseNet::from_models(runtime, std::slice::from_ref(model))
     }
 
-    /// Every model of an instinct-batched set (all must be loaded).
-    pub fn from_batched(
+    /// Many models of one architecture (chains of DOTs of the same sizes and activations), run
+    /// together: each layer's weights of every model side by side, `[model][out][in]`, then its
+    /// biases, `[model][out]`.
+    pub fn from_models(
         runtime: &GpuRuntime,
-        weights: &BatchedWeights,
+        models: &[ValidModel],
     ) -> Result<GpuDenseNet, GpuError> {
-        if let Some(model) = weights.first_unloaded() {
-            return Err(instinct_batched::BatchedError::NotLoaded { model }.into());
+        let chains = models
+            .iter()
+            .enumerate()
+            .map(|(m, model)| {
+                model.dot_chain().map_err(|e| GpuError::NotAChain {
+                    model: m,
+                    why: e.to_string(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let Some(first) = chains.first() else {
+            return Err(GpuError::NotAChain {
+                model: 0,
+                why: "no models".into(),
+            });
+        };
+        for (m, chain) in chains.iter().enumerate().skip(1) {
+            let same = chain.len() == first.len()
+                && chain.iter().zip(first).all(|(a, b)| {
+                    (a.inputs, a.outputs, a.activation) == (b.inputs, b.outputs, b.activation)
+                });
+            if !same {
+                return Err(GpuError::NotAChain {
+                    model: m,
+                    why: "its layers differ from model 0's (sizes or activations)".into(),
+                });
+            }
         }
         let mut data: Vec<f32> = Vec::new();
         let mut layers = Vec::new();
@@ -62,14 +86,20 @@ impl GpuDenseNet {
                 limit: 4 * u32::MAX as u64,
             })
         };
-        for (l, spec) in weights.architecture().layers.iter().enumerate() {
+        for (l, spec) in first.iter().enumerate() {
             let weights_at = word(data.len())?;
-            data.extend_from_slice(weights.weights(l));
+            for (model, chain) in models.iter().zip(&chains) {
+                for row in &model.info().weights[chain[l].slot] {
+                    data.extend_from_slice(row);
+                }
+            }
             let bias_at = word(data.len())?;
-            data.extend_from_slice(weights.bias(l));
+            for (model, chain) in models.iter().zip(&chains) {
+                data.extend_from_slice(&model.info().bias[chain[l].slot]);
+            }
             layers.push(Layer {
-                inputs: spec.input_size,
-                outputs: spec.output_size,
+                inputs: spec.inputs,
+                outputs: spec.outputs,
                 activation: spec.activation,
                 weights_at,
                 bias_at,
@@ -98,7 +128,7 @@ impl GpuDenseNet {
         Ok(GpuDenseNet {
             runtime: runtime.clone(),
             layers,
-            models: weights.models(),
+            models: models.len(),
             weights: weights_buffer,
             dense,
             tiled,

@@ -121,10 +121,15 @@ pub enum GpuError {
         /// The most the device allows (its per-dimension limit squared).
         limit: u64,
     },
-    /// The layer-by-layer engine takes chains of DOTs (with their activations) only, and every
-    /// model of a batch loaded.
-    #[error("{0}")]
-    Dense(#[from] instinct_batched::BatchedError),
+    /// The layer-by-layer engine takes chains of DOTs (with their activations) only, every
+    /// model of a batch of the same sizes and activations.
+    #[error("model {model} cannot run layer by layer: {why}")]
+    NotAChain {
+        /// The model (0 for a single one).
+        model: usize,
+        /// Why not.
+        why: String,
+    },
     /// Inputs of the wrong length for the layer-by-layer engine.
     #[error("{len} input values for {models} models × {rows} rows × {inputs} inputs")]
     DenseInputs {

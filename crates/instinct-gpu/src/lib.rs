@@ -4,7 +4,7 @@
 //! [`GpuModels::predict_batch`] runs one invocation per sample. On Mesa's software drivers a
 //! model whose shader would exceed their loop budget is refused instead of silently computing
 //! garbage. [`GpuDenseNet`] runs chains of dense layers one dispatch per layer: large batches of
-//! a DOT-chain model of any size, and many models of one architecture (instinct-batched) at
+//! a DOT-chain model of any size, and many models of one architecture at
 //! once.
 //!
 //! ```no_run

@@ -1,10 +1,11 @@
 //! The layer-by-layer engine against the CPU: a DOT chain too large for a per-sample shader on
 //! Mesa's software drivers, and many models of one architecture against instinct-batched.
 
-use instinct_batched::{Architecture, BatchedError, BatchedInference, LayerSpec};
+use instinct_batched::BatchedInference;
 use instinct_cpu::Interpreter;
-use instinct_format::{Activation, Instruction, Limits, ModelInfo};
+use instinct_format::{Activation, Instruction, Limits, ModelBuilder, ModelInfo};
 use instinct_gpu::{GpuDenseNet, GpuError, GpuRuntime, Mode};
+use instinct_validate::ValidModel;
 
 fn runtime() -> Option<GpuRuntime> {
     match GpuRuntime::new() {
@@ -103,32 +104,26 @@ fn a_chain_over_the_per_sample_loop_budget_runs_layer_by_layer_and_in_steps() {
 #[test]
 fn many_models_in_one_dispatch_per_layer_equal_instinct_batched() {
     let Some(gpu) = runtime() else { return };
-    let arch = Architecture::new(vec![
-        LayerSpec::new(6, 9, Some(Activation::Tanh)),
-        LayerSpec::new(9, 5, None),
-        LayerSpec::new(5, 4, Some(Activation::Softmax)),
-    ]);
+    let shape = [
+        (6, 9, Some(Activation::Tanh)),
+        (9, 5, None),
+        (5, 4, Some(Activation::Softmax)),
+    ];
     let models = 40;
-    let mut batch = BatchedInference::new(models, arch).unwrap();
-    for m in 0..models {
-        let layers: Vec<(Vec<f32>, Vec<f32>)> = [(6, 9), (9, 5), (5, 4)]
-            .iter()
-            .enumerate()
-            .map(|(l, &(i, o))| {
-                (
-                    values(i * o, m * 3 + l, 0.6),
-                    values(o, m * 3 + l + 50, 0.2),
-                )
-            })
-            .collect();
-        let refs: Vec<(&[f32], &[f32])> = layers
-            .iter()
-            .map(|(w, b)| (w.as_slice(), b.as_slice()))
-            .collect();
-        batch.set_model(m, &refs).unwrap();
-    }
-    let net = GpuDenseNet::from_batched(&gpu, batch.weights()).unwrap();
+    let valid: Vec<ValidModel> = (0..models)
+        .map(|m| {
+            let mut b = ModelBuilder::with_feature_size(6);
+            for (l, &(i, o, act)) in shape.iter().enumerate() {
+                let w = values(i * o, m * 3 + l, 0.6);
+                let rows = w.chunks(i).map(<[f32]>::to_vec).collect();
+                b = b.dense(rows, values(o, m * 3 + l + 50, 0.2), act);
+            }
+            instinct_validate::validate(&b.build().unwrap(), &Limits::default()).unwrap()
+        })
+        .collect();
+    let net = GpuDenseNet::from_models(&gpu, &valid).unwrap();
     assert_eq!(net.models(), models);
+    let batch = BatchedInference::from_models(&valid).unwrap();
     for k in [1, 3] {
         let inputs = values(models * k * 6, k, 1.5);
         let out = net.forward(&inputs, k).unwrap();
@@ -142,12 +137,11 @@ fn many_models_in_one_dispatch_per_layer_equal_instinct_batched() {
 #[test]
 fn what_the_layer_engine_cannot_run_is_an_error() {
     let Some(gpu) = runtime() else { return };
-    let arch = Architecture::new(vec![LayerSpec::new(2, 3, None)]);
-    let batch = BatchedInference::new(4, arch).unwrap();
-    let e = GpuDenseNet::from_batched(&gpu, batch.weights())
-        .err()
-        .unwrap();
-    assert_eq!(e, GpuError::Dense(BatchedError::NotLoaded { model: 0 }));
+    // Models of different shapes cannot share the dispatches.
+    let a = instinct_validate::validate(&chain(&[2, 3], &[None]), &Limits::default()).unwrap();
+    let b = instinct_validate::validate(&chain(&[2, 4], &[None]), &Limits::default()).unwrap();
+    let e = GpuDenseNet::from_models(&gpu, &[a, b]).err().unwrap();
+    assert!(matches!(e, GpuError::NotAChain { model: 1, .. }), "{e}");
     // A COPY is not part of a chain of DOTs.
     let mut info = chain(&[3, 2], &[None]);
     info.buffer_sizes.push(2);
