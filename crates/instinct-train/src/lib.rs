@@ -70,6 +70,7 @@ mod spatial;
 mod tape;
 mod tensor;
 mod train;
+mod var;
 
 pub use backend::{Backend, ConvGeometry, ReferenceBackend};
 pub use cpu::CpuBackend;
@@ -78,8 +79,9 @@ pub use instinct_format::Activation;
 pub use param::{Param, ParamId};
 pub use rng::Rng;
 pub use spatial::BatchStats;
-pub use tape::{Epsilon, Gradients, Tape, Var};
+pub use tape::{Gradients, Tape, Var};
 pub use tensor::Tensor;
 pub use train::{
     EpochReport, History, OptimizerKind, TrainConfig, accuracy, evaluate, fit, mse, predict, r2,
 };
+pub use var::Epsilon;
