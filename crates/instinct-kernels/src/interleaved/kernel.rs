@@ -5,7 +5,7 @@
 use super::{GROUP, Kind, apply, block_of, exp};
 use crate::vector::Lanes;
 
-/// Inputs per model that one pass over the weights serves (see [`interleaved_dense_at`]).
+/// Inputs per model that one pass over the weights serves (see [`super::interleaved_dense_at`]).
 pub const MAX_INPUTS: usize = 4;
 
 /// Where a pass reads and writes: the layer's weights and biases, `J` input blocks `xs` values
