@@ -235,6 +235,28 @@ mod tests {
     }
 
     #[test]
+    fn no_source_file_holds_more_than_700_lines_of_its_own_code() {
+        // Lines before a file's inline `#[cfg(test)]` module, comments included: a longer file
+        // is split by what each part does. (Library and binary sources; integration tests are
+        // lists of cases.)
+        for f in all_rust_files()
+            .into_iter()
+            .filter(|f| f.components().any(|c| c.as_os_str() == "src"))
+        {
+            let text = std::fs::read_to_string(&f).unwrap();
+            let own = text
+                .lines()
+                .take_while(|l| !l.starts_with("#[cfg(test)]"))
+                .count();
+            assert!(
+                own <= 700,
+                "{} has {own} lines of its own code",
+                f.display()
+            );
+        }
+    }
+
+    #[test]
     fn tests_do_not_read_the_shared_folder() {
         let shared = concat!("..", "/shared");
         for f in all_rust_files() {
