@@ -2,7 +2,7 @@
 
 use crate::BatchedError;
 use instinct_format::Activation;
-use instinct_validate::{ChainStep, ValidModel};
+use instinct_validate::ValidModel;
 
 /// One layer's weights (row-major, `output_size × input_size`) and bias, as a format model holds
 /// them.
@@ -117,32 +117,21 @@ impl Architecture {
         model: usize,
     ) -> Result<(Architecture, Vec<LayerParams<'_>>), BatchedError> {
         let not_chain = |reason: String| BatchedError::NotADotChain { model, reason };
-        let steps = valid.sequential().map_err(|e| not_chain(e.to_string()))?;
+        let chain = valid.dot_chain().map_err(|e| {
+            not_chain(format!(
+                "instruction {} ({}) is not part of a chain of DOTs, each with at most one activation",
+                e.index, e.kind
+            ))
+        })?;
         let info = valid.info();
-        let mut layers: Vec<LayerSpec> = Vec::with_capacity(steps.len());
-        let mut params = Vec::with_capacity(steps.len());
-        for (index, step) in steps {
-            match step {
-                ChainStep::Dense(l) => {
-                    layers.push(LayerSpec::new(l.inputs, l.outputs, l.activation));
-                    params.push((info.weights[l.slot].concat(), info.bias[l.slot].as_slice()));
-                }
-                // An ACTIVATION right after a DOT without one is that layer's activation.
-                ChainStep::Activation(a)
-                    if layers.last().is_some_and(|l| l.activation.is_none()) =>
-                {
-                    if let Some(last) = layers.last_mut() {
-                        last.activation = Some(a);
-                    }
-                }
-                _ => {
-                    return Err(not_chain(format!(
-                        "instruction {index} ({}) is not part of a chain of DOTs, each with at most one activation",
-                        info.instructions[index].type_name()
-                    )));
-                }
-            }
-        }
+        let layers = chain
+            .iter()
+            .map(|l| LayerSpec::new(l.inputs, l.outputs, l.activation))
+            .collect();
+        let params = chain
+            .iter()
+            .map(|l| (info.weights[l.slot].concat(), info.bias[l.slot].as_slice()))
+            .collect();
         Ok((Architecture::new(layers), params))
     }
 }

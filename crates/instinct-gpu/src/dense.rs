@@ -65,6 +65,17 @@ impl GpuDenseNet {
                 why: "no models".into(),
             });
         };
+        // The layer kernel takes no activation parameters and has no log-softmax pass: models
+        // with instinct's extension activations run through `GpuRuntime::upload` instead.
+        if let Some(a) = first
+            .iter()
+            .find_map(|l| l.activation.filter(|a| a.is_extension()))
+        {
+            return Err(GpuError::NotAChain {
+                model: 0,
+                why: format!("the layer kernel does not run the extension activation {a}"),
+            });
+        }
         for (m, chain) in chains.iter().enumerate().skip(1) {
             let same = chain.len() == first.len()
                 && chain.iter().zip(first).all(|(a, b)| {

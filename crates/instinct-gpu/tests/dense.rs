@@ -142,6 +142,13 @@ fn what_the_layer_engine_cannot_run_is_an_error() {
     let b = instinct_validate::validate(&chain(&[2, 4], &[None]), &Limits::default()).unwrap();
     let e = GpuDenseNet::from_models(&gpu, &[a, b]).err().unwrap();
     assert!(matches!(e, GpuError::NotAChain { model: 1, .. }), "{e}");
+    // The layer kernel has no activation parameters: an extension activation is refused
+    // (the uploaded engines run it), not computed with zero parameters.
+    let leaky = Some(Activation::LeakyRelu { alpha: 0.3 });
+    let ext = instinct_validate::validate(&chain(&[3, 4, 2], &[leaky, None]), &Limits::default())
+        .unwrap();
+    let e = GpuDenseNet::from_model(&gpu, &ext).err().unwrap();
+    assert!(e.to_string().contains("LEAKY_RELU"), "{e}");
     // A COPY is not part of a chain of DOTs.
     let mut info = chain(&[3, 2], &[None]);
     info.buffer_sizes.push(2);
@@ -153,4 +160,28 @@ fn what_the_layer_engine_cannot_run_is_an_error() {
     let model = instinct_validate::validate(&info, &Limits::default()).unwrap();
     let e = GpuDenseNet::from_model(&gpu, &model).err().unwrap();
     assert!(e.to_string().contains("COPY"), "{e}");
+}
+
+#[test]
+fn an_activation_instruction_after_a_dot_runs_as_that_layers_activation() {
+    let Some(gpu) = runtime() else { return };
+    let mut info = chain(&[5, 6, 3], &[None, None]);
+    info.instructions.insert(
+        1,
+        Instruction::Activation {
+            input: 1,
+            activation: Activation::Tanh,
+        },
+    );
+    let model = instinct_validate::validate(&info, &Limits::default()).unwrap();
+    let net = GpuDenseNet::from_model(&gpu, &model).unwrap();
+    let rows = 9;
+    let inputs = values(rows * 5, 3, 1.0);
+    let cpu = Interpreter::new(&model);
+    let expected: Vec<f32> = inputs
+        .chunks(5)
+        .flat_map(|x| cpu.predict(x).unwrap())
+        .collect();
+    let out = net.predict_batch(&inputs).unwrap();
+    assert_close(&out, &expected, "DOT, ACTIVATION TANH, DOT");
 }

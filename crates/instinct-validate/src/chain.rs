@@ -131,16 +131,25 @@ fn sequential(model: &ValidModel) -> Result<Vec<(usize, ChainStep)>, NotAChain> 
 /// instruction that breaks the chain.
 fn dot_chain(model: &ValidModel) -> Result<Vec<ChainLayer>, NotAChain> {
     let info = model.info();
-    sequential(model)?
-        .into_iter()
-        .map(|(index, step)| match step {
-            ChainStep::Dense(layer) => Ok(layer),
-            _ => Err(NotAChain {
-                index,
-                kind: info.instructions[index].type_name().to_string(),
-            }),
-        })
-        .collect()
+    let mut layers: Vec<ChainLayer> = Vec::new();
+    for (index, step) in sequential(model)? {
+        match step {
+            ChainStep::Dense(layer) => layers.push(layer),
+            // An ACTIVATION right after a DOT without one is that layer's activation.
+            ChainStep::Activation(a) if layers.last().is_some_and(|l| l.activation.is_none()) => {
+                if let Some(last) = layers.last_mut() {
+                    last.activation = Some(a);
+                }
+            }
+            _ => {
+                return Err(NotAChain {
+                    index,
+                    kind: info.instructions[index].type_name().to_string(),
+                });
+            }
+        }
+    }
+    Ok(layers)
 }
 
 impl ValidModel {
@@ -153,8 +162,9 @@ impl ValidModel {
     }
 
     /// The dense layers of a model that is a chain of DOTs from its one input buffer to the
-    /// output buffer, each reading the previous one's output; otherwise the first instruction
-    /// that breaks the chain.
+    /// output buffer, each reading the previous one's output, an ACTIVATION right after a DOT
+    /// without one folded into that layer; otherwise the first instruction that breaks the
+    /// chain.
     ///
     /// ```
     /// use instinct_format::{Limits, ModelBuilder};
