@@ -176,14 +176,24 @@ proptest! {
     fn every_elementwise_activation(m in 1usize..4, n in 1usize..5, seed in any::<u64>()) {
         let mut rng = Rng::new(seed);
         for a in Activation::BY_CODE.into_iter().filter(|a| a.is_elementwise()) {
-            let x = match a {
+            // Parameters other than the defaults (each p → 2p + 0.1), so that a derivative
+            // ignoring them fails.
+            let a = a.with_parameter_values(a.parameter_values().map(|p| 2.0 * p + 0.1));
+            let xs = match a {
                 Activation::Sqrt | Activation::Log | Activation::Log10 | Activation::Ln => {
-                    random(&[m, n], &mut rng, 0.5, 3.0)
+                    vec![random(&[m, n], &mut rng, 0.5, 3.0)]
                 }
-                Activation::HardSigmoid { .. } => random(&[m, n], &mut rng, -2.0, 2.0),
-                _ => away_from_zero(random(&[m, n], &mut rng, -3.0, 3.0)),
+                // Inside the linear part (0.5x + 1.1 in (0, 1): x in (-2.2, -0.2)), and in the
+                // flat part above it.
+                Activation::HardSigmoid { .. } => vec![
+                    random(&[m, n], &mut rng, -2.0, -0.4),
+                    random(&[m, n], &mut rng, 0.2, 3.0),
+                ],
+                _ => vec![away_from_zero(random(&[m, n], &mut rng, -3.0, 3.0))],
             };
-            both(&move |v| v[0].activation(a), vec![x], seed)?;
+            for x in xs {
+                both(&move |v| v[0].activation(a), vec![x], seed)?;
+            }
         }
     }
 
