@@ -98,16 +98,7 @@ mod tests {
                 );
             }
         }
-        // instmodel's numbering of its twelve.
-        for (name, code) in [
-            ("RELU", 1),
-            ("SIGMOID", 2),
-            ("SOFTMAX", 3),
-            ("TANH", 4),
-            ("SIGN", 12),
-        ] {
-            assert!(src.contains(&format!("const ACTIVATION_{name}: u32 = {code}u;")));
-        }
+        // (The codes themselves are pinned by instinct-kernels' tests.)
         crate::validate_wgsl(src).unwrap();
     }
 }

@@ -554,3 +554,46 @@ impl std::fmt::Display for Activation {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_codes_are_those_stored_in_blobs_and_static_nets() {
+        // instmodel's numbering of its twelve, then the extensions (docs/GPU.md): whatever
+        // order `BY_CODE` is written in, these stay.
+        let pinned = [
+            ("RELU", 1),
+            ("SIGMOID", 2),
+            ("SOFTMAX", 3),
+            ("TANH", 4),
+            ("SQRT", 5),
+            ("LOG", 6),
+            ("LOG10", 7),
+            ("INVERSE", 8),
+            ("GELU", 9),
+            ("SOFTPLUS", 10),
+            ("EXP", 11),
+            ("SIGN", 12),
+            ("LEAKY_RELU", 13),
+            ("ELU", 14),
+            ("SELU", 15),
+            ("HARD_SIGMOID", 16),
+            ("LOG_SOFTMAX", 17),
+            ("ABS", 18),
+            ("NEG", 19),
+            ("LN", 20),
+            ("ERF", 21),
+        ];
+        assert_eq!(pinned.len(), Activation::BY_CODE.len());
+        for (name, code) in pinned {
+            let a = Activation::from_code(code, [0.5, 0.25]).unwrap().unwrap();
+            assert_eq!(a.name(), name);
+            assert_eq!(Activation::code_of(Some(a)), code);
+        }
+        assert_eq!(Activation::code_of(None), 0);
+        assert_eq!(Activation::from_code(0, [0.0; 2]), Some(None));
+        assert_eq!(Activation::from_code(22, [0.0; 2]), None);
+    }
+}
