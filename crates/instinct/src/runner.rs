@@ -41,8 +41,9 @@ pub trait Runner: Send + Sync {
     /// Worker threads on the host (1 for the GPU: the thread that drives the device).
     fn threads(&self) -> usize;
 
-    /// Host memory the engine holds besides the model description, in bytes (compiled
-    /// weights, per-thread scratch; an estimate, to compare engines).
+    /// Host memory the engine holds besides the model description, in bytes (its own copy of
+    /// the weights, per-thread scratch; an estimate, to compare engines). The GPU's weights are
+    /// on the device: 0.
     fn memory_bytes(&self) -> usize;
 
     /// Input values per row.
@@ -170,7 +171,7 @@ impl EngineChoice {
                 "A static net compiled into this binary, for chains of dense layers of the shapes 2→7→1 and 8→32→32→1 (`instinct inspect` says whether it applies), samples spread over threads"
             }
             EngineChoice::Batched => {
-                "Many models of one architecture at once (instinct-batched): one model's rows here; `bench --models K` runs K copies with seeded random weights"
+                "Many models of one architecture at once (instinct-batched); on the command line `bench` only, with `--models K` copies given seeded random weights"
             }
             EngineChoice::Gpu => {
                 "The GPU through wgpu: layer by layer for chains of dense layers, else one invocation per sample (adapter from `WGPU_BACKEND` and `INSTINCT_GPU_ADAPTER`; named on stderr)"
