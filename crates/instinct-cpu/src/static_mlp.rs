@@ -4,16 +4,15 @@
 //! cast back with no parsing; the forward pass has every loop bound known at compile time and
 //! is compiled for each SIMD level.
 
-use crate::PredictError;
+use crate::error::PredictError;
 use bytemuck::{Pod, Zeroable};
 use instinct_format::Activation;
-use instinct_kernels::{fast, simd};
+use instinct_kernels::simd;
 use instinct_validate::ValidModel;
 
-mod forward;
-
+use instinct_kernels::static_dense::{self, after};
 #[cfg(target_arch = "x86_64")]
-use forward::{WideIn, after_wide};
+use instinct_kernels::static_dense::{WideIn, after_wide};
 
 /// One dense layer: `y[o] = act(bias[o] + Σ_i x[i]·columns[i][o])`.
 ///
@@ -27,6 +26,20 @@ pub struct Dense<const I: usize, const O: usize> {
     pub columns: [[f32; O]; I],
     /// One value per output.
     pub bias: [f32; O],
+}
+
+impl<const I: usize, const O: usize> Dense<I, O> {
+    /// The layer of a weight slot: `rows` is the format's `[out][in]` matrix.
+    fn from_slot(rows: &[Vec<f32>], bias: &[f32]) -> Dense<I, O> {
+        let mut d = Dense::zeroed();
+        for (o, row) in rows.iter().enumerate() {
+            for (i, w) in row.iter().enumerate() {
+                d.columns[i][o] = *w;
+            }
+        }
+        d.bias.copy_from_slice(bias);
+        d
+    }
 }
 
 // SAFETY: `Dense` is `repr(C)` and holds only f32 arrays (size a multiple of 4, alignment 4),
@@ -107,55 +120,6 @@ fn check_rows(inputs: usize, outputs: usize, i: usize, o: usize) -> Result<usize
     Ok(rows)
 }
 
-/// Values per block in the forward pass: one AVX-512 vector.
-const BLOCK: usize = 16;
-
-/// The activation code stored in a net (one `u32` per layer; the parameters beside it): 0 none,
-/// else [`Activation::BY_CODE`]'s numbering, the GPU blob's.
-fn code(activation: Option<Activation>) -> u32 {
-    Activation::code_of(activation)
-}
-
-/// The activation of a code and its parameters; `None` for an unknown code.
-fn activation_of(code: u32, parameters: [f32; 2]) -> Option<Option<Activation>> {
-    Activation::from_code(code, parameters)
-}
-
-/// A layer's activation when it is one of instinct's extensions, which the fused kernels do
-/// not have: the layer computes the identity and this runs over its outputs after.
-#[inline(always)]
-fn extension(code: u32, parameters: [f32; 2]) -> Option<Activation> {
-    activation_of(code, parameters)
-        .flatten()
-        .filter(|a| a.kind().is_none())
-}
-
-/// Applies a layer's extension activation (if it has one) to its outputs.
-#[inline(always)]
-fn after(code: u32, parameters: [f32; 2], y: &mut [f32]) {
-    if let Some(activation) = extension(code, parameters) {
-        activation.apply(y);
-    }
-}
-
-/// The slice-kernel kind of a layer's activation code (an unknown code, possible only through
-/// an unchecked cast, acts as none).
-#[inline(always)]
-fn kind(code: u32) -> fast::Kind {
-    activation_of(code, [0.0; 2])
-        .and_then(crate::plan::kernel)
-        .unwrap_or(fast::Kind::Identity)
-}
-
-/// The activation code of SOFTMAX, which needs a layer's outputs all at once.
-const SOFTMAX: u32 = 3;
-
-/// Applies the activation with code `code` to a layer's outputs, with the fast kernels inlined.
-#[inline(always)]
-fn activate(code: u32, y: &mut [f32]) {
-    fast::activate_inline(kind(code), y);
-}
-
 /// A layer's activation as a net stores it: its code and its parameters.
 type StoredActivation = (u32, [f32; 2]);
 
@@ -174,7 +138,7 @@ fn dot_chain(
             let parameters = l.activation.map_or([0.0; 2], Activation::parameter_values);
             (
                 l.slot,
-                (code(l.activation), parameters),
+                (Activation::code_of(l.activation), parameters),
                 l.inputs,
                 l.outputs,
             )
@@ -200,7 +164,7 @@ macro_rules! static_mlp {
 
         // SAFETY: `repr(C)` of `Dense` values (no padding, alignment 4) followed by a `u32`
         // array and an `f32` array (alignment 4): no padding anywhere, and any bit pattern is
-        // a value (unknown activation codes are handled by `activate`).
+        // a value (unknown activation codes act as none).
         unsafe impl<const $first: usize $(, const $size: usize)+> Zeroable for $name<$first $(, $size)+> {}
         // SAFETY: as above.
         unsafe impl<const $first: usize $(, const $size: usize)+> Pod for $name<$first $(, $size)+> {}
@@ -260,7 +224,7 @@ macro_rules! static_mlp {
             /// codes must be known.
             pub fn from_bytes(bytes: &[u8]) -> Result<&Self, StaticError> {
                 let net: &Self = bytemuck::try_from_bytes(bytes).map_err(|e| StaticError::Bytes(e.to_string()))?;
-                if let Some(bad) = net.activations.iter().find(|c| activation_of(**c, [0.0; 2]).is_none()) {
+                if let Some(bad) = net.activations.iter().find(|c| Activation::from_code(**c, [0.0; 2]).is_none()) {
                     return Err(StaticError::Bytes(format!("unknown activation code {bad}")));
                 }
                 Ok(net)
@@ -329,12 +293,12 @@ macro_rules! static_mlp {
         }
     };
     (@wide $self:ident, $v:ident, $k:expr, $layer:ident) => {{
-        let y = $self.$layer.wide_avx512($v, $self.activations[$k]);
+        let y = static_dense::forward_avx512(&$self.$layer.columns, &$self.$layer.bias, $v, $self.activations[$k]);
         // SAFETY: expanded only inside a function compiled for AVX-512.
         unsafe { after_wide($self.activations[$k], $self.parameters[$k], y) }
     }};
     (@wide $self:ident, $v:ident, $k:expr, $layer:ident, $($rest:ident),+) => {{
-        let y = $self.$layer.wide_avx512($v, $self.activations[$k]);
+        let y = static_dense::forward_avx512(&$self.$layer.columns, &$self.$layer.bias, $v, $self.activations[$k]);
         // SAFETY: expanded only inside a function compiled for AVX-512.
         let y = unsafe { after_wide($self.activations[$k], $self.parameters[$k], y) };
         let $v = y.input();
@@ -345,12 +309,12 @@ macro_rules! static_mlp {
     (@last $lo:ident) => { [f32; $lo] };
     (@last $lo:ident, $($rest:ident),+) => { static_mlp!(@last $($rest),+) };
     (@chain $self:ident, $v:ident, $k:expr, $method:ident, $layer:ident) => {{
-        let mut y = $self.$layer.$method($v, $self.activations[$k]);
+        let mut y = static_dense::$method(&$self.$layer.columns, &$self.$layer.bias, $v, $self.activations[$k]);
         after($self.activations[$k], $self.parameters[$k], &mut y);
         y
     }};
     (@chain $self:ident, $v:ident, $k:expr, $method:ident, $layer:ident, $($rest:ident),+) => {{
-        let mut y = $self.$layer.$method($v, $self.activations[$k]);
+        let mut y = static_dense::$method(&$self.$layer.columns, &$self.$layer.bias, $v, $self.activations[$k]);
         after($self.activations[$k], $self.parameters[$k], &mut y);
         let $v = &y;
         static_mlp!(@chain $self, $v, $k + 1, $method, $($rest),+)

@@ -14,6 +14,7 @@ pub mod interleaved;
 pub mod packed;
 pub mod simd;
 pub mod small_chain;
+pub mod static_dense;
 #[cfg(test)]
 mod test_support;
 mod ulp;
