@@ -109,55 +109,66 @@ mod tests {
         ("instinct-gpu", "instinct-wgsl", "normal"),
         ("instinct-gpu", "instinct-batched", "dev"),
         ("instinct-gpu", "instinct-cpu", "dev"),
-        ("instinct", "instinct-format", "normal"),
-        ("instinct", "instinct-validate", "normal"),
-        ("instinct", "instinct-kernels", "normal"),
-        ("instinct", "instinct-cpu", "normal"),
-        ("instinct", "instinct-batched", "normal"),
-        ("instinct", "instinct-wgsl", "normal"),
-        ("instinct", "instinct-gpu", "normal"),
-        ("instinct", "instinct-train", "normal"),
-        ("instinct", "instinct-onnx", "normal"),
-        ("instinct-cli", "instinct", "normal"),
-        ("instinct-conformance", "instinct", "normal"),
+        ("instinct-nn", "instinct-format", "normal"),
+        ("instinct-nn", "instinct-validate", "normal"),
+        ("instinct-nn", "instinct-kernels", "normal"),
+        ("instinct-nn", "instinct-cpu", "normal"),
+        ("instinct-nn", "instinct-batched", "normal"),
+        ("instinct-nn", "instinct-wgsl", "normal"),
+        ("instinct-nn", "instinct-gpu", "normal"),
+        ("instinct-nn", "instinct-train", "normal"),
+        ("instinct-nn", "instinct-onnx", "normal"),
+        ("instinct-cli", "instinct-nn", "normal"),
+        ("instinct-conformance", "instinct-nn", "normal"),
         ("instinct-conformance", "instinct-format", "normal"),
         ("instinct-conformance", "instinct-validate", "normal"),
         ("instinct-conformance", "instinct-kernels", "normal"),
         ("instinct-conformance", "instinct-cpu", "normal"),
         ("instinct-conformance", "instinct-onnx", "dev"),
-        ("instinct-benches", "instinct", "normal"),
-        ("instinct-fuzz", "instinct", "normal"),
+        ("instinct-benches", "instinct-nn", "normal"),
+        ("instinct-fuzz", "instinct-nn", "normal"),
         ("instinct-fuzz", "instinct-cli", "normal"),
     ];
 
-    #[test]
-    fn the_dependency_edges_are_those_architecture_md_allows() {
-        // The edges as cargo resolves them (every manifest, every kind of dependency).
+    /// Runs cargo with `args` in the workspace root and returns its standard output.
+    fn cargo_output(args: &[&str]) -> String {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let out = std::process::Command::new(cargo)
-            .args([
-                "metadata",
-                "--format-version",
-                "1",
-                "--no-deps",
-                "--offline",
-            ])
+            .args(args)
             .current_dir(root())
             .output()
             .unwrap();
         assert!(
             out.status.success(),
-            "{}",
+            "cargo {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let packages = metadata["packages"].as_array().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// The workspace's packages as `cargo metadata` describes them.
+    fn workspace_packages() -> Vec<serde_json::Value> {
+        let out = cargo_output(&[
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ]);
+        let metadata: serde_json::Value = serde_json::from_str(&out).unwrap();
+        metadata["packages"].as_array().unwrap().clone()
+    }
+
+    #[test]
+    fn the_dependency_edges_are_those_architecture_md_allows() {
+        // The edges as cargo resolves them (every manifest, every kind of dependency).
+        let packages = workspace_packages();
         let ours: std::collections::BTreeSet<&str> = packages
             .iter()
             .map(|p| p["name"].as_str().unwrap())
             .collect();
         let mut edges = std::collections::BTreeSet::new();
-        for p in packages {
+        for p in &packages {
             for d in p["dependencies"].as_array().unwrap() {
                 let to = d["name"].as_str().unwrap();
                 if ours.contains(to) {
@@ -197,6 +208,67 @@ mod tests {
                 .any(|d| d["name"] == "wgpu"),
             "instinct-wgsl depends on wgpu"
         );
+    }
+
+    /// Test support and automation, never published.
+    const UNPUBLISHED: &[&str] = &[
+        "instinct-conformance",
+        "instinct-workcount",
+        "instinct-benches",
+        "instinct-fuzz",
+        "xtask",
+    ];
+
+    #[test]
+    fn every_published_crate_carries_its_registry_metadata() {
+        for p in workspace_packages() {
+            let name = p["name"].as_str().unwrap();
+            let publish = p["publish"].as_array();
+            if UNPUBLISHED.contains(&name) {
+                assert!(
+                    publish.is_some_and(|r| r.is_empty()),
+                    "{name}: publish = false"
+                );
+                continue;
+            }
+            assert!(publish.is_none(), "{name} is published but not publishable");
+            for field in ["description", "license", "readme"] {
+                assert!(
+                    p[field].as_str().is_some_and(|v| !v.is_empty()),
+                    "{name}: {field}"
+                );
+            }
+            for field in ["keywords", "categories"] {
+                let list = p[field].as_array().unwrap();
+                assert!((1..=5).contains(&list.len()), "{name}: {field}");
+            }
+            // The licence texts travel in the package (links to the root's files).
+            let dir = Path::new(p["manifest_path"].as_str().unwrap())
+                .parent()
+                .unwrap();
+            for file in ["LICENSE-MIT", "LICENSE-APACHE"] {
+                assert!(dir.join(file).is_file(), "{name}: {file}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_default_facade_compiles_no_gpu_stack() {
+        let tree = cargo_output(&[
+            "tree",
+            "-p",
+            "instinct-nn",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--offline",
+        ]);
+        for gpu in ["naga ", "wgpu ", "instinct-wgsl ", "instinct-gpu "] {
+            assert!(!tree.lines().any(|l| l.starts_with(gpu)), "{gpu}in {tree}");
+        }
+        assert!(tree.lines().any(|l| l.starts_with("instinct-onnx ")));
+        assert!(tree.lines().any(|l| l.starts_with("instinct-train ")));
     }
 
     #[test]

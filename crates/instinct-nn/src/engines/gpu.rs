@@ -1,10 +1,10 @@
-//! The GPU behind [`super::Runner`] (feature `gpu`): a chain of dense layers runs layer by layer
+//! The GPU behind [`crate::runner::Runner`] (feature `gpu`): a chain of dense layers runs layer by layer
 //! (one dispatch per layer over all rows), any other model one invocation per row, or in steps
 //! when one row would pass Mesa's loop budget. The adapter is opened once per process.
 
-use super::{RunError, Runner, check_lengths};
-use crate::Model;
-use crate::gpu::{GpuDenseNet, GpuError, GpuModels, GpuRuntime};
+use crate::model::Model;
+use crate::runner::{RunError, Runner, check_lengths};
+use instinct_gpu::{GpuDenseNet, GpuError, GpuModels, GpuRuntime};
 use std::sync::OnceLock;
 
 /// The process's GPU runtime (adapter from `WGPU_BACKEND` and `INSTINCT_GPU_ADAPTER`), or why

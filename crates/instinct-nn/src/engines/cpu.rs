@@ -1,9 +1,10 @@
-//! The CPU engines behind [`super::Runner`]: the interpreter and the batch engine (one
+//! The CPU engines behind [`crate::runner::Runner`]: the interpreter and the batch engine (one
 //! [`LibraryRunner`], per sample or tiled), and the static nets compiled into this library for
 //! the shapes of [`STATIC_SHAPES`] ([`StaticRunner`], rows split over scoped threads).
 
-use super::{RunError, Runner, check_lengths};
-use crate::{Mlp2, Mlp3, Model, PredictConfig, StaticError, StaticNet};
+use crate::model::Model;
+use crate::runner::{RunError, Runner, check_lengths};
+use instinct_cpu::{Mlp2, Mlp3, PredictConfig, StaticError, StaticNet};
 
 /// The interpreter (`per_sample`) or the batch engine on a model.
 pub(crate) struct LibraryRunner<'m> {
@@ -137,7 +138,7 @@ fn layer_sizes(model: &Model) -> String {
     let layout = model.valid().layout();
     let mut sizes = vec![layout.feature_size.to_string()];
     for ins in &info.instructions {
-        if let crate::Instruction::Dot { output, .. } = ins {
+        if let instinct_format::Instruction::Dot { output, .. } = ins {
             sizes.push(layout.sizes[*output].to_string());
         }
     }

@@ -1,9 +1,9 @@
-//! instinct-batched behind [`super::Runner`]: [`BatchedRunner`] runs many models of one
+//! instinct-batched behind [`crate::runner::Runner`]: [`BatchedRunner`] runs many models of one
 //! architecture at once, the rows split evenly between them (row block `m` through model `m`).
 
-use super::{RunError, Runner, check_lengths};
-use crate::Model;
-use crate::batched::BatchedInference;
+use crate::model::Model;
+use crate::runner::{RunError, Runner, check_lengths};
+use instinct_batched::BatchedInference;
 
 /// Many models of one architecture run together: `rows` must be a multiple of the models, and
 /// model `m` runs rows `m·k .. (m+1)·k` (`k = rows / models`).

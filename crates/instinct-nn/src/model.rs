@@ -1,57 +1,9 @@
-//! instinct: load, validate and run small neural networks in the instruction-based JSON format of
-//! `instmodel_inference` and the Python `instmodel` exporter.
-//!
-//! [`Model::load`] reads a file, checks every rule (reporting all problems at once, each with its
-//! JSON path), compiles the model and checks it reproduces its own `validation_data`.
-//!
-//! ```
-//! use instinct::Model;
-//! let model = Model::from_json_str(r#"{
-//!     "features": ["x1", "x2"],
-//!     "buffer_sizes": [2, 2, 1],
-//!     "instructions": [
-//!         {"type": "DOT", "input": 0, "output": 1, "weights": 0, "activation": "RELU"},
-//!         {"type": "DOT", "input": 1, "output": 2, "weights": 1, "activation": "SIGMOID"}
-//!     ],
-//!     "weights": [[[2.0, 0.5], [-2.0, -0.5]], [[0.5, -1.0]]],
-//!     "bias": [[0.25, -0.25], [2.0]]
-//! }"#)?;
-//! let p = model.predict_single(&[1.0, -1.0])?;
-//! // hidden = relu([2·1 + 0.5·(-1) + 0.25, -2·1 - 0.5·(-1) - 0.25]) = [1.75, 0]
-//! // output = sigmoid(0.5·1.75 + 2) = sigmoid(2.875)
-//! assert!((p - 1.0 / (1.0 + (-2.875f32).exp())).abs() < 1e-6);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! [`Model`]: a validated, compiled model, loaded from a file, JSON text or a description, with
+//! the per-sample calls; [`LoadError`] says why one could not be loaded.
 
-pub use instinct_batched as batched;
-pub use instinct_cpu as cpu;
-pub use instinct_format as format;
-/// The wgpu runtime (feature `gpu`).
-#[cfg(feature = "gpu")]
-pub use instinct_gpu as gpu;
-pub use instinct_kernels as kernels;
-/// ONNX import (feature `onnx`).
-#[cfg(feature = "onnx")]
-pub use instinct_onnx as onnx;
-/// Training (feature `train`).
-#[cfg(feature = "train")]
-pub use instinct_train as train;
-pub use instinct_validate as validate;
-pub use instinct_wgsl as wgsl;
-
-pub use instinct_cpu::{
-    Dense, Interpreter, Mlp1, Mlp2, Mlp3, ParallelOutput, PredictConfig, PredictError, StaticError,
-    StaticNet,
-};
-pub use instinct_format::{
-    Activation, FormatError, IdMap, Instruction, Limits, ModelBuilder, ModelInfo, ValidationData,
-    from_logistic_regression,
-};
-pub use instinct_validate::{Diagnostic, DiagnosticKind, Diagnostics, Layout, ValidModel};
-pub use runner::{BatchedRunner, EngineChoice, RunError, Runner, STATIC_SHAPES, static_net_note};
-
-mod runner;
-
+use instinct_cpu::{Interpreter, ParallelOutput, PredictConfig, PredictError};
+use instinct_format::{FormatError, Limits, ModelInfo};
+use instinct_validate::{Diagnostics, Layout, ValidModel};
 use std::path::Path;
 
 /// Why a model could not be loaded.
@@ -198,8 +150,3 @@ impl Model {
         self.interpreter.predict_parallel(inputs, config)
     }
 }
-
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeDoctests;
