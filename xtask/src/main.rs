@@ -4,6 +4,7 @@ use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod circles;
 mod tidy;
 
 const USAGE: &str = "usage: cargo xtask <command>

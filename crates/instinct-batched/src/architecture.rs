@@ -1,6 +1,6 @@
 //! `Architecture` and `LayerSpec`: the shape every model of a batch shares.
 
-use crate::BatchedError;
+use crate::error::BatchedError;
 use instinct_format::Activation;
 use instinct_validate::ValidModel;
 

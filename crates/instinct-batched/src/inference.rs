@@ -5,7 +5,10 @@
 //! Groups of models (or models) are spread over an owned rayon pool of an explicit size.
 
 use crate::aligned::AlignedValues;
-use crate::{Architecture, BatchedError, BatchedWeights, MAX_VALUES};
+use crate::architecture::Architecture;
+use crate::error::BatchedError;
+use crate::weights::BatchedWeights;
+use crate::weights::MAX_VALUES;
 use instinct_format::Activation;
 use instinct_kernels::fast::{self, Kind};
 use instinct_kernels::interleaved::{

@@ -2,7 +2,8 @@
 //! (`[model][out][in]` and `[model][out]`) and 64-byte aligned, with which models are loaded.
 
 use crate::aligned::AlignedValues;
-use crate::{Architecture, BatchedError};
+use crate::architecture::Architecture;
+use crate::error::BatchedError;
 use std::collections::HashMap;
 
 /// The most weight and bias values one batch may hold (4 GiB of `f32`): a larger request is

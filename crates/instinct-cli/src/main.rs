@@ -5,6 +5,7 @@ mod convert;
 mod engine;
 mod inspect;
 mod output;
+mod parse;
 mod plot;
 mod predict;
 mod train;
@@ -14,7 +15,8 @@ mod wgsl;
 
 use clap::{Parser, Subcommand};
 use engine::EngineArg;
-use instinct_cli::{data_format, failure, input, npy};
+use instinct_cli::{failure, input};
+use parse::{parse_samples, parse_threads};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -138,45 +140,6 @@ enum Command {
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
     },
-}
-
-/// More threads than this is surely a typo, and spawning them could fail (which `std` answers
-/// with a panic), so it is refused up front.
-const MAX_THREADS: usize = 1024;
-
-fn parse_threads(text: &str) -> Result<usize, String> {
-    match text.parse::<usize>() {
-        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
-        _ => Err(format!("expected a whole number from 1 to {MAX_THREADS}")),
-    }
-}
-
-pub(crate) fn parse_samples(text: &str) -> Result<usize, String> {
-    match text.parse::<usize>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err("expected a whole number of at least 1".to_string()),
-    }
-}
-
-pub(crate) fn parse_rate(text: &str) -> Result<f32, String> {
-    match text.parse::<f32>() {
-        Ok(x) if x > 0.0 && x.is_finite() => Ok(x),
-        _ => Err("expected a positive learning rate".to_string()),
-    }
-}
-
-pub(crate) fn parse_non_negative(text: &str) -> Result<f32, String> {
-    match text.parse::<f32>() {
-        Ok(x) if x >= 0.0 && x.is_finite() => Ok(x),
-        _ => Err("expected a finite number of at least 0".to_string()),
-    }
-}
-
-pub(crate) fn parse_fraction(text: &str) -> Result<f32, String> {
-    match text.parse::<f32>() {
-        Ok(x) if (0.0..1.0).contains(&x) => Ok(x),
-        _ => Err("expected a fraction in [0, 1)".to_string()),
-    }
 }
 
 fn main() -> ExitCode {

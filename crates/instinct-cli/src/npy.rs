@@ -9,12 +9,14 @@
 //!
 //! This file depends on nothing else in the crate, so the integration tests include it too.
 
-use std::fmt;
-
-// By path, so that the integration tests that include this file find it too.
+// By path, so that the integration tests that include this file find them too.
+#[path = "npy/error.rs"]
+mod error;
 #[path = "npy/header.rs"]
 mod header;
 
+pub use error::NpyError;
+use error::{fail, quoted};
 use header::parse_header;
 
 /// The magic bytes every `.npy` file starts with.
@@ -26,9 +28,6 @@ const ALIGN: usize = 64;
 /// The longest header read. numpy refuses longer ones by default (`max_header_size`); the header
 /// of a 2-D numeric array is about 128 bytes.
 const MAX_HEADER_LEN: usize = 10_000;
-
-/// The longest excerpt of the file quoted in a message.
-const MAX_QUOTED: usize = 200;
 
 /// A 2-D array, row after row.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,22 +51,6 @@ impl Matrix {
         let i = self.values.iter().position(|v| !v.is_finite())?;
         Some((i.checked_div(self.cols)?, i.checked_rem(self.cols)?))
     }
-}
-
-/// Why bytes are not a `.npy` array this reader accepts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NpyError(pub String);
-
-impl fmt::Display for NpyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for NpyError {}
-
-fn fail<T>(message: impl Into<String>) -> Result<T, NpyError> {
-    Err(NpyError(message.into()))
 }
 
 /// What the values are.
@@ -399,14 +382,6 @@ fn shape_text(shape: &[usize]) -> String {
             let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
             format!("({})", dims.join(", "))
         }
-    }
-}
-
-/// `text`, cut short if long, for a message.
-fn quoted(text: &str) -> String {
-    match text.char_indices().nth(MAX_QUOTED) {
-        Some((end, _)) => format!("{}…", text.get(..end).unwrap_or_default()),
-        None => text.to_string(),
     }
 }
 

@@ -1,10 +1,11 @@
 //! `instinct predict`: read rows, run them through the chosen engine, write the outputs.
 
-use crate::data_format::DataFormat;
 use crate::engine::{EngineArg, failure};
-use crate::failure::{Failure, Outcome, load_model};
-use crate::{input, output};
+use crate::output;
 use anyhow::anyhow;
+use instinct_cli::data_format::DataFormat;
+use instinct_cli::failure::{Failure, Outcome, load_model};
+use instinct_cli::input;
 use std::path::Path;
 
 /// The most input or output values one command holds in memory (1 GiB of f32).

@@ -80,19 +80,19 @@ pub struct Options {
     #[arg(long, value_enum)]
     pub task: Option<Task>,
     /// Hidden layer sizes, comma separated (scikit-learn's default: one layer of 100).
-    #[arg(long, value_name = "N,N,...", value_delimiter = ',', default_value = "100", value_parser = crate::parse_samples)]
+    #[arg(long, value_name = "N,N,...", value_delimiter = ',', default_value = "100", value_parser = crate::parse::parse_samples)]
     pub hidden: Vec<usize>,
     /// The hidden layers' activation.
     #[arg(long, value_name = "NAME", default_value = "relu", value_parser = activation_parser())]
     pub activation: Activation,
     /// The most passes over the training rows (scikit-learn's `max_iter`).
-    #[arg(long, value_name = "N", default_value_t = 200, value_parser = crate::parse_samples)]
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = crate::parse::parse_samples)]
     pub epochs: usize,
     /// Rows per update (default: 200, or every row when there are fewer, as scikit-learn).
-    #[arg(long, value_name = "N", value_parser = crate::parse_samples)]
+    #[arg(long, value_name = "N", value_parser = crate::parse::parse_samples)]
     pub batch_size: Option<usize>,
     /// Learning rate (the step length for fixed-step).
-    #[arg(long, value_name = "X", default_value_t = 1e-3, value_parser = crate::parse_rate)]
+    #[arg(long, value_name = "X", default_value_t = 1e-3, value_parser = crate::parse::parse_rate)]
     pub lr: f32,
     /// The optimiser.
     #[arg(long, value_enum, default_value_t = Optimizer::Adam)]
@@ -107,16 +107,16 @@ pub struct Options {
     #[arg(long)]
     pub early_stopping: bool,
     /// With --early-stopping: the fraction of the training rows held out.
-    #[arg(long, value_name = "F", default_value_t = 0.1, value_parser = crate::parse_fraction)]
+    #[arg(long, value_name = "F", default_value_t = 0.1, value_parser = crate::parse::parse_fraction)]
     pub validation_split: f32,
     /// Epochs without an improvement of more than --tol before training stops.
-    #[arg(long, value_name = "N", default_value_t = 10, value_parser = crate::parse_samples)]
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = crate::parse::parse_samples)]
     pub patience: usize,
     /// The improvement of the watched loss that counts.
-    #[arg(long, value_name = "X", default_value_t = 1e-4, value_parser = crate::parse_non_negative)]
+    #[arg(long, value_name = "X", default_value_t = 1e-4, value_parser = crate::parse::parse_non_negative)]
     pub tol: f32,
     /// L2 penalty on the weights (scikit-learn's `alpha`: alpha / batch rows per update).
-    #[arg(long, value_name = "X", default_value_t = 1e-4, value_parser = crate::parse_non_negative)]
+    #[arg(long, value_name = "X", default_value_t = 1e-4, value_parser = crate::parse::parse_non_negative)]
     pub alpha: f32,
     /// Test rows (the same columns), scored after training.
     #[arg(long, value_name = "FILE.csv")]

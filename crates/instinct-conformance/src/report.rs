@@ -1,6 +1,10 @@
 //! Running every case through every subject, known gaps as data, and the result table.
 
-use crate::{Case, CaseError, ErrorStats, Subject, Tolerance};
+use crate::case::Case;
+use crate::case::CaseError;
+use crate::subject::Subject;
+use crate::tolerance::ErrorStats;
+use crate::tolerance::Tolerance;
 use instinct::Model;
 use serde::Deserialize;
 use std::path::Path;
@@ -206,7 +210,8 @@ fn cell(outcome: &Outcome) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Expected, InterpreterSubject};
+    use crate::case::Expected;
+    use crate::subject::InterpreterSubject;
     use instinct::{Activation, ModelBuilder};
 
     /// A backend that is always off by one.

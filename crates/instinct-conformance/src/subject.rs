@@ -14,7 +14,7 @@ pub trait Subject {
         true
     }
     /// The tolerance this backend is held to, when it is not the run's (the GPU's is wider).
-    fn tolerance(&self) -> Option<crate::Tolerance> {
+    fn tolerance(&self) -> Option<crate::tolerance::Tolerance> {
         None
     }
     /// Whether the backend only checks the model (and [`Subject::check`] is called instead of
@@ -72,8 +72,8 @@ impl Subject for EngineSubject {
             Err(_) => false,
         }
     }
-    fn tolerance(&self) -> Option<crate::Tolerance> {
-        (self.choice == EngineChoice::Gpu).then_some(crate::Tolerance::Close {
+    fn tolerance(&self) -> Option<crate::tolerance::Tolerance> {
+        (self.choice == EngineChoice::Gpu).then_some(crate::tolerance::Tolerance::Close {
             abs: 1e-4,
             rel: 1e-4,
         })
@@ -153,7 +153,7 @@ impl Subject for BatchedSubject {
                     let close = one
                         .iter()
                         .zip(&rows[j])
-                        .all(|(a, b)| crate::Tolerance::CLOSE.accepts(*a, *b));
+                        .all(|(a, b)| crate::tolerance::Tolerance::CLOSE.accepts(*a, *b));
                     if !close {
                         return Err(format!(
                             "forward_many, copy {m}, row {j}: {one:?} against forward's {:?}",
@@ -280,8 +280,8 @@ impl Subject for GpuSteppedSubject {
     fn applies(&self, _model: &Model) -> bool {
         self.runtime.is_ok() || std::env::var("INSTINCT_REQUIRE_GPU").as_deref() == Ok("1")
     }
-    fn tolerance(&self) -> Option<crate::Tolerance> {
-        Some(crate::Tolerance::Close {
+    fn tolerance(&self) -> Option<crate::tolerance::Tolerance> {
+        Some(crate::tolerance::Tolerance::Close {
             abs: 1e-4,
             rel: 1e-4,
         })

@@ -3,8 +3,11 @@
 //! bias and activation applied while the tile is in cache), every other instruction runs row by
 //! row, and tiles are spread over a rayon pool of an explicit size.
 
+use crate::error::PredictError;
+use crate::interpreter::Interpreter;
+use crate::parallel::{PredictConfig, allocate};
+use crate::plan::Plan;
 use crate::plan::Step;
-use crate::{Interpreter, Plan, PredictConfig, PredictError};
 use instinct_kernels::fast::{self, Kind};
 use instinct_kernels::small_chain;
 use instinct_kernels::{TileProduct, packed_tile_product};
@@ -257,14 +260,4 @@ impl Interpreter {
             }
         });
     }
-}
-
-/// A zeroed vector of `samples × width` values, or an error when it cannot exist.
-pub(crate) fn allocate(samples: usize, width: usize) -> Result<Vec<f32>, PredictError> {
-    let too_large = PredictError::OutputTooLarge { samples, width };
-    let len = samples.checked_mul(width).ok_or(too_large.clone())?;
-    let mut values = Vec::new();
-    values.try_reserve_exact(len).map_err(|_| too_large)?;
-    values.resize(len, 0.0f32);
-    Ok(values)
 }

@@ -1,6 +1,8 @@
 //! `Interpreter`: runs a plan one sample at a time, with allocation-free variants.
 
-use crate::{Plan, PredictError, ValidModel};
+use crate::error::PredictError;
+use crate::plan::Plan;
+use instinct_validate::ValidModel;
 
 /// Runs a valid model on the CPU, one sample at a time. `Send + Sync`: share one across threads,
 /// each with its own memory for the allocation-free calls.

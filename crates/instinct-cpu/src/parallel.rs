@@ -1,6 +1,7 @@
 //! `PredictConfig`, `ParallelOutput` and `predict_parallel`, the reference's API for many samples.
 
-use crate::{Interpreter, PredictError};
+use crate::error::PredictError;
+use crate::interpreter::Interpreter;
 
 /// Settings of [`Interpreter::predict_parallel`], with the reference's builder methods.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -144,7 +145,7 @@ impl Interpreter {
             return Err(PredictError::SliceRange { start, end, memory });
         }
         let width = end - start;
-        let mut values = crate::batch::allocate(samples, width)?;
+        let mut values = allocate(samples, width)?;
         self.run_many(inputs, &mut values, start..end, config)?;
         Ok(ParallelOutput {
             values,
@@ -152,4 +153,14 @@ impl Interpreter {
             slice_size: width,
         })
     }
+}
+
+/// A zeroed vector of `samples × width` values, or an error when it cannot exist.
+pub(crate) fn allocate(samples: usize, width: usize) -> Result<Vec<f32>, PredictError> {
+    let too_large = PredictError::OutputTooLarge { samples, width };
+    let len = samples.checked_mul(width).ok_or(too_large.clone())?;
+    let mut values = Vec::new();
+    values.try_reserve_exact(len).map_err(|_| too_large)?;
+    values.resize(len, 0.0f32);
+    Ok(values)
 }

@@ -1,6 +1,6 @@
 //! Running a model's own `validation_data` and reporting every row it does not reproduce.
 
-use crate::Interpreter;
+use crate::interpreter::Interpreter;
 use instinct_validate::{Diagnostic, DiagnosticKind, Diagnostics, ValidModel};
 
 /// Absolute tolerance of the validation-data check, the reference's.

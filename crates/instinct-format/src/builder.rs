@@ -1,6 +1,11 @@
 //! Building models in code: `ModelBuilder` and `from_logistic_regression`.
 
-use crate::{Activation, FormatError, IdMap, Instruction, ModelInfo, ValidationData};
+use crate::error::FormatError;
+use crate::instruction::Instruction;
+use crate::model::IdMap;
+use crate::model::ModelInfo;
+use crate::model::ValidationData;
+use instinct_kernels::Activation;
 use std::collections::HashMap;
 
 /// Assembles a [`ModelInfo`] step by step. Slots (weights, parameters, maps) get indices in the
@@ -139,7 +144,7 @@ impl ModelBuilder {
         // An invalid name counts as one value here; validation reports it properly.
         features
             .iter()
-            .map(|f| crate::feature_width(f).unwrap_or(1))
+            .map(|f| crate::features::feature_width(f).unwrap_or(1))
             .fold(0usize, usize::saturating_add)
     }
 }

@@ -1,6 +1,6 @@
 //! Feature names: `"x"` is one value, `"x[N]"` is N values.
 
-use crate::FormatError;
+use crate::error::FormatError;
 
 /// Number of input values a feature name stands for, with the reference's exact rules: a name
 /// without brackets is one value; `"name[N]"` needs a non-empty name, exactly one `[` and one `]`,

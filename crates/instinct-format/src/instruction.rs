@@ -1,6 +1,6 @@
 //! The fourteen instruction types, internally tagged by `"type"` in JSON.
 
-use crate::Activation;
+use instinct_kernels::Activation;
 use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 

@@ -1,7 +1,9 @@
 //! Reading and writing model JSON with limits on size and nesting, and positions in every error.
 
+use crate::error::FormatError;
+use crate::limits::Limits;
+use crate::model::ModelInfo;
 use crate::write::write_atomically;
-use crate::{FormatError, Limits, ModelInfo};
 use std::io::Read;
 use std::path::Path;
 

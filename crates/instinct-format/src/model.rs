@@ -1,6 +1,6 @@
 //! `ModelInfo`, the whole JSON document, and its parts `ValidationData` and `IdMap`.
 
-use crate::Instruction;
+use crate::instruction::Instruction;
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

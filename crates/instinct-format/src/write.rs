@@ -1,7 +1,7 @@
 //! Writing output files: atomically for regular files (a failure leaves the old file), through
 //! symbolic links, and directly into FIFOs and devices.
 
-use crate::FormatError;
+use crate::error::FormatError;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 

@@ -3,8 +3,9 @@
 //! of one architecture at once (one dispatch per layer for all models). On Mesa's software drivers a layer whose kernel would pass their loop budget (over
 //! half a million inputs, or a softmax over more than 21,844 outputs) is refused.
 
+use crate::device::{Scopes, binding_limit, submit_and_read, workgroups};
 use crate::error::GpuError;
-use crate::runtime::{GpuRuntime, binding_limit, workgroups};
+use crate::runtime::GpuRuntime;
 use instinct_format::Activation;
 use instinct_validate::ValidModel;
 use instinct_wgsl::{
@@ -126,7 +127,7 @@ impl GpuDenseNet {
             });
         }
         let device = &inner.device;
-        let scope = crate::runtime::Scopes::push(device);
+        let scope = Scopes::push(device);
         let weights_buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("instinct dense weights"),
             contents: bytemuck::cast_slice(if data.is_empty() { &[0.0f32] } else { &data }),
@@ -281,7 +282,7 @@ impl GpuDenseNet {
                 limit: u32::MAX as u64,
             })
         };
-        let scope = crate::runtime::Scopes::push(device);
+        let scope = Scopes::push(device);
         let mut x = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("instinct dense input"),
             contents: bytemuck::cast_slice(inputs),
@@ -357,7 +358,7 @@ impl GpuDenseNet {
             mapped_at_creation: false,
         });
         encoder.copy_buffer_to_buffer(&x, 0, &staging, 0, bytes);
-        let out = crate::runtime::submit_and_read(inner, scope, encoder, &staging);
+        let out = submit_and_read(inner, scope, encoder, &staging);
         drop(keep);
         out
     }
@@ -397,7 +398,7 @@ fn pipelines(
             count: None,
         })
         .collect();
-    let scope = crate::runtime::Scopes::push(device);
+    let scope = Scopes::push(device);
     let bindings = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
         label: Some("instinct dense bindings"),
         entries: &entries,

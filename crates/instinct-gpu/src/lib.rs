@@ -22,6 +22,7 @@
 //! ```
 
 mod dense;
+mod device;
 mod error;
 mod runtime;
 mod stepped;

@@ -4,8 +4,8 @@
 //! step over every sample, the compute buffers of all samples (each with its scratch values) in
 //! one storage buffer: four storage bindings, within the downlevel limits.
 
+use crate::device::{Inner, Scopes, binding_limit, submit_and_read, workgroups};
 use crate::error::GpuError;
-use crate::runtime::{Inner, Scopes, binding_limit, submit_and_read, workgroups};
 use instinct_wgsl::{
     Kernel, RunParams, STEP_WORKGROUP, StepParams, SteppedPlan, stepped_bindings, stepped_shader,
 };

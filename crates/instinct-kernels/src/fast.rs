@@ -496,16 +496,16 @@ mod tests {
         hi: f32,
         stride: u32,
     ) -> (u64, f32) {
-        let xs: Vec<f32> = (crate::float_key(lo)..=crate::float_key(hi))
+        let xs: Vec<f32> = (crate::ulp::float_key(lo)..=crate::ulp::float_key(hi))
             .step_by(stride as usize)
-            .map(crate::from_float_key)
+            .map(crate::ulp::from_float_key)
             .collect();
         let mut ys = xs.clone();
         activate_at(level, kind, &mut ys, None);
         let mut worst = (0u64, 0.0f32);
         for (x, y) in xs.iter().zip(&ys) {
             let e = exact(*x as f64) as f32;
-            let d = crate::ulp_distance(*y, e);
+            let d = crate::ulp::ulp_distance(*y, e);
             if d > worst.0 {
                 worst = (d, *x);
             }
@@ -536,9 +536,9 @@ mod tests {
 
     #[test]
     fn elu_and_selu_stay_within_4_ulp_and_keep_the_edge_values_on_every_level() {
-        let xs: Vec<f32> = (crate::float_key(-100.0)..=crate::float_key(30.0))
+        let xs: Vec<f32> = (crate::ulp::float_key(-100.0)..=crate::ulp::float_key(30.0))
             .step_by(4099)
-            .map(crate::from_float_key)
+            .map(crate::ulp::from_float_key)
             .chain([
                 0.0,
                 -0.0,
@@ -561,7 +561,7 @@ mod tests {
                     } else {
                         gamma as f64 * x64
                     } as f32;
-                    let d = crate::ulp_distance(*y, exact);
+                    let d = crate::ulp::ulp_distance(*y, exact);
                     if d > worst.0 {
                         worst = (d, *x);
                     }

@@ -212,7 +212,7 @@ pub fn gemm(
     }
 }
 
-/// The scalar definition of [`tile_product`]: each result is [`crate::dot()`] of a row and a
+/// The scalar definition of [`tile_product`]: each result is [`crate::dot::dot()`] of a row and a
 /// weight row.
 pub fn tile_product_reference(mem: &mut [f32], rhs: &[f32], p: TileProduct) -> bool {
     if !p.fits(mem.len(), rhs.len()) {
@@ -224,7 +224,7 @@ pub fn tile_product_reference(mem: &mut [f32], rhs: &[f32], p: TileProduct) -> b
             let v = if p.k == 0 {
                 0.0
             } else {
-                crate::dot(&mem[row + p.lhs..][..p.k], &rhs[j * p.k..][..p.k])
+                crate::dot::dot(&mem[row + p.lhs..][..p.k], &rhs[j * p.k..][..p.k])
             };
             mem[row + p.dst + j] = v;
         }

@@ -1,11 +1,11 @@
 //! A matrix product with the weights packed once: `PackedWeights` holds `Wᵀ` in panels of 32
 //! output columns, and `packed_tile_product` computes a tile's `lhs · Wᵀ` with an AVX-512
 //! micro-kernel that reads the tile's rows in place (no per-call packing, no allocation). Without
-//! AVX-512 it falls back to [`crate::tile_product`]. `packed_affine` runs one sample through the
+//! AVX-512 it falls back to [`crate::gemm::tile_product`]. `packed_affine` runs one sample through the
 //! same panels with the bias and activation fused (the per-sample path of small models).
 
-use crate::TileProduct;
 use crate::fast::Kind;
+use crate::gemm::TileProduct;
 use crate::simd::Level;
 
 /// Output columns per panel: two AVX-512 vectors.
@@ -58,7 +58,7 @@ impl PackedWeights {
     }
 }
 
-/// `dst = lhs · Wᵀ` inside `mem` for a tile, like [`crate::tile_product`] but with weights packed
+/// `dst = lhs · Wᵀ` inside `mem` for a tile, like [`crate::gemm::tile_product`] but with weights packed
 /// once. Returns `false` without touching `mem` when the shape does not fit (see
 /// [`TileProduct::fits`]) or disagrees with the weights.
 pub fn packed_tile_product(mem: &mut [f32], w: &PackedWeights, p: TileProduct) -> bool {
@@ -73,7 +73,7 @@ pub fn packed_tile_product(mem: &mut [f32], w: &PackedWeights, p: TileProduct) -
         unsafe { avx512::product(mem, w, p) };
         return true;
     }
-    crate::tile_product(mem, &w.rows, p)
+    crate::gemm::tile_product(mem, &w.rows, p)
 }
 
 /// [`packed_affine_at`] with the level and the activation resolved once, so that a plan that
@@ -182,8 +182,8 @@ pub fn packed_affine_at(
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::{MR, NR, PackedWeights};
-    use crate::TileProduct;
     use crate::fast::{self, Kind};
+    use crate::gemm::TileProduct;
     use crate::vector::{F32x16, accumulate_dense, first_lanes as lanes};
     use std::arch::x86_64::*;
 

@@ -270,7 +270,7 @@ mod avx512 {
             _mm512_storeu_ps(block.as_mut_ptr().add(16), hi);
         }
         let n = y.len();
-        crate::copy_short(y, &block[..n]);
+        crate::copy::copy_short(y, &block[..n]);
     }
 
     /// The current values in two registers (lanes past `width` zero when they come from memory).
@@ -503,7 +503,7 @@ mod avx2 {
                 elementwise => {
                     let c = current.unwrap_or_else(|| {
                         // `new` admits elementwise steps on at most 32 values only.
-                        crate::copy_short(&mut buffers[0][..width], x);
+                        crate::copy::copy_short(&mut buffers[0][..width], x);
                         0
                     });
                     // SAFETY: AVX2 and FMA as the caller promises.
@@ -515,7 +515,7 @@ mod avx2 {
         // Every chain has a dense layer, so the values are in a buffer.
         let last = &buffers[current.unwrap_or(0)];
         let n = y.len();
-        crate::copy_short(y, &last[..n]);
+        crate::copy::copy_short(y, &last[..n]);
     }
 
     /// An elementwise stage on the first `width` values of `values` (all 32 lanes are

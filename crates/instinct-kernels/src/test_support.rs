@@ -1,6 +1,7 @@
 //! Helpers shared by the kernels' tests: seeded values and the tile-product check.
 
-use crate::{TileProduct, tile_product_reference};
+use crate::gemm::TileProduct;
+use crate::gemm::tile_product_reference;
 
 /// Deterministic values in [-1, 1).
 pub(crate) fn values(n: usize, seed: u32) -> Vec<f32> {

@@ -16,11 +16,7 @@
 mod convert;
 mod error;
 
-/// The ONNX protobuf messages (generated).
-pub mod proto {
-    #![allow(missing_docs, clippy::all, clippy::pedantic)]
-    include!(concat!(env!("OUT_DIR"), "/onnx.rs"));
-}
+pub mod proto;
 
 pub use error::{OnnxError, Refusal};
 use instinct_format::{Limits, ModelInfo};

@@ -1,6 +1,6 @@
 //! The `Backend` trait: every kernel autograd needs, on slices, forward and backward. Two
 //! implementations: [`ReferenceBackend`] (naive loops in `f64` accumulators: the test oracle)
-//! and [`crate::CpuBackend`] (sgemm, vectorised activations, rayon over rows where it pays).
+//! and [`crate::cpu::CpuBackend`] (sgemm, vectorised activations, rayon over rows where it pays).
 //! Both must agree within the tolerances the tests name.
 
 use instinct_format::Activation;

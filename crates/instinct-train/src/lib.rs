@@ -55,6 +55,7 @@
 //! ```
 
 mod backend;
+mod backward;
 pub mod checkpoint;
 mod cpu;
 pub mod data;
@@ -66,6 +67,7 @@ pub mod optim;
 mod param;
 pub mod recipe;
 mod rng;
+mod saved;
 mod spatial;
 mod tape;
 mod tensor;

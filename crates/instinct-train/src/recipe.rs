@@ -18,13 +18,23 @@
 //! # Ok::<(), instinct_train::TrainError>(())
 //! ```
 
+use crate::cpu::CpuBackend;
 use crate::data::{Dataset, Standardizer, Table, Targets};
+use crate::error::TrainError;
 use crate::export::{ExportSpec, Head, export};
 use crate::nn::{Init, Sequential};
-use crate::{
-    Activation, CpuBackend, EpochReport, History, OptimizerKind, Rng, Tensor, TrainConfig,
-    TrainError, accuracy, fit, mse, predict, r2,
-};
+use crate::rng::Rng;
+use crate::tensor::Tensor;
+use crate::train::EpochReport;
+use crate::train::History;
+use crate::train::OptimizerKind;
+use crate::train::TrainConfig;
+use crate::train::accuracy;
+use crate::train::fit;
+use crate::train::mse;
+use crate::train::predict;
+use crate::train::r2;
+use instinct_format::Activation;
 use instinct_format::{Limits, ModelInfo};
 use std::sync::Arc;
 use std::time::Instant;

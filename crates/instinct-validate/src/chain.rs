@@ -2,7 +2,7 @@
 //! in-place elementwise steps on the current buffer, as input standardisation and folded batch
 //! norms are exported) and a *DOT chain* (only DOTs, each reading the previous one's output).
 
-use crate::ValidModel;
+use crate::valid::ValidModel;
 use instinct_format::{Activation, Instruction};
 
 /// Why a model is not sequential (or not a DOT chain): the first instruction that breaks the

@@ -2,9 +2,9 @@
 //! earlier instruction has written, results overwritten before anything read them (the
 //! reference's "unused computation"), output elements never written.
 
-use crate::DiagnosticKind as K;
 use crate::coverage::{self, ReadSpan, Written};
-use crate::rules::Report;
+use crate::diagnostics::DiagnosticKind as K;
+use crate::report::Report;
 use instinct_format::{ModelInfo, WriteKind};
 
 /// Runs the dataflow rules. Every buffer index must be in range, and the input must fill

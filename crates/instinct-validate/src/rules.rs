@@ -1,60 +1,17 @@
 //! The structural rules: sizes, indices, shapes, bounds, finiteness, limits and usage.
 
 use crate::dataflow;
-use crate::{Diagnostic, DiagnosticKind as K, Layout, Limits};
+use crate::diagnostics::Diagnostic;
+use crate::diagnostics::DiagnosticKind as K;
+use crate::layout::Layout;
+use crate::report::Report;
+use instinct_format::Limits;
 use instinct_format::{FormatError, Instruction, ModelInfo, feature_width};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 mod instruction;
 
 use instruction::check_instructions;
-
-/// How many diagnostics of one kind are listed; the rest are counted in one `MoreProblems`, so a
-/// hostile file cannot make the report itself huge.
-pub(crate) const MAX_PER_KIND: usize = 50;
-
-/// Collects diagnostics, dropping exact repeats (a weight slot shared by two instructions with
-/// the same wrong shape is reported once) and capping each kind at [`MAX_PER_KIND`].
-pub(crate) struct Report<'a> {
-    out: &'a mut Vec<Diagnostic>,
-    seen: HashSet<(String, String)>,
-    per_kind: HashMap<String, usize>,
-}
-
-impl Report<'_> {
-    pub(crate) fn push(&mut self, path: impl Into<String>, kind: K) {
-        let count = self.per_kind.entry(kind.name()).or_insert(0);
-        if *count >= MAX_PER_KIND {
-            *count += 1;
-            return;
-        }
-        let path = path.into();
-        if self.seen.insert((path.clone(), kind.to_string())) {
-            *count += 1;
-            self.out.push(Diagnostic { path, kind });
-        }
-    }
-
-    /// Appends one `MoreProblems` per kind that went over the cap.
-    fn finish(self) {
-        let mut over: Vec<(&String, usize)> = self
-            .per_kind
-            .iter()
-            .filter(|(_, n)| **n > MAX_PER_KIND)
-            .map(|(k, n)| (k, n - MAX_PER_KIND))
-            .collect();
-        over.sort();
-        for (kind, count) in over {
-            self.out.push(Diagnostic {
-                path: String::new(),
-                kind: K::MoreProblems {
-                    of: kind.clone(),
-                    count,
-                },
-            });
-        }
-    }
-}
 
 /// Runs every check, appending problems to `out`; returns the layout when the sizes allow one.
 pub(crate) fn check(
@@ -62,11 +19,7 @@ pub(crate) fn check(
     limits: &Limits,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Layout> {
-    let mut r = Report {
-        out,
-        seen: HashSet::new(),
-        per_kind: HashMap::new(),
-    };
+    let mut r = Report::new(out);
     let feature_size = check_features(info, &mut r);
     let sizes_ok = check_buffers(info, limits, &mut r);
     let input_buffers = feature_size.and_then(|fs| input_buffer_count(info, fs, &mut r));

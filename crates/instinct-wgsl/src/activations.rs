@@ -99,6 +99,6 @@ mod tests {
             }
         }
         // (The codes themselves are pinned by instinct-kernels' tests.)
-        crate::validate_wgsl(src).unwrap();
+        crate::naga_check::validate_wgsl(src).unwrap();
     }
 }

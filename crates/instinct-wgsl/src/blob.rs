@@ -172,7 +172,7 @@ pub struct GpuInstruction {
 /// A model as one block of words for a GPU storage buffer (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GpuModel {
-    words: Vec<u32>,
+    pub(crate) words: Vec<u32>,
 }
 
 /// Converts a length or position to a blob word.
@@ -392,13 +392,6 @@ impl GpuModel {
         words.extend(bytemuck::cast_slice::<GpuInstruction, u32>(&instructions));
         words.extend(weights);
         words.extend(params);
-        Ok(GpuModel { words })
-    }
-
-    /// A blob made elsewhere (by instmodel, or read back from a file), checked word by word:
-    /// header, every instruction's opcode, activation, compute-buffer range and data range.
-    pub fn from_words(words: Vec<u32>) -> Result<GpuModel, BlobError> {
-        crate::check::check_blob(&words)?;
         Ok(GpuModel { words })
     }
 

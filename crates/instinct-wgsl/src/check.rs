@@ -2,10 +2,19 @@
 //! so that a corrupt or foreign blob is an error naming the word, not a garbage result.
 
 use crate::blob::{
-    GpuInstruction, HEADER_WORDS, INSTRUCTION_WORDS, MAGIC, MAX_COMPUTE_BUFFER, NO_BOUND, Opcode,
-    activation_of_code, header, takes_parameters,
+    GpuInstruction, GpuModel, HEADER_WORDS, INSTRUCTION_WORDS, MAGIC, MAX_COMPUTE_BUFFER, NO_BOUND,
+    Opcode, activation_of_code, header, takes_parameters,
 };
 use crate::error::BlobError;
+
+impl GpuModel {
+    /// A blob made elsewhere (by instmodel, or read back from a file), checked word by word:
+    /// header, every instruction's opcode, activation, compute-buffer range and data range.
+    pub fn from_words(words: Vec<u32>) -> Result<GpuModel, BlobError> {
+        check_blob(&words)?;
+        Ok(GpuModel { words })
+    }
+}
 
 fn malformed(place: impl Into<String>, reason: impl Into<String>) -> BlobError {
     BlobError::Malformed {

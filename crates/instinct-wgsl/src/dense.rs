@@ -15,7 +15,7 @@ pub struct LayerParams {
     pub inputs: u32,
     /// Values per row of `y`.
     pub outputs: u32,
-    /// Activation code ([`crate::activation_code`]); softmax is applied by the second entry
+    /// Activation code ([`crate::blob::activation_code`]); softmax is applied by the second entry
     /// point, `softmax_rows`.
     pub activation: u32,
     /// Rows of one model (row `r` uses model `r / rows_per_model`); 0: one model for all rows.

@@ -1,7 +1,7 @@
 //! Errors of this crate: a blob that cannot be made or read (`BlobError`), a shader that naga
 //! refuses or cannot translate (`ShaderError`).
 
-/// Why a model has no blob, or why a blob given to [`crate::GpuModel::from_words`] is refused.
+/// Why a model has no blob, or why a blob given to [`crate::blob::GpuModel::from_words`] is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BlobError {
     /// The model's buffers need more than the GPU form allows per sample.

@@ -19,7 +19,7 @@ pub(crate) fn functions() -> &'static str {
 /// The library source for compute buffers of `max_compute_buffer` values: `const
 /// MAX_COMPUTE_BUFFER`, then every function. The including shader declares
 /// `model_data: array<f32>` (storage) and passes a `var compute_buffer: array<f32,
-/// MAX_COMPUTE_BUFFER>`; a model runs when its [`crate::GpuModel::compute_buffer_size`] is at
+/// MAX_COMPUTE_BUFFER>`; a model runs when its [`crate::blob::GpuModel::compute_buffer_size`] is at
 /// most `max_compute_buffer`.
 ///
 /// ```
@@ -39,7 +39,7 @@ pub fn wgsl_library(max_compute_buffer: u32) -> String {
 
 /// Bindings of the standalone shader: group 0, these binding numbers.
 pub mod bindings {
-    /// `model_data: array<f32>`, read-only storage: one blob or a [`crate::ModelPack`].
+    /// `model_data: array<f32>`, read-only storage: one blob or a [`crate::blob::ModelPack`].
     pub const MODEL_DATA: u32 = 0;
     /// `inputs: array<f32>`, read-only storage: `feature_size` values per sample.
     pub const INPUTS: u32 = 1;

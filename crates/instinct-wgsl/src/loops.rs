@@ -20,9 +20,9 @@ pub const LOOP_CAP: u64 = 65_535;
 /// How `predict` is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// [`crate::wgsl_library`]: the blob interpreted at run time.
+    /// [`crate::library::wgsl_library`]: the blob interpreted at run time.
     Library,
-    /// [`crate::specialized_library`]: the model's structure baked in.
+    /// [`crate::specialized::specialized_library`]: the model's structure baked in.
     Specialized,
 }
 

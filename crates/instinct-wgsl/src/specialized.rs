@@ -70,7 +70,7 @@ fn part_cost(g: &GpuInstruction, unrolled: bool) -> u64 {
 
 /// Which instructions the specialised mode unrolls: those [`unrolled`] allows, in program
 /// order, while their statements fit in what is left of [`UNROLL_BUDGET`]. The one decision
-/// both the shader and its loop count ([`crate::loop_iterations`]) follow.
+/// both the shader and its loop count ([`crate::loops::loop_iterations`]) follow.
 pub(crate) fn unroll_plan(instructions: &[GpuInstruction]) -> Vec<bool> {
     let mut left = UNROLL_BUDGET;
     instructions
@@ -133,7 +133,7 @@ fn data_at(index: &str) -> String {
 
 /// The specialised library of `model`'s structure: `const MAX_COMPUTE_BUFFER` (the model's exact
 /// compute buffer), the shared functions, `get_*` returning constants and a straight-line
-/// `predict` with the library's signature, so [`crate::standalone_shader`] and shaders written
+/// `predict` with the library's signature, so [`crate::library::standalone_shader`] and shaders written
 /// for the library take it unchanged.
 pub fn specialized_library(model: &GpuModel) -> String {
     let instructions = model.instructions();

@@ -20,7 +20,7 @@ pub const STEP_ITERATIONS: u32 = 32_768;
 
 /// Bindings of [`stepped_shader`]: group 0, these binding numbers.
 pub mod stepped_bindings {
-    /// `model_data: array<f32>`, read-only storage: a [`crate::ModelPack`] or one blob.
+    /// `model_data: array<f32>`, read-only storage: a [`crate::blob::ModelPack`] or one blob.
     pub const MODEL_DATA: u32 = 0;
     /// `inputs: array<f32>`, read-only storage: `feature_size` values per sample.
     pub const INPUTS: u32 = 1;
@@ -149,7 +149,7 @@ impl Step {
     }
 
     /// An upper bound of the loop iterations one invocation runs, counted as Mesa's software
-    /// drivers count them (see [`crate::loop_iterations`]): every loop of the entry point costs
+    /// drivers count them (see [`crate::loops::loop_iterations`]): every loop of the entry point costs
     /// at least 1, taken or not, and a loop run costs its iterations + 1.
     pub fn loop_iterations(&self) -> u64 {
         let p = &self.params;

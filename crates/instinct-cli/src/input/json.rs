@@ -1,7 +1,13 @@
 //! JSON rows, `[[...], ...]` or `{"inputs": [[...], ...]}`, parsed as they are read by a
 //! streaming serde visitor straight into the f32 rows.
 
-use super::*;
+use super::cell::{Batch, Cell, ReadOptions, accept, column_label, reserve_row};
+use crate::failure::{Failure, Outcome};
+use anyhow::anyhow;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::collections::HashSet;
+use std::fmt;
+use std::io::Read;
 
 /// `[[...], ...]` or `{"inputs": [[...], ...]}`, read in one streaming pass straight into the f32
 /// values (a `serde_json::Value` tree would take ~20× the file). JSON cannot spell NaN or

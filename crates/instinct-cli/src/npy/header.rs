@@ -1,7 +1,7 @@
 //! The `.npy` header: the dict numpy writes (`descr`, `fortran_order`, `shape` and nothing
 //! else), parsed strictly by a small cursor over its text.
 
-use super::*;
+use super::error::{NpyError, fail, quoted};
 
 /// The three keys of a `.npy` header.
 #[derive(Debug)]

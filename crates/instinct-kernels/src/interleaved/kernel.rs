@@ -2,8 +2,11 @@
 //! sixteen models through one layer, one to [`MAX_INPUTS`] inputs of each per pass over the
 //! weights, in blocks of outputs, the activation (softmax across outputs) in the lanes.
 
-use super::{GROUP, Kind, apply, block_of, exp};
+use crate::fast::{Kind, apply, exp};
 use crate::vector::Lanes;
+
+/// Models per group: the lanes of one AVX-512 register (two AVX2 registers, sixteen scalars).
+pub const GROUP: usize = 16;
 
 /// Inputs per model that one pass over the weights serves (see [`super::interleaved_dense_at`]).
 pub const MAX_INPUTS: usize = 4;
@@ -178,6 +181,51 @@ unsafe fn softmax<V: Lanes>(n: usize, y: *mut f32) {
         }
         for o in 0..n {
             V::load(y.add(o * GROUP)).div(sum).store(y.add(o * GROUP));
+        }
+    }
+}
+
+/// The first output and the size of the block that holds output `o` of `n`: blocks of 8, then
+/// one each of 4, 2 and 1 as the remainder needs (the kernel's order).
+#[inline(always)]
+pub(super) fn block_of(o: usize, n: usize) -> (usize, usize) {
+    let mut start = n / 8 * 8;
+    if o < start {
+        return (o / 8 * 8, 8);
+    }
+    for size in [4, 2, 1] {
+        if n - start >= size {
+            if o < start + size {
+                return (start, size);
+            }
+            start += size;
+        }
+    }
+    unreachable!("output {o} of {n}")
+}
+
+/// [`group`] for a run-time activation and input count (1 or [`MAX_INPUTS`]).
+///
+/// # Safety
+/// As [`group`].
+#[inline(always)]
+pub(super) unsafe fn run_group<V: Lanes>(kind: Kind, inputs: usize, op: Operands) {
+    #[inline(always)]
+    unsafe fn one<V: Lanes, const K: u8>(op: Operands) {
+        // SAFETY: as `run_group`'s caller promises.
+        unsafe { group::<V, K, 1>(op) }
+    }
+    #[inline(always)]
+    unsafe fn four<V: Lanes, const K: u8>(op: Operands) {
+        // SAFETY: as `run_group`'s caller promises.
+        unsafe { group::<V, K, MAX_INPUTS>(op) }
+    }
+    // SAFETY: as the caller promises.
+    unsafe {
+        if inputs == MAX_INPUTS {
+            crate::with_kind!(kind, four::<V>(op))
+        } else {
+            crate::with_kind!(kind, one::<V>(op))
         }
     }
 }

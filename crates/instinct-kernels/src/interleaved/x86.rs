@@ -1,7 +1,9 @@
 //! The AVX-512 and AVX2 compilations of the interleaved kernels, and the 16 × 16 register
 //! transposes that move rows into and out of the lanes.
 
-use super::{GROUP, InterleavedNet, Kind, Operands, net_body, run_group};
+use super::kernel::{GROUP, Operands, run_group};
+use super::net::{InterleavedNet, net_body};
+use crate::fast::Kind;
 use crate::vector::{F32x8, F32x16, first_lanes, first_lanes8};
 use std::arch::x86_64::*;
 

@@ -1,6 +1,6 @@
 //! `Vector` and `Lanes` on eight f32 lanes of an AVX2 register (`F32x8`).
 
-use super::{ROUNDER, Vector};
+use super::generic::{ROUNDER, Vector};
 use std::arch::x86_64::*;
 
 /// Eight f32 lanes in an AVX2 register; comparisons give all-ones or all-zeros lanes.
@@ -38,7 +38,7 @@ impl F32x8 {
     /// stores.
     #[inline(always)]
     fn first(n: usize) -> __m256i {
-        let mask = super::first_lanes8(n);
+        let mask = super::mask::first_lanes8(n);
         // SAFETY: `mask` holds 8 values; AVX2 is available wherever an `F32x8` is used.
         unsafe { _mm256_loadu_si256(mask.as_ptr().cast()) }
     }

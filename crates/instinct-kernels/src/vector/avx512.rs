@@ -1,6 +1,6 @@
 //! `Vector` and `Lanes` on sixteen f32 lanes of an AVX-512 register (`F32x16`).
 
-use super::{ROUNDER, Vector};
+use super::generic::{ROUNDER, Vector};
 use std::arch::x86_64::*;
 
 /// Sixteen f32 lanes in an AVX-512 register.
@@ -41,7 +41,7 @@ impl F32x16 {
     #[inline(always)]
     pub(crate) unsafe fn load_first(p: *const f32, n: usize) -> F32x16 {
         // SAFETY: masked-off lanes are neither read nor faulted on.
-        F32x16(unsafe { _mm512_maskz_loadu_ps(super::first_lanes(n), p) })
+        F32x16(unsafe { _mm512_maskz_loadu_ps(super::mask::first_lanes(n), p) })
     }
 
     /// Stores the first `n < 16` values.
@@ -51,7 +51,7 @@ impl F32x16 {
     #[inline(always)]
     pub(crate) unsafe fn store_first(self, p: *mut f32, n: usize) {
         // SAFETY: masked-off lanes are not written.
-        unsafe { _mm512_mask_storeu_ps(p, super::first_lanes(n), self.0) }
+        unsafe { _mm512_mask_storeu_ps(p, super::mask::first_lanes(n), self.0) }
     }
 }
 

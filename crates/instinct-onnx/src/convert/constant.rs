@@ -1,7 +1,10 @@
 //! ONNX initializers and constants read as values: every element count checked against the
 //! limits before anything is decoded, each data type converted to f32.
 
-use super::*;
+use super::value::Value;
+use crate::proto::TensorProto;
+use instinct_format::Limits;
+use std::rc::Rc;
 
 /// A tensor's values, or why it cannot be read. `spent` is the running total of constant
 /// elements decoded so far: the element count (from `dims`, before anything is decoded or

@@ -1,7 +1,9 @@
 //! The rules of one instruction: buffer indices in range, then shapes and bounds (weight slots,
 //! parameter vectors, maps, index lists, spans) of an instruction whose buffers exist.
 
-use super::*;
+use crate::diagnostics::DiagnosticKind as K;
+use crate::report::Report;
+use instinct_format::{Instruction, ModelInfo};
 
 /// Per-instruction checks; returns true when every buffer index is in range (so the dataflow
 /// pass can run).

@@ -1,0 +1,41 @@
+//! The values of command-line options that clap cannot check alone: thread counts, sample
+//! counts, rates and fractions, each refused with the range it must lie in.
+
+/// More threads than this is surely a typo, and spawning them could fail (which `std` answers
+/// with a panic), so it is refused up front.
+const MAX_THREADS: usize = 1024;
+
+pub(crate) fn parse_threads(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
+        _ => Err(format!("expected a whole number from 1 to {MAX_THREADS}")),
+    }
+}
+
+pub(crate) fn parse_samples(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("expected a whole number of at least 1".to_string()),
+    }
+}
+
+pub(crate) fn parse_rate(text: &str) -> Result<f32, String> {
+    match text.parse::<f32>() {
+        Ok(x) if x > 0.0 && x.is_finite() => Ok(x),
+        _ => Err("expected a positive learning rate".to_string()),
+    }
+}
+
+pub(crate) fn parse_non_negative(text: &str) -> Result<f32, String> {
+    match text.parse::<f32>() {
+        Ok(x) if x >= 0.0 && x.is_finite() => Ok(x),
+        _ => Err("expected a finite number of at least 0".to_string()),
+    }
+}
+
+pub(crate) fn parse_fraction(text: &str) -> Result<f32, String> {
+    match text.parse::<f32>() {
+        Ok(x) if (0.0..1.0).contains(&x) => Ok(x),
+        _ => Err("expected a fraction in [0, 1)".to_string()),
+    }
+}
