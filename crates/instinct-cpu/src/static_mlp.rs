@@ -138,7 +138,7 @@ fn dot_chain(
             let parameters = l.activation.map_or([0.0; 2], Activation::parameter_values);
             (
                 l.slot,
-                (Activation::code_of(l.activation), parameters),
+                (static_dense::static_code(l.activation), parameters),
                 l.inputs,
                 l.outputs,
             )
@@ -156,7 +156,7 @@ macro_rules! static_mlp {
                 /// A dense layer.
                 pub $layer: Dense<$li, $lo>,
             )+
-            /// Activation code per layer (0 none, else `Activation::BY_CODE`'s numbering).
+            /// Activation code per layer (0 none, else `instinct_kernels::static_dense::STATIC_CODES`' numbering).
             pub activations: [u32; $n],
             /// The parameters of each layer's activation (zeros for those without).
             pub parameters: [[f32; 2]; $n],
@@ -224,7 +224,7 @@ macro_rules! static_mlp {
             /// codes must be known.
             pub fn from_bytes(bytes: &[u8]) -> Result<&Self, StaticError> {
                 let net: &Self = bytemuck::try_from_bytes(bytes).map_err(|e| StaticError::Bytes(e.to_string()))?;
-                if let Some(bad) = net.activations.iter().find(|c| Activation::from_code(**c, [0.0; 2]).is_none()) {
+                if let Some(bad) = net.activations.iter().find(|c| static_dense::activation_of(**c, [0.0; 2]).is_none()) {
                     return Err(StaticError::Bytes(format!("unknown activation code {bad}")));
                 }
                 Ok(net)

@@ -2,8 +2,8 @@
 //! (`instinct_cpu::Mlp1/2/3`). Portable code the compiler vectorises, and on x86 the AVX-512
 //! path (outputs handed to the next layer in registers when they fit) and the AVX2 path, the
 //! activation applied in registers. Weights are `columns[i][o]` (one column of the format's
-//! `[out][in]` matrix per input), activations a code of [`Activation::BY_CODE`]'s numbering
-//! (0 none) and two parameters.
+//! `[out][in]` matrix per input), activations a code of [`STATIC_CODES`]' numbering (0 none)
+//! and two parameters.
 
 use crate::activation::Activation;
 use crate::fast::{self, Kind};
@@ -11,14 +11,58 @@ use crate::fast::{self, Kind};
 /// Values per block in the forward pass: one AVX-512 vector.
 pub const BLOCK: usize = 16;
 
-/// The activation code of SOFTMAX, which needs a layer's outputs all at once.
+/// Every activation in the order of its code in a static net's bytes (code = index + 1; 0 is
+/// none): instmodel's twelve in [`Activation::INSTMODEL`]'s order, then instinct's
+/// extensions in [`Activation::EXTENSIONS`]' order. Stored in nets that programs
+/// `include_bytes!`, so it never changes: a new extension is appended there, and so here. (GPU blobs number the first twelve in instmodel's GPU order,
+/// [`Activation::BY_CODE`]; the two differ at codes 4 to 7.)
+pub const STATIC_CODES: [Activation; 12 + Activation::EXTENSIONS.len()] = {
+    let mut all = [Activation::Relu; 12 + Activation::EXTENSIONS.len()];
+    let mut i = 0;
+    while i < all.len() {
+        all[i] = if i < 12 {
+            Activation::INSTMODEL[i]
+        } else {
+            Activation::EXTENSIONS[i - 12]
+        };
+        i += 1;
+    }
+    all
+};
+
+/// The static-net code of an optional activation ([`STATIC_CODES`]): 0 for none.
+pub fn static_code(activation: Option<Activation>) -> u32 {
+    activation.map_or(0, |a| {
+        STATIC_CODES
+            .iter()
+            .position(|b| b.name() == a.name())
+            .map_or(0, |i| i as u32 + 1)
+    })
+}
+
+/// The activation of a static-net code with its parameters; `None` for an unknown code.
+#[inline]
+pub fn activation_of(code: u32, parameters: [f32; 2]) -> Option<Option<Activation>> {
+    match code {
+        0 => Some(None),
+        c => STATIC_CODES
+            .get(c as usize - 1)
+            .map(|a| Some(a.with_parameter_values(parameters))),
+    }
+}
+
+/// The static-net code of SOFTMAX, which needs a layer's outputs all at once.
 pub const SOFTMAX: u32 = 3;
+const _: () = assert!(matches!(
+    STATIC_CODES[SOFTMAX as usize - 1],
+    Activation::Softmax
+));
 
 /// A layer's activation when it is one of instinct's extensions, which the fused kernels do
 /// not have: the layer computes the identity and this runs over its outputs after.
 #[inline(always)]
 pub fn extension(code: u32, parameters: [f32; 2]) -> Option<Activation> {
-    Activation::from_code(code, parameters)
+    activation_of(code, parameters)
         .flatten()
         .filter(|a| a.kind().is_none())
 }
@@ -35,7 +79,7 @@ pub fn after(code: u32, parameters: [f32; 2], y: &mut [f32]) {
 /// an unchecked cast, acts as none; an extension computes the identity, see [`after`]).
 #[inline(always)]
 pub fn kind(code: u32) -> Kind {
-    Activation::from_code(code, [0.0; 2])
+    activation_of(code, [0.0; 2])
         .and_then(|a| a.map_or(Some(Kind::Identity), Activation::kind))
         .unwrap_or(Kind::Identity)
 }
@@ -50,6 +94,8 @@ pub fn activate(code: u32, y: &mut [f32]) {
 ///
 /// # Safety
 /// The CPU has AVX-512F (only called from code compiled for it).
+// Public for instinct-cpu's static nets only: a `Registers` value holds at most 32 values.
+#[doc(hidden)]
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub unsafe fn after_wide<const N: usize>(code: u32, parameters: [f32; 2], y: Wide<N>) -> Wide<N> {
@@ -121,6 +167,8 @@ unsafe fn activate_registers_avx2(
 const PERMUTE_INPUTS: usize = 8;
 
 /// A layer's outputs on the AVX-512 path.
+// Public for instinct-cpu's static nets only: a `Registers` value holds at most 32 values.
+#[doc(hidden)]
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy)]
 pub enum Wide<const N: usize> {
@@ -131,6 +179,8 @@ pub enum Wide<const N: usize> {
 }
 
 /// A layer's inputs on the AVX-512 path: the caller's array, or the previous layer's registers.
+// Public for instinct-cpu's static nets only: a `Registers` value holds at most 32 values.
+#[doc(hidden)]
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy)]
 pub enum WideIn<'a, const N: usize> {
@@ -438,4 +488,49 @@ pub fn forward_avx2<const I: usize, const O: usize>(
         activate(code, &mut y);
     }
     y
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_codes_are_those_stored_in_static_nets() {
+        // The numbering nets written since static nets exist carry: instmodel's twelve in the
+        // format's order, then the extensions. Whatever `STATIC_CODES` is written as, these
+        // stay (a net's bytes are `include_bytes!`-ed by programs we never see).
+        let pinned = [
+            ("RELU", 1),
+            ("SIGMOID", 2),
+            ("SOFTMAX", 3),
+            ("SQRT", 4),
+            ("LOG", 5),
+            ("LOG10", 6),
+            ("TANH", 7),
+            ("INVERSE", 8),
+            ("GELU", 9),
+            ("SOFTPLUS", 10),
+            ("EXP", 11),
+            ("SIGN", 12),
+            ("LEAKY_RELU", 13),
+            ("ELU", 14),
+            ("SELU", 15),
+            ("HARD_SIGMOID", 16),
+            ("LOG_SOFTMAX", 17),
+            ("ABS", 18),
+            ("NEG", 19),
+            ("LN", 20),
+            ("ERF", 21),
+        ];
+        assert_eq!(pinned.len(), STATIC_CODES.len());
+        for (name, code) in pinned {
+            let a = activation_of(code, [0.5, 0.25]).unwrap().unwrap();
+            assert_eq!(a.name(), name);
+            assert_eq!(static_code(Some(a)), code);
+        }
+        assert_eq!(static_code(None), 0);
+        assert_eq!(activation_of(0, [0.0; 2]), Some(None));
+        assert_eq!(activation_of(22, [0.0; 2]), None);
+        assert_eq!(kind(7), Kind::Tanh);
+    }
 }
