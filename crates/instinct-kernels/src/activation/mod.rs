@@ -146,7 +146,8 @@ impl Activation {
     /// Every activation in the order of its code (code = index + 1; 0 is none), with the
     /// default parameters of [`EXTENSIONS`](Self::EXTENSIONS): instmodel's numbering of its
     /// twelve in GPU blobs and shaders, then instinct's extensions. A new activation is appended,
-    /// never inserted: the codes are stored in GPU blobs and static nets.
+    /// never inserted: the codes are stored in GPU blobs. (Static nets number theirs in
+    /// [`INSTMODEL`](Self::INSTMODEL)'s order: `static_dense::STATIC_CODES`.)
     pub const BY_CODE: [Activation; 21] = [
         Activation::Relu,
         Activation::Sigmoid,
@@ -321,8 +322,9 @@ impl Activation {
     }
 
     /// `f'(x)` for an elementwise activation, given `y = f(x)`: what training back-propagates.
-    /// At a kink the right-hand derivative of the part that holds there (RELU: 0 at 0; LEAKY_RELU:
-    /// `alpha` at 0). `None` for SOFTMAX and LOG_SOFTMAX, whose gradient couples the slice.
+    /// At a kink, the slope of the left-hand piece (RELU: 0 at 0; LEAKY_RELU: `alpha` at 0;
+    /// SELU: `gamma·alpha` at 0; SQRT, LOG, LOG10: 0 at 0, where the format cuts them off).
+    /// `None` for SOFTMAX and LOG_SOFTMAX, whose gradient couples the slice.
     pub fn derivative(self, x: f32, y: f32) -> Option<f32> {
         let [a, b] = self.parameter_values();
         let step = |on: bool, slope: f32| if on { slope } else { 0.0 };
@@ -385,8 +387,9 @@ impl Activation {
 
     /// The ONNX operator that computes this activation (on the last axis for the segment
     /// ones), its parameters being the operator's attributes of the same names; `None` where
-    /// ONNX's operator of that name means something else (ONNX `Sqrt`, `Log` take no
-    /// thresholds: the format's SQRT and LOG do; ONNX `Log` is [`Activation::Ln`]).
+    /// no ONNX operator computes it exactly (the format's SQRT, LOG and LOG10 are cut off at 0,
+    /// ONNX `Sqrt` and `Log` are not — ONNX `Log` is [`Activation::Ln`]; ONNX has no INVERSE
+    /// or LOG10; its `Sign` is not imported as SIGN).
     pub fn onnx_op(self) -> Option<&'static str> {
         Some(match self {
             Activation::Relu => "Relu",
@@ -422,8 +425,9 @@ impl Activation {
     }
 
     /// The WGSL body of `fn activation_<name>(x: f32) -> f32` (with a second argument
-    /// `p: vec2<f32>`, the parameters, for the activations that take them), as the CPU computes
-    /// it; it may call the helpers of the WGSL library's activations prelude (`erf_approx`,
+    /// `p: vec2<f32>`, the parameters, for the activations that take them): the scalar
+    /// definition, except GELU and ERF, which use `erf_approx` (Abramowitz–Stegun, 1.5e-7)
+    /// where the CPU has an exact `erf`; it may call the helpers of the WGSL library's activations prelude (`erf_approx`,
     /// `expm1`, `LOG10_E`, `SQRT_2_INV`). `None` for SOFTMAX and LOG_SOFTMAX, which the library
     /// computes over a segment.
     pub fn wgsl_body(self) -> Option<&'static str> {
@@ -560,8 +564,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_codes_are_those_stored_in_blobs_and_static_nets() {
-        // instmodel's numbering of its twelve, then the extensions (docs/GPU.md): whatever
+    fn the_codes_are_those_stored_in_gpu_blobs() {
+        // instmodel's GPU numbering of its twelve, then the extensions (docs/GPU.md): whatever
         // order `BY_CODE` is written in, these stay.
         let pinned = [
             ("RELU", 1),
@@ -591,6 +595,21 @@ mod tests {
             let a = Activation::from_code(code, [0.5, 0.25]).unwrap().unwrap();
             assert_eq!(a.name(), name);
             assert_eq!(Activation::code_of(Some(a)), code);
+        }
+        // Every activation has a code (a variant missing from `BY_CODE` would be stored as
+        // none), and a parameterised one takes the parameters stored beside its code.
+        for a in Activation::INSTMODEL.iter().chain(&Activation::EXTENSIONS) {
+            let code = Activation::code_of(Some(*a));
+            assert_ne!(code, 0, "{}", a.name());
+            let back = Activation::from_code(code, [0.5, 0.25]).unwrap().unwrap();
+            assert_eq!(back.name(), a.name());
+            let n = a.parameters().len();
+            assert_eq!(
+                back.parameter_values()[..n],
+                [0.5, 0.25][..n],
+                "{}",
+                a.name()
+            );
         }
         assert_eq!(Activation::code_of(None), 0);
         assert_eq!(Activation::from_code(0, [0.0; 2]), Some(None));

@@ -242,12 +242,9 @@ impl Converter {
                     _ => self.refuse(node, "a constant divided by a vector has no instruction"),
                 }
             }
-            ("", op) if Activation::from_onnx_op(op).is_some() => {
+            ("", op) if let Some(onnx) = Activation::from_onnx_op(op) => {
                 let Some((buffer, width, _)) = vector else {
                     return self.refuse(node, "only on a per-sample vector");
-                };
-                let Some(onnx) = Activation::from_onnx_op(op) else {
-                    return self.refuse(node, "not an activation");
                 };
                 // Parameters are the attributes of the same names, ONNX's defaults otherwise.
                 let defaults = onnx.parameters();
