@@ -154,7 +154,7 @@ pub fn run(options: &Options) -> Outcome {
     }
     let runner = crate::engine::runner(&model, options.threads, options.engine.0)?;
     // A model without inputs runs one sample at a time.
-    let threads = if fs == 0 { 1 } else { runner.threads() };
+    let threads = runner.threads();
     let inputs = random_inputs(n, fs, options.seed);
 
     let warmup = n.min(WARMUP_SAMPLES);

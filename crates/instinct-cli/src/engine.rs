@@ -12,17 +12,15 @@ use std::io::Write as _;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EngineArg(pub EngineChoice);
 
-/// Every `--engine` value, in the library's order.
-static VARIANTS: [EngineArg; 6] = {
-    let all = EngineChoice::ALL;
-    [
-        EngineArg(all[0]),
-        EngineArg(all[1]),
-        EngineArg(all[2]),
-        EngineArg(all[3]),
-        EngineArg(all[4]),
-        EngineArg(all[5]),
-    ]
+/// Every `--engine` value, in the library's order (a new engine in `ALL` is one here too).
+static VARIANTS: [EngineArg; EngineChoice::ALL.len()] = {
+    let mut variants = [EngineArg(EngineChoice::Auto); EngineChoice::ALL.len()];
+    let mut i = 0;
+    while i < variants.len() {
+        variants[i] = EngineArg(EngineChoice::ALL[i]);
+        i += 1;
+    }
+    variants
 };
 
 impl clap::ValueEnum for EngineArg {
@@ -59,9 +57,16 @@ pub fn runner<'m>(
 /// other exit 1.
 pub fn failure(e: RunError) -> Failure {
     match e {
-        RunError::ThreadSpawn { threads, source } => Failure::unreadable(anyhow!(
-            "cannot start {threads} threads: {source}; ask for fewer with --threads"
+        RunError::ThreadSpawn { threads, why } => Failure::unreadable(anyhow!(
+            "cannot start {threads} threads: {why}; ask for fewer with --threads"
         )),
+        // The library names engines; the command line names the flag that chose them.
+        RunError::NotApplicable { engine, why } => {
+            Failure::invalid(anyhow!("--engine {engine} does not apply: {why}"))
+        }
+        RunError::Unavailable { engine, why } => {
+            Failure::invalid(anyhow!("--engine {engine}: {why}"))
+        }
         other => Failure::invalid(anyhow!("{other}")),
     }
 }

@@ -63,13 +63,17 @@ impl Subject for EngineSubject {
     fn name(&self) -> &'static str {
         self.choice.name()
     }
+    /// n/a only when the engine does not take this kind of model, or (without
+    /// `INSTINCT_REQUIRE_GPU=1`) when there is no GPU; any other failure to make the engine
+    /// is the case's error, reported by `run`.
     fn applies(&self, model: &Model) -> bool {
         match model.runner(self.choice, Some(2)) {
             Ok(_) => true,
+            Err(RunError::NotApplicable { .. }) => false,
             Err(RunError::Unavailable { .. }) => {
                 std::env::var("INSTINCT_REQUIRE_GPU").as_deref() == Ok("1")
             }
-            Err(_) => false,
+            Err(_) => true,
         }
     }
     fn tolerance(&self) -> Option<crate::tolerance::Tolerance> {

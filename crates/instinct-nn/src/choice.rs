@@ -1,6 +1,7 @@
 //! [`EngineChoice`], which [`Model::runner`] turns into a [`Runner`], owning the "auto"
-//! policy. The command line, the
-//! conformance harness, the benches and the bindings ask for engines here and nowhere else.
+//! policy. The command line, the conformance harness and the benches ask for engines here
+//! (the conformance harness also drives the batched engine and the GPU's stepped mode
+//! directly, to test what the seam does not choose).
 //!
 //! ```
 //! use instinct::{EngineChoice, Model};
@@ -118,30 +119,34 @@ impl std::str::FromStr for EngineChoice {
 }
 
 impl Model {
-    /// The engine `choice` for this model on `threads` worker threads (`None`: every core).
-    /// `Auto` picks a static net when the model's dense chain has a compiled shape, else the
-    /// batch engine, and says why in [`Runner::describe`]; a forced engine that cannot run the
-    /// model is [`RunError::NotApplicable`] (or [`RunError::Unavailable`]) saying why.
+    /// The engine `choice` for this model on `threads` worker threads (`None`: every core;
+    /// `Some(0)` is [`RunError::ZeroThreads`]). `Auto` picks a static net when the model's
+    /// dense chain has a compiled shape, else the batch engine, and says why in
+    /// [`Runner::describe`]; a forced engine that cannot run the model is
+    /// [`RunError::NotApplicable`] (or [`RunError::Unavailable`]) saying why.
     pub fn runner(
         &self,
         choice: EngineChoice,
         threads: Option<usize>,
     ) -> Result<Box<dyn Runner + '_>, RunError> {
-        let threads = threads.unwrap_or_else(|| PredictConfig::new().threads());
+        let threads = match threads {
+            Some(0) => return Err(RunError::ZeroThreads),
+            Some(n) => n,
+            None => PredictConfig::new().threads(),
+        };
         match choice {
-            EngineChoice::Auto => Ok(match cpu::StaticRunner::new(self, threads) {
-                Ok(mut net) => {
-                    net.reason = format!("static (asked auto): {}", net.reason);
-                    Box::new(net)
-                }
-                Err(RunError::NotApplicable { why, .. }) => Box::new(cpu::LibraryRunner::new(
-                    self,
-                    false,
-                    threads,
-                    format!("batch (asked auto): no static net: {why}"),
-                )),
-                Err(e) => return Err(e),
-            }),
+            EngineChoice::Auto => Ok(
+                match cpu::StaticRunner::new(self, threads, "static (asked auto)") {
+                    Ok(net) => Box::new(net),
+                    Err(RunError::NotApplicable { why, .. }) => Box::new(cpu::LibraryRunner::new(
+                        self,
+                        false,
+                        threads,
+                        format!("batch (asked auto): no static net: {why}"),
+                    )),
+                    Err(e) => return Err(e),
+                },
+            ),
             EngineChoice::Interpreter => Ok(Box::new(cpu::LibraryRunner::new(
                 self,
                 true,
@@ -154,7 +159,7 @@ impl Model {
                 threads,
                 "batch: the tiled batch engine".into(),
             ))),
-            EngineChoice::Static => Ok(Box::new(cpu::StaticRunner::new(self, threads)?)),
+            EngineChoice::Static => Ok(Box::new(cpu::StaticRunner::new(self, threads, "static")?)),
             EngineChoice::Batched => Ok(Box::new(BatchedRunner::of_model(self, threads)?)),
             EngineChoice::Gpu => gpu_runner(self),
         }

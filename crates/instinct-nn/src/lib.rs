@@ -5,7 +5,8 @@
 //! JSON path), compiles the model and checks it reproduces its own `validation_data`.
 //!
 //! Features: `onnx` and `train` (on by default) add ONNX import and training; `wgsl` adds
-//! the WGSL code generation (naga) and `gpu` the wgpu runtime with [`EngineChoice::Gpu`]. The
+//! the WGSL code generation (naga) and `gpu` the wgpu runtime, which
+//! [`EngineChoice::Gpu`] runs on (without it, that choice is [`RunError::Unavailable`]). The
 //! default build compiles no GPU stack.
 //!
 //! ```

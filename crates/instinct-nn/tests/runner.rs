@@ -2,7 +2,7 @@
 //! applies to, says what it is and why it was chosen, and refuses what it cannot run with the
 //! reason; lengths are checked; `auto` follows its policy.
 
-use instinct::{EngineChoice, Model, ModelBuilder, RunError, STATIC_SHAPES};
+use instinct::{EngineChoice, Model, ModelBuilder, RunError, Runner as _, STATIC_SHAPES};
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> Model {
@@ -12,8 +12,13 @@ fn fixture(name: &str) -> Model {
 
 /// A chain of dense layers of `sizes` with seeded weights, ReLU between them.
 fn chain(sizes: &[usize]) -> Model {
+    chain_seeded(sizes, 7)
+}
+
+/// [`chain`] with weights from `seed`.
+fn chain_seeded(sizes: &[usize], seed: u32) -> Model {
     let mut b = ModelBuilder::with_feature_size(sizes[0]);
-    let mut s = 7u32;
+    let mut s = seed;
     let mut next = || {
         s = s.wrapping_mul(1_103_515_245).wrapping_add(12_345);
         ((s >> 16) % 2000) as f32 / 1000.0 - 1.0
@@ -67,7 +72,12 @@ fn every_cpu_engine_matches_the_interpreter() {
             EngineChoice::Batch,
         ] {
             let described = agrees(&model, choice, 37);
-            assert!(!described.is_empty());
+            // What ran comes first: the engine's name, and for `auto` what it chose.
+            let named = match choice {
+                EngineChoice::Auto => described.contains(" (asked auto): "),
+                _ => described.starts_with(&format!("{}: ", choice.name())),
+            };
+            assert!(named, "{choice}: {described}");
         }
     }
     // The batched engine and the static nets on the dense chains they take.
@@ -128,20 +138,93 @@ fn engines_that_cannot_run_a_model_say_why() {
 
 #[test]
 fn lengths_are_checked_and_nothing_is_written_on_error() {
-    let model = fixture("iris_mlp");
+    let model = chain(STATIC_SHAPES[0]);
+    let fs = model.feature_size();
     for choice in [
+        EngineChoice::Auto,
         EngineChoice::Interpreter,
         EngineChoice::Batch,
+        EngineChoice::Static,
         EngineChoice::Batched,
     ] {
-        let runner = model.runner(choice, Some(1)).unwrap();
-        let fs = model.feature_size();
-        let mut out = vec![7.0; 2 * model.output_size()];
-        assert!(runner.run_into(2, &rows(2, fs)[..fs], &mut out).is_err());
-        assert!(runner.run_into(2, &rows(2, fs), &mut out[1..]).is_err());
+        let runner = model.runner(choice, Some(2)).unwrap();
+        let mut out = vec![7.0; 3 * model.output_size()];
+        // Two whole rows given for three: the row count is what is wrong, and it says so.
+        match runner.run_into(3, &rows(2, fs), &mut out) {
+            Err(RunError::InputLength {
+                rows: 3,
+                feature_size,
+                actual,
+            }) => assert_eq!((feature_size, actual), (fs, 2 * fs), "{choice}"),
+            other => panic!("{choice}: {other:?}"),
+        }
+        assert!(matches!(
+            runner.run(3, &rows(2, fs)),
+            Err(RunError::InputLength { .. })
+        ));
+        // Part of a row.
+        assert!(runner.run_into(3, &rows(3, fs)[1..], &mut out).is_err());
+        // An output slice of the wrong length.
+        assert!(runner.run_into(3, &rows(3, fs), &mut out[1..]).is_err());
         assert!(out.iter().all(|&v| v == 7.0), "{choice}");
-        assert!(runner.memory_bytes() > 0, "{choice}");
+        // No rows: nothing to do, and no error.
+        assert_eq!(runner.run(0, &[]).unwrap(), Vec::<f32>::new(), "{choice}");
     }
+}
+
+#[test]
+fn zero_threads_are_refused_by_every_engine() {
+    let model = chain(STATIC_SHAPES[0]);
+    for choice in EngineChoice::ALL {
+        assert!(
+            matches!(model.runner(choice, Some(0)), Err(RunError::ZeroThreads)),
+            "{choice}"
+        );
+    }
+}
+
+#[test]
+fn batches_larger_than_a_tile_split_over_threads_as_the_interpreter_runs_them() {
+    // More rows than one tile holds, on two threads: every tile and the split between the
+    // threads must give the interpreter's rows, in order.
+    let model = fixture("digits_large");
+    let tile = model.interpreter().tile_rows();
+    let n = 2 * tile + 37;
+    for choice in [EngineChoice::Interpreter, EngineChoice::Batch] {
+        agrees(&model, choice, n);
+    }
+    let net = chain(STATIC_SHAPES[1]);
+    agrees(&net, EngineChoice::Static, 1001);
+}
+
+#[test]
+fn a_batched_runner_gives_each_model_its_block_of_rows() {
+    let sizes = [3, 6, 2];
+    let models: Vec<Model> = (1..=3).map(|seed| chain_seeded(&sizes, seed)).collect();
+    let valid: Vec<instinct::ValidModel> = models.iter().map(|m| m.valid().clone()).collect();
+    let batch = instinct::batched::BatchedInference::from_models(&valid).unwrap();
+    let runner = instinct::BatchedRunner::new(batch, 2).unwrap();
+    let k = 5;
+    let x = rows(3 * k, 3);
+    let got = runner.run(3 * k, &x).unwrap();
+    for (r, chunk) in got.chunks(2).enumerate() {
+        let want = models[r / k].predict(&x[r * 3..][..3]).unwrap();
+        for (g, w) in chunk.iter().zip(&want) {
+            assert!(
+                (g - w).abs() <= 1e-5 + 1e-5 * w.abs(),
+                "row {r}: {g} vs {w}"
+            );
+        }
+    }
+    // The models differ, so a wrong block would have shown above.
+    assert_ne!(
+        models[0].predict(&x[..3]).unwrap(),
+        models[1].predict(&x[..3]).unwrap()
+    );
+    assert!(matches!(
+        runner.run(4, &rows(4, 3)),
+        Err(RunError::RowsPerModel { rows: 4, models: 3 })
+    ));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use crate::model::Model;
 use crate::runner::{RunError, Runner, check_lengths};
-use instinct_batched::BatchedInference;
+use instinct_batched::{BatchedError, BatchedInference};
 
 /// Many models of one architecture run together: `rows` must be a multiple of the models, and
 /// model `m` runs rows `m·k .. (m+1)·k` (`k = rows / models`).
@@ -17,9 +17,10 @@ impl BatchedRunner {
     /// The models of `batch` on `threads` threads.
     pub fn new(batch: BatchedInference, threads: usize) -> Result<BatchedRunner, RunError> {
         let models = batch.models();
-        let batch = batch
-            .with_threads(threads)
-            .map_err(|e| RunError::Engine(e.to_string()))?;
+        let batch = batch.with_threads(threads).map_err(|e| match e {
+            BatchedError::ThreadSpawn(why) => RunError::ThreadSpawn { threads, why },
+            other => RunError::Engine(other.to_string()),
+        })?;
         Ok(BatchedRunner {
             batch,
             threads,
@@ -77,9 +78,7 @@ impl Runner for BatchedRunner {
         )?;
         let models = self.batch.models();
         if !rows.is_multiple_of(models) {
-            return Err(RunError::Engine(format!(
-                "{rows} rows do not split evenly between {models} models"
-            )));
+            return Err(RunError::RowsPerModel { rows, models });
         }
         let k = rows / models;
         if k == 0 {

@@ -42,16 +42,18 @@ impl Runner for LibraryRunner<'_> {
     }
 
     fn threads(&self) -> usize {
-        self.config.threads()
+        // A model without inputs runs row by row on the calling thread.
+        if self.model.feature_size() == 0 {
+            1
+        } else {
+            self.config.threads()
+        }
     }
 
     fn memory_bytes(&self) -> usize {
-        let interpreter = self.model.interpreter();
-        let scratch = if self.per_sample {
-            interpreter.required_memory() * std::mem::size_of::<f32>()
-        } else {
-            interpreter.batch_scratch_bytes()
-        };
+        // Either way each thread fills a tile of samples' memories (per sample, it runs them
+        // one after another).
+        let scratch = self.model.interpreter().batch_scratch_bytes();
         weight_bytes(self.model) + scratch * self.threads()
     }
 
@@ -69,14 +71,15 @@ impl Runner for LibraryRunner<'_> {
         if fs == 0 {
             // A flat batch gives no row count for a model without inputs: row by row.
             for out in outputs.chunks_mut(os.max(1)) {
-                out.copy_from_slice(&self.model.predict(&[])?);
+                let row = self.model.predict(&[]).map_err(RunError::Predict)?;
+                out.copy_from_slice(&row);
             }
             return Ok(());
         }
-        Ok(self
-            .model
+        self.model
             .interpreter()
-            .predict_batch_into(inputs, outputs, self.config)?)
+            .predict_batch_into(inputs, outputs, self.config)
+            .map_err(|e| RunError::from_predict(e, self.threads()))
     }
 }
 
@@ -149,17 +152,26 @@ fn layer_sizes(model: &Model) -> String {
 pub(crate) struct StaticRunner {
     net: Box<dyn StaticNet>,
     threads: usize,
-    pub(crate) reason: String,
+    reason: String,
 }
 
 impl StaticRunner {
-    /// The static net of the model's shape, or [`RunError::NotApplicable`] saying why not.
-    pub(crate) fn new(model: &Model, threads: usize) -> Result<StaticRunner, RunError> {
+    /// The static net of the model's shape, or [`RunError::NotApplicable`] saying why not;
+    /// `asked` is how it was asked for (`static`, or `static (asked auto)`), the start of its
+    /// description.
+    pub(crate) fn new(
+        model: &Model,
+        threads: usize,
+        asked: &str,
+    ) -> Result<StaticRunner, RunError> {
         match static_net(model) {
             Ok(net) => Ok(StaticRunner {
                 net,
                 threads,
-                reason: format!("the dense layers {} have a static net", layer_sizes(model)),
+                reason: format!(
+                    "{asked}: the dense layers {} have a static net",
+                    layer_sizes(model)
+                ),
             }),
             Err(why) => Err(RunError::NotApplicable {
                 engine: "static",
@@ -175,11 +187,7 @@ impl Runner for StaticRunner {
     }
 
     fn describe(&self) -> String {
-        if self.reason.starts_with("static") {
-            self.reason.clone()
-        } else {
-            format!("static: {}", self.reason)
-        }
+        self.reason.clone()
     }
 
     fn threads(&self) -> usize {
@@ -201,9 +209,12 @@ impl Runner for StaticRunner {
     fn run_into(&self, rows: usize, inputs: &[f32], outputs: &mut [f32]) -> Result<(), RunError> {
         let (fs, os) = (self.feature_size(), self.output_size());
         check_lengths(rows, inputs, outputs, fs, os)?;
-        let per_thread = rows.div_ceil(self.threads.max(1)).max(1);
+        let per_thread = rows.div_ceil(self.threads).max(1);
         if rows <= per_thread {
-            return Ok(self.net.forward_rows(inputs, outputs)?);
+            return self
+                .net
+                .forward_rows(inputs, outputs)
+                .map_err(RunError::Predict);
         }
         // `Scope::spawn` panics when the OS refuses a thread; `Builder::spawn_scoped` says so,
         // and that is an error naming the thread count.
@@ -218,14 +229,14 @@ impl Runner for StaticRunner {
                     .spawn_scoped(scope, move || net.forward_rows(i, o))
                     .map_err(|source| RunError::ThreadSpawn {
                         threads: self.threads,
-                        source,
+                        why: source.to_string(),
                     })?;
                 handles.push(spawned);
             }
             handles.into_iter().try_for_each(|h| {
                 h.join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                    .map_err(RunError::from)
+                    .map_err(RunError::Predict)
             })
         })
     }

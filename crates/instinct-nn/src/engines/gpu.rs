@@ -41,14 +41,19 @@ fn failed(e: GpuError) -> RunError {
 
 impl GpuRunner {
     pub(crate) fn new(model: &Model) -> Result<GpuRunner, RunError> {
+        if model.feature_size() == 0 {
+            return Err(RunError::NotApplicable {
+                engine: "gpu",
+                why: "a model without inputs gives the GPU no sample count; use another engine"
+                    .into(),
+            });
+        }
         let gpu = runtime()?;
         let (run, how) = match GpuDenseNet::from_model(gpu, model.valid()) {
             Ok(net) => (Run::Layers(net), "layer by layer".to_string()),
             Err(_) => {
-                let models = gpu.load(model.valid()).map_err(|e| RunError::Unavailable {
-                    engine: "gpu",
-                    why: e.to_string(),
-                })?;
+                // The device is there: a model it cannot take is a failure, not a missing GPU.
+                let models = gpu.load(model.valid()).map_err(failed)?;
                 let how = match models.mode(0) {
                     Some(mode) => format!("one invocation per sample, {mode:?} shader"),
                     None => {
@@ -93,12 +98,6 @@ impl Runner for GpuRunner {
 
     fn run_into(&self, rows: usize, inputs: &[f32], outputs: &mut [f32]) -> Result<(), RunError> {
         check_lengths(rows, inputs, outputs, self.sizes.0, self.sizes.1)?;
-        if self.sizes.0 == 0 {
-            return Err(RunError::NotApplicable {
-                engine: "gpu",
-                why: "a model without inputs gives no sample count; use another engine".into(),
-            });
-        }
         match &self.run {
             Run::Uploaded(models) => models
                 .predict_batch_into(0, inputs, outputs)
