@@ -1,83 +1,32 @@
 //! A test that no two files of a crate import each other, directly or round a circle: each
 //! file's `use` paths and `crate::`/`super::`/`self::`/child-module paths, resolved to the files
-//! that define those modules, must form a graph without cycles (lines from a file's inline
-//! `#[cfg(test)]` module on do not count; neither do comments or strings).
+//! that define those modules (through re-exports: `crate::X` re-exported from `a` is `a`'s), must
+//! form a graph without cycles. A file's inline test module, comments, literals and macro
+//! invocations (`crate::m!`) do not count.
 
 #[cfg(test)]
 mod tests {
     use crate::root;
+    use crate::source::{blank_comments_and_literals, is_ident, own_code};
     use std::collections::BTreeMap;
     use std::path::{Path, PathBuf};
 
     /// A module path inside a crate (`[]` is the crate root).
     type ModPath = Vec<String>;
 
-    /// The text with comments and string literals blanked, cut before its test module.
-    fn code_of(text: &str) -> String {
-        let own: Vec<&str> = text
-            .lines()
-            .take_while(|l| !l.starts_with("#[cfg(test)]"))
-            .collect();
-        let own = own.join("\n");
-        let mut out = String::with_capacity(own.len());
-        let mut chars = own.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '/' if chars.peek() == Some(&'/') => {
-                    for c in chars.by_ref() {
-                        if c == '\n' {
-                            out.push('\n');
-                            break;
-                        }
-                    }
-                }
-                '/' if chars.peek() == Some(&'*') => {
-                    chars.next();
-                    let mut last = ' ';
-                    for c in chars.by_ref() {
-                        if last == '*' && c == '/' {
-                            break;
-                        }
-                        last = c;
-                    }
-                    out.push(' ');
-                }
-                '"' => {
-                    let mut escaped = false;
-                    for c in chars.by_ref() {
-                        if !escaped && c == '"' {
-                            break;
-                        }
-                        escaped = !escaped && c == '\\';
-                    }
-                    out.push_str("\"\"");
-                }
-                // A character literal, so that '"' opens no string (lifetimes pass through).
-                '\'' => {
-                    let rest: String = chars.clone().take(3).collect();
-                    let quote = rest.find('\'');
-                    if rest.starts_with('\\') || quote == Some(1) {
-                        for c in chars.by_ref() {
-                            if c == '\'' {
-                                break;
-                            }
-                        }
-                        out.push_str("' '");
-                    } else {
-                        out.push('\'');
-                    }
-                }
-                c => out.push(c),
-            }
-        }
-        out
+    /// A crate's module files, each with its code (own code, comments and literals blanked).
+    struct Crate {
+        modules: BTreeMap<ModPath, (PathBuf, String)>,
     }
 
-    fn is_ident(c: char) -> bool {
-        c.is_alphanumeric() || c == '_'
+    fn code_of(file: &Path) -> String {
+        let text =
+            std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        blank_comments_and_literals(&own_code(&text).join("\n"))
     }
 
-    /// The names of the modules a file declares with `mod name;`.
+    /// The names of the modules a file declares with `mod name;` (at any nesting of inline
+    /// modules, which this test treats as part of their file).
     fn declared_modules(code: &str) -> Vec<String> {
         let mut names = Vec::new();
         for statement in code.split([';', '{', '}']) {
@@ -90,6 +39,37 @@ mod tests {
             }
         }
         names
+    }
+
+    /// The module files reachable from a crate root through `mod name;`. A declared module
+    /// without a file is a failure (the test would otherwise miss it).
+    fn load_crate(root_file: &Path) -> Crate {
+        let mut modules = BTreeMap::new();
+        let mut todo = vec![(Vec::new(), root_file.to_path_buf())];
+        while let Some((path, file)) = todo.pop() {
+            let code = code_of(&file);
+            let stem = file.file_stem().unwrap().to_str().unwrap();
+            let dir = if ["lib", "main", "mod"].contains(&stem) || path.is_empty() {
+                file.parent().unwrap().to_path_buf()
+            } else {
+                file.parent().unwrap().join(stem)
+            };
+            for name in declared_modules(&code) {
+                let candidates = [
+                    dir.join(format!("{name}.rs")),
+                    dir.join(&name).join("mod.rs"),
+                ];
+                let child_file = candidates
+                    .iter()
+                    .find(|f| f.is_file())
+                    .unwrap_or_else(|| panic!("{}: `mod {name};` has no file", file.display()));
+                let mut child = path.clone();
+                child.push(name);
+                todo.push((child, child_file.clone()));
+            }
+            modules.insert(path, (file, code));
+        }
+        Crate { modules }
     }
 
     /// `a::{b, c::{d, e}}` as `a::b`, `a::c::d`, `a::c::e`.
@@ -122,208 +102,334 @@ mod tests {
             .collect()
     }
 
-    /// Every path the code names: `use` trees, expanded, and paths from `crate`, `super`,
-    /// `self` or a child module.
-    fn named_paths(code: &str, children: &[String]) -> Vec<String> {
+    /// How many inline modules (`mod x { … }`) enclose each byte of `code`.
+    fn inline_depths(code: &str) -> Vec<usize> {
+        let bytes = code.as_bytes();
+        let mut depth = vec![0usize; bytes.len() + 1];
+        let (mut braces, mut open_modules) = (0usize, Vec::new());
+        let mut pending = false;
+        for (i, &b) in bytes.iter().enumerate() {
+            // `mod name {`, or `mod $name {` in a macro that writes modules.
+            let name = |c: char| is_ident(c) || c == '$';
+            if code[i..].starts_with("mod ")
+                && (i == 0 || !is_ident(bytes[i - 1] as char))
+                && code[i + 4..].trim_start().starts_with(name)
+            {
+                let rest = code[i + 4..].trim_start();
+                let after = rest.trim_start_matches(name).trim_start();
+                pending = after.starts_with('{');
+            }
+            match b {
+                b'{' => {
+                    braces += 1;
+                    if pending {
+                        open_modules.push(braces);
+                        pending = false;
+                    }
+                }
+                b'}' => {
+                    if open_modules.last() == Some(&braces) {
+                        open_modules.pop();
+                    }
+                    braces = braces.saturating_sub(1);
+                }
+                _ => {}
+            }
+            depth[i + 1] = open_modules.len();
+        }
+        depth
+    }
+
+    /// Every path the code names, with the inline-module depth where it stands: `use` trees,
+    /// expanded, and paths from `crate`, `super`, `self` or a child module (not macro calls).
+    fn named_paths(code: &str, children: &[String]) -> Vec<(String, usize)> {
+        let depths = inline_depths(code);
         let mut paths = Vec::new();
-        let mut rest = code;
-        while let Some(at) = rest.find("use ") {
-            let before = rest[..at].chars().next_back();
-            rest = &rest[at + 4..];
-            if before.is_some_and(is_ident) {
+        let mut from = 0;
+        while let Some(at) = code[from..].find("use ").map(|a| a + from) {
+            from = at + 4;
+            if at > 0 && is_ident(code.as_bytes()[at - 1] as char) {
                 continue;
             }
-            let end = rest.find(';').unwrap_or(rest.len());
-            paths.extend(expand(&rest[..end]));
-            rest = &rest[end..];
+            let end = code[from..].find(';').map_or(code.len(), |e| e + from);
+            paths.extend(
+                expand(&code[from..end])
+                    .into_iter()
+                    .map(|p| (p, depths[at])),
+            );
+            from = end;
         }
-        let chars: Vec<char> = code.chars().collect();
         let starts: Vec<&str> = ["crate", "super", "self"]
             .into_iter()
             .chain(children.iter().map(String::as_str))
             .collect();
+        let bytes = code.as_bytes();
         let mut i = 0;
-        while i < chars.len() {
-            if (i == 0 || !(is_ident(chars[i - 1]) || chars[i - 1] == ':'))
-                && let Some(start) = starts.iter().find(|s| {
-                    let s: Vec<char> = s.chars().collect();
-                    chars[i..].starts_with(&s) && chars[i + s.len()..].starts_with(&[':', ':'])
-                })
-            {
-                let mut j = i + start.len();
-                while chars[j..].starts_with(&[':', ':'])
-                    && chars.get(j + 2).is_some_and(|c| is_ident(*c))
-                {
-                    j += 2;
-                    while chars.get(j).is_some_and(|c| is_ident(*c)) {
-                        j += 1;
-                    }
-                }
-                // `crate::{…}` is a `use` tree, already expanded above.
-                if j > i + start.len() {
-                    paths.push(chars[i..j].iter().collect());
-                }
-                i = j.max(i + 1);
-            } else {
+        while i < bytes.len() {
+            let boundary = i == 0 || !(is_ident(bytes[i - 1] as char) || bytes[i - 1] == b':');
+            let start = starts.iter().find(|s| {
+                boundary && code[i..].starts_with(*s) && code[i + s.len()..].starts_with("::")
+            });
+            let Some(start) = start else {
                 i += 1;
+                continue;
+            };
+            let mut j = i + start.len();
+            while code[j..].starts_with("::") && code[j + 2..].chars().next().is_some_and(is_ident)
+            {
+                j += 2;
+                j += code[j..].chars().take_while(|c| is_ident(*c)).count();
             }
+            // `crate::{…}` is a `use` tree, expanded above; `crate::m!` a macro.
+            let is_macro = code[j..].starts_with('!');
+            if j > i + start.len() && !is_macro {
+                paths.push((code[i..j].to_string(), depths[i]));
+            }
+            i = j.max(i + 1);
         }
         paths
     }
 
-    /// The module files reachable from a crate root through `mod name;`.
-    fn modules(root_file: &Path) -> BTreeMap<ModPath, PathBuf> {
-        let mut found = BTreeMap::from([(Vec::new(), root_file.to_path_buf())]);
-        let mut todo = vec![(Vec::new(), root_file.to_path_buf())];
-        while let Some((path, file)) = todo.pop() {
-            let code = code_of(&std::fs::read_to_string(&file).unwrap());
-            let stem = file.file_stem().unwrap().to_str().unwrap();
-            let dir = if ["lib", "main", "mod"].contains(&stem) || path.is_empty() {
-                file.parent().unwrap().to_path_buf()
-            } else {
-                file.parent().unwrap().join(stem)
+    /// Where `name`, re-exported by module `at` with `pub use`, comes from: the module it is
+    /// taken from (in this crate) and its name there.
+    fn re_export(krate: &Crate, at: &ModPath, name: &str) -> Option<(ModPath, String)> {
+        let code = &krate.modules.get(at)?.1;
+        let mut from = 0;
+        while let Some(found) = code[from..].find("pub").map(|f| f + from) {
+            from = found + 3;
+            let rest = &code[from..];
+            let rest = match rest.strip_prefix('(') {
+                Some(r) => &r[r.find(')').map_or(0, |e| e + 1)..],
+                None => rest,
             };
-            for name in declared_modules(&code) {
-                let file = [
-                    dir.join(format!("{name}.rs")),
-                    dir.join(&name).join("mod.rs"),
-                ]
-                .into_iter()
-                .find(|f| f.is_file());
-                if let Some(file) = file {
-                    let mut child = path.clone();
-                    child.push(name);
-                    found.insert(child.clone(), file.clone());
-                    todo.push((child, file));
+            let Some(rest) = rest.trim_start().strip_prefix("use ") else {
+                continue;
+            };
+            let end = rest.find(';').unwrap_or(rest.len());
+            for path in expand(&rest[..end]) {
+                let (path, alias) = match path.split_once(" as ") {
+                    Some((p, a)) => (p.trim().to_string(), a.trim().to_string()),
+                    None => (path.clone(), path.rsplit("::").next()?.trim().to_string()),
+                };
+                if alias == name {
+                    let segments: Vec<&str> = path.split("::").map(str::trim).collect();
+                    let (source, item) = resolve(krate, at, &segments, 0);
+                    return Some((source, item?));
                 }
             }
         }
-        found
+        None
     }
 
-    /// The module files a file's code names.
-    fn imports(modules: &BTreeMap<ModPath, PathBuf>, me: &ModPath, file: &Path) -> Vec<ModPath> {
-        let code = code_of(&std::fs::read_to_string(file).unwrap());
-        let children = declared_modules(&code);
-        let mut out = Vec::new();
-        for path in named_paths(&code, &children) {
-            let path = path.split(" as ").next().unwrap_or_default();
-            let mut segments: Vec<&str> = path.split("::").map(str::trim).collect();
-            let mut base = me.clone();
-            match segments.first().copied() {
-                Some("crate") => {
-                    base.clear();
-                    segments.remove(0);
-                }
-                Some("super" | "self") => {
-                    while let Some(s @ ("super" | "self")) = segments.first().copied() {
-                        if s == "super" {
+    /// The module a path names, from module `me` with `inline` enclosing inline modules
+    /// (`crate`, `super` and `self` resolved, then the longest prefix that is a module file),
+    /// and the item it names there, if any.
+    fn resolve(
+        krate: &Crate,
+        me: &ModPath,
+        segments: &[&str],
+        inline: usize,
+    ) -> (ModPath, Option<String>) {
+        let mut base = me.clone();
+        let mut rest = segments;
+        match rest.first().copied() {
+            Some("crate") => {
+                base.clear();
+                rest = &rest[1..];
+            }
+            Some("super" | "self") => {
+                let mut inline = inline;
+                while let Some(s @ ("super" | "self")) = rest.first().copied() {
+                    if s == "super" {
+                        // A `super` inside an inline module stays in the file first.
+                        if inline > 0 {
+                            inline -= 1;
+                        } else {
                             base.pop();
                         }
-                        segments.remove(0);
                     }
+                    rest = &rest[1..];
                 }
-                Some(first) if children.iter().any(|c| c == first) => {}
-                _ => continue,
             }
-            let mut full = base;
-            full.extend(
-                segments
-                    .iter()
-                    .filter(|s| !s.is_empty() && **s != "*")
-                    .map(|s| s.to_string()),
-            );
-            while !full.is_empty() && !modules.contains_key(&full) {
-                full.pop();
+            _ => {}
+        }
+        let rest: Vec<String> = rest
+            .iter()
+            .filter(|s| !s.is_empty() && **s != "*")
+            .map(|s| s.to_string())
+            .collect();
+        let mut full = base.clone();
+        full.extend(rest.iter().cloned());
+        while full.len() > base.len() && !krate.modules.contains_key(&full) {
+            full.pop();
+        }
+        while !krate.modules.contains_key(&full) {
+            full.pop();
+        }
+        let item = rest.get(full.len().saturating_sub(base.len())).cloned();
+        (full, item)
+    }
+
+    /// The module files a module's code names (through re-exports, to where things are
+    /// defined).
+    fn imports(krate: &Crate, me: &ModPath) -> Vec<ModPath> {
+        let code = &krate.modules[me].1;
+        let children = declared_modules(code);
+        let mut out = Vec::new();
+        for (path, inline) in named_paths(code, &children) {
+            let path = path.split(" as ").next().unwrap_or_default();
+            let segments: Vec<&str> = path.split("::").map(str::trim).collect();
+            let first = segments.first().copied().unwrap_or_default();
+            if !["crate", "super", "self"].contains(&first) && !children.iter().any(|c| c == first)
+            {
+                continue;
             }
-            if &full != me && !out.contains(&full) {
-                out.push(full);
+            let (mut target, mut item) = resolve(krate, me, &segments, inline);
+            // An item named through a module that re-exports it: the module it comes from.
+            let mut hops = 0;
+            while let Some(name) = item.as_deref()
+                && target != *me
+                && hops < 8
+            {
+                match re_export(krate, &target, name) {
+                    Some((source, original)) if source != target => {
+                        (target, item) = (source, Some(original));
+                    }
+                    _ => break,
+                }
+                hops += 1;
+            }
+            if &target != me && !out.contains(&target) {
+                out.push(target);
             }
         }
         out
     }
 
-    #[test]
-    fn no_file_imports_another_that_imports_it_back() {
+    /// The files of `krate` that lie on a circle of imports, each with the circle's files.
+    fn circles(krate: &Crate) -> Vec<(PathBuf, Vec<PathBuf>)> {
+        let names: Vec<&ModPath> = krate.modules.keys().collect();
+        let index = |m: &ModPath| names.iter().position(|n| *n == m).unwrap();
+        let n = names.len();
+        let mut reach = vec![vec![false; n]; n];
+        for m in krate.modules.keys() {
+            for to in imports(krate, m) {
+                reach[index(m)][index(&to)] = true;
+            }
+        }
+        let direct = reach.clone();
+        for k in 0..n {
+            let through = reach[k].clone();
+            for row in reach.iter_mut().filter(|row| row[k]) {
+                for (to, via) in row.iter_mut().zip(&through) {
+                    *to |= via;
+                }
+            }
+        }
+        (0..n)
+            .filter(|&i| reach[i][i])
+            .map(|i| {
+                let on_circle = (0..n)
+                    .filter(|&j| reach[i][j] && reach[j][i] && (direct[i][j] || i == j))
+                    .map(|j| krate.modules[names[j]].0.clone())
+                    .collect();
+                (krate.modules[names[i]].0.clone(), on_circle)
+            })
+            .collect()
+    }
+
+    /// Every crate root of the workspace: libraries, binaries, benches.
+    fn crate_roots() -> Vec<PathBuf> {
         let root = root();
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join("crates"))
             .unwrap()
             .map(|e| e.unwrap().path())
             .collect();
         dirs.extend(["xtask", "benches", "fuzz"].map(|d| root.join(d)));
-        dirs.sort();
-        let mut circles = Vec::new();
-        let mut files_seen = 0;
+        let mut roots = Vec::new();
         for dir in dirs {
             let src = dir.join("src");
-            let mut roots: Vec<PathBuf> = ["lib.rs", "main.rs"]
-                .iter()
-                .map(|r| src.join(r))
-                .filter(|f| f.is_file())
-                .collect();
-            if let Ok(bins) = std::fs::read_dir(src.join("bin")) {
-                roots.extend(bins.map(|e| e.unwrap().path()));
-            }
-            for root_file in roots {
-                let modules = modules(&root_file);
-                files_seen += modules.len();
-                let names: Vec<&ModPath> = modules.keys().collect();
-                let index = |m: &ModPath| names.iter().position(|n| *n == m).unwrap();
-                let n = names.len();
-                // Reachability by repeated relaxation (a crate has at most a few dozen files).
-                let mut reach = vec![vec![false; n]; n];
-                for (m, file) in &modules {
-                    for to in imports(&modules, m, file) {
-                        reach[index(m)][index(&to)] = true;
-                    }
-                }
-                for k in 0..n {
-                    let through = reach[k].clone();
-                    for row in reach.iter_mut().filter(|row| row[k]) {
-                        for (to, via) in row.iter_mut().zip(&through) {
-                            *to |= via;
+            roots.extend(
+                ["lib.rs", "main.rs"]
+                    .iter()
+                    .map(|r| src.join(r))
+                    .filter(|f| f.is_file()),
+            );
+            for targets in [src.join("bin"), dir.join("benches")] {
+                if let Ok(entries) = std::fs::read_dir(targets) {
+                    for path in entries.map(|e| e.unwrap().path()) {
+                        if path.extension().is_some_and(|e| e == "rs") {
+                            roots.push(path);
+                        } else if path.join("main.rs").is_file() {
+                            roots.push(path.join("main.rs"));
                         }
-                    }
-                }
-                for i in 0..n {
-                    if reach[i][i] {
-                        circles.push(format!(
-                            "{} ({}): {} is on a circle of imports",
-                            dir.file_name().unwrap().to_string_lossy(),
-                            root_file.file_name().unwrap().to_string_lossy(),
-                            modules[names[i]].strip_prefix(&root).unwrap().display()
-                        ));
                     }
                 }
             }
         }
-        assert!(files_seen > 100, "only {files_seen} files found");
-        assert!(circles.is_empty(), "{}", circles.join("\n"));
+        roots.sort();
+        roots
     }
 
     #[test]
-    fn a_circle_is_found() {
-        // Two sibling files that import each other, and a parent and child that do.
+    fn no_file_imports_another_that_imports_it_back() {
+        let root = root();
+        let mut found = Vec::new();
+        let mut reached = std::collections::BTreeSet::new();
+        for root_file in crate_roots() {
+            let krate = load_crate(&root_file);
+            reached.extend(krate.modules.values().map(|(f, _)| f.clone()));
+            for (file, circle) in circles(&krate) {
+                let show = |f: &PathBuf| f.strip_prefix(&root).unwrap().display().to_string();
+                found.push(format!(
+                    "{} imports round a circle through {}",
+                    show(&file),
+                    circle.iter().map(show).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        // Every source file is some crate's module: none escapes the check.
+        let mut all = Vec::new();
+        for dir in ["crates", "xtask", "benches", "fuzz"] {
+            crate::source::rust_files(&root.join(dir), &mut all);
+        }
+        let unreached: Vec<_> = all
+            .iter()
+            .filter(|f| f.components().any(|c| c.as_os_str() == "src"))
+            .filter(|f| !reached.contains(*f))
+            .collect();
+        assert!(
+            unreached.is_empty(),
+            "not reached from a crate root: {unreached:?}"
+        );
+        assert!(found.is_empty(), "{}", found.join("\n"));
+    }
+
+    #[test]
+    fn a_circle_is_found_and_a_re_export_or_macro_is_not_one() {
         let dir = std::env::temp_dir().join(format!("instinct-circles-{}", std::process::id()));
         let src = dir.join("src");
         std::fs::create_dir_all(src.join("a")).unwrap();
-        std::fs::write(src.join("lib.rs"), "mod a;\nmod b;\npub use b::B;\n").unwrap();
-        std::fs::write(
-            src.join("a.rs"),
-            "mod child;\nuse child::C;\npub struct A;\n",
-        )
-        .unwrap();
-        std::fs::write(src.join("a/child.rs"), "use super::A;\npub struct C;\n").unwrap();
-        std::fs::write(src.join("b.rs"), "use crate::{a::A};\npub struct B;\n").unwrap();
-        let modules = modules(&src.join("lib.rs"));
-        assert_eq!(modules.len(), 4);
-        let a = vec!["a".to_string()];
-        let child = vec!["a".to_string(), "child".to_string()];
-        assert_eq!(imports(&modules, &a, &modules[&a]), [child.as_slice()]);
-        assert_eq!(imports(&modules, &child, &modules[&child]), [a.as_slice()]);
-        let b = vec!["b".to_string()];
-        assert_eq!(imports(&modules, &b, &modules[&b]), [a]);
-        assert_eq!(imports(&modules, &vec![], &modules[&vec![]]), [b]);
+        let write = |f: &str, text: &str| std::fs::write(src.join(f), text).unwrap();
+        // `a` and its child import each other; `b` names `A` through the root's re-export and
+        // calls a macro at the root, which is no import of the root; `c`'s inline module
+        // imports its own file.
+        write(
+            "lib.rs",
+            "mod a;\nmod b;\nmod c;\npub use a::A;\n#[macro_export]\nmacro_rules! m { () => {} }\n",
+        );
+        write("a.rs", "mod child;\nuse child::C;\npub struct A;\n");
+        write("a/child.rs", "use super::A;\npub struct C;\n");
+        write("b.rs", "use crate::{A};\nfn f() { crate::m!(); }\n");
+        write("c.rs", "pub struct D;\nmod inner {\n    use super::D;\n}\n");
+        let krate = load_crate(&src.join("lib.rs"));
+        assert_eq!(krate.modules.len(), 5);
+        let m = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<ModPath>();
+        assert_eq!(imports(&krate, &m(&["b"])), [m(&["a"])]);
+        assert_eq!(imports(&krate, &m(&["c"])), Vec::<ModPath>::new());
+        let found = circles(&krate);
+        let files: Vec<&PathBuf> = found.iter().map(|(f, _)| f).collect();
+        assert_eq!(files, [&src.join("a.rs"), &src.join("a/child.rs")]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,10 +1,12 @@
-//! Project automation: `cargo xtask ci | conformance | fixtures`.
+//! Project automation: `cargo xtask ci | conformance | fixtures | bench`.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod circles;
+#[cfg(test)]
+mod source;
 mod tidy;
 
 const USAGE: &str = "usage: cargo xtask <command>
