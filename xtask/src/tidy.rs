@@ -108,6 +108,7 @@ mod tests {
         ("instinct-nn", "instinct-train", "normal"),
         ("instinct-nn", "instinct-onnx", "normal"),
         ("instinct-cli", "instinct-nn", "normal"),
+        ("instinct-cli", "instinct-workcount", "dev"),
         ("instinct-conformance", "instinct-nn", "normal"),
         ("instinct-conformance", "instinct-format", "normal"),
         ("instinct-conformance", "instinct-validate", "normal"),

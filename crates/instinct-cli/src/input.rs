@@ -19,18 +19,14 @@ use cell::{ALLOW_HINT, Cell, accept, column_label, parse_cell, reserve_row};
 pub use cell::{Batch, ReadOptions};
 use json::read_json;
 
-/// NPY files are read whole into memory; past this size that is surely a mistake. (CSV and JSON
-/// are read as a stream.)
-const MAX_INPUT_BYTES: u64 = 4 << 30;
-
 /// The read buffer of a streamed file.
 const READ_BUFFER: usize = 256 << 10;
 
 /// Reads the rows of `path` for `model`. An unreadable or malformed file is exit 2; a row of
 /// the wrong length or a value that is not a finite number is exit 1, naming the row and column.
 ///
-/// CSV and JSON are parsed as they are read, straight into the f32 rows, so the reader holds
-/// the values and a buffer of 256 KiB, not the file; NPY, binary f32 or wider, is read whole.
+/// Every format is parsed as it is read, straight into the f32 rows, so the reader holds the
+/// values and a buffer of 256 KiB, not the file.
 pub fn read_rows(
     path: &Path,
     format: DataFormat,
@@ -41,19 +37,6 @@ pub fn read_rows(
         code: f.code,
         error: anyhow!("{}: {:#}", path.display(), f.error),
     };
-    let too_large = |bytes: u64| {
-        Failure::unreadable(anyhow!(
-            "{}: input file is {bytes} bytes, more than the limit of {MAX_INPUT_BYTES}",
-            path.display()
-        ))
-    };
-    if format == DataFormat::Npy {
-        let bytes = instinct::format::read_limited(path, MAX_INPUT_BYTES).map_err(|e| match e {
-            FormatError::FileTooLarge { bytes, .. } => too_large(bytes),
-            other => Failure::unreadable(other),
-        })?;
-        return read_bytes(&bytes, format, model, options).map_err(with_path);
-    }
     let io = |source| {
         Failure::unreadable(FormatError::Io {
             path: path.to_path_buf(),
@@ -65,9 +48,9 @@ pub fn read_rows(
     if meta.is_dir() {
         return Err(io(std::io::Error::other("is a directory")));
     }
-    // No size limit: the values are reserved row by row with `try_reserve`, whatever the file.
+    // No size limit: the values are reserved with `try_reserve`, whatever the file.
     let reader = BufReader::with_capacity(READ_BUFFER, file);
-    read_stream(reader, format, model, options).map_err(with_path)
+    read_stream(reader, meta.len(), format, model, options).map_err(with_path)
 }
 
 /// Reads rows for `model` from the bytes of a file in `format`: [`read_rows`] without the file.
@@ -77,21 +60,14 @@ pub fn read_bytes(
     model: &Model,
     options: ReadOptions,
 ) -> Outcome<Batch> {
-    match format {
-        DataFormat::Npy => read_npy(
-            bytes,
-            model.feature_size(),
-            model.feature_names().as_deref(),
-            options,
-        ),
-        _ => read_stream(bytes, format, model, options),
-    }
+    read_stream(bytes, bytes.len() as u64, format, model, options)
 }
 
-/// Reads CSV or JSON rows for `model` as they come from `reader` (buffered: JSON is read a byte
-/// at a time). NPY is read whole first.
+/// Reads rows for `model` as they come from `reader`, which holds `length` bytes (buffered: JSON
+/// is read a byte at a time).
 fn read_stream(
     reader: impl BufRead,
+    length: u64,
     format: DataFormat,
     model: &Model,
     options: ReadOptions,
@@ -100,15 +76,11 @@ fn read_stream(
     let size = model.feature_size();
     let unreadable = |e: std::io::Error| Failure::unreadable(anyhow!("{e}"));
     // Spreadsheet programs like to start UTF-8 files with a byte-order mark; it is not data.
-    let reader = without_bom(reader).map_err(unreadable)?;
+    let text = |reader| without_bom(reader).map_err(unreadable);
     match format {
-        DataFormat::Json => read_json(reader, size, names.as_deref(), options),
-        DataFormat::Csv => read_csv(reader, size, names, options),
-        DataFormat::Npy => {
-            let mut bytes = Vec::new();
-            { reader }.read_to_end(&mut bytes).map_err(unreadable)?;
-            read_npy(&bytes, size, names.as_deref(), options)
-        }
+        DataFormat::Json => read_json(text(reader)?, size, names.as_deref(), options),
+        DataFormat::Csv => read_csv(text(reader)?, size, names, options),
+        DataFormat::Npy => read_npy(reader, length, model, options),
     }
 }
 
@@ -257,13 +229,11 @@ fn read_csv(
 
 /// A 2-D array (float, integer or bool, either byte order, C or Fortran order) with one row per
 /// sample.
-fn read_npy(
-    bytes: &[u8],
-    feature_size: usize,
-    names: Option<&[String]>,
-    options: ReadOptions,
-) -> Outcome<Batch> {
-    let matrix = npy::read(bytes).map_err(Failure::unreadable)?;
+fn read_npy(reader: impl Read, length: u64, model: &Model, options: ReadOptions) -> Outcome<Batch> {
+    let feature_size = model.feature_size();
+    let names = model.feature_names();
+    let names = names.as_deref();
+    let matrix = npy::read_from(reader, length).map_err(Failure::unreadable)?;
     if matrix.cols != feature_size {
         // Every row of an array has the same length, so the first row is the first bad one.
         let row = if matrix.rows > 0 { "row 1" } else { "each row" };

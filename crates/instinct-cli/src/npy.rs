@@ -18,6 +18,7 @@ mod header;
 pub use error::NpyError;
 use error::{fail, quoted};
 use header::parse_header;
+use std::io::{Read, Write};
 
 /// The magic bytes every `.npy` file starts with.
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
@@ -72,34 +73,42 @@ struct Dtype {
 }
 
 /// Reads a 2-D array of floats, integers or booleans, in either byte order and in C or Fortran
-/// order, into row-major `f32` values.
+/// order, into row-major `f32` values: [`read_from`] over bytes in memory.
+pub fn read(bytes: &[u8]) -> Result<Matrix, NpyError> {
+    read_from(bytes, u64::try_from(bytes.len()).unwrap_or(u64::MAX))
+}
+
+/// Reads a 2-D array from `reader`, which holds `length` bytes (a file's size), converting the
+/// data as it comes in blocks of [`BLOCK`] bytes: the reader holds the `f32` values and one
+/// block, never the file.
 ///
 /// The file must be exactly what numpy writes: the magic and a version of 1.0, 2.0 or 3.0, a
 /// header dict with the keys `descr`, `fortran_order` and `shape` and nothing else, padded with
 /// spaces and ending in a newline, then `rows × cols × itemsize` bytes of data and no more.
 /// Anything else is refused with a message saying what is wrong; no input makes this panic, and
-/// nothing is allocated before the shape is checked against the bytes present.
-pub fn read(bytes: &[u8]) -> Result<Matrix, NpyError> {
-    if !bytes.starts_with(MAGIC) {
+/// nothing is allocated before the shape is checked against `length`. A reader that ends before
+/// `length` bytes, or goes on after it, is refused too.
+pub fn read_from(mut reader: impl Read, length: u64) -> Result<Matrix, NpyError> {
+    let io = |e: std::io::Error| NpyError(format!("reading the .npy file: {e}"));
+    let preamble = read_up_to(&mut reader, 8).map_err(io)?;
+    if !preamble.starts_with(MAGIC) {
         return fail("not a .npy file (it does not start with \\x93NUMPY)");
     }
-    let (Some(&major), Some(&minor)) = (bytes.get(6), bytes.get(7)) else {
+    let [_, _, _, _, _, _, major, minor] = preamble[..] else {
         return fail("truncated .npy file: it ends inside the preamble");
     };
-    let header_start = match (major, minor) {
-        (1, 0) => 10,
-        (2 | 3, 0) => 12,
+    let length_bytes = match (major, minor) {
+        (1, 0) => 2,
+        (2 | 3, 0) => 4,
         _ => {
             return fail(format!(
                 ".npy format version {major}.{minor} is not supported (numpy writes 1.0, 2.0 and 3.0)"
             ));
         }
     };
-    let header_len = match bytes.get(8..header_start) {
-        Some(&[a, b]) => usize::from(u16::from_le_bytes([a, b])),
-        Some(&[a, b, c, d]) => {
-            usize::try_from(u32::from_le_bytes([a, b, c, d])).unwrap_or(usize::MAX)
-        }
+    let header_len = match read_up_to(&mut reader, length_bytes).map_err(io)?[..] {
+        [a, b] => usize::from(u16::from_le_bytes([a, b])),
+        [a, b, c, d] => usize::try_from(u32::from_le_bytes([a, b, c, d])).unwrap_or(usize::MAX),
         _ => return fail("truncated .npy file: it ends inside the preamble"),
     };
     if header_len > MAX_HEADER_LEN {
@@ -108,23 +117,24 @@ pub fn read(bytes: &[u8]) -> Result<Matrix, NpyError> {
              ({MAX_HEADER_LEN}); a 2-D numeric array's header is about 128 bytes"
         ));
     }
-    let data_start = header_start + header_len;
-    let Some(raw_header) = bytes.get(header_start..data_start) else {
+    let raw_header = read_up_to(&mut reader, header_len).map_err(io)?;
+    if raw_header.len() < header_len {
         return fail(format!(
             "truncated .npy file: the header is {header_len} bytes long but the file ends after {} \
              bytes of it",
-            bytes.len().saturating_sub(header_start)
+            raw_header.len()
         ));
-    };
+    }
     let text = if major >= 3 {
-        String::from_utf8(raw_header.to_vec())
+        String::from_utf8(raw_header)
             .or_else(|_| fail("the .npy header (format 3.0) is not valid UTF-8"))?
     } else {
         // Versions 1.0 and 2.0 are latin-1.
         raw_header.iter().map(|&b| char::from(b)).collect()
     };
     let header = parse_header(text.as_bytes(), major < 3)?;
-    let data = bytes.get(data_start..).unwrap_or_default();
+    let data_start = 8 + length_bytes + header_len;
+    let data_len = length.saturating_sub(data_start as u64);
 
     let dtype = parse_descr(&header.descr)?;
     let descr = &header.descr;
@@ -143,64 +153,91 @@ pub fn read(bytes: &[u8]) -> Result<Matrix, NpyError> {
     let Some(count) = rows.checked_mul(cols) else {
         return fail(format!(
             "the header says shape {shape} of {descr}, more values than can be addressed, but the \
-             file has {} bytes of data",
-            data.len()
+             file has {data_len} bytes of data"
         ));
     };
     let Some(expected) = count.checked_mul(dtype.size) else {
         return fail(format!(
             "the header says shape {shape} of {descr}, more bytes than can be addressed, but the \
-             file has {} bytes of data",
-            data.len()
+             file has {data_len} bytes of data"
         ));
     };
-    if data.len() != expected {
-        let why = if data.len() < expected {
+    let wrong_length = |found: u64| {
+        let why = if found < expected as u64 {
             "the file is truncated"
         } else {
             "nothing may follow the array"
         };
-        return fail(format!(
-            "the header says shape {shape} of {descr}, {expected} bytes, but the file has {} bytes \
-             of data ({why})",
-            data.len()
-        ));
+        fail(format!(
+            "the header says shape {shape} of {descr}, {expected} bytes, but the file has {found} \
+             bytes of data ({why})"
+        ))
+    };
+    if data_len != expected as u64 {
+        return wrong_length(data_len);
     }
 
     let fortran = header.fortran_order;
     let be = dtype.big_endian;
+    let mut body = Body {
+        reader: &mut reader,
+        rows,
+        cols,
+        fortran,
+    };
+    let mut first_overflow = None;
     let values = match (dtype.kind, dtype.size) {
-        (Kind::Bool, 1) => {
-            if let Some(k) = data.iter().position(|&b| b > 1) {
-                let (row, col) = position(k, rows, cols, fortran).unwrap_or_default();
-                return fail(format!(
-                    "the value at row {row}, column {col} (counting from 0) is the byte {}, not a \
-                     bool (0 or 1)",
-                    data.get(k).copied().unwrap_or_default()
-                ));
-            }
-            gather(data, rows, fortran, |[b]: [u8; 1]| f32::from(b))?
+        (Kind::Bool, 1) => body.convert(|_, [b]: [u8; 1]| {
+            (b <= 1)
+                .then_some(f32::from(b))
+                .ok_or(format!("is the byte {b}, not a bool (0 or 1)"))
+        }),
+        (Kind::Uint, 1) => body.convert(|_, [b]: [u8; 1]| Ok(f32::from(b))),
+        (Kind::Int, 1) => body.convert(|_, b: [u8; 1]| Ok(f32::from(i8::from_le_bytes(b)))),
+        (Kind::Uint, 2) => body.convert(|_, b| Ok(f32::from(u16_of(b, be)))),
+        (Kind::Int, 2) => body.convert(|_, b| Ok(f32::from(u16_of(b, be) as i16))),
+        (Kind::Uint, 4) => body.convert(|_, b| Ok(u32_of(b, be) as f32)),
+        (Kind::Int, 4) => body.convert(|_, b| Ok(u32_of(b, be) as i32 as f32)),
+        (Kind::Uint, 8) => body.convert(|_, b| Ok(u64_of(b, be) as f32)),
+        (Kind::Int, 8) => body.convert(|_, b| Ok(u64_of(b, be) as i64 as f32)),
+        (Kind::Float, 2) => body.convert(|_, b| Ok(f16_to_f32(u16_of(b, be)))),
+        (Kind::Float, 4) => body.convert(|_, b| Ok(f32::from_bits(u32_of(b, be)))),
+        (Kind::Float, 8) => {
+            let mut overflow: Option<usize> = None;
+            let values = body.convert(|at, b| {
+                let wide = f64_of(b, be);
+                let narrow = wide as f32;
+                if wide.is_finite() && narrow.is_infinite() {
+                    // `at` is the row-major index; keep the first.
+                    overflow = Some(overflow.map_or(at, |o| o.min(at)));
+                }
+                Ok(narrow)
+            });
+            first_overflow =
+                overflow.and_then(|i| Some((i.checked_div(cols)?, i.checked_rem(cols)?)));
+            values
         }
-        (Kind::Uint, 1) => gather(data, rows, fortran, |[b]: [u8; 1]| f32::from(b))?,
-        (Kind::Int, 1) => gather(data, rows, fortran, |b: [u8; 1]| {
-            f32::from(i8::from_le_bytes(b))
-        })?,
-        (Kind::Uint, 2) => gather(data, rows, fortran, |b| f32::from(u16_of(b, be)))?,
-        (Kind::Int, 2) => gather(data, rows, fortran, |b| f32::from(u16_of(b, be) as i16))?,
-        (Kind::Uint, 4) => gather(data, rows, fortran, |b| u32_of(b, be) as f32)?,
-        (Kind::Int, 4) => gather(data, rows, fortran, |b| u32_of(b, be) as i32 as f32)?,
-        (Kind::Uint, 8) => gather(data, rows, fortran, |b| u64_of(b, be) as f32)?,
-        (Kind::Int, 8) => gather(data, rows, fortran, |b| u64_of(b, be) as i64 as f32)?,
-        (Kind::Float, 2) => gather(data, rows, fortran, |b| f16_to_f32(u16_of(b, be)))?,
-        (Kind::Float, 4) => gather(data, rows, fortran, |b| f32::from_bits(u32_of(b, be)))?,
-        (Kind::Float, 8) => gather(data, rows, fortran, |b| f64_of(b, be) as f32)?,
         _ => return fail(format!("dtype '{descr}' is not supported")),
     };
-    let first_overflow = if dtype.kind == Kind::Float && dtype.size == 8 {
-        find_overflow(data, &values, rows, cols, fortran, be)
-    } else {
-        None
+    let values = match values {
+        Ok(values) => values,
+        Err(BodyError::Short(read)) => return wrong_length(read),
+        Err(BodyError::Io(e)) => return Err(io(e)),
+        Err(BodyError::Value(position, why)) => {
+            let (row, col) = position;
+            return fail(format!(
+                "the value at row {row}, column {col} (counting from 0) {why}"
+            ));
+        }
+        Err(BodyError::Memory) => {
+            return fail(format!("not enough memory for the array's {count} values"));
+        }
     };
+    // The data must end where the shape says, though the size said so: a file can grow.
+    let mut rest = [0u8; 1];
+    if reader.read(&mut rest).map_err(io)? != 0 {
+        return wrong_length(expected as u64 + 1);
+    }
     Ok(Matrix {
         rows,
         cols,
@@ -209,67 +246,93 @@ pub fn read(bytes: &[u8]) -> Result<Matrix, NpyError> {
     })
 }
 
-/// Converts the `N`-byte items of `data` (`rows` × whatever, C or Fortran order) to row-major
-/// values. The caller has checked that `data` is a whole number of items.
-fn gather<const N: usize>(
-    data: &[u8],
-    rows: usize,
-    fortran: bool,
-    convert: impl Fn([u8; N]) -> f32,
-) -> Result<Vec<f32>, NpyError> {
-    let (items, _) = data.as_chunks::<N>();
-    let mut values = Vec::new();
-    if values.try_reserve_exact(items.len()).is_err() {
-        return fail(format!(
-            "not enough memory for the array's {} values",
-            items.len()
-        ));
-    }
-    if fortran && rows > 1 && !items.is_empty() {
-        // Column after column in the file: row r is every rows-th item from item r (and as there
-        // are items, rows ≤ items.len()).
-        for r in 0..rows {
-            values.extend(items.iter().skip(r).step_by(rows).map(|&b| convert(b)));
-        }
-    } else {
-        values.extend(items.iter().map(|&b| convert(b)));
-    }
-    Ok(values)
+/// The data are converted this many bytes at a time (a multiple of every item size).
+const BLOCK: usize = 64 << 10;
+
+/// Up to `n` bytes of `reader`: fewer only at its end.
+fn read_up_to(reader: &mut impl Read, n: usize) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(n.min(MAX_HEADER_LEN));
+    reader.take(n as u64).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
-/// The `(row, column)` of the `k`-th item of a `rows × cols` array stored in C or Fortran order.
-fn position(k: usize, rows: usize, cols: usize, fortran: bool) -> Option<(usize, usize)> {
-    if fortran {
-        Some((k.checked_rem(rows)?, k.checked_div(rows)?))
-    } else {
-        Some((k.checked_div(cols)?, k.checked_rem(cols)?))
-    }
-}
-
-/// The first `(row, column)`, row-major, whose `f8` value in `data` is finite but became an
-/// infinity in `values` (its row-major `f32` conversion).
-fn find_overflow(
-    data: &[u8],
-    values: &[f32],
+/// The data section of an array being read, and what was found in it.
+struct Body<'a, R> {
+    reader: &'a mut R,
     rows: usize,
     cols: usize,
     fortran: bool,
-    be: bool,
-) -> Option<(usize, usize)> {
-    let (items, _) = data.as_chunks::<8>();
-    values
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| v.is_infinite())
-        .find_map(|(i, _)| {
-            let (row, col) = (i.checked_div(cols)?, i.checked_rem(cols)?);
-            let k = if fortran {
-                col.checked_mul(rows)?.checked_add(row)?
-            } else {
-                i
-            };
-            f64_of(*items.get(k)?, be).is_finite().then_some((row, col))
-        })
+}
+
+/// Why the data section could not be converted.
+enum BodyError {
+    /// The reader ended after this many bytes of data.
+    Short(u64),
+    Io(std::io::Error),
+    /// The value at this `(row, column)` is not one of its type, and why.
+    Value((usize, usize), String),
+    Memory,
+}
+
+impl<R: Read> Body<'_, R> {
+    /// Converts the `rows × cols` items of `N` bytes to row-major values. `convert` gets each
+    /// item's row-major index with its bytes.
+    fn convert<const N: usize>(
+        &mut self,
+        mut convert: impl FnMut(usize, [u8; N]) -> Result<f32, String>,
+    ) -> Result<Vec<f32>, BodyError> {
+        let (rows, cols) = (self.rows, self.cols);
+        let count = rows * cols;
+        let mut values = Vec::new();
+        values
+            .try_reserve_exact(count)
+            .map_err(|_| BodyError::Memory)?;
+        // Fortran order places item k at row k % rows, column k / rows: fill a zeroed matrix.
+        let transposed = self.fortran && rows > 1 && cols > 1;
+        if transposed {
+            values.resize(count, 0.0);
+        }
+        let mut block = vec![0u8; BLOCK.min(count * N).max(N)];
+        let mut k = 0;
+        while k < count {
+            let want = ((count - k) * N).min(block.len());
+            let got = fill(self.reader, &mut block[..want]).map_err(BodyError::Io)?;
+            if got < want {
+                return Err(BodyError::Short(((k * N) + got) as u64));
+            }
+            let (items, _) = block[..want].as_chunks::<N>();
+            for &item in items {
+                let (row, col) = if self.fortran {
+                    (k % rows, k / rows)
+                } else {
+                    (k / cols, k % cols)
+                };
+                let at = row * cols + col;
+                let value = convert(at, item).map_err(|why| BodyError::Value((row, col), why))?;
+                if transposed {
+                    values[at] = value;
+                } else {
+                    values.push(value);
+                }
+                k += 1;
+            }
+        }
+        Ok(values)
+    }
+}
+
+/// Reads until `buffer` is full or the reader ends; how many bytes were read.
+fn fill(reader: &mut impl Read, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buffer.len() {
+        match reader.read(&mut buffer[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }
 
 fn u16_of(b: [u8; 2], big_endian: bool) -> u16 {
@@ -386,12 +449,27 @@ fn shape_text(shape: &[usize]) -> String {
 }
 
 /// Writes a `rows × cols` array of `<f4` values in C order (format version 1, or 2 should the
-/// header not fit version 1's 16-bit length).
+/// header not fit version 1's 16-bit length), in memory: [`f32_header`] and the values.
 pub fn write_f32(rows: usize, cols: usize, values: &[f32]) -> Result<Vec<u8>, NpyError> {
-    if rows.checked_mul(cols) != Some(values.len()) {
+    let mut out = f32_header(rows, cols, values.len())?;
+    let size = values.len().saturating_mul(4);
+    if out.try_reserve_exact(size).is_err() {
         return fail(format!(
-            "{} values do not make a ({rows}, {cols}) array",
+            "not enough memory to write {} values as .npy",
             values.len()
+        ));
+    }
+    write_f32_values(&mut out, values).or_else(|e| fail(e.to_string()))?;
+    Ok(out)
+}
+
+/// The magic, version and header of a `rows × cols` `<f4` array in C order, the data starting
+/// at a multiple of 64 bytes as numpy writes it; refused when `count` values do not make that
+/// shape.
+pub fn f32_header(rows: usize, cols: usize, count: usize) -> Result<Vec<u8>, NpyError> {
+    if rows.checked_mul(cols) != Some(count) {
+        return fail(format!(
+            "{count} values do not make a ({rows}, {cols}) array"
         ));
     }
     let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
@@ -402,18 +480,7 @@ pub fn write_f32(rows: usize, cols: usize, values: &[f32]) -> Result<Vec<u8>, Np
         let pad = (ALIGN - unpadded % ALIGN) % ALIGN;
         format!("{dict}{}\n", " ".repeat(pad))
     };
-    let mut out = Vec::new();
-    let size = values
-        .len()
-        .checked_mul(4)
-        .and_then(|n| n.checked_add(2 * ALIGN));
-    if size.is_none_or(|n| out.try_reserve_exact(n).is_err()) {
-        return fail(format!(
-            "not enough memory to write {} values as .npy",
-            values.len()
-        ));
-    }
-    out.extend_from_slice(MAGIC);
+    let mut out = MAGIC.to_vec();
     let header = build(10);
     match u16::try_from(header.len()) {
         Ok(len) => {
@@ -431,10 +498,19 @@ pub fn write_f32(rows: usize, cols: usize, values: &[f32]) -> Result<Vec<u8>, Np
             out.extend_from_slice(header.as_bytes());
         }
     }
-    for v in values {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
     Ok(out)
+}
+
+/// Writes `values` as little-endian `f32`, the data of an array [`f32_header`] began, a block
+/// at a time.
+pub fn write_f32_values(out: &mut (impl Write + ?Sized), values: &[f32]) -> std::io::Result<()> {
+    let mut block = Vec::with_capacity(BLOCK);
+    for chunk in values.chunks(BLOCK / 4) {
+        block.clear();
+        block.extend(chunk.iter().flat_map(|v| v.to_le_bytes()));
+        out.write_all(&block)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -945,6 +1021,84 @@ mod tests {
             let _ = read(&file(&text, &data));
             let _ = read(&file(&text, &[0; 24]));
         }
+    }
+
+    /// A reader that hands out at most a few bytes per call, as a pipe may.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        calls: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.calls += 1;
+            let n = (self.calls % 7 + 1).min(buf.len()).min(self.bytes.len());
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_stream_in_small_pieces_reads_as_the_bytes_do() {
+        // Over 64 KiB of data in both orders, so the data cross several blocks, and every
+        // item size.
+        let (rows, cols) = (3000, 5);
+        let f8: Vec<f64> = (0..rows * cols).map(|i| i as f64 * 0.5 - 7.0).collect();
+        let f8_bytes: Vec<u8> = f8.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let i2_bytes: Vec<u8> = (0..rows * cols)
+            .flat_map(|i| (i as i16).to_be_bytes())
+            .collect();
+        let shape = format!("({rows}, {cols})");
+        let files = [
+            file(&dict("<f8", &shape), &f8_bytes),
+            file(
+                &format!("{{'descr': '<f8', 'fortran_order': True, 'shape': {shape}, }}"),
+                &f8_bytes,
+            ),
+            file_v(2, &dict(">i2", &shape), &i2_bytes),
+            file(&dict("|u1", "(7, 3)"), &[9; 21]),
+        ];
+        for bytes in &files {
+            let whole = read(bytes).unwrap();
+            let streamed = read_from(Trickle { bytes, calls: 0 }, bytes.len() as u64).unwrap();
+            assert_eq!((whole.rows, whole.cols), (streamed.rows, streamed.cols));
+            assert!(same(&whole.values, &streamed.values));
+        }
+        // Fortran order: the file's item k is row k % rows, column k / rows.
+        let fortran = read(&files[1]).unwrap();
+        assert_eq!(fortran.values[1], f8[rows] as f32);
+        assert_eq!(fortran.values[cols], f8[1] as f32);
+    }
+
+    #[test]
+    fn a_stream_shorter_or_longer_than_its_length_is_refused() {
+        let bytes = file(&dict("<f4", "(2, 2)"), &[0; 16]);
+        let short = read_from(&bytes[..bytes.len() - 3], bytes.len() as u64).unwrap_err();
+        assert!(
+            short
+                .to_string()
+                .contains("13 bytes of data (the file is truncated)"),
+            "{short}"
+        );
+        let mut long = bytes.clone();
+        long.push(0);
+        let err = read_from(&long[..], bytes.len() as u64).unwrap_err();
+        assert!(err.to_string().contains("nothing may follow"), "{err}");
+    }
+
+    #[test]
+    fn the_first_overflow_is_the_first_in_row_major_order_in_either_order() {
+        // Column-major data whose overflows come first in the file at (1, 0) but first by rows
+        // at (0, 1).
+        let values = [0.0f64, 1e300, 1e300, 0.0]; // Fortran: (0,0)=0, (1,0)=1e300, (0,1)=1e300
+        let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let m = read(&file(
+            "{'descr': '<f8', 'fortran_order': True, 'shape': (2, 2), }",
+            &data,
+        ))
+        .unwrap();
+        assert_eq!(m.first_overflow, Some((0, 1)));
     }
 
     #[test]

@@ -35,9 +35,12 @@ pub fn write(
             instinct::format::write_atomically_with(path, |w| csv_rows(w, cols, values))
         }
         DataFormat::Npy => {
-            let bytes = npy::write_f32(rows, cols, values)
+            let header = npy::f32_header(rows, cols, values.len())
                 .map_err(|e| Failure::unreadable(anyhow!("{}: {e}", path.display())))?;
-            instinct::format::write_atomically(path, &bytes)
+            instinct::format::write_atomically_with(path, |w| {
+                w.write_all(&header)?;
+                npy::write_f32_values(w, values)
+            })
         }
     }
     .map_err(Failure::unreadable)
