@@ -13,6 +13,14 @@ which compares the work of training itself.
     python3 -m venv /tmp/skenv && /tmp/skenv/bin/pip install numpy scikit-learn
     cargo build --release -p instinct-cli
     /tmp/skenv/bin/python benches/train_parity.py
+
+Other data sets (CSV with a header, features then a `target` column, NAME_train.csv and
+NAME_test.csv): PARITY_DATA=DIR PARITY_SETS=NAME:classify,NAME:regress. The synthetic sets of
+benches/make_synthetic_sets.py, which neither tool was tuned on:
+
+    /tmp/skenv/bin/python benches/make_synthetic_sets.py /tmp/synthetic
+    PARITY_DATA=/tmp/synthetic PARITY_SETS=reg:regress,fried:regress,cls3:classify,cls5:classify \
+        /tmp/skenv/bin/python benches/train_parity.py
 """
 
 import re
@@ -30,7 +38,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "fixtures" / "data"
+DATA = Path(__import__("os").environ.get("PARITY_DATA", ROOT / "fixtures" / "data"))
 INSTINCT = ROOT / "target" / "release" / "instinct"
 SEEDS = [int(s) for s in __import__("os").environ.get("SEEDS", "0,1,2").split(",")]
 SETS = [
@@ -40,6 +48,8 @@ SETS = [
     ("digits", "classify"),
     ("diabetes", "regress"),
 ]
+if __import__("os").environ.get("PARITY_SETS"):
+    SETS = [tuple(s.split(":")) for s in __import__("os").environ["PARITY_SETS"].split(",")]
 
 
 def load(name):
