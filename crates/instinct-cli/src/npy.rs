@@ -79,7 +79,7 @@ pub fn read(bytes: &[u8]) -> Result<Matrix, NpyError> {
 }
 
 /// Reads a 2-D array from `reader`, which holds `length` bytes (a file's size), converting the
-/// data as it comes in blocks of [`BLOCK`] bytes: the reader holds the `f32` values and one
+/// data as it comes in blocks of 64 KiB: the reader holds the `f32` values and one
 /// block, never the file.
 ///
 /// The file must be exactly what numpy writes: the magic and a version of 1.0, 2.0 or 3.0, a
