@@ -5,8 +5,7 @@ use crate::mutate::{self, Shape};
 use instinct::onnx::OnnxError;
 use instinct::wgsl::{GpuModel, specialized_library};
 use instinct::{Limits, Model, ModelInfo, PredictConfig};
-use instinct_cli::data_format::DataFormat;
-use instinct_cli::input::{ReadOptions, read_bytes};
+use instinct_io::{Columns, DataFormat, ReadOptions, read_bytes};
 use std::hint::black_box;
 
 /// The model the CSV, JSON and NPY inputs are read for: 4 named features, 3 outputs.
@@ -212,8 +211,11 @@ fn exercise(model: &Model) {
 
 /// Reads `input` as `instinct predict` would for the iris model, then runs the rows.
 fn read_input(input: &[u8], format: DataFormat, iris: &Model) -> anyhow::Result<()> {
-    let batch =
-        read_bytes(input, format, iris, options_for(input)).map_err(|failure| failure.error)?;
+    let columns = Columns {
+        size: iris.feature_size(),
+        names: iris.feature_names(),
+    };
+    let batch = read_bytes(input, format, &columns, options_for(input))?;
     if batch.values.len() != batch.rows * iris.feature_size() {
         broken(&format!(
             "{} values were read for {} rows of {}",

@@ -108,7 +108,9 @@ mod tests {
         ("instinct-nn", "instinct-train", "normal"),
         ("instinct-nn", "instinct-onnx", "normal"),
         ("instinct-cli", "instinct-nn", "normal"),
-        ("instinct-cli", "instinct-workcount", "dev"),
+        ("instinct-cli", "instinct-io", "normal"),
+        ("instinct-io", "instinct-format", "normal"),
+        ("instinct-io", "instinct-workcount", "dev"),
         ("instinct-conformance", "instinct-nn", "normal"),
         ("instinct-conformance", "instinct-format", "normal"),
         ("instinct-conformance", "instinct-validate", "normal"),
@@ -117,7 +119,7 @@ mod tests {
         ("instinct-conformance", "instinct-onnx", "dev"),
         ("instinct-benches", "instinct-nn", "normal"),
         ("instinct-fuzz", "instinct-nn", "normal"),
-        ("instinct-fuzz", "instinct-cli", "normal"),
+        ("instinct-fuzz", "instinct-io", "normal"),
     ];
 
     /// Runs cargo with `args` in the workspace root and returns its standard output.

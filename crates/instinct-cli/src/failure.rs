@@ -38,6 +38,17 @@ impl Failure {
     }
 }
 
+impl From<instinct_io::DataError> for Failure {
+    /// A file that cannot be read is exit 2, a row or value the model cannot take exit 1.
+    fn from(error: instinct_io::DataError) -> Failure {
+        let message = anyhow::Error::msg(error.message);
+        match error.kind {
+            instinct_io::DataErrorKind::Unreadable => Failure::unreadable(message),
+            instinct_io::DataErrorKind::Invalid => Failure::invalid(message),
+        }
+    }
+}
+
 /// Shorthand for the commands' results.
 pub type Outcome<T = ()> = Result<T, Failure>;
 

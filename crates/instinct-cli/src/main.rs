@@ -15,7 +15,7 @@ mod wgsl;
 
 use clap::{Parser, Subcommand};
 use engine::EngineArg;
-use instinct_cli::{failure, input};
+use instinct_cli::failure;
 use parse::{parse_samples, parse_threads};
 use std::io::Write;
 use std::path::PathBuf;
@@ -171,7 +171,7 @@ fn main() -> ExitCode {
             output.as_deref(),
             threads,
             engine,
-            input::ReadOptions {
+            instinct_io::ReadOptions {
                 allow_nonfinite,
                 header: match (header, no_header) {
                     (true, _) => Some(true),

@@ -2,9 +2,8 @@
 //! file; files are replaced atomically, so a failure never leaves a partial one.
 
 use anyhow::anyhow;
-use instinct_cli::data_format::DataFormat;
 use instinct_cli::failure::{Failure, Outcome};
-use instinct_cli::npy;
+use instinct_io::{DataFormat, npy};
 use std::io::{BufWriter, Write};
 use std::path::Path;
 

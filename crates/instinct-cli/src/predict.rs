@@ -3,9 +3,8 @@
 use crate::engine::{EngineArg, failure};
 use crate::output;
 use anyhow::anyhow;
-use instinct_cli::data_format::DataFormat;
 use instinct_cli::failure::{Failure, Outcome, load_model};
-use instinct_cli::input;
+use instinct_io::{Columns, DataFormat, ReadOptions};
 use std::path::Path;
 
 /// The most input or output values one command holds in memory (1 GiB of f32).
@@ -19,7 +18,7 @@ pub fn run(
     output: Option<&Path>,
     threads: Option<usize>,
     engine: EngineArg,
-    read_options: input::ReadOptions,
+    read_options: ReadOptions,
 ) -> Outcome {
     let input_format = DataFormat::of(input, "input")?;
     let output_format = match output {
@@ -30,7 +29,11 @@ pub fn run(
     // The engine is checked before the rows are read: an engine that does not apply to the
     // model is the first thing to hear about.
     let runner = crate::engine::runner(&model, threads, engine.0)?;
-    let batch = input::read_rows(input, input_format, &model, read_options)?;
+    let columns = Columns {
+        size: model.feature_size(),
+        names: model.feature_names(),
+    };
+    let batch = instinct_io::read_rows(input, input_format, &columns, read_options)?;
     let outputs = batch.rows.checked_mul(model.output_size());
     if outputs.is_none_or(|n| n > MAX_VALUES) {
         return Err(Failure::unreadable(anyhow!(

@@ -2,9 +2,7 @@
 //! outputs of validate, inspect, predict and bench.
 
 // The binary's own `.npy` reader and writer, so outputs can be read back and inputs written.
-#[allow(dead_code)]
-#[path = "../src/npy.rs"]
-mod npy;
+use instinct_io::npy;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -7,12 +7,7 @@
 //! Anything else is refused with a message saying what was found: another dtype or rank, a header
 //! that is not the dict numpy writes, a data section shorter or longer than the shape says.
 //!
-//! This file depends on nothing else in the crate, so the integration tests include it too.
-
-// By path, so that the integration tests that include this file find them too.
-#[path = "npy/error.rs"]
 mod error;
-#[path = "npy/header.rs"]
 mod header;
 
 pub use error::NpyError;

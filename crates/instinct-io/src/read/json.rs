@@ -2,8 +2,7 @@
 //! streaming serde visitor straight into the f32 rows.
 
 use super::cell::{Batch, Cell, ReadOptions, accept, column_label, reserve_row};
-use crate::failure::{Failure, Outcome};
-use anyhow::anyhow;
+use crate::error::DataError;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::collections::HashSet;
 use std::fmt;
@@ -18,7 +17,7 @@ pub(super) fn read_json(
     feature_size: usize,
     names: Option<&[String]>,
     options: ReadOptions,
-) -> Outcome<Batch> {
+) -> Result<Batch, DataError> {
     let mut state = JsonRows {
         feature_size,
         names,
@@ -35,8 +34,8 @@ pub(super) fn read_json(
     let mut de = serde_json::Deserializer::from_reader(&mut reader);
     let parsed = Top(&mut state).deserialize(&mut de).and_then(|()| de.end());
     match (parsed, state.problem.take()) {
-        (_, Some(Problem::Row(message))) => Err(Failure::invalid(anyhow!(message))),
-        (_, Some(Problem::File(message))) => Err(Failure::unreadable(anyhow!(message))),
+        (_, Some(Problem::Row(message))) => Err(DataError::invalid(message)),
+        (_, Some(Problem::File(message))) => Err(DataError::unreadable(message)),
         (Err(e), None) if e.to_string().starts_with("number out of range") => {
             // serde_json itself refuses numbers beyond f64 (`1e999`): name the row and column.
             let row = state.rows + 1;
@@ -44,7 +43,7 @@ pub(super) fn read_json(
                 state.column,
                 names.and_then(|n| n.get(state.column)).map(String::as_str),
             );
-            Err(Failure::invalid(anyhow!(
+            Err(DataError::invalid(format!(
                 "row {row}, {column}: the number is outside the range of 32-bit floats (±3.4028235e38) ({e})"
             )))
         }
@@ -56,7 +55,7 @@ pub(super) fn read_json(
             } else {
                 ""
             };
-            Err(Failure::unreadable(anyhow!("invalid json: {e}{hint}")))
+            Err(DataError::unreadable(format!("invalid json: {e}{hint}")))
         }
         (Ok(()), None) => Ok(Batch {
             values: state.values,

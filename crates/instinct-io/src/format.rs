@@ -1,8 +1,7 @@
 //! `DataFormat`: the file formats of rows of numbers that `predict` reads and writes, chosen by
 //! a file's extension.
 
-use crate::failure::{Failure, Outcome};
-use anyhow::anyhow;
+use crate::error::DataError;
 use std::path::Path;
 
 /// A file format for rows of numbers, chosen by the file's extension.
@@ -19,7 +18,7 @@ pub enum DataFormat {
 impl DataFormat {
     /// The format of `path` from its extension (case-insensitive); anything else is a usage
     /// error, exit 2. `role` (`input`, `output`) names the file in the message.
-    pub fn of(path: &Path, role: &str) -> Outcome<DataFormat> {
+    pub fn of(path: &Path, role: &str) -> Result<DataFormat, DataError> {
         let extension = path
             .extension()
             .and_then(|e| e.to_str())
@@ -28,7 +27,7 @@ impl DataFormat {
             Some("json") => Ok(DataFormat::Json),
             Some("csv") => Ok(DataFormat::Csv),
             Some("npy") => Ok(DataFormat::Npy),
-            _ => Err(Failure::unreadable(anyhow!(
+            _ => Err(DataError::unreadable(format!(
                 "{}: unknown {role} format; the {role} file must end in .json, .csv or .npy",
                 path.display()
             ))),

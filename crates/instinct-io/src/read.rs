@@ -1,12 +1,12 @@
-//! Reading `predict`'s input rows from `.json`, `.csv` and `.npy` files into one flat batch.
-//! Every value must be a finite f32 unless `--allow-nonfinite` is given; every bad value is named
-//! by its row (1-based, as in the file) and its column (by name where the file or model has one).
+//! Reading a model's input rows from `.json`, `.csv` and `.npy` files into one flat batch in the
+//! model's feature order. Every value must be a finite f32 unless `allow_nonfinite` is set; every
+//! bad value is named by its row (1-based, as in the file) and its column (by name where the file
+//! or the model has one).
 
-use crate::data_format::DataFormat;
-use crate::failure::{Failure, Outcome};
+use crate::error::DataError;
+use crate::format::DataFormat;
 use crate::npy;
-use anyhow::anyhow;
-use instinct::{FormatError, Model};
+use instinct_format::FormatError;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -22,23 +22,31 @@ use json::read_json;
 /// The read buffer of a streamed file.
 const READ_BUFFER: usize = 256 << 10;
 
-/// Reads the rows of `path` for `model`. An unreadable or malformed file is exit 2; a row of
-/// the wrong length or a value that is not a finite number is exit 1, naming the row and column.
+/// What a model takes: the values of a row, and their names when the model has them (columns
+/// are then matched by name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Columns {
+    /// Values per row.
+    pub size: usize,
+    /// The features' names, in the model's order, if it names them.
+    pub names: Option<Vec<String>>,
+}
+
+/// Reads the rows of `path` for a model taking `columns`. An unreadable or malformed file is
+/// [`DataErrorKind::Unreadable`](crate::DataErrorKind); a row of the wrong length or a value
+/// that is not a finite number is `Invalid`, naming the row and column.
 ///
 /// Every format is parsed as it is read, straight into the f32 rows, so the reader holds the
 /// values and a buffer of 256 KiB, not the file.
 pub fn read_rows(
     path: &Path,
     format: DataFormat,
-    model: &Model,
+    columns: &Columns,
     options: ReadOptions,
-) -> Outcome<Batch> {
-    let with_path = |f: Failure| Failure {
-        code: f.code,
-        error: anyhow!("{}: {:#}", path.display(), f.error),
-    };
+) -> Result<Batch, DataError> {
+    let with_path = |e: DataError| e.at(path.display());
     let io = |source| {
-        Failure::unreadable(FormatError::Io {
+        DataError::unreadable(FormatError::Io {
             path: path.to_path_buf(),
             source,
         })
@@ -50,37 +58,37 @@ pub fn read_rows(
     }
     // No size limit: the values are reserved with `try_reserve`, whatever the file.
     let reader = BufReader::with_capacity(READ_BUFFER, file);
-    read_stream(reader, meta.len(), format, model, options).map_err(with_path)
+    read_stream(reader, meta.len(), format, columns, options).map_err(with_path)
 }
 
-/// Reads rows for `model` from the bytes of a file in `format`: [`read_rows`] without the file.
+/// Reads rows for `columns` from the bytes of a file in `format`: [`read_rows`] without the file.
 pub fn read_bytes(
     bytes: &[u8],
     format: DataFormat,
-    model: &Model,
+    columns: &Columns,
     options: ReadOptions,
-) -> Outcome<Batch> {
-    read_stream(bytes, bytes.len() as u64, format, model, options)
+) -> Result<Batch, DataError> {
+    read_stream(bytes, bytes.len() as u64, format, columns, options)
 }
 
-/// Reads rows for `model` as they come from `reader`, which holds `length` bytes (buffered: JSON
+/// Reads rows for `columns` as they come from `reader`, which holds `length` bytes (buffered: JSON
 /// is read a byte at a time).
 fn read_stream(
     reader: impl BufRead,
     length: u64,
     format: DataFormat,
-    model: &Model,
+    columns: &Columns,
     options: ReadOptions,
-) -> Outcome<Batch> {
-    let names = model.feature_names();
-    let size = model.feature_size();
-    let unreadable = |e: std::io::Error| Failure::unreadable(anyhow!("{e}"));
+) -> Result<Batch, DataError> {
+    let names = columns.names.clone();
+    let size = columns.size;
+    let unreadable = |e: std::io::Error| DataError::unreadable(format!("{e}"));
     // Spreadsheet programs like to start UTF-8 files with a byte-order mark; it is not data.
     let text = |reader| without_bom(reader).map_err(unreadable);
     match format {
         DataFormat::Json => read_json(text(reader)?, size, names.as_deref(), options),
         DataFormat::Csv => read_csv(text(reader)?, size, names, options),
-        DataFormat::Npy => read_npy(reader, length, model, options),
+        DataFormat::Npy => read_npy(reader, length, columns, options),
     }
 }
 
@@ -124,13 +132,13 @@ fn read_csv(
     feature_size: usize,
     names: Option<Vec<String>>,
     options: ReadOptions,
-) -> Outcome<Batch> {
+) -> Result<Batch, DataError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(reader);
-    let csv_error = |e: csv::Error| Failure::unreadable(anyhow!("{e}"));
+    let csv_error = |e: csv::Error| DataError::unreadable(format!("{e}"));
     let mut records = reader.records();
     let Some(first) = records.next().transpose().map_err(csv_error)? else {
         return Ok(Batch {
@@ -153,7 +161,7 @@ fn read_csv(
                 match position.get(name.as_str()).map(Vec::as_slice) {
                     Some([i]) => columns.push(*i),
                     Some(_) => {
-                        return Err(Failure::invalid(anyhow!(
+                        return Err(DataError::invalid(format!(
                             "the header names column {name:?} more than once"
                         )));
                     }
@@ -161,7 +169,7 @@ fn read_csv(
                 }
             }
             if !missing.is_empty() {
-                return Err(Failure::invalid(anyhow!(
+                return Err(DataError::invalid(format!(
                     "the header has no column for feature{} {} (columns: {}); give --no-header if the first line is data",
                     if missing.len() == 1 { "" } else { "s" },
                     missing.join(", "),
@@ -171,7 +179,7 @@ fn read_csv(
             (columns, header.len())
         }
         (Some(header), None) if header.len() != feature_size => {
-            return Err(Failure::invalid(anyhow!(
+            return Err(DataError::invalid(format!(
                 "the header has {} columns, the model takes {feature_size} values and names no features to match them by",
                 header.len()
             )));
@@ -181,19 +189,19 @@ fn read_csv(
 
     let mut values = Vec::new();
     let mut rows = 0usize;
-    let mut push_row = |record: &csv::StringRecord| -> Outcome {
+    let mut push_row = |record: &csv::StringRecord| -> Result<(), DataError> {
         let line = record.position().map_or(0, csv::Position::line);
         if record.len() != width {
             let expected = match (&header, &names) {
                 (Some(_), Some(_)) => format!("the header has {width} columns"),
                 _ => format!("the model takes {width}"),
             };
-            return Err(Failure::invalid(anyhow!(
+            return Err(DataError::invalid(format!(
                 "line {line} has {} values, {expected}",
                 record.len()
             )));
         }
-        reserve_row(&mut values, columns.len()).map_err(|m| Failure::unreadable(anyhow!(m)))?;
+        reserve_row(&mut values, columns.len()).map_err(DataError::unreadable)?;
         for &c in &columns {
             let field = record.get(c).unwrap_or("");
             let cell = if field.is_empty() {
@@ -208,7 +216,7 @@ fn read_csv(
             };
             let x = accept(cell, &shown, options.allow_nonfinite).map_err(|why| {
                 let name = header.as_ref().and_then(|h| h.get(c));
-                Failure::invalid(anyhow!("line {line}, {}: {why}", column_label(c, name)))
+                DataError::invalid(format!("line {line}, {}: {why}", column_label(c, name)))
             })?;
             values.push(x);
         }
@@ -229,19 +237,22 @@ fn read_csv(
 
 /// A 2-D array (float, integer or bool, either byte order, C or Fortran order) with one row per
 /// sample.
-fn read_npy(reader: impl Read, length: u64, model: &Model, options: ReadOptions) -> Outcome<Batch> {
-    let feature_size = model.feature_size();
-    let names = model.feature_names();
+fn read_npy(
+    reader: impl Read,
+    length: u64,
+    columns: &Columns,
+    options: ReadOptions,
+) -> Result<Batch, DataError> {
+    let feature_size = columns.size;
+    let names = columns.names.clone();
     let names = names.as_deref();
-    let matrix = npy::read_from(reader, length).map_err(Failure::unreadable)?;
+    let matrix = npy::read_from(reader, length).map_err(DataError::unreadable)?;
     if matrix.cols != feature_size {
         // Every row of an array has the same length, so the first row is the first bad one.
         let row = if matrix.rows > 0 { "row 1" } else { "each row" };
-        return Err(Failure::invalid(anyhow!(
+        return Err(DataError::invalid(format!(
             "{row} has {} values, the model takes {feature_size} (the array's shape is ({}, {}))",
-            matrix.cols,
-            matrix.rows,
-            matrix.cols
+            matrix.cols, matrix.rows, matrix.cols
         )));
     }
     let at = |(row, col): (usize, usize)| {
@@ -249,7 +260,7 @@ fn read_npy(reader: impl Read, length: u64, model: &Model, options: ReadOptions)
         format!("row {}, {}", row + 1, column_label(col, name))
     };
     if let Some(position) = matrix.first_overflow {
-        return Err(Failure::invalid(anyhow!(
+        return Err(DataError::invalid(format!(
             "{}: the float64 value is outside the range of 32-bit floats (±3.4028235e38)",
             at(position)
         )));
@@ -258,7 +269,7 @@ fn read_npy(reader: impl Read, length: u64, model: &Model, options: ReadOptions)
         && let Some((row, col)) = matrix.first_non_finite()
     {
         let v = matrix.values[row * matrix.cols + col];
-        return Err(Failure::invalid(anyhow!(
+        return Err(DataError::invalid(format!(
             "{}: {v} is not a finite number; {ALLOW_HINT}",
             at((row, col))
         )));
@@ -272,6 +283,7 @@ fn read_npy(reader: impl Read, length: u64, model: &Model, options: ReadOptions)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::DataErrorKind;
 
     fn names(list: &[&str]) -> Option<Vec<String>> {
         Some(list.iter().map(|s| s.to_string()).collect())
@@ -286,24 +298,35 @@ mod tests {
         header: None,
     };
 
-    fn csv_with(text: &str, names: Option<Vec<String>>, options: ReadOptions) -> Outcome<Batch> {
+    fn csv_with(
+        text: &str,
+        names: Option<Vec<String>>,
+        options: ReadOptions,
+    ) -> Result<Batch, DataError> {
         read_csv(without_bom(text.as_bytes()).unwrap(), 2, names, options)
     }
 
     fn csv_ok(text: &str, names: Option<Vec<String>>) -> Vec<f32> {
-        let batch = csv_with(text, names, STRICT).unwrap_or_else(|e| panic!("{:#}", e.error));
+        let batch = csv_with(text, names, STRICT).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(batch.values.len(), batch.rows * 2);
         batch.values
     }
 
-    fn refused(result: Outcome<Batch>, code: u8, expected: &str) {
+    /// `result` failed with a message containing `expected`, as a bad row or value (`code` 1)
+    /// or as an unreadable file (`code` 2), the CLI's exit codes.
+    fn refused(result: Result<Batch, DataError>, code: u8, expected: &str) {
         let err = result.unwrap_err();
-        let message = format!("{:#}", err.error);
+        let message = err.to_string();
         assert!(
             message.contains(expected),
             "{message:?} should mention {expected:?}"
         );
-        assert_eq!(err.code, code, "{message}");
+        let kind = if code == 1 {
+            DataErrorKind::Invalid
+        } else {
+            DataErrorKind::Unreadable
+        };
+        assert_eq!(err.kind, kind, "{message}");
     }
 
     fn csv_err(text: &str, names: Option<Vec<String>>, expected: &str) {
@@ -403,7 +426,7 @@ mod tests {
         csv_err("a,b,c\n1,2,3\n", None, "the header has 3 columns");
     }
 
-    fn json(text: &str, options: ReadOptions) -> Outcome<Batch> {
+    fn json(text: &str, options: ReadOptions) -> Result<Batch, DataError> {
         let reader = without_bom(text.as_bytes()).unwrap();
         read_json(reader, 2, Some(&["a".into(), "b".into()]), options)
     }
@@ -420,7 +443,10 @@ mod tests {
             (2, vec![1.0, 2.5, -3.0, 4000.0])
         );
         assert_eq!(json("\u{feff}[[1, 2]]", STRICT).unwrap().rows, 1);
-        assert_eq!(json("\u{feff}", STRICT).unwrap_err().code, 2);
+        assert_eq!(
+            json("\u{feff}", STRICT).unwrap_err().kind,
+            crate::DataErrorKind::Unreadable
+        );
         assert_eq!(json("\u{feff}[]", STRICT).unwrap().rows, 0);
     }
 
@@ -431,17 +457,9 @@ mod tests {
             refused(json(text, STRICT), 2, hint);
         }
         let other = json("[[1, x]]", STRICT).unwrap_err();
-        assert!(
-            !format!("{:#}", other.error).contains(hint),
-            "{:#}",
-            other.error
-        );
+        assert!(!other.to_string().contains(hint), "{:#}", other.message);
         let far = json("[[1, 2]] NaN", STRICT).unwrap_err();
-        assert!(
-            format!("{:#}", far.error).contains("trailing"),
-            "{:#}",
-            far.error
-        );
+        assert!(far.to_string().contains("trailing"), "{:#}", far.message);
         assert_eq!(json("[]", STRICT).unwrap().rows, 0);
     }
 
