@@ -57,7 +57,14 @@ pub fn read_rows(
         return Err(io(std::io::Error::other("is a directory")));
     }
     // No size limit: the values are reserved with `try_reserve`, whatever the file.
-    let reader = BufReader::with_capacity(READ_BUFFER, file);
+    let mut reader = BufReader::with_capacity(READ_BUFFER, file);
+    if format == DataFormat::Npy && !meta.is_file() {
+        // A pipe's length is known only at its end, and NPY checks the shape against it first:
+        // read the stream whole.
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).map_err(io)?;
+        return read_bytes(&bytes, format, columns, options).map_err(with_path);
+    }
     read_stream(reader, meta.len(), format, columns, options).map_err(with_path)
 }
 

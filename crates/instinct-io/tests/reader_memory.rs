@@ -1,5 +1,6 @@
 //! The input readers hold the rows they read, not the file: allocations counted while reading a
-//! `.npy` file of `<f8` values (twice the size of its `f32` rows) stay near the rows' size.
+//! `.npy` file of `<f8` values (twice the size of its `f32` rows) stay near the rows' size; and a
+//! pipe, whose size says nothing, is read whole.
 
 use instinct_io::{Columns, DataFormat, ReadOptions, read_rows};
 
@@ -67,5 +68,35 @@ fn reading_a_npy_file_allocates_its_rows_and_a_block_not_the_file() {
             work.bytes
         );
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_npy_file_through_a_fifo_is_read() {
+    // A FIFO's size is 0 whatever comes through it: the reader must not trust it.
+    let dir = std::env::temp_dir().join(format!("instinct-npy-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("rows.npy");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: mkfifo is not available");
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
+    let file = npy_f8(3, false);
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, file))
+    };
+    let columns = Columns {
+        size: 4,
+        names: None,
+    };
+    let batch = read_rows(&fifo, DataFormat::Npy, &columns, ReadOptions::default());
+    writer.join().unwrap().unwrap();
+    let batch = batch.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(batch.rows, 3);
+    assert_eq!(batch.values[11], 11.0 * 0.25);
     std::fs::remove_dir_all(&dir).unwrap();
 }
