@@ -231,7 +231,11 @@ pub fn read_from(mut reader: impl Read, length: u64) -> Result<Matrix, NpyError>
     // The data must end where the shape says, though the size said so: a file can grow.
     let mut rest = [0u8; 1];
     if reader.read(&mut rest).map_err(io)? != 0 {
-        return wrong_length(expected as u64 + 1);
+        // How much more there is is not counted: a growing file may not end.
+        return fail(format!(
+            "the header says shape {shape} of {descr}, {expected} bytes, but the file has more \
+             bytes of data than that (nothing may follow the array)"
+        ));
     }
     Ok(Matrix {
         rows,
