@@ -2,8 +2,8 @@
 //! GFLOP/s and ns/sample (the median of several runs).
 
 use crate::engine::EngineArg;
+use crate::failure::{Failure, Outcome, load_model, print_stdout, to_json_text};
 use crate::inspect::flops_per_sample;
-use instinct_cli::failure::{Failure, Outcome, load_model, print_stdout, to_json_text};
 // Input values (and, separately, output values) a run may hold: far past any useful benchmark,
 // and refusing beyond it keeps a typo from exhausting memory.
 use crate::engine::failure;

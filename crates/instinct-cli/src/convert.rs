@@ -2,9 +2,9 @@
 //! atomically; what the graph holds that the format cannot express is listed, node by node, and
 //! a model that needs instinct's format extensions says so.
 
+use crate::failure::{Failure, Outcome};
 use anyhow::anyhow;
 use instinct::onnx::OnnxError;
-use instinct_cli::failure::{Failure, Outcome};
 use std::io::Write;
 use std::path::Path;
 

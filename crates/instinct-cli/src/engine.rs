@@ -2,10 +2,10 @@
 //! ([`instinct::EngineChoice`]), and the runner of a choice for a model
 //! ([`instinct::Model::runner`], which owns the "auto" policy), its errors as exit codes.
 
+use crate::failure::{Failure, Outcome};
 use anyhow::anyhow;
 use clap::builder::PossibleValue;
 use instinct::{EngineChoice, Model, RunError, Runner};
-use instinct_cli::failure::{Failure, Outcome};
 use std::io::Write as _;
 
 /// An `--engine` value: one of [`EngineChoice::ALL`] by its name.

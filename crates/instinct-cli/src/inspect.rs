@@ -1,8 +1,8 @@
 //! `instinct inspect`: features, buffers, the instruction table, parameter counts, FLOPs and
 //! memory per sample; also the summary that `validate` prints and the FLOP count `bench` uses.
 
+use crate::failure::{Outcome, load_model, print_stdout, to_json_text};
 use instinct::{Activation, Instruction, Model, ModelInfo};
-use instinct_cli::failure::{Outcome, load_model, print_stdout, to_json_text};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::Path;

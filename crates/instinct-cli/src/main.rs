@@ -3,6 +3,7 @@
 mod bench;
 mod convert;
 mod engine;
+mod failure;
 mod inspect;
 mod output;
 mod parse;
@@ -15,7 +16,6 @@ mod wgsl;
 
 use clap::{Parser, Subcommand};
 use engine::EngineArg;
-use instinct_cli::failure;
 use parse::{parse_samples, parse_threads};
 use std::io::Write;
 use std::path::PathBuf;

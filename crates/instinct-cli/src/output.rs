@@ -1,8 +1,8 @@
 //! Writing `predict`'s outputs as JSON rows, CSV with an `output_i` header, or a 2-D `<f4` `.npy`
 //! file; files are replaced atomically, so a failure never leaves a partial one.
 
+use crate::failure::{Failure, Outcome};
 use anyhow::anyhow;
-use instinct_cli::failure::{Failure, Outcome};
 use instinct_io::{DataFormat, npy};
 use std::io::{BufWriter, Write};
 use std::path::Path;

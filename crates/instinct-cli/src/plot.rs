@@ -49,10 +49,10 @@ fn image_format(path: &Path) -> Option<ImageFormat> {
 }
 
 /// Refuses a `--plot` path whose extension names no format we write (before training starts).
-pub fn check_extension(path: &Path) -> instinct_cli::failure::Outcome {
+pub fn check_extension(path: &Path) -> crate::failure::Outcome {
     match image_format(path) {
         Some(_) => Ok(()),
-        None => Err(instinct_cli::failure::Failure::unreadable(anyhow::anyhow!(
+        None => Err(crate::failure::Failure::unreadable(anyhow::anyhow!(
             "--plot {}: the file must end in .png or .svg",
             path.display()
         ))),

@@ -1,9 +1,9 @@
 //! `instinct predict`: read rows, run them through the chosen engine, write the outputs.
 
 use crate::engine::{EngineArg, failure};
+use crate::failure::{Failure, Outcome, load_model};
 use crate::output;
 use anyhow::anyhow;
-use instinct_cli::failure::{Failure, Outcome, load_model};
 use instinct_io::{Columns, DataFormat, ReadOptions};
 use std::path::Path;
 

@@ -2,11 +2,11 @@
 //! files (CSV in, checked before training; the model and the loss curves out), a progress bar
 //! and the report on stderr.
 
+use crate::failure::{Failure, Outcome};
 use anyhow::anyhow;
 use instinct::train::data::Table;
 use instinct::train::recipe::{self, Prepared, TestScore, Trained};
 use instinct::train::{EpochReport, TrainError};
-use instinct_cli::failure::{Failure, Outcome};
 use std::io::Write;
 use std::path::Path;
 

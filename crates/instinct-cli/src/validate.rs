@@ -1,9 +1,9 @@
 //! `instinct validate`: load a model with every check and print a summary, or every diagnostic.
 
+use crate::failure::{Failure, Outcome, describe_format_error, print_stdout, to_json_text};
 use crate::inspect::Summary;
 use anyhow::anyhow;
 use instinct::{Diagnostics, LoadError, Model};
-use instinct_cli::failure::{Failure, Outcome, describe_format_error, print_stdout, to_json_text};
 use serde::Serialize;
 use std::path::Path;
 

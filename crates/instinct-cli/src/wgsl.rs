@@ -2,13 +2,13 @@
 //! just the includable functions), in WGSL or, through naga, SPIR-V, MSL, HLSL or GLSL; every
 //! shader is validated by naga before it is written.
 
+use crate::failure::{Failure, Outcome, load_model};
 use anyhow::anyhow;
 use clap::ValueEnum;
 use instinct::wgsl::{
     GpuModel, LOOP_CAP, Mode, Target, specialized_library, standalone_loop_iterations,
     standalone_shader, translate, validate_wgsl, wgsl_library,
 };
-use instinct_cli::failure::{Failure, Outcome, load_model};
 use std::io::Write;
 use std::path::Path;
 
