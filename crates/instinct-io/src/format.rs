@@ -16,8 +16,9 @@ pub enum DataFormat {
 }
 
 impl DataFormat {
-    /// The format of `path` from its extension (case-insensitive); anything else is a usage
-    /// error, exit 2. `role` (`input`, `output`) names the file in the message.
+    /// The format of `path` from its extension (case-insensitive); anything else is
+    /// [`DataErrorKind::Unreadable`](crate::DataErrorKind) (the CLI's exit 2). `role` (`input`,
+    /// `output`) names the file in the message.
     pub fn of(path: &Path, role: &str) -> Result<DataFormat, DataError> {
         let extension = path
             .extension()
