@@ -163,7 +163,11 @@ pub fn run(target: Target, input: &[u8], iris: &Model) -> anyhow::Result<()> {
             }
         }
         Target::Csv => read_input(input, DataFormat::Csv, iris)?,
-        Target::Json => read_input(input, DataFormat::Json, iris)?,
+        // JSON documents and JSON Lines share the row visitor: both read the same inputs.
+        Target::Json => {
+            let lines = read_input(input, DataFormat::Jsonl, iris);
+            read_input(input, DataFormat::Json, iris).or(lines)?
+        }
         Target::Npy => read_input(input, DataFormat::Npy, iris)?,
     }
     Ok(())
@@ -211,10 +215,10 @@ fn exercise(model: &Model) {
 
 /// Reads `input` as `instinct predict` would for the iris model, then runs the rows.
 fn read_input(input: &[u8], format: DataFormat, iris: &Model) -> anyhow::Result<()> {
-    let columns = Columns {
-        size: iris.feature_size(),
-        names: iris.feature_names(),
-    };
+    let mut columns = Columns::new(iris.feature_size(), iris.feature_names());
+    if keeps_a_column(input) {
+        columns.keep = vec!["id".into()];
+    }
     let batch = read_bytes(input, format, &columns, options_for(input))?;
     if batch.values.len() != batch.rows * iris.feature_size() {
         broken(&format!(
@@ -246,5 +250,18 @@ pub fn options_for(input: &[u8]) -> ReadOptions {
             1 => Some(false),
             _ => None,
         },
+        // Small chunks a quarter of the time, so rows cross chunk boundaries.
+        chunk_rows: (hash >> 3)
+            .is_multiple_of(4)
+            .then_some(1 + (hash >> 5) as usize % 3),
     }
+}
+
+/// Whether `input` is read with an `id` column kept (a hash bit, as [`options_for`]).
+fn keeps_a_column(input: &[u8]) -> bool {
+    input
+        .iter()
+        .fold(0u32, |h, &b| h.rotate_left(5) ^ u32::from(b))
+        % 3
+        == 0
 }

@@ -7,13 +7,15 @@ use crate::inspect::flops_per_sample;
 // Input values (and, separately, output values) a run may hold: far past any useful benchmark,
 // and refusing beyond it keeps a typo from exhausting memory.
 use crate::engine::failure;
-use crate::predict::MAX_VALUES;
 use anyhow::anyhow;
 use instinct::Runner as _;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+
+/// The most input or output values one timed run holds in memory (1 GiB of f32).
+const MAX_VALUES: usize = 1 << 28;
 
 /// Timed runs; the median is reported, so one run disturbed by the machine does not count.
 const RUNS: usize = 5;

@@ -9,6 +9,7 @@ mod output;
 mod parse;
 mod plot;
 mod predict;
+mod progress;
 mod train;
 mod train_options;
 mod validate;
@@ -52,35 +53,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run a model over the rows of a .json, .csv or .npy file.
-    Predict {
-        /// The model JSON file.
-        model: PathBuf,
-        /// Input rows: .json (`[[...]]` or `{"inputs": [[...]]}`), .csv (optional header) or .npy
-        /// (2-D float, integer or bool array, C or Fortran order, either byte order).
-        #[arg(long, short, value_name = "FILE")]
-        input: PathBuf,
-        /// Where to write the outputs (.json, .csv or .npy); JSON rows on stdout without it.
-        #[arg(long, short, value_name = "FILE")]
-        output: Option<PathBuf>,
-        /// Worker threads (default: all cores).
-        #[arg(long, value_name = "N", value_parser = parse_threads)]
-        threads: Option<usize>,
-        /// The executor.
-        #[arg(long, value_enum, default_value_t = EngineArg(instinct::EngineChoice::Auto))]
-        engine: EngineArg,
-        /// Accept NaN and infinities in the input (an empty CSV cell and a JSON null read as
-        /// NaN) and let them propagate; without it they are refused, naming row and column.
-        #[arg(long)]
-        allow_nonfinite: bool,
-        /// The CSV's first line is a header (default: detected; it is one when it holds the
-        /// model's feature names or any cell that is not a number).
-        #[arg(long, conflicts_with = "no_header")]
-        header: bool,
-        /// The CSV's first line is data.
-        #[arg(long)]
-        no_header: bool,
-    },
+    /// Run a model over rows of CSV, JSON, JSON Lines or .npy, from a file or a pipe, writing
+    /// the outputs as they are computed (memory holds a few chunks of rows, whatever the input).
+    #[command(after_help = "Examples:
+  instinct predict model.json -i rows.csv -o scores.csv
+  instinct predict model.json -i rows.jsonl -o scores.jsonl --keep id
+  cat rows.csv | instinct predict model.json -i - --input-format csv -o - --output-format csv")]
+    Predict(predict::Options),
     /// Time predictions on seeded random inputs uniform in [-1, 1].
     Bench {
         /// The model JSON file.
@@ -156,30 +135,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate { model, json } => validate::run(&model, json),
         Command::Inspect { model, json } => inspect::run(&model, json),
-        Command::Predict {
-            model,
-            input,
-            output,
-            threads,
-            engine,
-            allow_nonfinite,
-            header,
-            no_header,
-        } => predict::run(
-            &model,
-            &input,
-            output.as_deref(),
-            threads,
-            engine,
-            instinct_io::ReadOptions {
-                allow_nonfinite,
-                header: match (header, no_header) {
-                    (true, _) => Some(true),
-                    (_, true) => Some(false),
-                    _ => None,
-                },
-            },
-        ),
+        Command::Predict(options) => predict::run(&options),
         Command::Bench {
             model,
             samples,

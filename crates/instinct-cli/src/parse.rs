@@ -1,5 +1,5 @@
 //! The values of command-line options that clap cannot check alone: thread counts, sample
-//! counts, rates and fractions, each refused with the range it must lie in.
+//! counts, rates, fractions and data formats, each refused with what it must be.
 
 /// More threads than this is surely a typo, and spawning them could fail (which `std` answers
 /// with a panic), so it is refused up front.
@@ -38,4 +38,14 @@ pub(crate) fn parse_fraction(text: &str) -> Result<f32, String> {
         Ok(x) if (0.0..1.0).contains(&x) => Ok(x),
         _ => Err("expected a fraction in [0, 1)".to_string()),
     }
+}
+
+pub(crate) fn parse_format(text: &str) -> Result<instinct_io::DataFormat, String> {
+    instinct_io::DataFormat::from_name(text).ok_or_else(|| {
+        let names: Vec<&str> = instinct_io::DataFormat::ALL
+            .iter()
+            .map(|f| f.name())
+            .collect();
+        format!("expected one of {}", names.join(", "))
+    })
 }

@@ -1,54 +1,199 @@
-//! `instinct predict`: read rows, run them through the chosen engine, write the outputs.
+//! `instinct predict`: read rows a chunk at a time, run each chunk through the chosen engine and
+//! write its outputs while the next is read (instinct-io's pipeline), from files or pipes.
 
 use crate::engine::{EngineArg, failure};
 use crate::failure::{Failure, Outcome, load_model};
-use crate::output;
+use crate::parse::{parse_format, parse_threads};
+use crate::progress::Progress;
 use anyhow::anyhow;
-use instinct_io::{Columns, DataFormat, ReadOptions};
-use std::path::Path;
+use instinct_io::{
+    Chunk, Columns, DataError, DataFormat, Incoming, Input, OutputColumns, ReadOptions, RowWriter,
+};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 
-/// The most input or output values one command holds in memory (1 GiB of f32).
-pub const MAX_VALUES: usize = 1 << 28;
+/// What `predict` reads and writes, and how (its command-line arguments).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Options {
+    /// The model JSON file.
+    pub model: PathBuf,
+    /// Input rows, `-` for standard input: .csv (optional header; columns matched to the
+    /// model's feature names when it has one), .json (`[[...]]`, `[{...}]` or
+    /// `{"inputs": [...]}`), .jsonl (an array or object per line) or .npy (2-D float, integer
+    /// or bool array, C or Fortran order, either byte order).
+    #[arg(long, short, value_name = "FILE")]
+    pub input: PathBuf,
+    /// Where to write the outputs (.csv, .json, .jsonl or .npy), `-` for standard output;
+    /// JSON rows on standard output without it.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The input's format, where its name does not tell (standard input).
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    pub input_format: Option<DataFormat>,
+    /// The output's format, where its name does not tell (default for standard output: json).
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    pub output_format: Option<DataFormat>,
+    /// Copy this input column (an id, a timestamp) to each output row, before the outputs;
+    /// repeat for more. CSV text is copied as it was, JSON values as they were.
+    #[arg(long, value_name = "COLUMN")]
+    pub keep: Vec<String>,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
+    pub threads: Option<usize>,
+    /// The executor.
+    #[arg(long, value_enum, default_value_t = EngineArg(instinct::EngineChoice::Auto))]
+    pub engine: EngineArg,
+    /// Accept NaN and infinities in the input (an empty CSV cell and a JSON null read as
+    /// NaN) and let them propagate; without it they are refused, naming row and column.
+    #[arg(long)]
+    pub allow_nonfinite: bool,
+    /// The CSV's first line is a header (default: detected; it is one when it holds the
+    /// model's feature names or any cell that is not a number).
+    #[arg(long, conflicts_with = "no_header")]
+    pub header: bool,
+    /// The CSV's first line is data.
+    #[arg(long)]
+    pub no_header: bool,
+}
 
-/// Runs `instinct predict`. Both extensions are checked before any work, so a typo in
-/// `--output` is reported at once rather than after the predictions.
-pub fn run(
-    model: &Path,
-    input: &Path,
-    output: Option<&Path>,
-    threads: Option<usize>,
-    engine: EngineArg,
-    read_options: ReadOptions,
-) -> Outcome {
-    let input_format = DataFormat::of(input, "input")?;
-    let output_format = match output {
-        Some(path) => DataFormat::of(path, "output")?,
-        None => DataFormat::Json,
+impl Options {
+    /// How strictly the rows are read.
+    fn read_options(&self) -> ReadOptions {
+        ReadOptions {
+            allow_nonfinite: self.allow_nonfinite,
+            header: match (self.header, self.no_header) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
+            chunk_rows: None,
+        }
+    }
+}
+
+/// Where the outputs go.
+enum Output<'a> {
+    File(&'a Path),
+    Stdout,
+}
+
+/// Runs `instinct predict`. Formats, the output's directory, the model and the engine are all
+/// checked before any row is read, so a typo is reported at once rather than after the work.
+pub fn run(o: &Options) -> Outcome {
+    let input = Input::from_arg(&o.input);
+    let input_format = match (o.input_format, &input) {
+        (Some(format), _) => format,
+        (None, Input::File(path)) => DataFormat::of(path, "input")?,
+        (None, Input::Stdin) => {
+            return Err(Failure::unreadable(anyhow!(
+                "--input -: standard input has no extension to tell its format by; give --input-format"
+            )));
+        }
     };
-    let model = load_model(model)?;
+    let output = match o.output.as_deref() {
+        Some(path) if path != Path::new("-") => Output::File(path),
+        _ => Output::Stdout,
+    };
+    let output_format = match (o.output_format, &output) {
+        (Some(format), _) => format,
+        (None, Output::File(path)) => DataFormat::of(path, "output")?,
+        (None, Output::Stdout) => DataFormat::Json,
+    };
+    if let Output::File(path) = output {
+        crate::output::check_writable(path, "--output")?;
+    }
+    let model = load_model(&o.model)?;
     // The engine is checked before the rows are read: an engine that does not apply to the
     // model is the first thing to hear about.
-    let runner = crate::engine::runner(&model, threads, engine.0)?;
+    let runner = crate::engine::runner(&model, o.threads, o.engine.0)?;
     let columns = Columns {
         size: model.feature_size(),
         names: model.feature_names(),
+        keep: o.keep.clone(),
     };
-    let batch = instinct_io::read_rows(input, input_format, &columns, read_options)?;
-    let outputs = batch.rows.checked_mul(model.output_size());
-    if outputs.is_none_or(|n| n > MAX_VALUES) {
-        return Err(Failure::unreadable(anyhow!(
-            "{}: {} rows × {} outputs is more than {MAX_VALUES} output values; split the input",
-            input.display(),
-            batch.rows,
-            model.output_size()
-        )));
+    let out_columns = OutputColumns {
+        kept: o.keep.clone(),
+        outputs: model.output_names(),
+    };
+    out_columns.check(output_format)?;
+    // A chunk holds about 4 MiB of inputs or of outputs, whichever rows are wider.
+    let read_options = ReadOptions {
+        chunk_rows: Some(instinct_io::rows_per_chunk(
+            model.feature_size().max(model.output_size()),
+            None,
+        )),
+        ..o.read_options()
+    };
+
+    let progress = Progress::for_input(&input);
+    let mut engine_failure = None;
+    let compute = |chunk: Chunk| -> Result<Chunk, DataError> {
+        match runner.run(chunk.rows, &chunk.values) {
+            Ok(values) => {
+                progress.rows(chunk.rows);
+                Ok(Chunk { values, ..chunk })
+            }
+            Err(e) => {
+                let first = chunk.first_row + 1;
+                let last = chunk.first_row + chunk.rows;
+                let f = failure(e);
+                engine_failure = Some(Failure {
+                    code: f.code,
+                    error: f.error.context(format!("rows {first} to {last}")),
+                });
+                Err(DataError::invalid("the engine failed"))
+            }
+        }
+    };
+    let read = |emit: instinct_io::chunk::Emit| {
+        instinct_io::read::read_chunks_counting(
+            &input,
+            input_format,
+            &columns,
+            read_options,
+            progress.bytes(),
+            emit,
+        )
+    };
+    let write =
+        |incoming: &mut Incoming| write_outputs(&output, output_format, &out_columns, incoming);
+    let result = instinct_io::run_pipeline(read, compute, write);
+    if let Some(failure) = engine_failure {
+        return Err(failure);
     }
-    let values = runner.run(batch.rows, &batch.values).map_err(failure)?;
-    output::write(
-        output,
-        output_format,
-        batch.rows,
-        model.output_size(),
-        &values,
-    )
+    result?;
+    Ok(())
+}
+
+/// Writes the incoming chunks to `output`: a file atomically (a failure leaves no partial
+/// file), standard output as the rows come (a closed pipe ends it quietly).
+fn write_outputs(
+    output: &Output,
+    format: DataFormat,
+    columns: &OutputColumns,
+    incoming: &mut Incoming,
+) -> Result<(), DataError> {
+    let produce = |out: &mut dyn Write| -> std::io::Result<()> {
+        let mut writer = RowWriter::new(out, format, columns)?;
+        for chunk in incoming {
+            writer.write(&chunk?)?;
+        }
+        writer.finish()
+    };
+    match output {
+        Output::File(path) => {
+            instinct::format::write_atomically_with(path, produce).map_err(DataError::unreadable)
+        }
+        Output::Stdout => {
+            let mut out = BufWriter::with_capacity(256 << 10, std::io::stdout().lock());
+            match produce(&mut out).and_then(|()| out.flush()) {
+                // A closed pipe (`instinct predict ... | head`) ends the output quietly.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                Err(e) => Err(DataError::unreadable(format!(
+                    "cannot write to stdout: {e}"
+                ))),
+                Ok(()) => Ok(()),
+            }
+        }
+    }
 }

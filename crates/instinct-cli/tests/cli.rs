@@ -572,7 +572,7 @@ fn predict_file_problems_exit_2() {
     check(
         &["predict", &model(), "--input", &input, "--output", &out],
         2,
-        ".json, .csv or .npy",
+        ".csv, .json, .jsonl, .npy",
     );
     assert!(!Path::new(&out).exists());
     check(
@@ -645,9 +645,9 @@ fn bench_json_reports_the_measurement() {
 }
 
 #[test]
-fn outputs_too_large_for_memory_are_refused_before_predicting() {
+fn rows_with_a_million_outputs_stream_a_row_at_a_time() {
     let dir = TempDir::new("huge-output");
-    // One input gathered into every one of 999,999 outputs; 300 rows would need 3·10^8 values.
+    // One input gathered into every one of 999,999 outputs: a chunk of such rows is one row.
     let indexes = vec!["0"; 999_999].join(",");
     let wide = dir.write(
         "wide.json",
@@ -655,12 +655,16 @@ fn outputs_too_large_for_memory_are_refused_before_predicting() {
             r#"{{"feature_size":1,"buffer_sizes":[1,999999],"instructions":[{{"type":"COPY_MASKED","input":0,"output":1,"indexes":[{indexes}]}}],"weights":[],"bias":[]}}"#
         ),
     );
-    let rows = dir.write("rows.csv", "1\n".repeat(300));
+    let rows = dir.write("rows.csv", "1\n2\n3\n");
+    let out = dir.path("out.npy");
     check(
-        &["predict", &wide, "--input", &rows],
-        2,
-        "more than 268435456 output values",
+        &["predict", &wide, "--input", &rows, "--output", &out],
+        0,
+        "",
     );
+    let matrix = npy::read(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!((matrix.rows, matrix.cols), (3, 999_999));
+    assert_eq!(matrix.values[999_999 * 2 + 5], 3.0);
 }
 
 #[test]
@@ -1310,4 +1314,187 @@ fn train_checks_everything_that_could_fail_after_training_before_it_starts() {
             "{name} does not look like its format"
         );
     }
+}
+
+/// Runs the binary with `stdin` as its standard input; the exit code and raw stdout.
+fn instinct_with_stdin(args: &[&str], stdin: &[u8]) -> (i32, Vec<u8>, String) {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_instinct"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut input = child.stdin.take().unwrap();
+    let bytes = stdin.to_vec();
+    let feeder = std::thread::spawn(move || {
+        // The binary may stop reading early (an error): a closed pipe is not this test's failure.
+        let _ = input.write_all(&bytes);
+    });
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (out.status.code().unwrap_or(-1), out.stdout, stderr)
+}
+
+#[test]
+fn a_pipe_gives_the_same_bytes_as_the_files() {
+    let dir = TempDir::new("pipes");
+    let input = fixture("data/iris_test.csv");
+    for format in ["csv", "json", "jsonl", "npy"] {
+        let out = dir.path(&format!("out.{format}"));
+        check(&["predict", &model(), "-i", &input, "-o", &out], 0, "");
+        let from_file = std::fs::read(&out).unwrap();
+        let (code, piped, stderr) = instinct_with_stdin(
+            &[
+                "predict",
+                &model(),
+                "--input",
+                "-",
+                "--input-format",
+                "csv",
+                "--output",
+                "-",
+                "--output-format",
+                format,
+            ],
+            &std::fs::read(&input).unwrap(),
+        );
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(piped, from_file, "{format}");
+    }
+    // Standard input has no extension to go by.
+    let (code, _, stderr) = instinct_with_stdin(&["predict", &model(), "-i", "-"], b"1,2,3,4\n");
+    assert_eq!(code, 2);
+    assert!(stderr.contains("give --input-format"), "{stderr}");
+    // A bad row in a pipe names its line, as in a file.
+    let (code, _, stderr) = instinct_with_stdin(
+        &["predict", &model(), "-i", "-", "--input-format", "csv"],
+        b"1,2,3,4\n1,2,x,4\n",
+    );
+    assert_eq!(code, 1);
+    assert!(stderr.contains("<stdin>: line 2, column 3"), "{stderr}");
+}
+
+#[test]
+fn kept_columns_come_first_and_columns_match_by_name_in_every_format() {
+    let dir = TempDir::new("keep");
+    let inputs = iris_test_rows();
+    let names = [
+        "sepal_length_cm",
+        "sepal_width_cm",
+        "petal_length_cm",
+        "petal_width_cm",
+    ];
+    let expected = {
+        let path = dir.write("inputs.json", serde_json::to_string(&inputs).unwrap());
+        rows(&json(
+            &check(&["predict", &model(), "-i", &path], 0, "").stdout,
+        ))
+    };
+    // CSV with an id column (text kept verbatim, quotes where needed) in shuffled order.
+    let mut csv =
+        String::from("petal_width_cm,id,sepal_length_cm,extra,petal_length_cm,sepal_width_cm\n");
+    let mut jsonl = String::new();
+    for (i, r) in inputs.iter().enumerate() {
+        csv.push_str(&format!(
+            "{},\"id, {i}\",{},x,{},{}\n",
+            r[3], r[0], r[2], r[1]
+        ));
+        let mut object = serde_json::Map::new();
+        object.insert("id".into(), Value::from(i));
+        for (name, v) in names.iter().zip(r) {
+            object.insert(name.to_string(), Value::from(*v));
+        }
+        jsonl.push_str(&format!("{}\n", Value::Object(object)));
+    }
+    let csv_in = dir.write("in.csv", &csv);
+    let csv_out = dir.path("out.csv");
+    check(
+        &[
+            "predict",
+            &model(),
+            "-i",
+            &csv_in,
+            "-o",
+            &csv_out,
+            "--keep",
+            "id",
+        ],
+        0,
+        "",
+    );
+    let text = std::fs::read_to_string(&csv_out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("id,output_0,output_1,output_2"));
+    for (i, (line, want)) in lines.zip(&expected).enumerate() {
+        let prefix = format!("\"id, {i}\",");
+        assert!(line.starts_with(&prefix), "{line}");
+        let got: Vec<f32> = line[prefix.len()..]
+            .split(',')
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert_eq!(&got, want);
+    }
+    // JSON Lines objects, in and out: the id stays a number.
+    let jsonl_in = dir.write("in.jsonl", &jsonl);
+    let jsonl_out = dir.path("out.jsonl");
+    check(
+        &[
+            "predict",
+            &model(),
+            "-i",
+            &jsonl_in,
+            "-o",
+            &jsonl_out,
+            "--keep",
+            "id",
+        ],
+        0,
+        "",
+    );
+    let text = std::fs::read_to_string(&jsonl_out).unwrap();
+    for (i, (line, want)) in text.lines().zip(&expected).enumerate() {
+        let object: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(object["id"], Value::from(i));
+        let got: Vec<f32> = (0..3)
+            .map(|j| object[format!("output_{j}")].as_f64().unwrap() as f32)
+            .collect();
+        assert_eq!(&got, want);
+    }
+    // JSON records read like JSON Lines.
+    let records: Vec<Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let records_in = dir.write("records.json", serde_json::to_string(&records).unwrap());
+    let run = check(&["predict", &model(), "-i", &records_in], 0, "");
+    assert_eq!(rows(&json(&run.stdout)), expected);
+    // Every missing column is named, kept ones included; exit 1.
+    let missing = dir.write("missing.csv", "sepal_length_cm,petal_width_cm\n1,2\n");
+    let run = check(
+        &["predict", &model(), "-i", &missing, "--keep", "id"],
+        1,
+        "no column",
+    );
+    for name in ["\"id\"", "\"sepal_width_cm\"", "\"petal_length_cm\""] {
+        assert!(run.stderr.contains(name), "{}", run.stderr);
+    }
+    // A .npy output cannot hold kept columns: said before any work.
+    check(
+        &[
+            "predict",
+            &model(),
+            "-i",
+            &csv_in,
+            "-o",
+            &dir.path("o.npy"),
+            "--keep",
+            "id",
+        ],
+        1,
+        "cannot hold kept columns",
+    );
 }

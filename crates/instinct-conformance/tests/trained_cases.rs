@@ -4,6 +4,8 @@
 //! 20 rows of the data set's test split). `INSTINCT_REGENERATE=1` writes those expected outputs
 //! anew.
 
+mod common;
+
 use std::path::PathBuf;
 
 fn root() -> PathBuf {
@@ -76,4 +78,26 @@ fn trained_cases_load_in_instmodel_and_expect_what_it_computes() {
             "{case}: expected.json is not instmodel's output"
         );
     }
+}
+
+#[test]
+fn output_names_and_labels_are_additive_instmodel_loads_models_with_them() {
+    let dir = root().join("conformance").join("trained_iris");
+    let json = std::fs::read_to_string(dir.join("model.json")).unwrap();
+    let mut labelled: serde_json::Value = serde_json::from_str(&json).unwrap();
+    labelled["labels"] = serde_json::json!(["setosa", "versicolor", "virginica"]);
+    labelled["output_names"] = serde_json::json!(["p_setosa", "p_versicolor", "p_virginica"]);
+    let labelled = labelled.to_string();
+    let inputs = test_rows("iris_test.csv", 20);
+    let plain = common::instmodel_rows(&json, &inputs).unwrap();
+    let with_labels = common::instmodel_rows(&labelled, &inputs)
+        .unwrap_or_else(|e| panic!("instmodel 0.9 refuses a labelled model: {e}"));
+    assert_eq!(plain, with_labels);
+    // And instinct reads them back.
+    let model = instinct::Model::from_json_str(&labelled).unwrap();
+    assert_eq!(
+        model.output_names(),
+        ["p_setosa", "p_versicolor", "p_virginica"]
+    );
+    assert_eq!(model.labels().map(<[_]>::len), Some(3));
 }

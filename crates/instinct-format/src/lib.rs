@@ -29,5 +29,5 @@ pub use instinct_kernels::Activation;
 pub use instruction::{Instruction, ReadField, WriteKind};
 pub use json::read_limited;
 pub use limits::Limits;
-pub use model::{IdMap, ModelInfo, ValidationData};
+pub use model::{ClassLabel, IdMap, ModelInfo, ValidationData};
 pub use write::{write_atomically, write_atomically_with};

@@ -32,6 +32,32 @@ pub struct ModelInfo {
     /// Rows checked when the model is loaded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation_data: Option<ValidationData>,
+    /// Extension: one name per output value (the output columns' names), in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_names: Option<Vec<String>>,
+    /// Extension: a classifier's class labels, one per output value (the probability of that
+    /// class), as scikit-learn's `classes_`: strings or integers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<ClassLabel>>,
+}
+
+/// A class label: text or an integer, as the classifier was trained with.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ClassLabel {
+    /// An integer class (`0`, `7`, `-1`).
+    Int(i64),
+    /// A named class (`"setosa"`).
+    Text(String),
+}
+
+impl std::fmt::Display for ClassLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClassLabel::Int(i) => write!(f, "{i}"),
+            ClassLabel::Text(t) => f.write_str(t),
+        }
+    }
 }
 
 /// Input rows and the outputs the model must produce for them (checked at load, abs 1e-5).

@@ -83,159 +83,18 @@ pub fn read(bytes: &[u8]) -> Result<Matrix, NpyError> {
 /// Anything else is refused with a message saying what is wrong; no input makes this panic, and
 /// nothing is allocated before the shape is checked against `length`. A reader that ends before
 /// `length` bytes, or goes on after it, is refused too.
-pub fn read_from(mut reader: impl Read, length: u64) -> Result<Matrix, NpyError> {
-    let io = |e: std::io::Error| NpyError(format!("reading the .npy file: {e}"));
-    let preamble = read_up_to(&mut reader, 8).map_err(io)?;
-    if !preamble.starts_with(MAGIC) {
-        return fail("not a .npy file (it does not start with \\x93NUMPY)");
-    }
-    let [_, _, _, _, _, _, major, minor] = preamble[..] else {
-        return fail("truncated .npy file: it ends inside the preamble");
-    };
-    let length_bytes = match (major, minor) {
-        (1, 0) => 2,
-        (2 | 3, 0) => 4,
-        _ => {
-            return fail(format!(
-                ".npy format version {major}.{minor} is not supported (numpy writes 1.0, 2.0 and 3.0)"
-            ));
-        }
-    };
-    let header_len = match read_up_to(&mut reader, length_bytes).map_err(io)?[..] {
-        [a, b] => usize::from(u16::from_le_bytes([a, b])),
-        [a, b, c, d] => usize::try_from(u32::from_le_bytes([a, b, c, d])).unwrap_or(usize::MAX),
-        _ => return fail("truncated .npy file: it ends inside the preamble"),
-    };
-    if header_len > MAX_HEADER_LEN {
-        return fail(format!(
-            "the .npy header is {header_len} bytes long, more than numpy reads by default \
-             ({MAX_HEADER_LEN}); a 2-D numeric array's header is about 128 bytes"
-        ));
-    }
-    let raw_header = read_up_to(&mut reader, header_len).map_err(io)?;
-    if raw_header.len() < header_len {
-        return fail(format!(
-            "truncated .npy file: the header is {header_len} bytes long but the file ends after {} \
-             bytes of it",
-            raw_header.len()
-        ));
-    }
-    let text = if major >= 3 {
-        String::from_utf8(raw_header)
-            .or_else(|_| fail("the .npy header (format 3.0) is not valid UTF-8"))?
-    } else {
-        // Versions 1.0 and 2.0 are latin-1.
-        raw_header.iter().map(|&b| char::from(b)).collect()
-    };
-    let header = parse_header(text.as_bytes(), major < 3)?;
-    let data_start = 8 + length_bytes + header_len;
-    let data_len = length.saturating_sub(data_start as u64);
-
-    let dtype = parse_descr(&header.descr)?;
-    let descr = &header.descr;
-    let shape = shape_text(&header.shape);
-    let [rows, cols] = header.shape[..] else {
-        let found = match header.shape.len() {
-            0 => "a single value (0-D, shape ())".to_string(),
-            1 => format!("1-D, shape {shape} (x.reshape(1, -1) makes it a single row)"),
-            n => format!("{n}-D, shape {shape}"),
-        };
-        return fail(format!(
-            "the array is {found}; a 2-D array (rows × features) is needed: save \
-             x.reshape(-1, k), k being the number of features"
-        ));
-    };
-    let Some(count) = rows.checked_mul(cols) else {
-        return fail(format!(
-            "the header says shape {shape} of {descr}, more values than can be addressed, but the \
-             file has {data_len} bytes of data"
-        ));
-    };
-    let Some(expected) = count.checked_mul(dtype.size) else {
-        return fail(format!(
-            "the header says shape {shape} of {descr}, more bytes than can be addressed, but the \
-             file has {data_len} bytes of data"
-        ));
-    };
-    let wrong_length = |found: u64| {
-        let why = if found < expected as u64 {
-            "the file is truncated"
-        } else {
-            "nothing may follow the array"
-        };
-        fail(format!(
-            "the header says shape {shape} of {descr}, {expected} bytes, but the file has {found} \
-             bytes of data ({why})"
-        ))
-    };
-    if data_len != expected as u64 {
-        return wrong_length(data_len);
-    }
-
-    let fortran = header.fortran_order;
-    let be = dtype.big_endian;
-    let mut body = Body {
-        reader: &mut reader,
-        rows,
-        cols,
-        fortran,
-    };
+pub fn read_from(reader: impl Read, length: u64) -> Result<Matrix, NpyError> {
+    let mut array = ArrayReader::open(reader, Some(length))?;
+    let (rows, cols) = (array.rows, array.cols);
+    let mut values = Vec::new();
     let mut first_overflow = None;
-    let values = match (dtype.kind, dtype.size) {
-        (Kind::Bool, 1) => body.convert(|_, [b]: [u8; 1]| {
-            (b <= 1)
-                .then_some(f32::from(b))
-                .ok_or(format!("is the byte {b}, not a bool (0 or 1)"))
-        }),
-        (Kind::Uint, 1) => body.convert(|_, [b]: [u8; 1]| Ok(f32::from(b))),
-        (Kind::Int, 1) => body.convert(|_, b: [u8; 1]| Ok(f32::from(i8::from_le_bytes(b)))),
-        (Kind::Uint, 2) => body.convert(|_, b| Ok(f32::from(u16_of(b, be)))),
-        (Kind::Int, 2) => body.convert(|_, b| Ok(f32::from(u16_of(b, be) as i16))),
-        (Kind::Uint, 4) => body.convert(|_, b| Ok(u32_of(b, be) as f32)),
-        (Kind::Int, 4) => body.convert(|_, b| Ok(u32_of(b, be) as i32 as f32)),
-        (Kind::Uint, 8) => body.convert(|_, b| Ok(u64_of(b, be) as f32)),
-        (Kind::Int, 8) => body.convert(|_, b| Ok(u64_of(b, be) as i64 as f32)),
-        (Kind::Float, 2) => body.convert(|_, b| Ok(f16_to_f32(u16_of(b, be)))),
-        (Kind::Float, 4) => body.convert(|_, b| Ok(f32::from_bits(u32_of(b, be)))),
-        (Kind::Float, 8) => {
-            let mut overflow: Option<usize> = None;
-            let values = body.convert(|at, b| {
-                let wide = f64_of(b, be);
-                let narrow = wide as f32;
-                if wide.is_finite() && narrow.is_infinite() {
-                    // `at` is the row-major index; keep the first.
-                    overflow = Some(overflow.map_or(at, |o| o.min(at)));
-                }
-                Ok(narrow)
-            });
-            first_overflow =
-                overflow.and_then(|i| Some((i.checked_div(cols)?, i.checked_rem(cols)?)));
-            values
+    while let Some(block) = array.next_rows(rows.max(1))? {
+        if values.is_empty() {
+            values = block.values;
+        } else {
+            values.extend_from_slice(&block.values);
         }
-        _ => return fail(format!("dtype '{descr}' is not supported")),
-    };
-    let values = match values {
-        Ok(values) => values,
-        Err(BodyError::Short(read)) => return wrong_length(read),
-        Err(BodyError::Io(e)) => return Err(io(e)),
-        Err(BodyError::Value(position, why)) => {
-            let (row, col) = position;
-            return fail(format!(
-                "the value at row {row}, column {col} (counting from 0) {why}"
-            ));
-        }
-        Err(BodyError::Memory) => {
-            return fail(format!("not enough memory for the array's {count} values"));
-        }
-    };
-    // The data must end where the shape says, though the size said so: a file can grow.
-    let mut rest = [0u8; 1];
-    if reader.read(&mut rest).map_err(io)? != 0 {
-        // How much more there is is not counted: a growing file may not end.
-        return fail(format!(
-            "the header says shape {shape} of {descr}, {expected} bytes, but the file has more \
-             bytes of data than that (nothing may follow the array)"
-        ));
+        first_overflow = first_overflow.or(block.first_overflow);
     }
     Ok(Matrix {
         rows,
@@ -243,6 +102,261 @@ pub fn read_from(mut reader: impl Read, length: u64) -> Result<Matrix, NpyError>
         values,
         first_overflow,
     })
+}
+
+/// Rows converted by [`ArrayReader::next_rows`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rows {
+    /// The position of the first row in the array (from 0).
+    pub first_row: usize,
+    /// Number of rows.
+    pub rows: usize,
+    /// `rows × cols` values, row after row.
+    pub values: Vec<f32>,
+    /// For `f8` input only: the first `(row, column)` of the array (from 0, row-major) among
+    /// these rows whose finite value is too large for `f32` (read as an infinity).
+    pub first_overflow: Option<(usize, usize)>,
+}
+
+/// A 2-D array being read a few rows at a time: its header is checked when it is opened, its
+/// data converted as [`next_rows`](ArrayReader::next_rows) asks for them.
+pub struct ArrayReader<R> {
+    reader: R,
+    /// Number of rows (`shape[0]`).
+    pub rows: usize,
+    /// Values per row (`shape[1]`).
+    pub cols: usize,
+    dtype: Dtype,
+    fortran: bool,
+    descr: String,
+    /// Bytes of data the shape calls for.
+    expected: usize,
+    /// Rows converted so far.
+    next_row: usize,
+    /// Whether the end of the data has been checked.
+    ended: bool,
+}
+
+impl<R: Read> ArrayReader<R> {
+    /// Reads and checks the preamble and header. With `length` (a file's size), the shape is
+    /// checked against it before anything is allocated; without it (a pipe), a stream that ends
+    /// early or runs on is refused when it is read.
+    pub fn open(mut reader: R, length: Option<u64>) -> Result<ArrayReader<R>, NpyError> {
+        let io = |e: std::io::Error| NpyError(format!("reading the .npy file: {e}"));
+        let preamble = read_up_to(&mut reader, 8).map_err(io)?;
+        if !preamble.starts_with(MAGIC) {
+            return fail("not a .npy file (it does not start with \\x93NUMPY)");
+        }
+        let [_, _, _, _, _, _, major, minor] = preamble[..] else {
+            return fail("truncated .npy file: it ends inside the preamble");
+        };
+        let length_bytes = match (major, minor) {
+            (1, 0) => 2,
+            (2 | 3, 0) => 4,
+            _ => {
+                return fail(format!(
+                    ".npy format version {major}.{minor} is not supported (numpy writes 1.0, 2.0 and 3.0)"
+                ));
+            }
+        };
+        let header_len = match read_up_to(&mut reader, length_bytes).map_err(io)?[..] {
+            [a, b] => usize::from(u16::from_le_bytes([a, b])),
+            [a, b, c, d] => usize::try_from(u32::from_le_bytes([a, b, c, d])).unwrap_or(usize::MAX),
+            _ => return fail("truncated .npy file: it ends inside the preamble"),
+        };
+        if header_len > MAX_HEADER_LEN {
+            return fail(format!(
+                "the .npy header is {header_len} bytes long, more than numpy reads by default \
+                 ({MAX_HEADER_LEN}); a 2-D numeric array's header is about 128 bytes"
+            ));
+        }
+        let raw_header = read_up_to(&mut reader, header_len).map_err(io)?;
+        if raw_header.len() < header_len {
+            return fail(format!(
+                "truncated .npy file: the header is {header_len} bytes long but the file ends after {} \
+                 bytes of it",
+                raw_header.len()
+            ));
+        }
+        let text = if major >= 3 {
+            String::from_utf8(raw_header)
+                .or_else(|_| fail("the .npy header (format 3.0) is not valid UTF-8"))?
+        } else {
+            // Versions 1.0 and 2.0 are latin-1.
+            raw_header.iter().map(|&b| char::from(b)).collect()
+        };
+        let header = parse_header(text.as_bytes(), major < 3)?;
+        let data_start = 8 + length_bytes + header_len;
+
+        let dtype = parse_descr(&header.descr)?;
+        let descr = header.descr.clone();
+        let shape = shape_text(&header.shape);
+        let data_text = |found: Option<u64>| match found {
+            Some(n) => format!("the file has {n} bytes of data"),
+            None => "a stream holds no more than fits in memory".into(),
+        };
+        let data_len = length.map(|l| l.saturating_sub(data_start as u64));
+        let [rows, cols] = header.shape[..] else {
+            let found = match header.shape.len() {
+                0 => "a single value (0-D, shape ())".to_string(),
+                1 => format!("1-D, shape {shape} (x.reshape(1, -1) makes it a single row)"),
+                n => format!("{n}-D, shape {shape}"),
+            };
+            return fail(format!(
+                "the array is {found}; a 2-D array (rows × features) is needed: save \
+                 x.reshape(-1, k), k being the number of features"
+            ));
+        };
+        let Some(count) = rows.checked_mul(cols) else {
+            return fail(format!(
+                "the header says shape {shape} of {descr}, more values than can be addressed, but {}",
+                data_text(data_len)
+            ));
+        };
+        let Some(expected) = count.checked_mul(dtype.size) else {
+            return fail(format!(
+                "the header says shape {shape} of {descr}, more bytes than can be addressed, but {}",
+                data_text(data_len)
+            ));
+        };
+        let array = ArrayReader {
+            reader,
+            rows,
+            cols,
+            dtype,
+            fortran: header.fortran_order,
+            descr,
+            expected,
+            next_row: 0,
+            ended: false,
+        };
+        if let Some(found) = data_len
+            && found != expected as u64
+        {
+            return Err(array.wrong_length(found));
+        }
+        Ok(array)
+    }
+
+    /// The shape as Python writes it.
+    fn shape(&self) -> String {
+        shape_text(&[self.rows, self.cols])
+    }
+
+    /// The data section is `found` bytes long, not what the shape says.
+    fn wrong_length(&self, found: u64) -> NpyError {
+        let why = if found < self.expected as u64 {
+            "the file is truncated"
+        } else {
+            "nothing may follow the array"
+        };
+        NpyError(format!(
+            "the header says shape {} of {}, {} bytes, but the file has {found} bytes of data ({why})",
+            self.shape(),
+            self.descr,
+            self.expected
+        ))
+    }
+
+    /// Converts up to `max_rows` more rows (C order), or all of them at once for an array in
+    /// Fortran order, whose rows are spread over the whole data section; `None` after the last
+    /// row, once the data is checked to end there.
+    pub fn next_rows(&mut self, max_rows: usize) -> Result<Option<Rows>, NpyError> {
+        let io = |e: std::io::Error| NpyError(format!("reading the .npy file: {e}"));
+        if self.next_row >= self.rows {
+            if !self.ended {
+                self.ended = true;
+                // The data must end where the shape says, though the size said so: a file can
+                // grow. How much more there is is not counted: a growing file may not end.
+                let mut rest = [0u8; 1];
+                if fill(&mut self.reader, &mut rest).map_err(io)? != 0 {
+                    return fail(format!(
+                        "the header says shape {} of {}, {} bytes, but the file has more bytes of \
+                         data than that (nothing may follow the array)",
+                        self.shape(),
+                        self.descr,
+                        self.expected
+                    ));
+                }
+            }
+            return Ok(None);
+        }
+        let (rows, cols) = (self.rows, self.cols);
+        let first = self.next_row;
+        let fortran = self.fortran && rows > 1 && cols > 1;
+        let take = if fortran {
+            rows
+        } else {
+            max_rows.max(1).min(rows - first)
+        };
+        let be = self.dtype.big_endian;
+        let mut body = Body {
+            reader: &mut self.reader,
+            rows,
+            cols,
+            fortran,
+            first_item: first * cols,
+            items: take * cols,
+        };
+        let mut first_overflow = None;
+        let values = match (self.dtype.kind, self.dtype.size) {
+            (Kind::Bool, 1) => body.convert(|_, [b]: [u8; 1]| {
+                (b <= 1)
+                    .then_some(f32::from(b))
+                    .ok_or(format!("is the byte {b}, not a bool (0 or 1)"))
+            }),
+            (Kind::Uint, 1) => body.convert(|_, [b]: [u8; 1]| Ok(f32::from(b))),
+            (Kind::Int, 1) => body.convert(|_, b: [u8; 1]| Ok(f32::from(i8::from_le_bytes(b)))),
+            (Kind::Uint, 2) => body.convert(|_, b| Ok(f32::from(u16_of(b, be)))),
+            (Kind::Int, 2) => body.convert(|_, b| Ok(f32::from(u16_of(b, be) as i16))),
+            (Kind::Uint, 4) => body.convert(|_, b| Ok(u32_of(b, be) as f32)),
+            (Kind::Int, 4) => body.convert(|_, b| Ok(u32_of(b, be) as i32 as f32)),
+            (Kind::Uint, 8) => body.convert(|_, b| Ok(u64_of(b, be) as f32)),
+            (Kind::Int, 8) => body.convert(|_, b| Ok(u64_of(b, be) as i64 as f32)),
+            (Kind::Float, 2) => body.convert(|_, b| Ok(f16_to_f32(u16_of(b, be)))),
+            (Kind::Float, 4) => body.convert(|_, b| Ok(f32::from_bits(u32_of(b, be)))),
+            (Kind::Float, 8) => {
+                let mut overflow: Option<usize> = None;
+                let values = body.convert(|at, b| {
+                    let wide = f64_of(b, be);
+                    let narrow = wide as f32;
+                    if wide.is_finite() && narrow.is_infinite() {
+                        // `at` is the row-major index in the array; keep the first.
+                        overflow = Some(overflow.map_or(at, |o| o.min(at)));
+                    }
+                    Ok(narrow)
+                });
+                first_overflow =
+                    overflow.and_then(|i| Some((i.checked_div(cols)?, i.checked_rem(cols)?)));
+                values
+            }
+            _ => return fail(format!("dtype '{}' is not supported", self.descr)),
+        };
+        let values = match values {
+            Ok(values) => values,
+            Err(BodyError::Short(read)) => return Err(self.wrong_length(read)),
+            Err(BodyError::Io(e)) => return Err(io(e)),
+            Err(BodyError::Value(position, why)) => {
+                let (row, col) = position;
+                return fail(format!(
+                    "the value at row {row}, column {col} (counting from 0) {why}"
+                ));
+            }
+            Err(BodyError::Memory) => {
+                return fail(format!(
+                    "not enough memory for {} of the array's values",
+                    take * cols
+                ));
+            }
+        };
+        self.next_row = first + take;
+        Ok(Some(Rows {
+            first_row: first,
+            rows: take,
+            values,
+            first_overflow,
+        }))
+    }
 }
 
 /// The data are converted this many bytes at a time (a multiple of every item size).
@@ -260,7 +374,11 @@ struct Body<'a, R> {
     reader: &'a mut R,
     rows: usize,
     cols: usize,
+    /// Whether the items are in column-major order (and all of them are read at once).
     fortran: bool,
+    /// The item to start at (in storage order) and how many to convert.
+    first_item: usize,
+    items: usize,
 }
 
 /// Why the data section could not be converted.
@@ -274,27 +392,28 @@ enum BodyError {
 }
 
 impl<R: Read> Body<'_, R> {
-    /// Converts the `rows × cols` items of `N` bytes to row-major values. `convert` gets each
-    /// item's row-major index with its bytes.
+    /// Converts `items` items of `N` bytes from `first_item` on to row-major values. `convert`
+    /// gets each item's row-major index in the array with its bytes.
     fn convert<const N: usize>(
         &mut self,
         mut convert: impl FnMut(usize, [u8; N]) -> Result<f32, String>,
     ) -> Result<Vec<f32>, BodyError> {
         let (rows, cols) = (self.rows, self.cols);
-        let count = rows * cols;
+        let count = self.items;
         let mut values = Vec::new();
         values
             .try_reserve_exact(count)
             .map_err(|_| BodyError::Memory)?;
         // Fortran order places item k at row k % rows, column k / rows: fill a zeroed matrix.
-        let transposed = self.fortran && rows > 1 && cols > 1;
+        let transposed = self.fortran;
         if transposed {
             values.resize(count, 0.0);
         }
         let mut block = vec![0u8; BLOCK.min(count * N).max(N)];
-        let mut k = 0;
-        while k < count {
-            let want = ((count - k) * N).min(block.len());
+        let start = self.first_item;
+        let mut k = start;
+        while k < start + count {
+            let want = ((start + count - k) * N).min(block.len());
             let got = fill(self.reader, &mut block[..want]).map_err(BodyError::Io)?;
             if got < want {
                 return Err(BodyError::Short(((k * N) + got) as u64));
@@ -309,7 +428,7 @@ impl<R: Read> Body<'_, R> {
                 let at = row * cols + col;
                 let value = convert(at, item).map_err(|why| BodyError::Value((row, col), why))?;
                 if transposed {
-                    values[at] = value;
+                    values[at - start] = value;
                 } else {
                     values.push(value);
                 }

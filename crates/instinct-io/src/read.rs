@@ -1,71 +1,172 @@
-//! Reading a model's input rows from `.json`, `.csv` and `.npy` files into one flat batch in the
-//! model's feature order. Every value must be a finite f32 unless `allow_nonfinite` is set; every
-//! bad value is named by its row (1-based, as in the file) and its column (by name where the file
-//! or the model has one).
+//! Reading a model's input rows from CSV, JSON, JSON Lines and `.npy` files or standard input,
+//! in chunks of rows in the model's feature order ([`read_chunks`]) or all at once
+//! ([`read_rows`]). Every value must be a finite f32 unless `allow_nonfinite` is set; every bad
+//! value is named by its row (1-based, as in the file) and its column (by name where the file or
+//! the model has one).
 
+use crate::chunk::{Chunk, Emit};
+pub use crate::columns::Columns;
 use crate::error::DataError;
 use crate::format::DataFormat;
-use crate::npy;
 use instinct_format::FormatError;
-use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 mod cell;
+mod csv;
 mod json;
+mod npy;
 
-use cell::{ALLOW_HINT, Cell, accept, column_label, parse_cell, reserve_row};
 pub use cell::{Batch, ReadOptions};
-use json::read_json;
+use csv::read_csv;
+use json::{read_json, read_json_lines};
+use npy::read_npy;
 
 /// The read buffer of a streamed file.
 const READ_BUFFER: usize = 256 << 10;
 
-/// What a model takes: the values of a row, and their names when the model has them (columns
-/// are then matched by name).
+/// Where rows come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Columns {
-    /// Values per row.
-    pub size: usize,
-    /// The features' names, in the model's order, if it names them.
-    pub names: Option<Vec<String>>,
+pub enum Input {
+    /// A file (or a FIFO, a device).
+    File(PathBuf),
+    /// This process's standard input.
+    Stdin,
 }
 
-/// Reads the rows of `path` for a model taking `columns`. An unreadable or malformed file is
-/// [`DataErrorKind::Unreadable`](crate::DataErrorKind); a row of the wrong length or a value
-/// that is not a finite number is `Invalid`, naming the row and column.
+impl Input {
+    /// `-` is standard input, anything else a file.
+    pub fn from_arg(arg: &Path) -> Input {
+        if arg == Path::new("-") {
+            Input::Stdin
+        } else {
+            Input::File(arg.to_path_buf())
+        }
+    }
+
+    /// The path, or `<stdin>`, for messages.
+    pub fn name(&self) -> String {
+        match self {
+            Input::File(path) => path.display().to_string(),
+            Input::Stdin => "<stdin>".into(),
+        }
+    }
+}
+
+/// Reads the rows of `input` for a model taking `columns`, handing them to `emit` a chunk at a
+/// time (see [`ReadOptions::chunk_rows`]); the number of rows read. An unreadable or malformed
+/// input is [`DataErrorKind::Unreadable`](crate::DataErrorKind); a row of the wrong length, a
+/// missing column or a value that is not a finite number is `Invalid`, naming the row and column;
+/// an error from `emit` stops the reading and is returned as it is. Every message starts with
+/// the input's name.
 ///
-/// Every format is parsed as it is read, straight into the f32 rows, so the reader holds the
-/// values and a buffer of 256 KiB, not the file.
+/// Every format is parsed as it is read, so the reader holds a chunk of rows and a buffer of
+/// 256 KiB, not the file.
+pub fn read_chunks(
+    input: &Input,
+    format: DataFormat,
+    columns: &Columns,
+    options: ReadOptions,
+    emit: &mut dyn FnMut(Chunk) -> Result<(), DataError>,
+) -> Result<usize, DataError> {
+    read_chunks_counting(input, format, columns, options, &AtomicU64::new(0), emit)
+}
+
+/// [`read_chunks`], adding the bytes read from the input to `bytes_read` as they are read (for a
+/// progress display on another thread).
+pub fn read_chunks_counting(
+    input: &Input,
+    format: DataFormat,
+    columns: &Columns,
+    options: ReadOptions,
+    bytes_read: &AtomicU64,
+    emit: &mut dyn FnMut(Chunk) -> Result<(), DataError>,
+) -> Result<usize, DataError> {
+    // The receiver's errors are its own: they pass through without the input's name.
+    let mut emitted: Option<DataError> = None;
+    let mut forward = |chunk: Chunk| emit(chunk).inspect_err(|e| emitted = Some(e.clone()));
+    let result = open_and_read(input, format, columns, options, bytes_read, &mut forward);
+    match (result, emitted) {
+        (Err(_), Some(e)) => Err(e),
+        (result, _) => result,
+    }
+}
+
+fn open_and_read(
+    input: &Input,
+    format: DataFormat,
+    columns: &Columns,
+    options: ReadOptions,
+    bytes_read: &AtomicU64,
+    emit: Emit,
+) -> Result<usize, DataError> {
+    match input {
+        Input::Stdin => {
+            let stdin = Counting {
+                inner: std::io::stdin().lock(),
+                bytes_read,
+            };
+            let reader = BufReader::with_capacity(READ_BUFFER, stdin);
+            read_stream(reader, None, format, columns, options, emit).map_err(|e| e.at("<stdin>"))
+        }
+        Input::File(path) => {
+            let io = |source| {
+                DataError::unreadable(FormatError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            };
+            let file = File::open(path).map_err(io)?;
+            let meta = file.metadata().map_err(io)?;
+            if meta.is_dir() {
+                return Err(io(std::io::Error::other("is a directory")));
+            }
+            // A FIFO's or device's length says nothing: its end is checked as it comes.
+            let length = meta.is_file().then_some(meta.len());
+            let file = Counting {
+                inner: file,
+                bytes_read,
+            };
+            let reader = BufReader::with_capacity(READ_BUFFER, file);
+            read_stream(reader, length, format, columns, options, emit)
+                .map_err(|e| e.at(path.display()))
+        }
+    }
+}
+
+/// A reader that adds what it reads to a counter.
+struct Counting<'c, R> {
+    inner: R,
+    bytes_read: &'c AtomicU64,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Reads all the rows of `path` for a model taking `columns` into one batch: [`read_chunks`]
+/// collected.
 pub fn read_rows(
     path: &Path,
     format: DataFormat,
     columns: &Columns,
     options: ReadOptions,
 ) -> Result<Batch, DataError> {
-    let with_path = |e: DataError| e.at(path.display());
-    let io = |source| {
-        DataError::unreadable(FormatError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
-    };
-    let file = File::open(path).map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
-    if meta.is_dir() {
-        return Err(io(std::io::Error::other("is a directory")));
-    }
-    // No size limit: the values are reserved with `try_reserve`, whatever the file.
-    let mut reader = BufReader::with_capacity(READ_BUFFER, file);
-    if format == DataFormat::Npy && !meta.is_file() {
-        // A pipe's length is known only at its end, and NPY checks the shape against it first:
-        // read the stream whole.
-        let mut bytes = Vec::new();
-        reader.read_to_end(&mut bytes).map_err(io)?;
-        return read_bytes(&bytes, format, columns, options).map_err(with_path);
-    }
-    read_stream(reader, meta.len(), format, columns, options).map_err(with_path)
+    collect(|emit| {
+        read_chunks(
+            &Input::File(path.to_path_buf()),
+            format,
+            columns,
+            options,
+            emit,
+        )
+    })
 }
 
 /// Reads rows for `columns` from the bytes of a file in `format`: [`read_rows`] without the file.
@@ -75,27 +176,58 @@ pub fn read_bytes(
     columns: &Columns,
     options: ReadOptions,
 ) -> Result<Batch, DataError> {
-    read_stream(bytes, bytes.len() as u64, format, columns, options)
+    collect(|emit| {
+        read_stream(
+            bytes,
+            Some(bytes.len() as u64),
+            format,
+            columns,
+            options,
+            emit,
+        )
+    })
 }
 
-/// Reads rows for `columns` as they come from `reader`, which holds `length` bytes (buffered: JSON
-/// is read a byte at a time).
+/// The chunks `read` hands on, in one batch.
+fn collect(read: impl FnOnce(Emit) -> Result<usize, DataError>) -> Result<Batch, DataError> {
+    let mut values: Vec<f32> = Vec::new();
+    let mut rows = 0;
+    read(&mut |chunk: Chunk| {
+        if values.is_empty() {
+            values = chunk.values;
+        } else {
+            values.try_reserve(chunk.values.len()).map_err(|_| {
+                DataError::unreadable(format!(
+                    "not enough memory for the input rows ({} values read)",
+                    values.len()
+                ))
+            })?;
+            values.extend_from_slice(&chunk.values);
+        }
+        rows += chunk.rows;
+        Ok(())
+    })?;
+    Ok(Batch { values, rows })
+}
+
+/// Reads rows for `columns` as they come from `reader`, which holds `length` bytes when that is
+/// known (buffered: JSON is read a byte at a time).
 fn read_stream(
     reader: impl BufRead,
-    length: u64,
+    length: Option<u64>,
     format: DataFormat,
     columns: &Columns,
     options: ReadOptions,
-) -> Result<Batch, DataError> {
-    let names = columns.names.clone();
-    let size = columns.size;
+    emit: Emit,
+) -> Result<usize, DataError> {
     let unreadable = |e: std::io::Error| DataError::unreadable(format!("{e}"));
     // Spreadsheet programs like to start UTF-8 files with a byte-order mark; it is not data.
     let text = |reader| without_bom(reader).map_err(unreadable);
     match format {
-        DataFormat::Json => read_json(text(reader)?, size, names.as_deref(), options),
-        DataFormat::Csv => read_csv(text(reader)?, size, names, options),
-        DataFormat::Npy => read_npy(reader, length, columns, options),
+        DataFormat::Json => read_json(text(reader)?, columns, options, emit),
+        DataFormat::Jsonl => read_json_lines(text(reader)?, columns, options, emit),
+        DataFormat::Csv => read_csv(text(reader)?, columns, options, emit),
+        DataFormat::Npy => read_npy(reader, length, columns, options, emit),
     }
 }
 
@@ -112,181 +244,6 @@ fn without_bom<R: BufRead>(mut reader: R) -> std::io::Result<impl BufRead> {
     Ok(std::io::Cursor::new(start).chain(reader))
 }
 
-// ---------------------------------------------------------------------------------------------
-// CSV
-
-/// Whether a CSV's first row is a header: forced by `--header`/`--no-header`, else when its cells
-/// include every feature name of the model, or when any non-empty cell is not a number.
-fn is_header(first: &csv::StringRecord, names: Option<&[String]>, forced: Option<bool>) -> bool {
-    if let Some(forced) = forced {
-        return forced;
-    }
-    if let Some(names) = names {
-        let cells: HashSet<&str> = first.iter().collect();
-        if names.iter().all(|n| cells.contains(n.as_str())) {
-            return true;
-        }
-    }
-    first
-        .iter()
-        .any(|f| !f.is_empty() && parse_cell(f) == Cell::NotANumber)
-}
-
-/// CSV with an optional header. With a header and feature names, columns are matched by name
-/// and the others ignored; otherwise the columns are the features in order.
-fn read_csv(
-    reader: impl Read,
-    feature_size: usize,
-    names: Option<Vec<String>>,
-    options: ReadOptions,
-) -> Result<Batch, DataError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(reader);
-    let csv_error = |e: csv::Error| DataError::unreadable(format!("{e}"));
-    let mut records = reader.records();
-    let Some(first) = records.next().transpose().map_err(csv_error)? else {
-        return Ok(Batch {
-            values: Vec::new(),
-            rows: 0,
-        });
-    };
-    let header = is_header(&first, names.as_deref(), options.header).then_some(first.clone());
-
-    // `columns[i]` is the CSV column feeding input value `i`; `width` the fields each row has.
-    let (columns, width) = match (&header, &names) {
-        (Some(header), Some(names)) => {
-            let mut position: HashMap<&str, Vec<usize>> = HashMap::new();
-            for (i, name) in header.iter().enumerate() {
-                position.entry(name).or_default().push(i);
-            }
-            let mut columns = Vec::with_capacity(names.len());
-            let mut missing = Vec::new();
-            for name in names {
-                match position.get(name.as_str()).map(Vec::as_slice) {
-                    Some([i]) => columns.push(*i),
-                    Some(_) => {
-                        return Err(DataError::invalid(format!(
-                            "the header names column {name:?} more than once"
-                        )));
-                    }
-                    None => missing.push(format!("{name:?}")),
-                }
-            }
-            if !missing.is_empty() {
-                return Err(DataError::invalid(format!(
-                    "the header has no column for feature{} {} (columns: {}); give --no-header if the first line is data",
-                    if missing.len() == 1 { "" } else { "s" },
-                    missing.join(", "),
-                    header.iter().collect::<Vec<_>>().join(", ")
-                )));
-            }
-            (columns, header.len())
-        }
-        (Some(header), None) if header.len() != feature_size => {
-            return Err(DataError::invalid(format!(
-                "the header has {} columns, the model takes {feature_size} values and names no features to match them by",
-                header.len()
-            )));
-        }
-        _ => ((0..feature_size).collect(), feature_size),
-    };
-
-    let mut values = Vec::new();
-    let mut rows = 0usize;
-    let mut push_row = |record: &csv::StringRecord| -> Result<(), DataError> {
-        let line = record.position().map_or(0, csv::Position::line);
-        if record.len() != width {
-            let expected = match (&header, &names) {
-                (Some(_), Some(_)) => format!("the header has {width} columns"),
-                _ => format!("the model takes {width}"),
-            };
-            return Err(DataError::invalid(format!(
-                "line {line} has {} values, {expected}",
-                record.len()
-            )));
-        }
-        reserve_row(&mut values, columns.len()).map_err(DataError::unreadable)?;
-        for &c in &columns {
-            let field = record.get(c).unwrap_or("");
-            let cell = if field.is_empty() {
-                Cell::NonFinite(f32::NAN)
-            } else {
-                parse_cell(field)
-            };
-            let shown = if field.is_empty() {
-                String::new()
-            } else {
-                format!("{field:?}")
-            };
-            let x = accept(cell, &shown, options.allow_nonfinite).map_err(|why| {
-                let name = header.as_ref().and_then(|h| h.get(c));
-                DataError::invalid(format!("line {line}, {}: {why}", column_label(c, name)))
-            })?;
-            values.push(x);
-        }
-        rows += 1;
-        Ok(())
-    };
-    if header.is_none() {
-        push_row(&first)?;
-    }
-    for record in records {
-        push_row(&record.map_err(csv_error)?)?;
-    }
-    Ok(Batch { values, rows })
-}
-
-// ---------------------------------------------------------------------------------------------
-// NPY
-
-/// A 2-D array (float, integer or bool, either byte order, C or Fortran order) with one row per
-/// sample.
-fn read_npy(
-    reader: impl Read,
-    length: u64,
-    columns: &Columns,
-    options: ReadOptions,
-) -> Result<Batch, DataError> {
-    let feature_size = columns.size;
-    let names = columns.names.clone();
-    let names = names.as_deref();
-    let matrix = npy::read_from(reader, length).map_err(DataError::unreadable)?;
-    if matrix.cols != feature_size {
-        // Every row of an array has the same length, so the first row is the first bad one.
-        let row = if matrix.rows > 0 { "row 1" } else { "each row" };
-        return Err(DataError::invalid(format!(
-            "{row} has {} values, the model takes {feature_size} (the array's shape is ({}, {}))",
-            matrix.cols, matrix.rows, matrix.cols
-        )));
-    }
-    let at = |(row, col): (usize, usize)| {
-        let name = names.and_then(|n| n.get(col)).map(String::as_str);
-        format!("row {}, {}", row + 1, column_label(col, name))
-    };
-    if let Some(position) = matrix.first_overflow {
-        return Err(DataError::invalid(format!(
-            "{}: the float64 value is outside the range of 32-bit floats (±3.4028235e38)",
-            at(position)
-        )));
-    }
-    if !options.allow_nonfinite
-        && let Some((row, col)) = matrix.first_non_finite()
-    {
-        let v = matrix.values[row * matrix.cols + col];
-        return Err(DataError::invalid(format!(
-            "{}: {v} is not a finite number; {ALLOW_HINT}",
-            at((row, col))
-        )));
-    }
-    Ok(Batch {
-        values: matrix.values,
-        rows: matrix.rows,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,10 +256,12 @@ mod tests {
     const STRICT: ReadOptions = ReadOptions {
         allow_nonfinite: false,
         header: None,
+        chunk_rows: None,
     };
     const LENIENT: ReadOptions = ReadOptions {
         allow_nonfinite: true,
         header: None,
+        chunk_rows: None,
     };
 
     fn csv_with(
@@ -310,7 +269,12 @@ mod tests {
         names: Option<Vec<String>>,
         options: ReadOptions,
     ) -> Result<Batch, DataError> {
-        read_csv(without_bom(text.as_bytes()).unwrap(), 2, names, options)
+        read_bytes(
+            text.as_bytes(),
+            DataFormat::Csv,
+            &Columns::new(2, names),
+            options,
+        )
     }
 
     fn csv_ok(text: &str, names: Option<Vec<String>>) -> Vec<f32> {
@@ -355,8 +319,8 @@ mod tests {
         assert_eq!(csv_ok("2,1\n5,6\n", names(&["1", "2"])), [6.0, 5.0]);
         // Forced either way.
         let forced = |header| ReadOptions {
-            allow_nonfinite: false,
             header: Some(header),
+            ..STRICT
         };
         assert_eq!(
             csv_with("1,2\n3,4\n", None, forced(true)).unwrap().values,
@@ -411,13 +375,13 @@ mod tests {
         csv_err(
             "a,b\n1,2\n3\n",
             None,
-            "line 3 has 1 values, the model takes 2",
+            "line 3 has 1 values, the header has 2 columns",
         );
         csv_err("1,2,3\n", None, "line 1 has 3 values");
         csv_err(
             "a,c\n1,2\n",
             names(&["a", "b"]),
-            "no column for feature \"b\"",
+            "line 1: the input has no column \"b\" (its columns: \"a\", \"c\")",
         );
         csv_err("a,a,b\n1,2,3\n", names(&["a", "b"]), "more than once");
         csv_err(
@@ -430,12 +394,16 @@ mod tests {
             names(&["a", "b"]),
             "line 2, column 2 (\"b\"): \"x\" is not a number",
         );
-        csv_err("a,b,c\n1,2,3\n", None, "the header has 3 columns");
+        csv_err(
+            "a,b,c\n1,2,3\n",
+            None,
+            "the input has 3 columns, the model takes 2 values",
+        );
     }
 
     fn json(text: &str, options: ReadOptions) -> Result<Batch, DataError> {
-        let reader = without_bom(text.as_bytes()).unwrap();
-        read_json(reader, 2, Some(&["a".into(), "b".into()]), options)
+        let columns = Columns::new(2, names(&["a", "b"]));
+        read_bytes(text.as_bytes(), DataFormat::Json, &columns, options)
     }
 
     #[test]

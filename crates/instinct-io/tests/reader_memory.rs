@@ -1,8 +1,10 @@
-//! The input readers hold the rows they read, not the file: allocations counted while reading a
-//! `.npy` file of `<f8` values (twice the size of its `f32` rows) stay near the rows' size; and a
-//! pipe, whose size says nothing, is read whole.
+//! The input readers hold a chunk of rows, not the file: the bytes held at once while reading
+//! files ten times apart in size stay those of a chunk and a buffer; and a pipe, whose size says
+//! nothing, is read as it comes.
 
-use instinct_io::{Columns, DataFormat, ReadOptions, read_rows};
+use instinct_io::{Columns, DataFormat, Input, ReadOptions, read_chunks, read_rows};
+use instinct_workcount::Work;
+use std::path::Path;
 
 #[global_allocator]
 static ALLOCATOR: instinct_workcount::CountingAllocator = instinct_workcount::CountingAllocator;
@@ -24,50 +26,117 @@ fn npy_f8(rows: usize, fortran: bool) -> Vec<u8> {
     bytes
 }
 
-#[test]
-fn reading_a_npy_file_allocates_its_rows_and_a_block_not_the_file() {
-    let columns = Columns {
-        size: 4,
-        names: None,
+/// The same `rows × 4` values as CSV (with a header and an id column), JSON Lines objects and
+/// JSON rows.
+fn text_files(rows: usize) -> [(DataFormat, Vec<u8>); 3] {
+    let mut csv = b"id,a,b,c,d\n".to_vec();
+    let mut jsonl = Vec::new();
+    let mut json = b"[".to_vec();
+    for r in 0..rows {
+        let v: Vec<f64> = (0..4).map(|c| (r * 4 + c) as f64 * 0.25).collect();
+        csv.extend(format!("r{r},{},{},{},{}\n", v[0], v[1], v[2], v[3]).bytes());
+        jsonl.extend(
+            format!(
+                "{{\"id\": \"r{r}\", \"a\": {}, \"b\": {}, \"c\": {}, \"d\": {}}}\n",
+                v[0], v[1], v[2], v[3]
+            )
+            .bytes(),
+        );
+        let sep = if r == 0 { "" } else { "," };
+        json.extend(format!("{sep}[{},{},{},{}]", v[0], v[1], v[2], v[3]).bytes());
+    }
+    json.push(b']');
+    [
+        (DataFormat::Csv, csv),
+        (DataFormat::Jsonl, jsonl),
+        (DataFormat::Json, json),
+    ]
+}
+
+/// Reads `path` in chunks of 1,000 rows that are dropped as they come: the rows read, the sum of
+/// their first values, and the work.
+fn read_dropping_chunks(path: &Path, format: DataFormat, keep: &[&str]) -> (usize, f64, Work) {
+    let mut columns = Columns::new(4, Some(["a", "b", "c", "d"].map(String::from).to_vec()));
+    columns.keep = keep.iter().map(|k| k.to_string()).collect();
+    if format == DataFormat::Npy {
+        columns.names = None;
+    }
+    let options = ReadOptions {
+        chunk_rows: Some(1000),
+        ..ReadOptions::default()
     };
+    let mut total = 0.0;
+    let mut rows = 0;
+    let work = instinct_workcount::work(|| {
+        read_chunks(
+            &Input::File(path.to_path_buf()),
+            format,
+            &columns,
+            options,
+            &mut |c| {
+                assert!(c.rows <= 1000 && c.first_row == rows);
+                rows += c.rows;
+                total += c.values.chunks(4).map(|r| f64::from(r[0])).sum::<f64>();
+                Ok(())
+            },
+        )
+        .unwrap_or_else(|e| panic!("{format:?}: {e}"))
+    });
+    (rows, total, work)
+}
+
+#[test]
+fn chunked_reading_holds_a_chunk_not_the_file() {
     let dir = std::env::temp_dir().join(format!("instinct-reader-memory-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let rows = 250_000;
-    let values_bytes = rows * 4 * 4;
-    for fortran in [false, true] {
-        let path = dir.join(format!("rows-{fortran}.npy"));
-        let file = npy_f8(rows, fortran);
-        std::fs::write(&path, &file).unwrap();
-        let mut batch = None;
-        let work = instinct_workcount::work(|| {
-            batch = Some(read_rows(
-                &path,
-                DataFormat::Npy,
-                &columns,
-                ReadOptions::default(),
-            ));
-        });
-        let batch = batch.unwrap().unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(batch.rows, rows);
-        assert_eq!(
-            batch.values[5],
-            if fortran {
-                (rows + 1) as f32 * 0.25
+    let mut peaks = Vec::new();
+    for rows in [20_000, 200_000] {
+        let mut files = text_files(rows).to_vec();
+        files.push((DataFormat::Npy, npy_f8(rows, false)));
+        for (format, bytes) in files {
+            let path = dir.join(format!("rows-{rows}.{}", format.name()));
+            std::fs::write(&path, &bytes).unwrap();
+            let keep: &[&str] = if format == DataFormat::Npy || format == DataFormat::Json {
+                &[]
             } else {
-                1.25
-            }
-        );
-        // The rows (16 bytes each), the 256 KiB read buffer, a 64 KiB block and small change:
-        // far below the rows plus the file (48 bytes a row).
-        let limit = values_bytes + (512 << 10);
-        assert!(
-            work.bytes <= limit,
-            "fortran {fortran}: reading a {} byte file for {values_bytes} bytes of rows allocated \
-             {} bytes",
-            file.len(),
-            work.bytes
-        );
+                &["id"]
+            };
+            let (read, total, work) = read_dropping_chunks(&path, format, keep);
+            assert_eq!(read, rows, "{format:?}");
+            // Row r starts with 4r × 0.25 = r.
+            let expected = (rows * (rows - 1) / 2) as f64;
+            assert_eq!(total, expected, "{format:?}");
+            // A chunk is 1,000 rows of 16 bytes (and their ids); the read buffer is 256 KiB.
+            assert!(
+                work.peak_live < 2 << 20,
+                "{format:?}: reading {} bytes held {} bytes at once",
+                bytes.len(),
+                work.peak_live
+            );
+            peaks.push((format, rows, work.peak_live));
+        }
     }
+    eprintln!("peak bytes held: {peaks:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_fortran_order_npy_file_is_read_whole_and_handed_on_in_chunks() {
+    let dir = std::env::temp_dir().join(format!("instinct-npy-fortran-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("rows.npy");
+    std::fs::write(&path, npy_f8(2500, true)).unwrap();
+    let (rows, _, _) = read_dropping_chunks(&path, DataFormat::Npy, &[]);
+    assert_eq!(rows, 2500);
+    let batch = read_rows(
+        &path,
+        DataFormat::Npy,
+        &Columns::new(4, None),
+        ReadOptions::default(),
+    )
+    .unwrap();
+    // Item k of a Fortran-order array is row k % rows, column k / rows.
+    assert_eq!(batch.values[5], (2500 + 1) as f32 * 0.25);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -89,10 +158,7 @@ fn a_npy_file_through_a_fifo_is_read() {
         let fifo = fifo.clone();
         std::thread::spawn(move || std::fs::write(fifo, file))
     };
-    let columns = Columns {
-        size: 4,
-        names: None,
-    };
+    let columns = Columns::new(4, None);
     let batch = read_rows(&fifo, DataFormat::Npy, &columns, ReadOptions::default());
     writer.join().unwrap().unwrap();
     let batch = batch.unwrap_or_else(|e| panic!("{e}"));

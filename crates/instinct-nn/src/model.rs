@@ -88,6 +88,26 @@ impl Model {
         instinct_format::expand_feature_names(features).ok()
     }
 
+    /// One name per output value: the model's `output_names`, else its class labels (a
+    /// classifier's outputs are the probabilities of its classes), else `output_0`, `output_1`, …
+    pub fn output_names(&self) -> Vec<String> {
+        let info = self.info();
+        if let Some(names) = &info.output_names {
+            return names.clone();
+        }
+        if let Some(labels) = &info.labels {
+            return labels.iter().map(ToString::to_string).collect();
+        }
+        (0..self.output_size())
+            .map(|i| format!("output_{i}"))
+            .collect()
+    }
+
+    /// A classifier's class labels, one per output value, when the model has them.
+    pub fn labels(&self) -> Option<&[instinct_format::ClassLabel]> {
+        self.info().labels.as_deref()
+    }
+
     /// Number of input values per sample.
     #[inline]
     pub fn feature_size(&self) -> usize {

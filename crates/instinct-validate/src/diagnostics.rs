@@ -431,6 +431,34 @@ pub enum DiagnosticKind {
         /// End (exclusive) of the first unwritten range.
         end: usize,
     },
+    /// `output_names` or `labels` does not have one entry per output value.
+    #[error("`{field}` has {len} entries but the model has {expected} output values")]
+    OutputNamingLength {
+        /// `output_names` or `labels`.
+        field: String,
+        /// Entries given.
+        len: usize,
+        /// The output buffer's size.
+        expected: usize,
+    },
+    /// An output name is empty.
+    #[error("output name {index} is empty")]
+    EmptyOutputName {
+        /// Its position.
+        index: usize,
+    },
+    /// Two outputs have the same name or the same class label.
+    #[error("`{field}` holds {value} twice (at {first} and {second})")]
+    DuplicateOutputName {
+        /// `output_names` or `labels`.
+        field: String,
+        /// The repeated name or label.
+        value: String,
+        /// Where it first appears.
+        first: usize,
+        /// Where it appears again.
+        second: usize,
+    },
     /// `validation_data` has different numbers of input and output rows.
     #[error("validation_data has {inputs} input rows but {outputs} expected output rows")]
     ValidationRowCountMismatch {

@@ -27,6 +27,7 @@ pub(crate) fn check(
     check_finite_values(info, &mut r);
     check_map_keys(info, &mut r);
     check_validation_data(info, feature_size, &mut r);
+    check_output_naming(info, &mut r);
     let instructions_ok = info.instructions.len() <= limits.max_instructions
         && check_operand_elements(info, limits, &mut r);
     let indices_ok = instructions_ok && check_instructions(info, &mut r);
@@ -400,6 +401,58 @@ fn check_map_keys(info: &ModelInfo, r: &mut Report) {
                         seen.insert(value, key);
                     }
                 }
+            }
+        }
+    }
+}
+
+/// `output_names` and `labels`: one entry per output value, none repeated, no empty name.
+fn check_output_naming(info: &ModelInfo, r: &mut Report) {
+    let Some(&outputs) = info.buffer_sizes.last() else {
+        return;
+    };
+    let names = info.output_names.as_ref().map(|n| {
+        let shown: Vec<String> = n.iter().map(|s| format!("{s:?}")).collect();
+        ("output_names", shown)
+    });
+    let labels = info.labels.as_ref().map(|l| {
+        let shown: Vec<String> = l
+            .iter()
+            .map(|label| match label {
+                instinct_format::ClassLabel::Int(i) => i.to_string(),
+                instinct_format::ClassLabel::Text(t) => format!("{t:?}"),
+            })
+            .collect();
+        ("labels", shown)
+    });
+    for (field, values) in names.into_iter().chain(labels) {
+        if values.len() != outputs {
+            r.push(
+                field,
+                K::OutputNamingLength {
+                    field: field.into(),
+                    len: values.len(),
+                    expected: outputs,
+                },
+            );
+        }
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for (i, value) in values.iter().enumerate() {
+            if field == "output_names" && value == "\"\"" {
+                r.push(format!("{field}[{i}]"), K::EmptyOutputName { index: i });
+            }
+            if let Some(&first) = seen.get(value.as_str()) {
+                r.push(
+                    format!("{field}[{i}]"),
+                    K::DuplicateOutputName {
+                        field: field.into(),
+                        value: value.clone(),
+                        first,
+                        second: i,
+                    },
+                );
+            } else {
+                seen.insert(value, i);
             }
         }
     }

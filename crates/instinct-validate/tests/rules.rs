@@ -999,3 +999,36 @@ fn coverage_of_huge_buffers_costs_no_per_element_work() {
         },
     );
 }
+
+#[test]
+fn output_names_and_labels_name_each_output_once() {
+    // The base model has one output value.
+    let mut named = base();
+    named["output_names"] = json!(["score"]);
+    named["labels"] = json!([7]);
+    assert!(validate(&info_of(named), &Limits::default()).is_ok());
+    check(
+        |v| v["output_names"] = json!(["a", "b"]),
+        "output_names",
+        K::OutputNamingLength {
+            field: "output_names".into(),
+            len: 2,
+            expected: 1,
+        },
+    );
+    check(
+        |v| v["output_names"] = json!([""]),
+        "output_names[0]",
+        K::EmptyOutputName { index: 0 },
+    );
+    check(
+        |v| v["labels"] = json!(["x", "x"]),
+        "labels[1]",
+        K::DuplicateOutputName {
+            field: "labels".into(),
+            value: "\"x\"".into(),
+            first: 0,
+            second: 1,
+        },
+    );
+}

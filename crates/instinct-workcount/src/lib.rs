@@ -29,7 +29,10 @@ pub struct CountingAllocator;
 thread_local! {
     /// This thread's (calls, bytes). A const initialiser without a destructor, so reading it
     /// never allocates.
-    static COUNTS: Cell<Work> = const { Cell::new(Work { calls: 0, bytes: 0 }) };
+    static COUNTS: Cell<Work> = const { Cell::new(Work { calls: 0, bytes: 0, peak_live: 0 }) };
+    /// The bytes this thread allocated and has not freed (what another thread frees is not
+    /// seen), and the most it has held since `work` last reset it.
+    static LIVE: Cell<(isize, isize)> = const { Cell::new((0, 0)) };
 }
 
 fn record(bytes: usize) {
@@ -39,7 +42,16 @@ fn record(bytes: usize) {
         c.set(Work {
             calls: w.calls + 1,
             bytes: w.bytes.saturating_add(bytes),
+            peak_live: 0,
         });
+    });
+}
+
+fn live(change: isize) {
+    let _ = LIVE.try_with(|l| {
+        let (now, peak) = l.get();
+        let now = now.saturating_add(change);
+        l.set((now, peak.max(now)));
     });
 }
 
@@ -48,20 +60,24 @@ fn record(bytes: usize) {
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         record(layout.size());
+        live(layout.size() as isize);
         // SAFETY: the caller's layout goes to System as it came.
         unsafe { System.alloc(layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         record(layout.size());
+        live(layout.size() as isize);
         // SAFETY: as for `alloc`.
         unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        live(-(layout.size() as isize));
         // SAFETY: `ptr` came from `System` with this layout.
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         record(new_size);
+        live(new_size as isize - layout.size() as isize);
         // SAFETY: as for `dealloc`; `new_size` is the caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -74,18 +90,28 @@ pub struct Work {
     pub calls: usize,
     /// Bytes those calls asked for (a grown block counts its new size).
     pub bytes: usize,
+    /// The most bytes held at once beyond what was held when the measurement began (allocated
+    /// and not yet freed on this thread).
+    pub peak_live: usize,
 }
 
 /// The work `f` does on this thread. Meaningful only when [`CountingAllocator`] is the global
 /// allocator; otherwise it is zero.
 pub fn work<T>(f: impl FnOnce() -> T) -> Work {
     let before = COUNTS.with(Cell::get);
+    let start = LIVE.with(|l| {
+        let (now, _) = l.get();
+        l.set((now, now));
+        now
+    });
     let result = f();
     let after = COUNTS.with(Cell::get);
+    let (_, peak) = LIVE.with(Cell::get);
     drop(result);
     Work {
         calls: after.calls - before.calls,
         bytes: after.bytes - before.bytes,
+        peak_live: usize::try_from(peak - start).unwrap_or(0),
     }
 }
 

@@ -17,6 +17,8 @@ pub struct ReadOptions {
     pub allow_nonfinite: bool,
     /// Whether a CSV's first row is a header; `None` detects it.
     pub header: Option<bool>,
+    /// Rows per chunk; `None` for as many as fit in 4 MiB of values (at most 65,536).
+    pub chunk_rows: Option<usize>,
 }
 
 /// What the user can do about a non-finite value.
@@ -72,14 +74,4 @@ pub(super) fn column_label(index: usize, name: Option<&str>) -> String {
         Some(name) => format!("column {} ({name:?})", index + 1),
         None => format!("column {}", index + 1),
     }
-}
-
-/// Grows `values` by one row's worth, or says that memory ran out (instead of aborting).
-pub(super) fn reserve_row(values: &mut Vec<f32>, width: usize) -> Result<(), String> {
-    values.try_reserve(width).map_err(|_| {
-        format!(
-            "not enough memory for the input rows ({} values read)",
-            values.len()
-        )
-    })
 }

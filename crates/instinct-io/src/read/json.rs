@@ -1,68 +1,89 @@
-//! JSON rows, `[[...], ...]` or `{"inputs": [[...], ...]}`, parsed as they are read by a
-//! streaming serde visitor straight into the f32 rows.
+//! JSON rows, `[[...], ...]`, `[{...}, ...]` or `{"inputs": [...]}`, and JSON Lines, parsed as
+//! they are read by a streaming serde visitor straight into chunks of f32 rows. A row is an array
+//! of the model's values in order, or an object whose keys name them (and the kept columns).
 
-use super::cell::{Batch, Cell, ReadOptions, accept, column_label, reserve_row};
+use super::cell::{Cell, ReadOptions, accept, column_label};
+use crate::chunk::{Chunker, Emit, KeptColumn, rows_per_chunk};
+use crate::columns::Columns;
 use crate::error::DataError;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::io::Read;
+use std::io::{BufRead, Read};
 
-/// `[[...], ...]` or `{"inputs": [[...], ...]}`, read in one streaming pass straight into the f32
-/// values (a `serde_json::Value` tree would take ~20× the file). JSON cannot spell NaN or
-/// infinity: with `--allow-nonfinite`, `null` reads as NaN and the strings `"NaN"`,
+/// `[[...], ...]`, `[{...}, ...]` or `{"inputs": [...]}`, read in one streaming pass straight
+/// into chunks of f32 values (a `serde_json::Value` tree would take ~20× the file). JSON cannot
+/// spell NaN or infinity: with `allow_nonfinite`, `null` reads as NaN and the strings `"NaN"`,
 /// `"Infinity"`, `"-Infinity"` as themselves.
 pub(super) fn read_json(
     reader: impl Read,
-    feature_size: usize,
-    names: Option<&[String]>,
+    columns: &Columns,
     options: ReadOptions,
-) -> Result<Batch, DataError> {
-    let mut state = JsonRows {
-        feature_size,
-        names,
-        allow_nonfinite: options.allow_nonfinite,
-        values: Vec::new(),
-        rows: 0,
-        column: 0,
-        problem: None,
-    };
+    emit: Emit,
+) -> Result<usize, DataError> {
+    let mut state = JsonRows::new(columns, options, emit);
     let mut reader = LastBytes {
         inner: reader,
         last: [0; 3],
     };
     let mut de = serde_json::Deserializer::from_reader(&mut reader);
     let parsed = Top(&mut state).deserialize(&mut de).and_then(|()| de.end());
-    match (parsed, state.problem.take()) {
-        (_, Some(Problem::Row(message))) => Err(DataError::invalid(message)),
-        (_, Some(Problem::File(message))) => Err(DataError::unreadable(message)),
-        (Err(e), None) if e.to_string().starts_with("number out of range") => {
-            // serde_json itself refuses numbers beyond f64 (`1e999`): name the row and column.
-            let row = state.rows + 1;
-            let column = column_label(
-                state.column,
-                names.and_then(|n| n.get(state.column)).map(String::as_str),
-            );
-            Err(DataError::invalid(format!(
-                "row {row}, {column}: the number is outside the range of 32-bit floats (±3.4028235e38) ({e})"
-            )))
+    state.outcome(parsed, |e| {
+        // Python's `json.dump` writes bare NaN and Infinity, which are not JSON; say so. The
+        // parser stops within a byte or two of their first letter.
+        if e.is_syntax() && reader.last.iter().any(|b| matches!(b, b'N' | b'I')) {
+            NAN_HINT
+        } else {
+            ""
         }
-        (Err(e), None) => {
-            // Python's `json.dump` writes bare NaN and Infinity, which are not JSON; say so. The
-            // parser stops within a byte or two of their first letter.
-            let hint = if e.is_syntax() && reader.last.iter().any(|b| matches!(b, b'N' | b'I')) {
-                " (JSON has no NaN or Infinity: write null or the strings \"NaN\", \"Infinity\", \"-Infinity\", with --allow-nonfinite)"
-            } else {
-                ""
-            };
-            Err(DataError::unreadable(format!("invalid json: {e}{hint}")))
-        }
-        (Ok(()), None) => Ok(Batch {
-            values: state.values,
-            rows: state.rows,
-        }),
-    }
+    })?;
+    state.chunker.finish()
 }
+
+/// JSON Lines: one row per line, an array of the model's values or an object naming them; blank
+/// lines are skipped. Messages name the line.
+pub(super) fn read_json_lines(
+    mut reader: impl BufRead,
+    columns: &Columns,
+    options: ReadOptions,
+    emit: Emit,
+) -> Result<usize, DataError> {
+    let mut state = JsonRows::new(columns, options, emit);
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| DataError::unreadable(format!("{e}")))?;
+        if n == 0 {
+            break;
+        }
+        number += 1;
+        if line.trim_ascii().is_empty() {
+            continue;
+        }
+        state.line = Some(number);
+        state.chunker.reserve_row()?;
+        let mut de = serde_json::Deserializer::from_slice(&line);
+        let parsed = Row(&mut state).deserialize(&mut de).and_then(|()| de.end());
+        let nan = line.windows(3).any(|w| w == b"NaN") || line.windows(8).any(|w| w == b"Infinity");
+        state
+            .outcome(parsed, |e| if e.is_syntax() && nan { NAN_HINT } else { "" })
+            .map_err(|e| match e.kind {
+                // serde_json's own messages say "line 1" of the one line it saw.
+                crate::DataErrorKind::Unreadable if !e.message.starts_with("line ") => {
+                    DataError::unreadable(format!("line {number}: {}", e.message))
+                }
+                _ => e,
+            })?;
+        state.chunker.end_row()?;
+    }
+    state.chunker.finish()
+}
+
+/// What to write instead of bare NaN and Infinity.
+const NAN_HINT: &str = " (JSON has no NaN or Infinity: write null or the strings \"NaN\", \"Infinity\", \"-Infinity\", with --allow-nonfinite)";
 
 /// A reader that remembers the last three bytes read through it.
 struct LastBytes<R> {
@@ -80,25 +101,101 @@ impl<R: Read> Read for LastBytes<R> {
     }
 }
 
-/// Why reading stopped: a bad row (exit 1) or a file of the wrong shape (exit 2).
+/// Why reading stopped: a bad row (exit 1), a file of the wrong shape (exit 2), or the
+/// receiver of the chunks (whose error is passed on as it is).
 enum Problem {
     Row(String),
     File(String),
+    Emit(DataError),
+}
+
+/// Where an object row's key goes.
+#[derive(Clone, Copy)]
+enum Slot {
+    Feature(usize),
+    Kept(usize),
 }
 
 /// The rows read so far and where the reader is.
-struct JsonRows<'a> {
-    feature_size: usize,
-    names: Option<&'a [String]>,
+struct JsonRows<'a, 'e> {
+    columns: &'a Columns,
     allow_nonfinite: bool,
-    values: Vec<f32>,
-    rows: usize,
+    chunker: Chunker<'e>,
     /// The value of the current row being read (0-based).
     column: usize,
+    /// For JSON Lines: the line being read (messages name it instead of the row).
+    line: Option<u64>,
+    /// The model's feature names and the kept names, for rows that are objects.
+    slots: HashMap<&'a str, Slot>,
+    /// An object row's values, in the model's order, and which of them were given.
+    scratch: Vec<f32>,
+    given: Vec<bool>,
     problem: Option<Problem>,
 }
 
-impl JsonRows<'_> {
+impl<'a, 'e> JsonRows<'a, 'e> {
+    fn new(columns: &'a Columns, options: ReadOptions, emit: Emit<'e>) -> JsonRows<'a, 'e> {
+        let kinds = vec![KeptColumn::Json(Vec::new()); columns.keep.len()];
+        let chunk_rows = rows_per_chunk(columns.size, options.chunk_rows);
+        let mut slots = HashMap::new();
+        for (i, name) in columns.names.iter().flatten().enumerate() {
+            slots.insert(name.as_str(), Slot::Feature(i));
+        }
+        for (j, name) in columns.keep.iter().enumerate() {
+            slots.insert(name.as_str(), Slot::Kept(j));
+        }
+        JsonRows {
+            columns,
+            allow_nonfinite: options.allow_nonfinite,
+            chunker: Chunker::new(emit, columns.size, chunk_rows, kinds),
+            column: 0,
+            line: None,
+            slots,
+            scratch: vec![0.0; columns.size],
+            given: vec![false; columns.size],
+            problem: None,
+        }
+    }
+
+    /// The result of parsing, the problem recorded by the visitor first: `hint` adds to a
+    /// syntax error's message.
+    fn outcome(
+        &mut self,
+        parsed: Result<(), serde_json::Error>,
+        hint: impl FnOnce(&serde_json::Error) -> &'static str,
+    ) -> Result<(), DataError> {
+        match (parsed, self.problem.take()) {
+            (_, Some(Problem::Row(message))) => Err(DataError::invalid(message)),
+            (_, Some(Problem::File(message))) => Err(DataError::unreadable(message)),
+            (_, Some(Problem::Emit(error))) => Err(error),
+            (Err(e), None) if e.to_string().starts_with("number out of range") => {
+                // serde_json itself refuses numbers beyond f64 (`1e999`): name the row and column.
+                let names = self.columns.names.as_deref();
+                let column = column_label(
+                    self.column,
+                    names.and_then(|n| n.get(self.column)).map(String::as_str),
+                );
+                Err(DataError::invalid(format!(
+                    "{}, {column}: the number is outside the range of 32-bit floats (±3.4028235e38) ({e})",
+                    self.place()
+                )))
+            }
+            (Err(e), None) => Err(DataError::unreadable(format!(
+                "invalid json: {e}{}",
+                hint(&e)
+            ))),
+            (Ok(()), None) => Ok(()),
+        }
+    }
+
+    /// `row 3`, or `line 3` of JSON Lines.
+    fn place(&self) -> String {
+        match self.line {
+            Some(line) => format!("line {line}"),
+            None => format!("row {}", self.chunker.rows_read() + 1),
+        }
+    }
+
     /// Records `problem` and returns the error that stops the parser.
     fn stop<E: de::Error>(&mut self, problem: Problem) -> E {
         self.problem = Some(problem);
@@ -106,23 +203,32 @@ impl JsonRows<'_> {
     }
 
     fn row_problem<E: de::Error>(&mut self, what: String) -> E {
-        let row = self.rows + 1;
-        self.stop(Problem::Row(format!("row {row}{what}")))
+        let place = self.place();
+        self.stop(Problem::Row(format!("{place}{what}")))
     }
 
     fn wrong_shape<E: de::Error>(&mut self) -> E {
-        self.stop(Problem::File(
-            "expected an array of rows or an object with an \"inputs\" array of rows".into(),
-        ))
+        self.stop(Problem::File(format!("expected {SHAPES}")))
+    }
+
+    /// Takes one value of the current row, or records why it is refused.
+    fn take<E: de::Error>(
+        &mut self,
+        (cell, shown): (Cell, String),
+        label: impl FnOnce() -> String,
+    ) -> Result<f32, E> {
+        accept(cell, &shown, self.allow_nonfinite)
+            .map_err(|why| self.row_problem(format!(", {}: {why}", label())))
     }
 }
 
-const SHAPES: &str = "an array of rows or an object with an \"inputs\" array of rows";
+const SHAPES: &str =
+    "an array of rows (arrays of numbers or objects) or an object with an \"inputs\" array of rows";
 
 /// The whole document.
-struct Top<'s, 'a>(&'s mut JsonRows<'a>);
+struct Top<'s, 'a, 'e>(&'s mut JsonRows<'a, 'e>);
 
-impl<'de> DeserializeSeed<'de> for Top<'_, '_> {
+impl<'de> DeserializeSeed<'de> for Top<'_, '_, '_> {
     type Value = ();
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
@@ -153,7 +259,7 @@ macro_rules! refuse_scalars {
     };
 }
 
-impl<'de> Visitor<'de> for Top<'_, '_> {
+impl<'de> Visitor<'de> for Top<'_, '_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str(SHAPES)
@@ -186,16 +292,16 @@ impl<'de> Visitor<'de> for Top<'_, '_> {
 }
 
 /// The value of `inputs`.
-struct Inputs<'s, 'a>(&'s mut JsonRows<'a>);
+struct Inputs<'s, 'a, 'e>(&'s mut JsonRows<'a, 'e>);
 
-impl<'de> DeserializeSeed<'de> for Inputs<'_, '_> {
+impl<'de> DeserializeSeed<'de> for Inputs<'_, '_, '_> {
     type Value = ();
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Inputs<'_, '_> {
+impl<'de> Visitor<'de> for Inputs<'_, '_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an array of rows")
@@ -211,90 +317,138 @@ impl<'de> Visitor<'de> for Inputs<'_, '_> {
 
 fn read_json_rows<'de, A: SeqAccess<'de>>(rows: &mut JsonRows, mut seq: A) -> Result<(), A::Error> {
     loop {
-        if let Err(message) = reserve_row(&mut rows.values, rows.feature_size) {
-            return Err(rows.stop(Problem::File(message)));
+        if let Err(e) = rows.chunker.reserve_row() {
+            return Err(rows.stop(Problem::Emit(e)));
         }
-        rows.column = 0;
         if seq.next_element_seed(Row(&mut *rows))?.is_none() {
             return Ok(());
         }
-        rows.rows += 1;
+        if let Err(e) = rows.chunker.end_row() {
+            return Err(rows.stop(Problem::Emit(e)));
+        }
     }
 }
 
-/// One row: exactly `feature_size` values.
-struct Row<'s, 'a>(&'s mut JsonRows<'a>);
+/// One row: exactly `feature_size` values in order, or an object naming every feature.
+struct Row<'s, 'a, 'e>(&'s mut JsonRows<'a, 'e>);
 
-impl<'de> DeserializeSeed<'de> for Row<'_, '_> {
+impl<'de> DeserializeSeed<'de> for Row<'_, '_, '_> {
     type Value = ();
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl Row<'_, '_> {
-    fn not_an_array<E: de::Error>(&mut self) -> E {
-        self.0.row_problem(" is not an array of numbers".into())
+impl Row<'_, '_, '_> {
+    fn not_a_row<E: de::Error>(&mut self) -> E {
+        self.0
+            .row_problem(" is not an array of numbers or an object of named values".into())
     }
 }
 
-impl<'de> Visitor<'de> for Row<'_, '_> {
+impl<'de> Visitor<'de> for Row<'_, '_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a row of numbers")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let fs = self.0.feature_size;
+        let rows = self.0;
+        if !rows.columns.keep.is_empty() {
+            return Err(rows.row_problem(
+                " is an array: only rows that are objects name the columns to keep".into(),
+            ));
+        }
+        let fs = rows.columns.size;
+        rows.column = 0;
         while let Some(cell) = seq.next_element_seed(CellSeed)? {
-            let column = self.0.column;
+            let column = rows.column;
             if column >= fs {
                 let mut count = column + 1;
                 while seq.next_element::<IgnoredAny>()?.is_some() {
                     count += 1;
                 }
-                return Err(self
-                    .0
-                    .row_problem(format!(" has {count} values, the model takes {fs}")));
+                return Err(rows.row_problem(format!(" has {count} values, the model takes {fs}")));
             }
-            let (cell, shown) = cell;
-            match accept(cell, &shown, self.0.allow_nonfinite) {
-                Ok(x) => self.0.values.push(x),
-                Err(why) => {
-                    let name = self.0.names.and_then(|n| n.get(column)).map(String::as_str);
-                    let label = column_label(column, name);
-                    return Err(self.0.row_problem(format!(", {label}: {why}")));
-                }
-            }
-            self.0.column += 1;
+            let names = rows.columns.names.as_deref();
+            let name = names.and_then(|n| n.get(column)).map(String::as_str);
+            let x = rows.take(cell, || column_label(column, name))?;
+            rows.chunker.values.push(x);
+            rows.column += 1;
         }
-        let count = self.0.column;
+        let count = rows.column;
         if count != fs {
-            return Err(self
-                .0
-                .row_problem(format!(" has {count} values, the model takes {fs}")));
+            return Err(rows.row_problem(format!(" has {count} values, the model takes {fs}")));
         }
         Ok(())
     }
-    fn visit_map<A: MapAccess<'de>>(mut self, _: A) -> Result<(), A::Error> {
-        Err(self.not_an_array())
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let rows = self.0;
+        if rows.columns.names.is_none() {
+            return Err(rows.row_problem(
+                " is an object, but the model names no features to match its keys to".into(),
+            ));
+        }
+        rows.given.fill(false);
+        let mut kept: Vec<Option<serde_json::Value>> = vec![None; rows.columns.keep.len()];
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(rows.row_problem(format!(" names {key:?} twice")));
+            }
+            match rows.slots.get(key.as_str()).copied() {
+                Some(Slot::Feature(i)) => {
+                    rows.column = i;
+                    let cell = map.next_value_seed(CellSeed)?;
+                    let x = rows.take(cell, || format!("{key:?}"))?;
+                    rows.scratch[i] = x;
+                    rows.given[i] = true;
+                }
+                Some(Slot::Kept(j)) => kept[j] = Some(map.next_value()?),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let names = rows.columns.names.iter().flatten();
+        let mut missing: Vec<String> = names
+            .zip(&rows.given)
+            .filter(|(_, given)| !**given)
+            .map(|(name, _)| format!("{name:?}"))
+            .collect();
+        missing.extend(
+            rows.columns
+                .keep
+                .iter()
+                .zip(&kept)
+                .filter(|(_, value)| value.is_none())
+                .map(|(name, _)| format!("{name:?}")),
+        );
+        if !missing.is_empty() {
+            return Err(rows.row_problem(format!(" has no {}", missing.join(", "))));
+        }
+        rows.chunker.values.extend_from_slice(&rows.scratch);
+        for (j, value) in kept.into_iter().enumerate() {
+            rows.chunker.keep_json(j, value.unwrap_or_default());
+        }
+        Ok(())
     }
     fn visit_bool<E: de::Error>(mut self, _: bool) -> Result<(), E> {
-        Err(self.not_an_array())
+        Err(self.not_a_row())
     }
     fn visit_i64<E: de::Error>(mut self, _: i64) -> Result<(), E> {
-        Err(self.not_an_array())
+        Err(self.not_a_row())
     }
     fn visit_u64<E: de::Error>(mut self, _: u64) -> Result<(), E> {
-        Err(self.not_an_array())
+        Err(self.not_a_row())
     }
     fn visit_f64<E: de::Error>(mut self, _: f64) -> Result<(), E> {
-        Err(self.not_an_array())
+        Err(self.not_a_row())
     }
     fn visit_str<E: de::Error>(mut self, _: &str) -> Result<(), E> {
-        Err(self.not_an_array())
+        Err(self.not_a_row())
     }
     fn visit_unit<E: de::Error>(mut self) -> Result<(), E> {
-        Err(self.not_an_array())
+        Err(self.not_a_row())
     }
 }
 
