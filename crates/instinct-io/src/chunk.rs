@@ -116,14 +116,6 @@ impl<'e> Chunker<'e> {
         })
     }
 
-    /// Pushes the current row's cell of kept column `i` as text.
-    pub(crate) fn keep_text(&mut self, i: usize, cell: String) {
-        match &mut self.kept[i] {
-            KeptColumn::Text(cells) => cells.push(cell),
-            KeptColumn::Json(cells) => cells.push(serde_json::Value::String(cell)),
-        }
-    }
-
     /// Pushes the current row's cell of kept column `i` as a JSON value.
     pub(crate) fn keep_json(&mut self, i: usize, cell: serde_json::Value) {
         match &mut self.kept[i] {

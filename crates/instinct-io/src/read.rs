@@ -14,6 +14,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+mod blocks;
 mod cell;
 mod csv;
 mod json;
@@ -504,6 +505,51 @@ mod tests {
             json("[[\"nan\", 1]]", LENIENT),
             1,
             "\"nan\" is not a number",
+        );
+    }
+
+    #[test]
+    fn csv_of_many_blocks_reads_in_order_with_absolute_line_numbers() {
+        // About 3.5 MB: several blocks, parsed on several threads; ids with quoted line breaks.
+        let rows = 100_000;
+        let mut text = String::from("id,a,b\n");
+        for r in 0..rows {
+            text.push_str(&format!("\"r{r}\n\",{r},{}\n", r as f32 * 0.5));
+        }
+        let columns = Columns {
+            size: 2,
+            names: names(&["a", "b"]),
+            keep: vec!["id".into()],
+        };
+        let mut seen = 0;
+        let mut kept_ok = true;
+        let read = read_stream(
+            text.as_bytes(),
+            None,
+            DataFormat::Csv,
+            &columns,
+            STRICT,
+            &mut |c| {
+                for r in 0..c.rows {
+                    let row = c.first_row + r;
+                    assert_eq!(c.values[r * 2..r * 2 + 2], [row as f32, row as f32 * 0.5]);
+                    if let crate::KeptColumn::Text(cells) = &c.kept[0] {
+                        kept_ok &= cells[r] == format!("r{row}\n");
+                    }
+                }
+                seen += c.rows;
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!((read, seen), (rows, rows));
+        assert!(kept_ok);
+        // Each row takes two lines: row r starts on line 2 + 2r.
+        let bad = text.replacen(",77777,", ",x,", 1);
+        refused(
+            read_bytes(bad.as_bytes(), DataFormat::Csv, &columns, STRICT),
+            1,
+            "line 155556, column 2 (\"a\"): \"x\" is not a number",
         );
     }
 }

@@ -37,17 +37,24 @@ pub(super) enum Cell {
     NotANumber,
 }
 
-/// Parses a CSV field or a JSON string. Rust's parser takes `nan`, `inf`, `infinity` in any
-/// case with an optional sign; any other text that parses to an infinity overflowed.
-pub(super) fn parse_cell(text: &str) -> Cell {
-    let Ok(x) = text.parse::<f32>() else {
+/// Parses a CSV field (fast-float2: the grammar of Rust's `f32::from_str`, straight from the
+/// bytes). It takes `nan`, `inf`, `infinity` in any case with an optional sign; any other text
+/// that parses to an infinity overflowed.
+pub(super) fn parse_cell(text: &[u8]) -> Cell {
+    let Ok(x) = fast_float2::parse::<f32, _>(text) else {
         return Cell::NotANumber;
     };
     if x.is_finite() {
         return Cell::Finite(x);
     }
-    let word = text.trim_start_matches(['+', '-']).to_ascii_lowercase();
-    if matches!(word.as_str(), "nan" | "inf" | "infinity") {
+    let word = text
+        .strip_prefix(b"+")
+        .or_else(|| text.strip_prefix(b"-"))
+        .unwrap_or(text);
+    let spelled = [&b"nan"[..], b"inf", b"infinity"]
+        .iter()
+        .any(|w| word.eq_ignore_ascii_case(w));
+    if spelled {
         Cell::NonFinite(x)
     } else {
         Cell::OutOfRange

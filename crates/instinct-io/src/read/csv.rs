@@ -1,16 +1,22 @@
-//! CSV rows, with an optional header: streamed record by record into chunks, columns matched by
-//! name when the file has a header, kept cells copied as the text they are.
+//! CSV rows, with an optional header: the text is cut into blocks of whole records and the blocks
+//! are parsed on every core at once, in order; columns are matched by name when the file has a
+//! header, kept cells copied as the text they are.
 
+use super::blocks::{Block, Blocks};
 use super::cell::{Cell, ReadOptions, accept, column_label, parse_cell};
-use crate::chunk::{Chunker, Emit, KeptColumn, rows_per_chunk};
+use crate::chunk::{Chunk, Emit, KeptColumn, rows_per_chunk};
 use crate::columns::{Columns, match_columns};
 use crate::error::DataError;
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::io::Read;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-/// A field's text for a number: without surrounding spaces, or `None` when it is not UTF-8.
-fn number_text(field: &[u8]) -> Option<&str> {
-    std::str::from_utf8(field.trim_ascii()).ok()
+/// Blocks handed to each parsing thread ahead of the one being delivered.
+const DEPTH: usize = 2;
+
+/// A field's text for a number: without surrounding spaces.
+fn number_bytes(field: &[u8]) -> &[u8] {
+    field.trim_ascii()
 }
 
 /// Whether a CSV's first row is a header: forced by `options.header`, else when its cells
@@ -20,17 +26,109 @@ fn is_header(first: &csv::ByteRecord, columns: &Columns, forced: Option<bool>) -
         return forced;
     }
     let cells: HashSet<&[u8]> = first.iter().map(<[u8]>::trim_ascii).collect();
-    let named = columns.names.iter().flatten().chain(&columns.keep);
-    if columns.names.is_some() || !columns.keep.is_empty() {
-        let mut named = named.peekable();
-        if named.peek().is_some() && named.all(|n| cells.contains(n.as_bytes())) {
-            return true;
-        }
+    let mut named = columns
+        .names
+        .iter()
+        .flatten()
+        .chain(&columns.keep)
+        .peekable();
+    if named.peek().is_some() && named.all(|n| cells.contains(n.as_bytes())) {
+        return true;
     }
     first.iter().any(|f| {
-        !f.trim_ascii().is_empty()
-            && number_text(f).is_none_or(|t| parse_cell(t) == Cell::NotANumber)
+        let text = number_bytes(f);
+        !text.is_empty() && parse_cell(text) == Cell::NotANumber
     })
+}
+
+fn csv_reader(text: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text)
+}
+
+/// How every data record is read: where the features and kept cells are, how many fields a
+/// record has, and the header's names for messages.
+struct Plan {
+    features: Vec<usize>,
+    kept: Vec<usize>,
+    width: usize,
+    header: Option<Vec<String>>,
+    allow_nonfinite: bool,
+}
+
+/// A block's rows.
+struct Parsed {
+    rows: usize,
+    values: Vec<f32>,
+    kept: Vec<Vec<String>>,
+}
+
+impl Plan {
+    /// Parses the records of `block`, or names the first bad one.
+    fn parse(&self, block: &Block) -> Result<Parsed, DataError> {
+        let csv_error = |e: csv::Error| DataError::unreadable(format!("{e}"));
+        let mut reader = csv_reader(block.text());
+        let mut record = csv::ByteRecord::new();
+        let mut parsed = Parsed {
+            rows: 0,
+            values: Vec::new(),
+            kept: vec![Vec::new(); self.kept.len()],
+        };
+        while reader.read_byte_record(&mut record).map_err(csv_error)? {
+            let line = block.first_line + record.position().map_or(1, csv::Position::line) - 1;
+            if record.len() != self.width {
+                let expected = if self.header.is_some() {
+                    format!("the header has {} columns", self.width)
+                } else {
+                    format!("the model takes {}", self.width)
+                };
+                return Err(DataError::invalid(format!(
+                    "line {line} has {} values, {expected}",
+                    record.len()
+                )));
+            }
+            parsed
+                .values
+                .try_reserve(self.features.len())
+                .map_err(|_| {
+                    DataError::unreadable("not enough memory for a block of input rows")
+                })?;
+            for &c in &self.features {
+                let text = number_bytes(record.get(c).unwrap_or(b""));
+                let x = match parse_cell(text) {
+                    Cell::Finite(x) => x,
+                    _ if text.is_empty() => {
+                        accept(Cell::NonFinite(f32::NAN), "", self.allow_nonfinite)
+                            .map_err(|why| self.bad_cell(line, c, why))?
+                    }
+                    cell => {
+                        let shown = format!("{:?}", String::from_utf8_lossy(text));
+                        accept(cell, &shown, self.allow_nonfinite)
+                            .map_err(|why| self.bad_cell(line, c, why))?
+                    }
+                };
+                parsed.values.push(x);
+            }
+            for (j, &c) in self.kept.iter().enumerate() {
+                let field = record.get(c).unwrap_or(b"");
+                parsed.kept[j].push(String::from_utf8_lossy(field).into_owned());
+            }
+            parsed.rows += 1;
+        }
+        Ok(parsed)
+    }
+
+    /// A refused cell at `line`, column `c` (named by the header when there is one).
+    fn bad_cell(&self, line: u64, c: usize, why: String) -> DataError {
+        let name = self
+            .header
+            .as_ref()
+            .and_then(|h| h.get(c))
+            .map(String::as_str);
+        DataError::invalid(format!("line {line}, {}: {why}", column_label(c, name)))
+    }
 }
 
 /// Reads CSV rows for `columns` into chunks. With a header, columns are matched by name (see
@@ -42,25 +140,24 @@ pub(super) fn read_csv(
     options: ReadOptions,
     emit: Emit,
 ) -> Result<usize, DataError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(256 << 10)
-        .from_reader(reader);
-    let csv_error = |e: csv::Error| DataError::unreadable(format!("{e}"));
-    let mut record = csv::ByteRecord::new();
-    let kinds = vec![KeptColumn::Text(Vec::new()); columns.keep.len()];
-    let chunk_rows = rows_per_chunk(columns.size, options.chunk_rows);
-    let mut chunker = Chunker::new(emit, columns.size, chunk_rows, kinds);
-    if !reader.read_byte_record(&mut record).map_err(csv_error)? {
+    let io_error = |e: std::io::Error| DataError::unreadable(format!("{e}"));
+    let mut blocks = Blocks::new(reader);
+    let Some(mut first) = blocks.next_block().map_err(io_error)? else {
         if !columns.keep.is_empty() {
             return Err(DataError::invalid(
                 "the CSV is empty: it has no header naming the columns to keep",
             ));
         }
-        return chunker.finish();
-    }
-    let header: Option<Vec<String>> = if is_header(&record, columns, options.header) {
+        return Ok(0);
+    };
+    let mut record = csv::ByteRecord::new();
+    let header_end = {
+        let mut head = csv_reader(first.text());
+        head.read_byte_record(&mut record)
+            .map_err(|e| DataError::unreadable(format!("{e}")))?;
+        usize::try_from(head.position().byte()).unwrap_or(first.bytes.len())
+    };
+    let header = if is_header(&record, columns, options.header) {
         let names = record
             .iter()
             .enumerate()
@@ -75,12 +172,16 @@ pub(super) fn read_csv(
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        // The data start after the header's record.
+        let end = header_end.min(first.bytes.len());
+        let header_lines = memchr::memchr_iter(b'\n', &first.bytes[..end]).count() as u64;
+        first.start = end;
+        first.first_line += header_lines;
         Some(names)
     } else {
         None
     };
 
-    // Where each feature and kept column is, and the fields every row has.
     let (features, kept, width) = match &header {
         Some(names) => {
             let matched = match_columns(names, columns)
@@ -94,66 +195,122 @@ pub(super) fn read_csv(
         }
         None => ((0..columns.size).collect(), Vec::new(), columns.size),
     };
-    let expected = if header.is_some() {
-        format!("the header has {width} columns")
-    } else {
-        format!("the model takes {width}")
+    let plan = Plan {
+        features,
+        kept,
+        width,
+        header,
+        allow_nonfinite: options.allow_nonfinite,
     };
-    let allow_nonfinite = options.allow_nonfinite;
-    let row = |record: &csv::ByteRecord, chunker: &mut Chunker| -> Result<(), DataError> {
-        let line = record.position().map_or(0, csv::Position::line);
-        if record.len() != width {
-            return Err(DataError::invalid(format!(
-                "line {line} has {} values, {expected}",
-                record.len()
-            )));
-        }
-        chunker.reserve_row()?;
-        for &c in &features {
-            let field = record.get(c).unwrap_or(b"");
-            let x = match number_text(field) {
-                Some("") => None,
-                Some(text) => match parse_cell(text) {
-                    Cell::Finite(x) => Some(x),
-                    cell => Some(
-                        accept(cell, &format!("{text:?}"), allow_nonfinite)
-                            .map_err(|why| bad_cell(line, c, &header, why))?,
-                    ),
-                },
-                None => {
-                    let shown = format!("{:?}", String::from_utf8_lossy(field));
-                    return Err(bad_cell(
-                        line,
-                        c,
-                        &header,
-                        format!("{shown} is not a number"),
-                    ));
-                }
-            };
-            let x = match x {
-                Some(x) => x,
-                None => accept(Cell::NonFinite(f32::NAN), "", allow_nonfinite)
-                    .map_err(|why| bad_cell(line, c, &header, why))?,
-            };
-            chunker.values.push(x);
-        }
-        for (j, &c) in kept.iter().enumerate() {
-            let field = record.get(c).unwrap_or(b"");
-            chunker.keep_text(j, String::from_utf8_lossy(field).into_owned());
-        }
-        chunker.end_row()
+    let mut delivery = Delivery {
+        emit,
+        chunk_rows: rows_per_chunk(columns.size, options.chunk_rows),
+        width: columns.size,
+        done: 0,
     };
-    if header.is_none() {
-        row(&record, &mut chunker)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if threads == 1 {
+        let mut block = Some(first);
+        while let Some(b) = block {
+            delivery.deliver(plan.parse(&b)?)?;
+            block = blocks.next_block().map_err(io_error)?;
+        }
+        return Ok(delivery.done);
     }
-    while reader.read_byte_record(&mut record).map_err(csv_error)? {
-        row(&record, &mut chunker)?;
-    }
-    chunker.finish()
+    parse_in_parallel(&plan, first, &mut blocks, threads, &mut delivery)?;
+    Ok(delivery.done)
 }
 
-/// A refused cell at `line`, column `c` (named by the header when there is one).
-fn bad_cell(line: u64, c: usize, header: &Option<Vec<String>>, why: String) -> DataError {
-    let name = header.as_ref().and_then(|h| h.get(c)).map(String::as_str);
-    DataError::invalid(format!("line {line}, {}: {why}", column_label(c, name)))
+/// Parses `first` and the blocks after it on `threads` threads, delivering them in order. Block
+/// `i` goes to thread `i % threads`, and at most `threads × DEPTH` blocks are out at once, so
+/// no thread ever waits on a full channel for long.
+fn parse_in_parallel(
+    plan: &Plan,
+    first: Block,
+    blocks: &mut Blocks<impl Read>,
+    threads: usize,
+    delivery: &mut Delivery,
+) -> Result<(), DataError> {
+    std::thread::scope(|scope| {
+        let mut jobs: Vec<SyncSender<Block>> = Vec::with_capacity(threads);
+        let mut results: Vec<Receiver<Result<Parsed, DataError>>> = Vec::with_capacity(threads);
+        for _ in 0..threads {
+            let (job_tx, job_rx) = sync_channel::<Block>(DEPTH);
+            let (result_tx, result_rx) = sync_channel(DEPTH);
+            scope.spawn(move || {
+                for block in job_rx {
+                    if result_tx.send(plan.parse(&block)).is_err() {
+                        break;
+                    }
+                }
+            });
+            jobs.push(job_tx);
+            results.push(result_rx);
+        }
+        let stopped = || DataError::unreadable("a CSV parsing thread stopped");
+        let mut out: VecDeque<usize> = VecDeque::new();
+        let mut next = 0;
+        let mut block = Some(first);
+        while let Some(b) = block {
+            if out.len() == threads * DEPTH {
+                let w = out.pop_front().unwrap_or_default();
+                delivery.deliver(results[w].recv().map_err(|_| stopped())??)?;
+            }
+            jobs[next].send(b).map_err(|_| stopped())?;
+            out.push_back(next);
+            next = (next + 1) % threads;
+            block = blocks
+                .next_block()
+                .map_err(|e| DataError::unreadable(format!("{e}")))?;
+        }
+        drop(jobs);
+        for w in out {
+            delivery.deliver(results[w].recv().map_err(|_| stopped())??)?;
+        }
+        Ok(())
+    })
+}
+
+/// Hands parsed blocks on as chunks of at most `chunk_rows` rows.
+struct Delivery<'e> {
+    emit: Emit<'e>,
+    chunk_rows: usize,
+    width: usize,
+    done: usize,
+}
+
+impl Delivery<'_> {
+    fn deliver(&mut self, parsed: Parsed) -> Result<(), DataError> {
+        if parsed.rows == 0 {
+            return Ok(());
+        }
+        if parsed.rows <= self.chunk_rows {
+            let chunk = Chunk {
+                first_row: self.done,
+                rows: parsed.rows,
+                values: parsed.values,
+                kept: parsed.kept.into_iter().map(KeptColumn::Text).collect(),
+            };
+            self.done += chunk.rows;
+            return (self.emit)(chunk);
+        }
+        let mut start = 0;
+        while start < parsed.rows {
+            let end = (start + self.chunk_rows).min(parsed.rows);
+            let chunk = Chunk {
+                first_row: self.done,
+                rows: end - start,
+                values: parsed.values[start * self.width..end * self.width].to_vec(),
+                kept: parsed
+                    .kept
+                    .iter()
+                    .map(|cells| KeptColumn::Text(cells[start..end].to_vec()))
+                    .collect(),
+            };
+            self.done += chunk.rows;
+            (self.emit)(chunk)?;
+            start = end;
+        }
+        Ok(())
+    }
 }
