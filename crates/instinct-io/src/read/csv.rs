@@ -209,24 +209,33 @@ pub(super) fn read_csv(
         done: 0,
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    if threads == 1 {
-        let mut block = Some(first);
+    let second = blocks.next_block().map_err(io_error)?;
+    if threads == 1 || second.is_none() {
+        // One core, or one block (a small file): no threads to start.
+        delivery.deliver(plan.parse(&first)?)?;
+        let mut block = second;
         while let Some(b) = block {
             delivery.deliver(plan.parse(&b)?)?;
             block = blocks.next_block().map_err(io_error)?;
         }
         return Ok(delivery.done);
     }
-    parse_in_parallel(&plan, first, &mut blocks, threads, &mut delivery)?;
+    parse_in_parallel(
+        &plan,
+        [first].into_iter().chain(second),
+        &mut blocks,
+        threads,
+        &mut delivery,
+    )?;
     Ok(delivery.done)
 }
 
-/// Parses `first` and the blocks after it on `threads` threads, delivering them in order. Block
+/// Parses the blocks read ahead (`first`) and those after them on `threads` threads, delivering them in order. Block
 /// `i` goes to thread `i % threads`, and at most `threads × DEPTH` blocks are out at once, so
 /// no thread ever waits on a full channel for long.
 fn parse_in_parallel(
     plan: &Plan,
-    first: Block,
+    first: impl Iterator<Item = Block>,
     blocks: &mut Blocks<impl Read>,
     threads: usize,
     delivery: &mut Delivery,
@@ -250,7 +259,8 @@ fn parse_in_parallel(
         let stopped = || DataError::unreadable("a CSV parsing thread stopped");
         let mut out: VecDeque<usize> = VecDeque::new();
         let mut next = 0;
-        let mut block = Some(first);
+        let mut read_ahead = first;
+        let mut block = read_ahead.next();
         while let Some(b) = block {
             if out.len() == threads * DEPTH {
                 let w = out.pop_front().unwrap_or_default();
@@ -259,9 +269,12 @@ fn parse_in_parallel(
             jobs[next].send(b).map_err(|_| stopped())?;
             out.push_back(next);
             next = (next + 1) % threads;
-            block = blocks
-                .next_block()
-                .map_err(|e| DataError::unreadable(format!("{e}")))?;
+            block = match read_ahead.next() {
+                Some(b) => Some(b),
+                None => blocks
+                    .next_block()
+                    .map_err(|e| DataError::unreadable(format!("{e}")))?,
+            };
         }
         drop(jobs);
         for w in out {
