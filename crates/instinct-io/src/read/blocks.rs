@@ -55,20 +55,21 @@ impl<R: Read> Blocks<R> {
     pub fn next_block(&mut self) -> std::io::Result<Option<Block>> {
         let mut want = self.size;
         loop {
-            while !self.eof && self.carry.len() < want {
-                let have = self.carry.len();
-                self.carry.resize(want, 0);
-                match self.reader.read(&mut self.carry[have..]) {
-                    Ok(0) => {
-                        self.carry.truncate(have);
-                        self.eof = true;
-                    }
-                    Ok(n) => self.carry.truncate(have + n),
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
-                        self.carry.truncate(have);
-                    }
-                    Err(e) => return Err(e),
-                }
+            if !self.eof && self.carry.len() < want {
+                let missing = want - self.carry.len();
+                // A record longer than memory is an error, not an abort.
+                self.carry.try_reserve_exact(missing).map_err(|_| {
+                    std::io::Error::other(format!(
+                        "not enough memory for a CSV record of more than {} bytes",
+                        self.carry.len()
+                    ))
+                })?;
+                // Reads into the reserved space without zeroing it first, until it is full or
+                // the input ends.
+                let read = (&mut self.reader)
+                    .take(missing as u64)
+                    .read_to_end(&mut self.carry)?;
+                self.eof = read < missing;
             }
             if self.eof {
                 if self.carry.is_empty() {
