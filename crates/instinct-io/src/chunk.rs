@@ -34,6 +34,14 @@ impl KeptColumn {
         }
     }
 
+    /// The cells of rows `range`.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> KeptColumn {
+        match self {
+            KeptColumn::Text(cells) => KeptColumn::Text(cells[range].to_vec()),
+            KeptColumn::Json(cells) => KeptColumn::Json(cells[range].to_vec()),
+        }
+    }
+
     /// Whether the column has no cell.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -133,17 +141,44 @@ impl<'e> Chunker<'e> {
         Ok(())
     }
 
-    /// Hands on `rows` whole rows of values at once (a binary reader's block).
-    pub(crate) fn push_rows(&mut self, values: Vec<f32>, rows: usize) -> Result<(), DataError> {
-        debug_assert!(self.rows == 0 && self.kept_kinds.is_empty());
-        let chunk = Chunk {
-            first_row: self.done,
-            rows,
-            values,
-            kept: Vec::new(),
-        };
-        self.done += rows;
-        (self.emit)(chunk)
+    /// Hands on `rows` whole rows at once (a block a reader parsed in one piece): as one chunk,
+    /// or cut into chunks of at most `chunk_rows` rows. Rows pushed one by one and not yet
+    /// handed on go first.
+    pub(crate) fn push_block(
+        &mut self,
+        values: Vec<f32>,
+        kept: Vec<KeptColumn>,
+        rows: usize,
+    ) -> Result<(), DataError> {
+        self.flush()?;
+        if rows == 0 {
+            return Ok(());
+        }
+        if rows <= self.chunk_rows {
+            let chunk = Chunk {
+                first_row: self.done,
+                rows,
+                values,
+                kept,
+            };
+            self.done += rows;
+            return (self.emit)(chunk);
+        }
+        let width = self.width;
+        let mut start = 0;
+        while start < rows {
+            let end = (start + self.chunk_rows).min(rows);
+            let chunk = Chunk {
+                first_row: self.done,
+                rows: end - start,
+                values: values[start * width..end * width].to_vec(),
+                kept: kept.iter().map(|k| k.slice(start..end)).collect(),
+            };
+            self.done += chunk.rows;
+            (self.emit)(chunk)?;
+            start = end;
+        }
+        Ok(())
     }
 
     /// The number of rows in a chunk.

@@ -4,7 +4,7 @@
 
 use super::blocks::{Block, Blocks};
 use super::cell::{Cell, ReadOptions, accept, column_label, parse_cell};
-use crate::chunk::{Chunk, Emit, KeptColumn, rows_per_chunk};
+use crate::chunk::{Chunker, Emit, KeptColumn, rows_per_chunk};
 use crate::columns::{Columns, match_columns};
 use crate::error::DataError;
 use std::collections::{HashSet, VecDeque};
@@ -202,23 +202,19 @@ pub(super) fn read_csv(
         header,
         allow_nonfinite: options.allow_nonfinite,
     };
-    let mut delivery = Delivery {
-        emit,
-        chunk_rows: rows_per_chunk(columns.size, options.chunk_rows),
-        width: columns.size,
-        done: 0,
-    };
+    let chunk_rows = rows_per_chunk(columns.size, options.chunk_rows);
+    let mut delivery = Chunker::new(emit, columns.size, chunk_rows, Vec::new());
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let second = blocks.next_block().map_err(io_error)?;
     if threads == 1 || second.is_none() {
         // One core, or one block (a small file): no threads to start.
-        delivery.deliver(plan.parse(&first)?)?;
+        deliver(&mut delivery, plan.parse(&first)?)?;
         let mut block = second;
         while let Some(b) = block {
-            delivery.deliver(plan.parse(&b)?)?;
+            deliver(&mut delivery, plan.parse(&b)?)?;
             block = blocks.next_block().map_err(io_error)?;
         }
-        return Ok(delivery.done);
+        return delivery.finish();
     }
     parse_in_parallel(
         &plan,
@@ -227,7 +223,7 @@ pub(super) fn read_csv(
         threads,
         &mut delivery,
     )?;
-    Ok(delivery.done)
+    delivery.finish()
 }
 
 /// Parses the blocks read ahead (`first`) and those after them on `threads` threads, delivering them in order. Block
@@ -238,7 +234,7 @@ fn parse_in_parallel(
     first: impl Iterator<Item = Block>,
     blocks: &mut Blocks<impl Read>,
     threads: usize,
-    delivery: &mut Delivery,
+    delivery: &mut Chunker,
 ) -> Result<(), DataError> {
     std::thread::scope(|scope| {
         let mut jobs: Vec<SyncSender<Block>> = Vec::with_capacity(threads);
@@ -264,7 +260,7 @@ fn parse_in_parallel(
         while let Some(b) = block {
             if out.len() == threads * DEPTH {
                 let w = out.pop_front().unwrap_or_default();
-                delivery.deliver(results[w].recv().map_err(|_| stopped())??)?;
+                deliver(delivery, results[w].recv().map_err(|_| stopped())??)?;
             }
             jobs[next].send(b).map_err(|_| stopped())?;
             out.push_back(next);
@@ -278,52 +274,14 @@ fn parse_in_parallel(
         }
         drop(jobs);
         for w in out {
-            delivery.deliver(results[w].recv().map_err(|_| stopped())??)?;
+            deliver(delivery, results[w].recv().map_err(|_| stopped())??)?;
         }
         Ok(())
     })
 }
 
-/// Hands parsed blocks on as chunks of at most `chunk_rows` rows.
-struct Delivery<'e> {
-    emit: Emit<'e>,
-    chunk_rows: usize,
-    width: usize,
-    done: usize,
-}
-
-impl Delivery<'_> {
-    fn deliver(&mut self, parsed: Parsed) -> Result<(), DataError> {
-        if parsed.rows == 0 {
-            return Ok(());
-        }
-        if parsed.rows <= self.chunk_rows {
-            let chunk = Chunk {
-                first_row: self.done,
-                rows: parsed.rows,
-                values: parsed.values,
-                kept: parsed.kept.into_iter().map(KeptColumn::Text).collect(),
-            };
-            self.done += chunk.rows;
-            return (self.emit)(chunk);
-        }
-        let mut start = 0;
-        while start < parsed.rows {
-            let end = (start + self.chunk_rows).min(parsed.rows);
-            let chunk = Chunk {
-                first_row: self.done,
-                rows: end - start,
-                values: parsed.values[start * self.width..end * self.width].to_vec(),
-                kept: parsed
-                    .kept
-                    .iter()
-                    .map(|cells| KeptColumn::Text(cells[start..end].to_vec()))
-                    .collect(),
-            };
-            self.done += chunk.rows;
-            (self.emit)(chunk)?;
-            start = end;
-        }
-        Ok(())
-    }
+/// Hands a parsed block on through the chunker.
+fn deliver(chunker: &mut Chunker, parsed: Parsed) -> Result<(), DataError> {
+    let kept = parsed.kept.into_iter().map(KeptColumn::Text).collect();
+    chunker.push_block(parsed.values, kept, parsed.rows)
 }

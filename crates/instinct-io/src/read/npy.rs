@@ -59,14 +59,8 @@ pub(super) fn read_npy(
                 block.values[i]
             )));
         }
-        // A Fortran-order array comes whole: hand it on a chunk at a time all the same.
-        if block.rows > chunk_rows && cols > 0 {
-            for part in block.values.chunks(chunk_rows * cols) {
-                chunker.push_rows(part.to_vec(), part.len() / cols)?;
-            }
-        } else {
-            chunker.push_rows(block.values, block.rows)?;
-        }
+        // A Fortran-order array comes whole: the chunker cuts it into chunks.
+        chunker.push_block(block.values, Vec::new(), block.rows)?;
     }
     chunker.finish()
 }
