@@ -85,8 +85,12 @@ fn read_dropping_chunks(path: &Path, format: DataFormat, keep: &[&str]) -> (usiz
     (rows, total, work)
 }
 
+/// The tests of this file run one at a time: the bytes held are counted for the whole process.
+static ALONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn chunked_reading_holds_a_chunk_not_the_file() {
+    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
     let dir = std::env::temp_dir().join(format!("instinct-reader-memory-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut peaks = Vec::new();
@@ -107,25 +111,28 @@ fn chunked_reading_holds_a_chunk_not_the_file() {
             let expected = (rows * (rows - 1) / 2) as f64;
             assert_eq!(total, expected, "{format:?}");
             // A chunk is 1,000 rows of 16 bytes (and their ids); the read buffer is 256 KiB; the
-            // CSV reader has a few blocks of 1 MiB in flight to its parsing threads.
+            // CSV reader has a few blocks of 1 MiB in flight to its parsing threads, whose
+            // allocations count too.
+            let held = work.peak_live_all_threads;
             assert!(
-                work.peak_live < 16 << 20,
-                "{format:?}: reading {} bytes held {} bytes at once",
-                bytes.len(),
-                work.peak_live
+                held < 16 << 20,
+                "{format:?}: reading {} bytes held {held} bytes at once",
+                bytes.len()
             );
-            peaks.push((format, rows, work.peak_live));
+            peaks.push((format, rows, held));
         }
     }
     eprintln!("peak bytes held: {peaks:?}");
-    // Four times the rows, not more memory held (within a block's worth).
+    // Four times the rows, not more memory held: within 4 MiB, since the smaller CSV fills fewer
+    // of the blocks (1 MiB each, about ten) that can be in flight to the parsing threads. The
+    // larger CSV is 12 MB longer: held whole it would be far over.
     for &(format, rows, small) in peaks.iter().filter(|p| p.1 == 100_000) {
         let large = peaks
             .iter()
             .find(|p| p.0 == format && p.1 == rows * 4)
             .map_or(0, |p| p.2);
         assert!(
-            large <= small + (1 << 20),
+            large <= small + (4 << 20),
             "{format:?}: {small} bytes held for {rows} rows, {large} for four times as many"
         );
     }
@@ -134,6 +141,7 @@ fn chunked_reading_holds_a_chunk_not_the_file() {
 
 #[test]
 fn a_fortran_order_npy_file_is_read_whole_and_handed_on_in_chunks() {
+    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
     let dir = std::env::temp_dir().join(format!("instinct-npy-fortran-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("rows.npy");
@@ -155,6 +163,7 @@ fn a_fortran_order_npy_file_is_read_whole_and_handed_on_in_chunks() {
 #[cfg(unix)]
 #[test]
 fn a_npy_file_through_a_fifo_is_read() {
+    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
     // A FIFO's size is 0 whatever comes through it: the reader must not trust it.
     let dir = std::env::temp_dir().join(format!("instinct-npy-fifo-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

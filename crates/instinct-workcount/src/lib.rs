@@ -21,6 +21,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::sync::atomic::{AtomicIsize, Ordering};
 
 /// The system allocator, counting each thread's allocations. Install it with
 /// `#[global_allocator]` in the test binary that measures.
@@ -29,7 +30,9 @@ pub struct CountingAllocator;
 thread_local! {
     /// This thread's (calls, bytes). A const initialiser without a destructor, so reading it
     /// never allocates.
-    static COUNTS: Cell<Work> = const { Cell::new(Work { calls: 0, bytes: 0, peak_live: 0 }) };
+    static COUNTS: Cell<Work> = const {
+        Cell::new(Work { calls: 0, bytes: 0, peak_live: 0, peak_live_all_threads: 0 })
+    };
     /// The bytes this thread allocated and has not freed (what another thread frees is not
     /// seen), and the most it has held since `work` last reset it.
     static LIVE: Cell<(isize, isize)> = const { Cell::new((0, 0)) };
@@ -43,11 +46,19 @@ fn record(bytes: usize) {
             calls: w.calls + 1,
             bytes: w.bytes.saturating_add(bytes),
             peak_live: 0,
+            peak_live_all_threads: 0,
         });
     });
 }
 
+/// The bytes allocated and not freed by every thread of the process, and the most since `work`
+/// last reset it.
+static LIVE_ALL: AtomicIsize = AtomicIsize::new(0);
+static PEAK_ALL: AtomicIsize = AtomicIsize::new(0);
+
 fn live(change: isize) {
+    let now = LIVE_ALL.fetch_add(change, Ordering::Relaxed) + change;
+    PEAK_ALL.fetch_max(now, Ordering::Relaxed);
     let _ = LIVE.try_with(|l| {
         let (now, peak) = l.get();
         let now = now.saturating_add(change);
@@ -93,6 +104,9 @@ pub struct Work {
     /// The most bytes held at once beyond what was held when the measurement began (allocated
     /// and not yet freed on this thread).
     pub peak_live: usize,
+    /// The same for the whole process, every thread's allocations counted (those of threads
+    /// `f` starts included, and of anything else running meanwhile: measure alone).
+    pub peak_live_all_threads: usize,
 }
 
 /// The work `f` does on this thread. Meaningful only when [`CountingAllocator`] is the global
@@ -104,6 +118,8 @@ pub fn work<T>(f: impl FnOnce() -> T) -> Work {
         l.set((now, now));
         now
     });
+    let start_all = LIVE_ALL.load(Ordering::Relaxed);
+    PEAK_ALL.store(start_all, Ordering::Relaxed);
     let result = f();
     let after = COUNTS.with(Cell::get);
     let (_, peak) = LIVE.with(Cell::get);
@@ -112,6 +128,8 @@ pub fn work<T>(f: impl FnOnce() -> T) -> Work {
         calls: after.calls - before.calls,
         bytes: after.bytes - before.bytes,
         peak_live: usize::try_from(peak - start).unwrap_or(0),
+        peak_live_all_threads: usize::try_from(PEAK_ALL.load(Ordering::Relaxed) - start_all)
+            .unwrap_or(0),
     }
 }
 
