@@ -164,7 +164,11 @@ impl<'w> RowWriter<'w> {
                     }
                     line.extend_from_slice(b"}\n");
                 }
-                DataFormat::Npy => unreachable!("npy rows go to the spool"),
+                DataFormat::Npy => {
+                    return Err(std::io::Error::other(
+                        "a .npy writer without its spool (a bug: new() makes one)",
+                    ));
+                }
             }
             self.out.write_all(line)?;
             self.rows += 1;
@@ -181,7 +185,11 @@ impl<'w> RowWriter<'w> {
             }
             DataFormat::Npy => {
                 let cols = self.columns.outputs.len();
-                let spool = self.spool.expect("a .npy writer spools");
+                let Some(spool) = self.spool else {
+                    return Err(std::io::Error::other(
+                        "a .npy writer without its spool (a bug: new() makes one)",
+                    ));
+                };
                 let mut file = spool.into_inner().map_err(|e| e.into_error())?;
                 let count = self.rows * cols;
                 let header = npy::f32_header(self.rows, cols, count)
