@@ -25,7 +25,7 @@ use targets::Target;
 static ALLOCATOR: guard::Guarded = guard::Guarded;
 
 const USAGE: &str = "\
-usage: instinct-fuzz [--seconds N] [--seed S] [--targets model,onnx,csv,json,npy]
+usage: instinct-fuzz [--seconds N] [--seed S] [--targets model,onnx,csv,json,npy,parquet,arrow]
                      [--crash-dir DIR] [--max-alloc-mb M] [--slow-ms T] [--trace]
        instinct-fuzz --replay FILE [--target T]
 
@@ -132,8 +132,9 @@ fn value<T: std::str::FromStr>(
 }
 
 fn target_named(name: &str) -> Result<Target, String> {
-    Target::from_name(name.trim())
-        .ok_or_else(|| format!("unknown target {name:?} (model, onnx, csv, json, npy)"))
+    Target::from_name(name.trim()).ok_or_else(|| {
+        format!("unknown target {name:?} (model, onnx, csv, json, npy, parquet, arrow)")
+    })
 }
 
 fn main() -> ExitCode {
@@ -390,7 +391,9 @@ fn replay(file: &Path, options: &Options, iris: &Model) -> ExitCode {
         .into_iter()
         .find(|t| name.contains(&format!("-{}-", t.name())));
     let Some(target) = options.target.or(guessed) else {
-        eprintln!("instinct-fuzz: name the loader with --target (model, onnx, csv, json, npy)");
+        eprintln!(
+            "instinct-fuzz: name the loader with --target (model, onnx, csv, json, npy, parquet, arrow)"
+        );
         return ExitCode::from(2);
     };
     let input = match std::fs::read(file) {
@@ -406,7 +409,10 @@ fn replay(file: &Path, options: &Options, iris: &Model) -> ExitCode {
         input.len(),
         target.name()
     );
-    if matches!(target, Target::Csv | Target::Json | Target::Npy) {
+    if matches!(
+        target,
+        Target::Csv | Target::Json | Target::Npy | Target::Parquet | Target::Arrow
+    ) {
         println!("read options: {:?}", targets::options_for(&input));
     }
     guard::set_current(target.name(), 0, &input);

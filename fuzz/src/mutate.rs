@@ -24,6 +24,8 @@ pub enum Shape {
     Npy,
     /// A protobuf message: ONNX.
     Protobuf,
+    /// A binary file mutated byte by byte (Parquet, Arrow IPC).
+    Bytes,
 }
 
 /// The largest input that format-aware mutations rework.
@@ -43,6 +45,7 @@ pub fn mutate(input: &mut Vec<u8>, shape: Shape, others: &[&[u8]], rng: &mut Rng
                 Shape::Csv => csv_mutation(input, rng),
                 Shape::Npy => npy_mutation(input, rng),
                 Shape::Protobuf => protobuf_mutation(input, others, rng),
+                Shape::Bytes => false,
             };
         if !structured {
             byte_mutation(input, others, rng);

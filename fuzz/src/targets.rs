@@ -49,16 +49,22 @@ pub enum Target {
     Json,
     /// `instinct predict`'s NPY input.
     Npy,
+    /// `instinct predict`'s Parquet input.
+    Parquet,
+    /// `instinct predict`'s Arrow IPC input, file and stream layouts.
+    Arrow,
 }
 
 impl Target {
     /// Every target, in the order a run takes them.
-    pub const ALL: [Target; 5] = [
+    pub const ALL: [Target; 7] = [
         Target::Model,
         Target::Onnx,
         Target::Csv,
         Target::Json,
         Target::Npy,
+        Target::Parquet,
+        Target::Arrow,
     ];
 
     /// The name on the command line and in file names.
@@ -69,6 +75,8 @@ impl Target {
             Target::Csv => "csv",
             Target::Json => "json",
             Target::Npy => "npy",
+            Target::Parquet => "parquet",
+            Target::Arrow => "arrow",
         }
     }
 
@@ -84,6 +92,7 @@ impl Target {
             Target::Onnx => Shape::Protobuf,
             Target::Csv => Shape::Csv,
             Target::Npy => Shape::Npy,
+            Target::Parquet | Target::Arrow => Shape::Bytes,
         }
     }
 
@@ -128,6 +137,15 @@ impl Target {
                     mutate::npy_file(">f8", "True", "(3, 4)", &f8),
                 ]
             }
+            // As pyarrow writes them (fixtures/gen/make_columnar.py).
+            Target::Parquet => vec![
+                include_bytes!("../../fixtures/data/iris_test.parquet").to_vec(),
+                include_bytes!("../../fixtures/data/iris_test_zstd.parquet").to_vec(),
+            ],
+            Target::Arrow => vec![
+                include_bytes!("../../fixtures/data/iris_test.arrow").to_vec(),
+                include_bytes!("../../fixtures/data/iris_test.arrows").to_vec(),
+            ],
         }
     }
 }
@@ -169,6 +187,8 @@ pub fn run(target: Target, input: &[u8], iris: &Model) -> anyhow::Result<()> {
             read_input(input, DataFormat::Json, iris).or(lines)?
         }
         Target::Npy => read_input(input, DataFormat::Npy, iris)?,
+        Target::Parquet => read_input(input, DataFormat::Parquet, iris)?,
+        Target::Arrow => read_input(input, DataFormat::Arrow, iris)?,
     }
     Ok(())
 }

@@ -19,12 +19,14 @@ pub struct Options {
     pub model: PathBuf,
     /// Input rows, `-` for standard input: .csv (optional header; columns matched to the
     /// model's feature names when it has one), .json (`[[...]]`, `[{...}]` or
-    /// `{"inputs": [...]}`), .jsonl (an array or object per line) or .npy (2-D float, integer
-    /// or bool array, C or Fortran order, either byte order).
+    /// `{"inputs": [...]}`), .jsonl (an array or object per line), .npy (2-D float, integer
+    /// or bool array, C or Fortran order, either byte order), .parquet, or Arrow IPC (.arrow,
+    /// .feather: the file or the stream layout; .arrows).
     #[arg(long, short, value_name = "FILE")]
     pub input: PathBuf,
-    /// Where to write the outputs (.csv, .json, .jsonl or .npy), `-` for standard output;
-    /// JSON rows on standard output without it.
+    /// Where to write the outputs (.csv, .json, .jsonl, .npy, .parquet, .arrow or .arrows),
+    /// `-` for standard output; JSON rows on standard output without it. Arrow on standard
+    /// output is the IPC stream layout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// The input's format, where its name does not tell (standard input).
@@ -34,7 +36,8 @@ pub struct Options {
     #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
     pub output_format: Option<DataFormat>,
     /// Copy this input column (an id, a timestamp) to each output row, before the outputs;
-    /// repeat for more. CSV text is copied as it was, JSON values as they were.
+    /// repeat for more. CSV text is copied as it was, JSON values as they were, Parquet and
+    /// Arrow columns with their types.
     #[arg(long, value_name = "COLUMN")]
     pub keep: Vec<String>,
     /// Worker threads (default: all cores).
@@ -98,6 +101,11 @@ pub fn run(o: &Options) -> Outcome {
         (Some(format), _) => format,
         (None, Output::File(path)) => DataFormat::of(path, "output")?,
         (None, Output::Stdout) => DataFormat::Json,
+    };
+    // A pipe carries Arrow's stream layout: the file layout's index is for files one can seek.
+    let output_format = match (output_format, &output) {
+        (DataFormat::Arrow, Output::Stdout) => DataFormat::ArrowStream,
+        (format, _) => format,
     };
     if let Output::File(path) = output {
         crate::output::check_writable(path, "--output")?;
@@ -174,8 +182,11 @@ fn write_outputs(
     incoming: &mut Incoming,
 ) -> Result<(), DataError> {
     let produce = |out: &mut dyn Write| -> std::io::Result<()> {
+        // Nothing is written before the first rows (or their end) arrive: an input that fails
+        // at once (missing, no such column) leaves standard output empty.
+        let first = incoming.next().transpose()?;
         let mut writer = RowWriter::new(out, format, columns)?;
-        for chunk in incoming {
+        for chunk in first.into_iter().map(Ok).chain(incoming) {
             writer.write(&chunk?)?;
         }
         writer.finish()

@@ -1344,7 +1344,8 @@ fn instinct_with_stdin(args: &[&str], stdin: &[u8]) -> (i32, Vec<u8>, String) {
 fn a_pipe_gives_the_same_bytes_as_the_files() {
     let dir = TempDir::new("pipes");
     let input = fixture("data/iris_test.csv");
-    for format in ["csv", "json", "jsonl", "npy"] {
+    // Arrow on a pipe is the stream layout, which `.arrows` files hold too.
+    for format in ["csv", "json", "jsonl", "npy", "parquet", "arrows"] {
         let out = dir.path(&format!("out.{format}"));
         check(&["predict", &model(), "-i", &input, "-o", &out], 0, "");
         let from_file = std::fs::read(&out).unwrap();
@@ -1377,6 +1378,144 @@ fn a_pipe_gives_the_same_bytes_as_the_files() {
     );
     assert_eq!(code, 1);
     assert!(stderr.contains("<stdin>: line 2, column 3"), "{stderr}");
+}
+
+#[test]
+fn parquet_and_arrow_written_by_pyarrow_give_the_csv_outputs() {
+    let dir = TempDir::new("columnar");
+    let from_csv = check(
+        &[
+            "predict",
+            &model(),
+            "-i",
+            &fixture("data/iris_test.csv"),
+            "-o",
+            "-",
+            "--output-format",
+            "csv",
+        ],
+        0,
+        "",
+    )
+    .stdout;
+    let inputs = [
+        "iris_test.parquet",
+        "iris_test_zstd.parquet",
+        "iris_test.arrow",
+        "iris_test.arrows",
+    ];
+    for name in inputs {
+        let input = fixture(&format!("data/{name}"));
+        let args = [
+            "predict",
+            &model(),
+            "-i",
+            &input,
+            "--keep",
+            "id",
+            "--keep",
+            "species",
+        ];
+        let out = dir.path("out.csv");
+        check(&[&args[..], &["-o", &out]].concat(), 0, "");
+        let text = std::fs::read_to_string(&out).unwrap();
+        // The kept columns first, then the outputs the CSV input gives.
+        let mut lines = text.lines();
+        assert_eq!(
+            lines.next(),
+            Some("id,species,output_0,output_1,output_2"),
+            "{name}"
+        );
+        let outputs: Vec<&str> = lines
+            .clone()
+            .map(|l| l.splitn(3, ',').nth(2).unwrap())
+            .collect();
+        assert_eq!(
+            outputs,
+            from_csv.lines().skip(1).collect::<Vec<_>>(),
+            "{name}"
+        );
+        assert!(lines.next().unwrap().starts_with("100,setosa,"), "{name}");
+
+        // Parquet and Arrow outputs read back as the same numbers.
+        for format in ["parquet", "arrow"] {
+            let out = dir.path(&format!("out.{format}"));
+            check(&[&args[..], &["-o", &out]].concat(), 0, "");
+            let back = check(&["predict", &model(), "-i", &out, "--keep", "id"], 1, "").stderr;
+            // The outputs are not the model's features: every one of them is named missing.
+            assert!(back.contains("no column \"sepal_length_cm\""), "{back}");
+            let read = instinct_io::read_rows(
+                Path::new(&out),
+                instinct_io::DataFormat::of(Path::new(&out), "input").unwrap(),
+                &instinct_io::Columns::new(
+                    3,
+                    Some(vec![
+                        "output_0".into(),
+                        "output_1".into(),
+                        "output_2".into(),
+                    ]),
+                ),
+                instinct_io::ReadOptions::default(),
+            )
+            .unwrap();
+            let shown: Vec<String> = read
+                .values
+                .chunks(3)
+                .map(|r| {
+                    r.iter()
+                        .map(|v| format!("{v:?}"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .collect();
+            let want: Vec<String> = from_csv
+                .lines()
+                .skip(1)
+                .map(|l| {
+                    l.split(',')
+                        .map(|v| format!("{:?}", v.parse::<f32>().unwrap()))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .collect();
+            assert_eq!(shown, want, "{name} -> {format}");
+        }
+    }
+    // A text column as a feature, a missing column, a file that is not Parquet.
+    let species_model = dir.write(
+        "species.json",
+        std::fs::read_to_string(model())
+            .unwrap()
+            .replace("\"petal_width_cm\"", "\"species\""),
+    );
+    check(
+        &[
+            "predict",
+            &species_model,
+            "-i",
+            &fixture("data/iris_test.parquet"),
+        ],
+        1,
+        "column 6 (\"species\") holds Utf8 values, not numbers",
+    );
+    check(
+        &[
+            "predict",
+            &model(),
+            "-i",
+            &fixture("data/iris_test.parquet"),
+            "--keep",
+            "when",
+        ],
+        1,
+        "no column \"when\"",
+    );
+    let fake = dir.write("fake.parquet", "a,b\n1,2\n");
+    check(
+        &["predict", &model(), "-i", &fake],
+        2,
+        "not a readable Parquet file",
+    );
 }
 
 #[test]

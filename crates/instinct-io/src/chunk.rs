@@ -23,6 +23,9 @@ pub enum KeptColumn {
     Text(Vec<String>),
     /// JSON values, as they were.
     Json(Vec<serde_json::Value>),
+    /// An Arrow or Parquet column, with its type.
+    #[cfg(feature = "arrow")]
+    Arrow(arrow_array::ArrayRef),
 }
 
 impl KeptColumn {
@@ -31,6 +34,8 @@ impl KeptColumn {
         match self {
             KeptColumn::Text(cells) => cells.len(),
             KeptColumn::Json(cells) => cells.len(),
+            #[cfg(feature = "arrow")]
+            KeptColumn::Arrow(array) => array.len(),
         }
     }
 
@@ -39,6 +44,8 @@ impl KeptColumn {
         match self {
             KeptColumn::Text(cells) => KeptColumn::Text(cells[range].to_vec()),
             KeptColumn::Json(cells) => KeptColumn::Json(cells[range].to_vec()),
+            #[cfg(feature = "arrow")]
+            KeptColumn::Arrow(array) => KeptColumn::Arrow(array.slice(range.start, range.len())),
         }
     }
 
@@ -129,6 +136,8 @@ impl<'e> Chunker<'e> {
         match &mut self.kept[i] {
             KeptColumn::Json(cells) => cells.push(cell),
             KeptColumn::Text(cells) => cells.push(cell.to_string()),
+            #[cfg(feature = "arrow")]
+            KeptColumn::Arrow(_) => {}
         }
     }
 

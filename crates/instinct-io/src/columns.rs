@@ -1,8 +1,9 @@
-//! `Columns`, what a model takes from each input row, and the matching of an input's named
-//! columns to its features and to the columns to keep: by name in any order, every missing name
-//! reported at once.
+//! `Columns`, what a model takes from each input row, `OutputColumns`, what each output row
+//! holds, and the matching of an input's named columns to its features and to the columns to
+//! keep: by name in any order, every missing name reported at once.
 
 use crate::error::DataError;
+use crate::format::DataFormat;
 use std::collections::HashMap;
 
 /// What a model takes: the values of a row, their names when the model has them (columns are
@@ -25,6 +26,28 @@ impl Columns {
             names,
             keep: Vec::new(),
         }
+    }
+}
+
+/// The columns of the output: the kept input columns, then the model's outputs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OutputColumns {
+    /// The kept input columns' names, written first.
+    pub kept: Vec<String>,
+    /// One name per output value (`output_0`, … or the model's own names).
+    pub outputs: Vec<String>,
+}
+
+impl OutputColumns {
+    /// Whether rows with these columns can be written as `format`, or why not.
+    pub fn check(&self, format: DataFormat) -> Result<(), DataError> {
+        if format == DataFormat::Npy && !self.kept.is_empty() {
+            return Err(DataError::invalid(
+                "a .npy array holds only numbers, so it cannot hold kept columns; write CSV, JSON \
+                 or JSON Lines",
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -15,15 +15,25 @@ pub enum DataFormat {
     Csv,
     /// `.npy`: a 2-D NumPy array.
     Npy,
+    /// `.parquet` (or `.pq`): a Parquet file, columns by name (the `parquet` feature).
+    Parquet,
+    /// `.arrow` (or `.feather`, `.ipc`): Arrow IPC, columns by name (the `arrow` feature). Read
+    /// in either layout, told apart by the magic bytes; written as the IPC file layout.
+    Arrow,
+    /// `.arrows`: the Arrow IPC stream layout, what a pipe carries; read like [`Arrow`](Self::Arrow).
+    ArrowStream,
 }
 
 impl DataFormat {
     /// Every format, in the order help texts list them.
-    pub const ALL: [DataFormat; 4] = [
+    pub const ALL: [DataFormat; 7] = [
         DataFormat::Csv,
         DataFormat::Json,
         DataFormat::Jsonl,
         DataFormat::Npy,
+        DataFormat::Parquet,
+        DataFormat::Arrow,
+        DataFormat::ArrowStream,
     ];
 
     /// The format's name, as `--input-format` takes it.
@@ -33,16 +43,46 @@ impl DataFormat {
             DataFormat::Jsonl => "jsonl",
             DataFormat::Csv => "csv",
             DataFormat::Npy => "npy",
+            DataFormat::Parquet => "parquet",
+            DataFormat::Arrow => "arrow",
+            DataFormat::ArrowStream => "arrows",
         }
     }
 
-    /// The format called `name` (case-insensitive; `ndjson` is `jsonl`).
+    /// Whether the format's columns are typed and named (Parquet, Arrow): kept columns keep
+    /// their types there.
+    pub fn is_columnar(self) -> bool {
+        matches!(
+            self,
+            DataFormat::Parquet | DataFormat::Arrow | DataFormat::ArrowStream
+        )
+    }
+
+    /// Whether this build reads and writes the format, or which feature of instinct-io it
+    /// lacks.
+    pub fn check_built(self) -> Result<(), DataError> {
+        let missing = match self {
+            DataFormat::Parquet if !cfg!(feature = "parquet") => "parquet",
+            DataFormat::Arrow | DataFormat::ArrowStream if !cfg!(feature = "arrow") => "arrow",
+            _ => return Ok(()),
+        };
+        Err(DataError::unreadable(format!(
+            "this build cannot read or write {} files: instinct-io was built without its `{missing}` feature",
+            self.name()
+        )))
+    }
+
+    /// The format called `name` (case-insensitive; `ndjson` is `jsonl`, `pq` is `parquet`,
+    /// `feather` and `ipc` are `arrow`).
     pub fn from_name(name: &str) -> Option<DataFormat> {
         match name.to_ascii_lowercase().as_str() {
             "json" => Some(DataFormat::Json),
             "jsonl" | "ndjson" => Some(DataFormat::Jsonl),
             "csv" => Some(DataFormat::Csv),
             "npy" => Some(DataFormat::Npy),
+            "parquet" | "pq" => Some(DataFormat::Parquet),
+            "arrow" | "feather" | "ipc" => Some(DataFormat::Arrow),
+            "arrows" => Some(DataFormat::ArrowStream),
             _ => None,
         }
     }

@@ -1,7 +1,8 @@
-//! Rows of numbers in and out of instinct models: CSV, JSON, JSON Lines and NPY inputs read in
-//! chunks of f32 rows in a model's feature order (columns matched by name where the input has
-//! names, bad values refused by row and column, chosen columns kept), outputs written chunk by
-//! chunk in the same formats, and a pipeline that overlaps reading, computing and writing.
+//! Rows of numbers in and out of instinct models: CSV, JSON, JSON Lines, NPY, Parquet and Arrow
+//! IPC inputs (the last two with the `parquet` and `arrow` features) read in chunks of f32 rows
+//! in a model's feature order (columns matched by name where the input has names, bad values
+//! refused by row and column, chosen columns kept), outputs written chunk by chunk in the same
+//! formats, and a pipeline that overlaps reading, computing and writing.
 
 pub mod chunk;
 pub mod columns;

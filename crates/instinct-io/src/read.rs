@@ -10,12 +10,14 @@ use crate::error::DataError;
 use crate::format::DataFormat;
 use instinct_format::FormatError;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 mod blocks;
 mod cell;
+#[cfg(feature = "arrow")]
+mod columnar;
 mod csv;
 mod json;
 mod npy;
@@ -85,6 +87,7 @@ pub fn read_chunks_counting(
     bytes_read: &AtomicU64,
     emit: &mut dyn FnMut(Chunk) -> Result<(), DataError>,
 ) -> Result<usize, DataError> {
+    format.check_built()?;
     // The receiver's errors are its own: they pass through without the input's name.
     let mut emitted: Option<DataError> = None;
     let mut forward = |chunk: Chunk| emit(chunk).inspect_err(|e| emitted = Some(e.clone()));
@@ -126,6 +129,10 @@ fn open_and_read(
             }
             // A FIFO's or device's length says nothing: its end is checked as it comes.
             let length = meta.is_file().then_some(meta.len());
+            if meta.is_file() && format.is_columnar() {
+                return read_columnar_file(file, format, columns, options, bytes_read, emit)
+                    .map_err(|e| e.at(path.display()));
+            }
             let file = Counting {
                 inner: file,
                 bytes_read,
@@ -148,6 +155,105 @@ impl<R: Read> Read for Counting<'_, R> {
         let n = self.inner.read(buf)?;
         self.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for Counting<'_, R> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(to)
+    }
+}
+
+/// Reads a Parquet or Arrow IPC file, seeking where its layout needs it (a Parquet file's
+/// columns and footer, an Arrow file's index).
+#[cfg(feature = "arrow")]
+fn read_columnar_file(
+    file: File,
+    format: DataFormat,
+    columns: &Columns,
+    options: ReadOptions,
+    bytes_read: &AtomicU64,
+    emit: Emit,
+) -> Result<usize, DataError> {
+    match format {
+        #[cfg(feature = "parquet")]
+        DataFormat::Parquet => {
+            // Parquet's reader takes the file itself: its size stands for the bytes read.
+            let size = file.metadata().map_or(0, |m| m.len());
+            let io = |e| DataError::unreadable(format!("{e}"));
+            let shared = std::sync::Arc::new(file.try_clone().map_err(io)?);
+            let rows = columnar::guarded("Parquet", || {
+                columnar::read_parquet(file, shared, columns, options, emit)
+            })?;
+            bytes_read.fetch_add(size, Ordering::Relaxed);
+            Ok(rows)
+        }
+        DataFormat::Arrow | DataFormat::ArrowStream => {
+            let file = Counting {
+                inner: file,
+                bytes_read,
+            };
+            let reader = BufReader::with_capacity(READ_BUFFER, file);
+            columnar::guarded("Arrow IPC", || {
+                columnar::read_arrow_seekable(reader, columns, options, emit)
+            })
+        }
+        _ => not_columnar(format),
+    }
+}
+
+/// The error for a format that has no columnar reader in this build.
+fn not_columnar(format: DataFormat) -> Result<usize, DataError> {
+    format.check_built()?;
+    Err(DataError::unreadable(format!(
+        "{} is not a columnar format",
+        format.name()
+    )))
+}
+
+#[cfg(not(feature = "arrow"))]
+fn read_columnar_file(
+    _: File,
+    format: DataFormat,
+    _: &Columns,
+    _: ReadOptions,
+    _: &AtomicU64,
+    _: Emit,
+) -> Result<usize, DataError> {
+    not_columnar(format)
+}
+
+/// Reads Parquet or Arrow IPC as it comes from a stream: Parquet (whose index is at its end)
+/// read whole first, an Arrow IPC stream as it comes.
+fn read_columnar_stream(
+    reader: impl BufRead,
+    format: DataFormat,
+    columns: &Columns,
+    options: ReadOptions,
+    emit: Emit,
+) -> Result<usize, DataError> {
+    match format {
+        #[cfg(feature = "parquet")]
+        DataFormat::Parquet => {
+            let mut reader = reader;
+            let mut bytes = Vec::new();
+            reader
+                .read_to_end(&mut bytes)
+                .map_err(|e| DataError::unreadable(format!("{e}")))?;
+            let bytes = bytes::Bytes::from(bytes);
+            let shared = std::sync::Arc::new(bytes.clone());
+            columnar::guarded("Parquet", || {
+                columnar::read_parquet(bytes, shared, columns, options, emit)
+            })
+        }
+        #[cfg(feature = "arrow")]
+        DataFormat::Arrow | DataFormat::ArrowStream => columnar::guarded("Arrow IPC", || {
+            columnar::read_arrow_unseekable(reader, columns, options, emit)
+        }),
+        _ => {
+            drop((reader, columns, options, emit));
+            not_columnar(format)
+        }
     }
 }
 
@@ -229,6 +335,9 @@ fn read_stream(
         DataFormat::Jsonl => read_json_lines(text(reader)?, columns, options, emit),
         DataFormat::Csv => read_csv(text(reader)?, columns, options, emit),
         DataFormat::Npy => read_npy(reader, length, columns, options, emit),
+        DataFormat::Parquet | DataFormat::Arrow | DataFormat::ArrowStream => {
+            read_columnar_stream(reader, format, columns, options, emit)
+        }
     }
 }
 

@@ -1,34 +1,16 @@
 //! Writing a model's outputs a chunk at a time: CSV with a header of column names, JSON rows,
-//! JSON Lines objects, or a 2-D `<f4` `.npy` array, with the kept input columns first. Numbers
-//! are written in their shortest form that reads back as the same f32.
+//! JSON Lines objects, a 2-D `<f4` `.npy` array, or Parquet and Arrow IPC record batches, with
+//! the kept input columns first. Text numbers are written in their shortest form that reads
+//! back as the same f32.
 
 use crate::chunk::{Chunk, KeptColumn};
-use crate::error::DataError;
+pub use crate::columns::OutputColumns;
 use crate::format::DataFormat;
 use crate::npy;
 use std::io::{Read, Seek, Write};
 
-/// The columns of the output: the kept input columns, then the model's outputs.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct OutputColumns {
-    /// The kept input columns' names, written first.
-    pub kept: Vec<String>,
-    /// One name per output value (`output_0`, … or the model's own names).
-    pub outputs: Vec<String>,
-}
-
-impl OutputColumns {
-    /// Whether rows with these columns can be written as `format`, or why not.
-    pub fn check(&self, format: DataFormat) -> Result<(), DataError> {
-        if format == DataFormat::Npy && !self.kept.is_empty() {
-            return Err(DataError::invalid(
-                "a .npy array holds only numbers, so it cannot hold kept columns; write CSV, JSON \
-                 or JSON Lines",
-            ));
-        }
-        Ok(())
-    }
-}
+#[cfg(feature = "arrow")]
+mod columnar;
 
 /// Writes rows in one format into `out`, chunk after chunk; [`finish`](RowWriter::finish)
 /// closes the document.
@@ -40,22 +22,33 @@ pub struct RowWriter<'w> {
     /// `.npy`: the values, spooled to a temporary file until the row count is known for the
     /// header.
     spool: Option<std::io::BufWriter<std::fs::File>>,
+    /// Parquet and Arrow: the record batch encoder.
+    #[cfg(feature = "arrow")]
+    columnar: Option<columnar::ColumnarWriter>,
     line: Vec<u8>,
 }
 
 impl<'w> RowWriter<'w> {
-    /// Starts the document (a CSV's header, a JSON array's bracket).
+    /// Starts the document (a CSV's header, a JSON array's bracket). A format this build
+    /// cannot write (see [`DataFormat::check_built`]) is an error.
     pub fn new(
         out: &'w mut dyn Write,
         format: DataFormat,
         columns: &'w OutputColumns,
     ) -> std::io::Result<RowWriter<'w>> {
+        format
+            .check_built()
+            .map_err(|e| std::io::Error::other(e.message))?;
         let mut writer = RowWriter {
             out,
             format,
             columns,
             rows: 0,
             spool: None,
+            #[cfg(feature = "arrow")]
+            columnar: format
+                .is_columnar()
+                .then(|| columnar::ColumnarWriter::new(format)),
             line: Vec::with_capacity(64 << 10),
         };
         match format {
@@ -78,6 +71,7 @@ impl<'w> RowWriter<'w> {
                     tempfile::tempfile()?,
                 ));
             }
+            DataFormat::Parquet | DataFormat::Arrow | DataFormat::ArrowStream => {}
         }
         Ok(writer)
     }
@@ -104,6 +98,12 @@ impl<'w> RowWriter<'w> {
             self.rows += chunk.rows;
             return Ok(());
         }
+        #[cfg(feature = "arrow")]
+        if let Some(columnar) = &mut self.columnar {
+            columnar.write(chunk, self.columns, self.out)?;
+            self.rows += chunk.rows;
+            return Ok(());
+        }
         let mut floats = ryu::Buffer::new();
         for r in 0..chunk.rows {
             let line = &mut self.line;
@@ -122,6 +122,10 @@ impl<'w> RowWriter<'w> {
                                 serde_json::Value::Null => {}
                                 other => csv_text(line, &other.to_string()),
                             },
+                            #[cfg(feature = "arrow")]
+                            KeptColumn::Arrow(array) => {
+                                csv_text(line, &columnar::arrow_text(array, r))
+                            }
                         }
                     }
                     for (j, v) in values.iter().enumerate() {
@@ -164,10 +168,14 @@ impl<'w> RowWriter<'w> {
                     }
                     line.extend_from_slice(b"}\n");
                 }
-                DataFormat::Npy => {
-                    return Err(std::io::Error::other(
-                        "a .npy writer without its spool (a bug: new() makes one)",
-                    ));
+                DataFormat::Npy
+                | DataFormat::Parquet
+                | DataFormat::Arrow
+                | DataFormat::ArrowStream => {
+                    return Err(std::io::Error::other(format!(
+                        "a {} writer without its encoder (a bug: new() makes one)",
+                        self.format.name()
+                    )));
                 }
             }
             self.out.write_all(line)?;
@@ -203,7 +211,13 @@ impl<'w> RowWriter<'w> {
                     ));
                 }
             }
-            DataFormat::Csv | DataFormat::Jsonl => {}
+            #[cfg(feature = "arrow")]
+            DataFormat::Parquet | DataFormat::Arrow | DataFormat::ArrowStream => {
+                if let Some(columnar) = self.columnar {
+                    columnar.finish(self.columns, self.out)?;
+                }
+            }
+            _ => {}
         }
         self.out.flush()
     }
@@ -257,6 +271,10 @@ fn json_kept(line: &mut Vec<u8>, kept: &KeptColumn, r: usize) {
         KeptColumn::Text(cells) => json_string(line, &cells[r]),
         KeptColumn::Json(cells) => {
             let _ = serde_json::to_writer(&mut *line, &cells[r]);
+        }
+        #[cfg(feature = "arrow")]
+        KeptColumn::Arrow(array) => {
+            let _ = serde_json::to_writer(&mut *line, &columnar::arrow_json(array, r));
         }
     }
 }
