@@ -3,8 +3,11 @@
 
 CSV: `instinct predict` CSV -> CSV (parse, run, write; the whole process) next to pandas'
 `read_csv(engine="c")` and `read_csv(engine="pyarrow")` reading the same file (read only, timed
-in this process). Memory: the peak RSS of `instinct predict` over a larger CSV (and JSON Lines
-and NPY of the same rows) from the rusage of a fresh child process.
+in this process). Parquet: `instinct predict` Parquet -> Parquet (the same rows as float64
+columns, pyarrow's snappy file) next to what a Python user would write, timed in this process:
+`pyarrow.parquet.read_table`, a numpy forward pass of the same model, `write_table` of the id and
+the score. Memory: the peak RSS of `instinct predict` over a larger CSV (and JSON Lines, NPY and
+Parquet of as many megabytes) from the rusage of a fresh child process.
 
 The data are seeded random floats with an id column; the model is a small MLP (16 -> 32 relu ->
 1 sigmoid) with named features. Medians of --repeat runs are printed.
@@ -56,8 +59,20 @@ def write_rows(path, megabytes, fmt):
     """Seeded random rows until the file holds about `megabytes` MB: an id, then the features."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
 
     rng = np.random.default_rng(11)
+    if fmt == "parquet":
+        # float64 columns, as a warehouse export holds them; random doubles do not compress.
+        rows = int(megabytes * 1e6 / (FEATURES * 8 + 8))
+        with pq.ParquetWriter(path, parquet_schema()) as writer:
+            for start in range(0, rows, 1_000_000):
+                n = min(1_000_000, rows - start)
+                x = rng.normal(0, 1, (n, FEATURES))
+                columns = {"id": pa.array(np.arange(start, start + n))}
+                columns |= {f"f{i}": pa.array(x[:, i]) for i in range(FEATURES)}
+                writer.write_table(pa.table(columns))
+        return rows
     # About 10 bytes per value as CSV text (e.g. "-0.1234567,").
     rows = int(megabytes * 1e6 / (FEATURES * 10.4 + 9))
     if fmt == "npy":
@@ -85,6 +100,25 @@ def write_rows(path, megabytes, fmt):
                     row.update(zip(names, map(float, x[r])))
                     f.write((json.dumps(row) + "\n").encode())
     return rows
+
+
+def parquet_schema():
+    import pyarrow as pa
+
+    return pa.schema([("id", pa.int64())] + [(f"f{i}", pa.float64()) for i in range(FEATURES)])
+
+
+def numpy_parquet_predict(weights, source, out):
+    """What a Python user writes: read the table, run the MLP in numpy, write id and score."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    w1, b1, w2, b2 = weights
+    table = pq.read_table(source)
+    x = np.column_stack([table[f"f{i}"].to_numpy() for i in range(FEATURES)]).astype(np.float32)
+    hidden = np.maximum(x @ w1.T + b1, 0)
+    score = 1 / (1 + np.exp(-(hidden @ w2.T + b2)))
+    pq.write_table(pa.table({"id": table["id"], "score": score[:, 0]}), out)
 
 
 def run_instinct(instinct, args):
@@ -130,7 +164,7 @@ def main():
 
     os.makedirs(a.work, exist_ok=True)
     model = os.path.join(a.work, "model.json")
-    model_json(model)
+    weights = model_json(model)
     csv = os.path.join(a.work, f"rows_{a.csv_mb:g}mb.csv")
     if not os.path.exists(csv):
         write_rows(csv, a.csv_mb, "csv")
@@ -152,14 +186,35 @@ def main():
         spread = ", ".join(f"{v:.2f}" for v in values)
         print(f"  {name:28s} {median(values):6.2f} s   ({spread})")
 
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    parquet = os.path.join(a.work, f"rows_{a.csv_mb:g}mb.parquet")
+    if not os.path.exists(parquet):
+        # The CSV's rows, as pyarrow reads them (float64) and writes them (snappy).
+        pq.write_table(pacsv.read_csv(csv), parquet)
+    out = os.path.join(a.work, "out.parquet")
+    times = {"instinct predict pq->pq": [], "pyarrow + numpy pq->pq": []}
+    for _ in range(a.repeat):
+        wall = run_instinct(a.instinct, ["predict", model, "-i", parquet, "-o", out, "--keep", "id"])
+        times["instinct predict pq->pq"].append(wall)
+        start = time.perf_counter()
+        numpy_parquet_predict(weights, parquet, out)
+        times["pyarrow + numpy pq->pq"].append(time.perf_counter() - start)
+    size = os.path.getsize(parquet) / 1e6
+    print(f"Parquet of {size:.0f} MB (the same rows, float64), medians of {a.repeat}:")
+    for name, values in times.items():
+        spread = ", ".join(f"{v:.2f}" for v in values)
+        print(f"  {name:28s} {median(values):6.2f} s   ({spread})")
+
     if a.skip_memory:
         return
     print(f"Peak RSS of instinct predict over about {a.memory_mb:g} MB of input:")
-    for fmt in ["csv", "jsonl", "npy"]:
+    for fmt in ["csv", "jsonl", "npy", "parquet"]:
         path = os.path.join(a.work, f"rows_{a.memory_mb:g}mb.{fmt}")
         if not os.path.exists(path):
             write_rows(path, a.memory_mb, fmt)
-        out = os.path.join(a.work, f"out.{'npy' if fmt == 'npy' else 'csv'}")
+        out = os.path.join(a.work, f"out.{'csv' if fmt in ('csv', 'jsonl') else fmt}")
         keep = [] if fmt == "npy" else ["--keep", "id"]
         peak = peak_rss_of(a.instinct, ["predict", model, "-i", path, "-o", out, *keep])
         print(f"  {fmt:6s} {os.path.getsize(path) / 1e6:6.0f} MB -> peak RSS {peak:6.1f} MB")
