@@ -19,6 +19,7 @@ mod cell;
 #[cfg(feature = "arrow")]
 mod columnar;
 mod csv;
+mod decimal;
 mod json;
 mod npy;
 

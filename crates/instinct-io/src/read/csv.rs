@@ -4,6 +4,7 @@
 
 use super::blocks::{Block, Blocks};
 use super::cell::{Cell, ReadOptions, accept, column_label, parse_cell};
+use super::decimal::parse_plain_decimal;
 use crate::chunk::{Chunker, Emit, KeptColumn, rows_per_chunk};
 use crate::columns::{Columns, match_columns};
 use crate::error::DataError;
@@ -87,8 +88,8 @@ impl Plan {
     }
 
     /// The fast path for the common block: no quotes, fields split at commas and lines at
-    /// `\n` (or `\r\n`), every used number finite and parsed straight from the text with
-    /// fast-float2, each record as wide as the plan. It gives what [`parse_records`] gives for
+    /// `\n` (or `\r\n`), every used number finite and parsed straight from the text (plain
+    /// decimals by [`parse_plain_decimal`], others by fast-float2), each record as wide as the plan. It gives what [`parse_records`] gives for
     /// such a block (a property test holds it to that), and `None` for anything else: quotes,
     /// a lone `\r`, spaces around a number, a cell that is empty, non-finite or not a number,
     /// a record of another width. Those blocks go the `csv` crate's way, which reads them or
@@ -130,7 +131,8 @@ impl Plan {
                 let last = c + 1 == roles.len();
                 let field = match role {
                     Role::Feature(j) => {
-                        let (x, n) = fast_float2::parse_partial::<f32, _>(rest).ok()?;
+                        let (x, n) = parse_plain_decimal(rest)
+                            .or_else(|| fast_float2::parse_partial::<f32, _>(rest).ok())?;
                         if n == 0 || !x.is_finite() {
                             return None;
                         }
