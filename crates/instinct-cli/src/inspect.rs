@@ -7,6 +7,21 @@ use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::Path;
 
+/// `names` comma-separated, at most the first 12 and how many more.
+fn shown_list(names: &[String]) -> String {
+    const SHOWN: usize = 12;
+    let mut text = names
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        text.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    text
+}
+
 /// Bytes of one memory value: the interpreter computes in `f32`.
 const BYTES_PER_VALUE: usize = 4;
 
@@ -19,6 +34,10 @@ pub struct Summary {
     pub feature_size: usize,
     /// Output values per sample.
     pub output_size: usize,
+    /// The outputs' names (the model's `output_names`, its class labels, or `output_i`).
+    pub output_names: Vec<String>,
+    /// A classifier's class labels, one per output, when the model has them.
+    pub labels: Option<Vec<instinct::format::ClassLabel>>,
     /// Number of buffers.
     pub buffers: usize,
     /// Number of instructions.
@@ -93,6 +112,8 @@ impl Summary {
             features: info.features.as_ref().map(Vec::len),
             feature_size: model.feature_size(),
             output_size: model.output_size(),
+            output_names: model.output_names(),
+            labels: model.labels().map(<[_]>::to_vec),
             buffers: info.buffer_sizes.len(),
             instructions: info.instructions.len(),
             parameter_counts: ParameterCounts::of(info),
@@ -116,6 +137,16 @@ impl Summary {
         let lines = [
             ("features", features),
             ("output size", self.output_size.to_string()),
+            ("outputs", shown_list(&self.output_names)),
+            (
+                "class labels",
+                match &self.labels {
+                    Some(labels) => {
+                        shown_list(&labels.iter().map(ToString::to_string).collect::<Vec<_>>())
+                    }
+                    None => "none (not a labelled classifier)".to_string(),
+                },
+            ),
             ("buffers", self.buffers.to_string()),
             ("instructions", self.instructions.to_string()),
             (

@@ -5,6 +5,7 @@ mod convert;
 mod engine;
 mod failure;
 mod inspect;
+mod labels;
 mod output;
 mod parse;
 mod plot;

@@ -3,6 +3,7 @@
 
 use crate::engine::{EngineArg, failure};
 use crate::failure::{Failure, Outcome, load_model};
+use crate::labels::Labeller;
 use crate::parse::{parse_format, parse_threads};
 use crate::progress::Progress;
 use anyhow::anyhow;
@@ -40,6 +41,14 @@ pub struct Options {
     /// Arrow columns with their types.
     #[arg(long, value_name = "COLUMN")]
     pub keep: Vec<String>,
+    /// Add a `label` column: the class label of the most probable output (what
+    /// scikit-learn's `predict()` returns), from the class labels the model carries.
+    #[arg(long)]
+    pub label: bool,
+    /// Add the K most probable classes as `label_1`, `probability_1`, … `label_K`,
+    /// `probability_K`.
+    #[arg(long, value_name = "K")]
+    pub top_k: Option<usize>,
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N", value_parser = parse_threads)]
     pub threads: Option<usize>,
@@ -119,10 +128,22 @@ pub fn run(o: &Options) -> Outcome {
         names: model.feature_names(),
         keep: o.keep.clone(),
     };
-    let out_columns = OutputColumns {
+    let labeller = Labeller::new(model.labels(), o.label, o.top_k)?;
+    let mut out_columns = OutputColumns {
         kept: o.keep.clone(),
         outputs: model.output_names(),
     };
+    // The label columns follow the kept ones, before the outputs.
+    if let Some(labeller) = &labeller {
+        for name in labeller.column_names() {
+            if out_columns.kept.contains(&name) {
+                return Err(Failure::invalid(anyhow!(
+                    "--keep {name}: the label columns take that name"
+                )));
+            }
+            out_columns.kept.push(name);
+        }
+    }
     out_columns.check(output_format)?;
     // A chunk holds about 4 MiB of inputs or of outputs, whichever rows are wider.
     let read_options = ReadOptions {
@@ -139,7 +160,15 @@ pub fn run(o: &Options) -> Outcome {
         match runner.run(chunk.rows, &chunk.values) {
             Ok(values) => {
                 progress.rows(chunk.rows);
-                Ok(Chunk { values, ..chunk })
+                let mut kept = chunk.kept;
+                if let Some(labeller) = &labeller {
+                    kept.extend(labeller.columns(&values, chunk.rows));
+                }
+                Ok(Chunk {
+                    values,
+                    kept,
+                    ..chunk
+                })
             }
             Err(e) => {
                 let first = chunk.first_row + 1;

@@ -568,11 +568,11 @@ fn predict_file_problems_exit_2() {
         2,
         "rows.txt",
     );
-    let out = dir.path("out.parquet");
+    let out = dir.path("out.xlsx");
     check(
         &["predict", &model(), "--input", &input, "--output", &out],
         2,
-        ".csv, .json, .jsonl, .npy",
+        ".csv, .json, .jsonl, .npy, .parquet, .arrow, .arrows",
     );
     assert!(!Path::new(&out).exists());
     check(
@@ -1515,6 +1515,90 @@ fn parquet_and_arrow_written_by_pyarrow_give_the_csv_outputs() {
         &["predict", &model(), "-i", &fake],
         2,
         "not a readable Parquet file",
+    );
+}
+
+#[test]
+fn label_equals_what_scikit_learn_predicts_for_converted_classifiers() {
+    let dir = TempDir::new("labels");
+    let onnx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/onnx");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&onnx).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let Some(stem) = name.strip_suffix(".expected.json") else {
+            continue;
+        };
+        let expected = json(&std::fs::read_to_string(&path).unwrap());
+        // skl2onnx's label output is ONNX Runtime's, which equals scikit-learn's predict().
+        let Some(want) = expected["outputs"].get("output_label") else {
+            continue;
+        };
+        let want: Vec<i64> = want
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row[0].as_f64().unwrap() as i64)
+            .collect();
+        let model = dir.path(&format!("{stem}.json"));
+        check(
+            &[
+                "convert",
+                onnx.join(format!("{stem}.onnx")).to_str().unwrap(),
+                "-o",
+                &model,
+            ],
+            0,
+            "",
+        );
+        let inspected = check(&["inspect", &model], 0, "").stdout;
+        assert!(inspected.contains("class labels"), "{inspected}");
+        let inputs = dir.write("inputs.json", expected["inputs"].to_string());
+        let out = check(
+            &[
+                "predict",
+                &model,
+                "-i",
+                &inputs,
+                "--label",
+                "--top-k",
+                "2",
+                "-o",
+                "-",
+                "--output-format",
+                "jsonl",
+            ],
+            0,
+            "",
+        )
+        .stdout;
+        let rows: Vec<Value> = out.lines().map(json).collect();
+        let got: Vec<i64> = rows.iter().map(|r| r["label"].as_i64().unwrap()).collect();
+        assert_eq!(got, want, "{stem}");
+        for row in &rows {
+            // The best class is the label, and its probability is the largest output.
+            assert_eq!(row["label_1"], row["label"], "{stem}");
+            let p1 = row["probability_1"].as_f64().unwrap();
+            let p2 = row["probability_2"].as_f64().unwrap();
+            assert!(p1 >= p2, "{stem}: {row}");
+            let label = row["label"].as_i64().unwrap();
+            let column = format!("{label}");
+            assert_eq!(row[&column].as_f64(), Some(p1), "{stem}: {row}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} classifiers with labels");
+    // A model without labels cannot give them.
+    check(
+        &[
+            "predict",
+            &model(),
+            "-i",
+            &fixture("data/iris_test.csv"),
+            "--label",
+        ],
+        1,
+        "need a classifier's class labels",
     );
 }
 

@@ -15,6 +15,7 @@
 
 mod convert;
 mod error;
+mod labels;
 
 pub mod proto;
 
@@ -45,7 +46,10 @@ pub fn import_bytes_with_limits(bytes: &[u8], limits: &Limits) -> Result<ModelIn
     let Some(graph) = model.graph.as_ref() else {
         return Err(OnnxError::Decode("the model has no graph".to_string()));
     };
-    let info = convert::convert(graph, limits).map_err(OnnxError::Unsupported)?;
+    let mut info = convert::convert(graph, limits).map_err(OnnxError::Unsupported)?;
+    // A scikit-learn classifier's classes name its probability columns, as `classes_` does.
+    let outputs = info.buffer_sizes.last().copied().unwrap_or(0);
+    info.labels = labels::class_labels(graph, outputs);
     drop(model);
     // By value: `validate` would clone every weight.
     instinct_validate::validate_owned(info, limits)
