@@ -976,6 +976,37 @@ fn train_writes_a_valid_classifier_that_predicts_probabilities() {
         let total: f32 = row.iter().sum();
         assert!((total - 1.0).abs() < 1e-5, "{row:?}");
     }
+    // The classes are stored as the model's labels: inspect shows them, --label uses them.
+    let labels = &json(&std::fs::read_to_string(&out).unwrap())["labels"];
+    assert_eq!(labels, &serde_json::json!([0, 1, 2]));
+    let inspected = check(&["inspect", &out], 0, "").stdout;
+    assert!(inspected.contains("class labels   0, 1, 2"), "{inspected}");
+    let labelled = check(
+        &[
+            "predict",
+            &out,
+            "-i",
+            &fixture("data/iris_test.csv"),
+            "--label",
+            "-o",
+            "-",
+            "--output-format",
+            "csv",
+        ],
+        0,
+        "",
+    )
+    .stdout;
+    let mut lines = labelled.lines();
+    assert_eq!(lines.next(), Some("label,0,1,2"));
+    for (line, row) in lines.zip(&predicted) {
+        let best = (0..3).fold(0, |b, c| if row[c] > row[b] { c } else { b });
+        assert_eq!(
+            line.split(',').next(),
+            Some(best.to_string().as_str()),
+            "{line}"
+        );
+    }
 }
 
 #[test]

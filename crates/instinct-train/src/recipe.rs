@@ -39,6 +39,22 @@ use instinct_format::{Limits, ModelInfo};
 use std::sync::Arc;
 use std::time::Instant;
 
+/// A class's label: the whole number it is (as classes almost always are), else its shortest
+/// text.
+fn class_labels(classes: &[f32]) -> Vec<instinct_format::ClassLabel> {
+    use instinct_format::ClassLabel;
+    classes
+        .iter()
+        .map(|&c| {
+            if c.fract() == 0.0 && c.abs() < 1e15 {
+                ClassLabel::Int(c as i64)
+            } else {
+                ClassLabel::Text(c.to_string())
+            }
+        })
+        .collect()
+}
+
 /// Targets that are whole numbers with at most this many distinct values are classes.
 pub const MAX_GUESSED_CLASSES: usize = 20;
 
@@ -358,7 +374,7 @@ impl Prepared {
             .collect();
         let classify = self.task == Task::Classify;
         let (scale, offset) = ([std], [mean]);
-        let info = export(
+        let mut info = export(
             &net,
             &ExportSpec {
                 feature_names: &self.train.feature_names,
@@ -372,6 +388,10 @@ impl Prepared {
                 validation_inputs: &rows,
             },
         )?;
+        // The classes name the probability columns, as scikit-learn's `classes_` does.
+        if classify {
+            info.labels = self.train.classes.as_deref().map(class_labels);
+        }
         Ok(Trained {
             info,
             history,
