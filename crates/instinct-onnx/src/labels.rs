@@ -7,7 +7,8 @@ use instinct_format::ClassLabel;
 
 /// The class labels of `graph`, one per output value (`outputs` of them), if it names any: the
 /// first of a `ZipMap`'s, a `LinearClassifier`'s or an `ArrayFeatureExtractor`'s classes
-/// tensor that has as many labels as the model has outputs.
+/// tensor that has as many labels as the model has outputs, none twice (the format refuses a
+/// label twice; a graph may well hold such a list, and then names no classes).
 pub(crate) fn class_labels(graph: &GraphProto, outputs: usize) -> Option<Vec<ClassLabel>> {
     graph
         .node
@@ -25,7 +26,10 @@ pub(crate) fn class_labels(graph: &GraphProto, outputs: usize) -> Option<Vec<Cla
             }
             _ => None,
         })
-        .find(|labels| labels.len() == outputs)
+        .find(|labels| {
+            let mut seen = std::collections::HashSet::new();
+            labels.len() == outputs && labels.iter().all(|label| seen.insert(label))
+        })
 }
 
 /// Labels from integer attribute `ints` or string attribute `strings` of `node`.
@@ -71,4 +75,93 @@ fn tensor_labels(tensor: &TensorProto) -> Option<Vec<ClassLabel>> {
 
 fn text_label(bytes: &[u8]) -> ClassLabel {
     ClassLabel::Text(String::from_utf8_lossy(bytes).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::AttributeProto;
+
+    fn node(op: &str, inputs: &[&str], attribute: Vec<AttributeProto>) -> NodeProto {
+        NodeProto {
+            op_type: Some(op.into()),
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            attribute,
+            ..Default::default()
+        }
+    }
+
+    fn strings(name: &str, values: &[&str]) -> AttributeProto {
+        AttributeProto {
+            name: Some(name.into()),
+            strings: values.iter().map(|s| s.as_bytes().to_vec()).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn string_and_integer_classes_are_found_where_skl2onnx_puts_them() {
+        let text = |s: &str| ClassLabel::Text(s.into());
+        // ZipMap's strings; a LinearClassifier's of another count is passed over.
+        let graph = GraphProto {
+            node: vec![
+                node(
+                    "LinearClassifier",
+                    &["x"],
+                    vec![strings("classlabels_strings", &["a", "b"])],
+                ),
+                node(
+                    "ZipMap",
+                    &["p"],
+                    vec![strings("classlabels_strings", &["cat", "dog", "emu"])],
+                ),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(
+            class_labels(&graph, 3),
+            Some(vec![text("cat"), text("dog"), text("emu")])
+        );
+        assert_eq!(class_labels(&graph, 2), Some(vec![text("a"), text("b")]));
+        assert_eq!(class_labels(&graph, 4), None);
+        // A label twice names no classes (the model would be invalid).
+        let twice = GraphProto {
+            node: vec![node(
+                "ZipMap",
+                &["p"],
+                vec![strings("classlabels_strings", &["x", "x"])],
+            )],
+            ..Default::default()
+        };
+        assert_eq!(class_labels(&twice, 2), None);
+        // The classes tensor an ArrayFeatureExtractor picks the label from: strings, or int64
+        // stored raw.
+        let classes = |tensor: TensorProto| GraphProto {
+            node: vec![node(
+                "ArrayFeatureExtractor",
+                &["classes", "argmax"],
+                vec![],
+            )],
+            initializer: vec![TensorProto {
+                name: Some("classes".into()),
+                ..tensor
+            }],
+            ..Default::default()
+        };
+        let names = classes(TensorProto {
+            data_type: Some(8),
+            string_data: vec![b"no".to_vec(), b"yes".to_vec()],
+            ..Default::default()
+        });
+        assert_eq!(class_labels(&names, 2), Some(vec![text("no"), text("yes")]));
+        let raw = classes(TensorProto {
+            data_type: Some(7),
+            raw_data: Some([3i64, -1].iter().flat_map(|i| i.to_le_bytes()).collect()),
+            ..Default::default()
+        });
+        assert_eq!(
+            class_labels(&raw, 2),
+            Some(vec![ClassLabel::Int(3), ClassLabel::Int(-1)])
+        );
+    }
 }
