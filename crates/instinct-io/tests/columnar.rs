@@ -155,6 +155,8 @@ fn every_layout_reads_the_same_rows_by_name_in_chunks() {
         (DataFormat::Arrow, ipc_stream(&batches(300))),
         // Many small batches are gathered into chunks.
         (DataFormat::ArrowStream, ipc_stream(&batches(7))),
+        // One batch of every row is converted a chunk at a time.
+        (DataFormat::Arrow, ipc_file(&batches(ROWS))),
     ];
     for (format, bytes) in inputs {
         let read = read_bytes(&bytes, format, &model_columns(&[]), ReadOptions::default())
@@ -232,19 +234,21 @@ fn missing_text_and_null_columns_are_refused_by_name_and_row() {
     ])
     .unwrap();
     let bytes = ipc_stream(&[gaps]);
-    let e = read_bytes(
-        &bytes,
-        DataFormat::Arrow,
-        &model_columns(&[]),
-        ReadOptions::default(),
-    )
-    .unwrap_err();
-    assert_eq!(e.kind, DataErrorKind::Invalid);
-    assert!(
-        e.message.contains("row 71, column 1 (\"a\")"),
-        "{}",
-        e.message
-    );
+    // The first bad value in row order is named, whatever its column and the chunk size.
+    for chunk_rows in [None, Some(16)] {
+        let options = ReadOptions {
+            chunk_rows,
+            ..ReadOptions::default()
+        };
+        let e = read_bytes(&bytes, DataFormat::Arrow, &model_columns(&[]), options).unwrap_err();
+        assert_eq!(e.kind, DataErrorKind::Invalid);
+        assert!(
+            e.message
+                .contains("row 43, column 2 (\"b\"): the value is missing (null)"),
+            "{}",
+            e.message
+        );
+    }
     let lenient = ReadOptions {
         allow_nonfinite: true,
         ..ReadOptions::default()
@@ -254,15 +258,17 @@ fn missing_text_and_null_columns_are_refused_by_name_and_row() {
     assert!(read.values[70 * 3].is_nan());
     assert_eq!(read.values[43 * 3 + 1], b(43) as f32);
 
-    // Without the NaN, the null is the first refusal.
-    let only_null = RecordBatch::try_from_iter(vec![
+    // Without the null, the NaN is refused, in Parquet as in Arrow.
+    let only_nan = RecordBatch::try_from_iter(vec![
         (
             "a",
-            Arc::new(Int32Array::from_iter_values(0..100)) as ArrayRef,
+            Arc::new(Float32Array::from_iter_values(
+                (0..100).map(|r| if r == 70 { f32::NAN } else { a(r) as f32 }),
+            )) as ArrayRef,
         ),
         (
             "b",
-            Arc::new(Float64Array::from_iter((0..100).map(with_gaps))),
+            Arc::new(Float64Array::from_iter_values((0..100).map(b))),
         ),
         (
             "flag",
@@ -271,7 +277,7 @@ fn missing_text_and_null_columns_are_refused_by_name_and_row() {
     ])
     .unwrap();
     let e = read_bytes(
-        &parquet_bytes(&[only_null]),
+        &parquet_bytes(&[only_nan]),
         DataFormat::Parquet,
         &model_columns(&[]),
         ReadOptions::default(),
@@ -279,7 +285,7 @@ fn missing_text_and_null_columns_are_refused_by_name_and_row() {
     .unwrap_err();
     assert!(
         e.message
-            .contains("row 43, column 2 (\"b\"): the value is missing (null)"),
+            .contains("row 71, column 1 (\"a\"): NaN is not a finite number"),
         "{}",
         e.message
     );
@@ -338,9 +344,15 @@ fn hostile_bytes_are_refused_as_unreadable() {
         }
     }
     for (format, bytes) in cases {
-        // Either refused, or (a flip inside a value) read: never a panic.
+        // Refused as unreadable, or (a flip inside a value) read, or refused naming the row
+        // of a value the flip made bad: never a panic.
         if let Err(e) = read_bytes(&bytes, format, &model_columns(&[]), ReadOptions::default()) {
-            assert!(!e.message.is_empty());
+            match e.kind {
+                DataErrorKind::Unreadable => {
+                    assert!(e.message.contains("not a readable"), "{}", e.message)
+                }
+                DataErrorKind::Invalid => assert!(e.message.starts_with("row "), "{}", e.message),
+            }
         }
     }
     let e = read_bytes(

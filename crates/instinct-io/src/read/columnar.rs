@@ -70,7 +70,15 @@ pub(super) fn read_arrow_seekable<R: BufRead + Seek>(
     if is_arrow_file(&mut reader)? {
         check_file_index(&mut reader)?;
         let file = arrow_ipc::reader::FileReader::try_new(reader, None).map_err(malformed)?;
-        read_batches(&file.schema(), None, file, columns, options, emit)
+        read_batches(
+            "Arrow IPC",
+            &file.schema(),
+            None,
+            file,
+            columns,
+            options,
+            emit,
+        )
     } else {
         read_arrow_stream(reader, columns, options, emit)
     }
@@ -102,7 +110,15 @@ fn read_arrow_stream<R: BufRead>(
     emit: Emit,
 ) -> Result<usize, DataError> {
     let stream = arrow_ipc::reader::StreamReader::try_new(reader, None).map_err(malformed)?;
-    read_batches(&stream.schema(), None, stream, columns, options, emit)
+    read_batches(
+        "Arrow IPC",
+        &stream.schema(),
+        None,
+        stream,
+        columns,
+        options,
+        emit,
+    )
 }
 
 /// Whether `reader` starts with the Arrow IPC file layout's magic bytes (it is not consumed).
@@ -194,7 +210,15 @@ pub(super) fn read_parquet<T: parquet::file::reader::ChunkReader + 'static>(
         .with_batch_size(rows_per_chunk(width, options.chunk_rows))
         .build()
         .map_err(parquet_error)?;
-    read_batches(&schema, Some(&used), reader, columns, options, emit)
+    read_batches(
+        "Parquet",
+        &schema,
+        Some(&used),
+        reader,
+        columns,
+        options,
+        emit,
+    )
 }
 
 #[cfg(feature = "parquet")]
@@ -272,9 +296,10 @@ fn used_columns(features: &[usize], kept: &[usize]) -> Vec<usize> {
     used
 }
 
-/// Reads the `batches` of a file whose columns are `schema`'s: all of them, or the `projected`
-/// ones in the file's order.
+/// Reads the `batches` of a `layout` file (its name for messages) whose columns are `schema`'s:
+/// all of them, or the `projected` ones in the file's order.
 fn read_batches(
+    layout: &str,
     schema: &Schema,
     projected: Option<&[usize]>,
     batches: impl Iterator<Item = Result<RecordBatch, ArrowError>>,
@@ -312,10 +337,19 @@ fn read_batches(
     // Small batches (an IPC stream of a few rows each) are gathered into chunks.
     let mut pending = Pending::new(plan.kept.len());
     for batch in batches {
-        let batch = batch.map_err(|e| DataError::unreadable(format!("{e}")))?;
-        let first_row = chunker.rows_read() + pending.rows;
-        plan.convert(&batch, first_row, &mut pending)?;
-        pending.hand_on(&mut chunker, width, Some(chunk_rows))?;
+        let batch = batch.map_err(|e| {
+            DataError::unreadable(format!("not a readable {layout} file: a record batch: {e}"))
+        })?;
+        // A large batch (a file written as one) is converted a chunk at a time: slices share
+        // the batch's buffers, so only a chunk of f32 rows is made at once.
+        let mut start = 0;
+        while start < batch.num_rows() {
+            let rows = chunk_rows.min(batch.num_rows() - start);
+            let first_row = chunker.rows_read() + pending.rows;
+            plan.convert(&batch.slice(start, rows), first_row, &mut pending)?;
+            pending.hand_on(&mut chunker, width, Some(chunk_rows))?;
+            start += rows;
+        }
     }
     pending.hand_on(&mut chunker, width, None)?;
     chunker.finish()
@@ -423,27 +457,35 @@ impl Plan<'_> {
         pending.values.try_reserve(added).map_err(|_| too_big())?;
         pending.values.resize(start + added, 0.0);
         let out = &mut pending.values[start..];
+        // The first bad value in row order is reported, whatever its column, as CSV does.
+        let mut first_bad: Option<(usize, usize, String)> = None;
         for (j, &(c, at)) in self.features.iter().enumerate() {
-            let column = batch.columns().get(at).ok_or_else(|| {
-                DataError::unreadable(format!("a record batch lacks column {}", c + 1))
-            })?;
-            fill_column(column, out, j, width, self.allow_nonfinite).map_err(|(r, why)| {
-                DataError::invalid(format!(
-                    "row {}, {}: {why}",
-                    first_row + r + 1,
-                    column_label(c, Some(&self.names[c]))
-                ))
-            })?;
+            let column = batch.columns().get(at).ok_or_else(lacks_a_column)?;
+            if let Err((r, why)) = fill_column(column, out, j, width, self.allow_nonfinite)
+                && first_bad.as_ref().is_none_or(|(first, ..)| r < *first)
+            {
+                first_bad = Some((r, c, why));
+            }
+        }
+        if let Some((r, c, why)) = first_bad {
+            return Err(DataError::invalid(format!(
+                "row {}, {}: {why}",
+                first_row + r + 1,
+                column_label(c, Some(&self.names[c]))
+            )));
         }
         for (k, &at) in self.kept.iter().enumerate() {
-            let column = batch.columns().get(at).ok_or_else(|| {
-                DataError::unreadable("a record batch lacks a kept column".to_string())
-            })?;
+            let column = batch.columns().get(at).ok_or_else(lacks_a_column)?;
             pending.kept[k].push(column.clone());
         }
         pending.rows += rows;
         Ok(())
     }
+}
+
+/// A batch without a column its schema promised (arrow-rs checks this; never trusted).
+fn lacks_a_column() -> DataError {
+    DataError::unreadable("a record batch lacks a column of the file's schema")
 }
 
 fn too_big() -> DataError {
