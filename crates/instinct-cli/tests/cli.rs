@@ -1619,6 +1619,22 @@ fn label_equals_what_scikit_learn_predicts_for_converted_classifiers() {
         checked += 1;
     }
     assert!(checked >= 10, "only {checked} classifiers with labels");
+    // A .npy output has no room for the label column, and says so by its name.
+    let classifier = dir.path("skl_mlp_classifier_relu_2.json");
+    let inputs = dir.path("inputs.json");
+    check(
+        &[
+            "predict",
+            &classifier,
+            "-i",
+            &inputs,
+            "--label",
+            "-o",
+            &dir.path("out.npy"),
+        ],
+        1,
+        "cannot hold the columns \"label\"",
+    );
     // A model without labels cannot give them.
     check(
         &[
@@ -1750,6 +1766,6 @@ fn kept_columns_come_first_and_columns_match_by_name_in_every_format() {
             "id",
         ],
         1,
-        "cannot hold kept columns",
+        "cannot hold the columns \"id\" beside the outputs",
     );
 }

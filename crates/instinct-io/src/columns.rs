@@ -42,10 +42,12 @@ impl OutputColumns {
     /// Whether rows with these columns can be written as `format`, or why not.
     pub fn check(&self, format: DataFormat) -> Result<(), DataError> {
         if format == DataFormat::Npy && !self.kept.is_empty() {
-            return Err(DataError::invalid(
-                "a .npy array holds only numbers, so it cannot hold kept columns; write CSV, JSON \
-                 or JSON Lines",
-            ));
+            let names: Vec<String> = self.kept.iter().map(|n| format!("{n:?}")).collect();
+            return Err(DataError::invalid(format!(
+                "a .npy array holds only numbers, so it cannot hold the columns {} beside the \
+                 outputs; write CSV, JSON, JSON Lines, Parquet or Arrow",
+                names.join(", ")
+            )));
         }
         Ok(())
     }
