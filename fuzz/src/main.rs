@@ -1,5 +1,5 @@
 //! instinct-fuzz: a seeded, in-process mutation fuzzer for every loader of instinct (model JSON,
-//! ONNX, and the CSV, JSON and NPY input of `instinct predict`), on stable Rust.
+//! ONNX, and the CSV, JSON, NPY, Parquet and Arrow input of `instinct predict`), on stable Rust.
 //!
 //! Each execution takes a seed (a repository fixture, or a mutant of one that loaded), stacks
 //! 1 to 4 structured mutations on it and runs the loader under `catch_unwind`. A loader's error

@@ -8,7 +8,8 @@ use instinct::{Limits, Model, ModelInfo, PredictConfig};
 use instinct_io::{Columns, DataFormat, ReadOptions, read_bytes};
 use std::hint::black_box;
 
-/// The model the CSV, JSON and NPY inputs are read for: 4 named features, 3 outputs.
+/// The model the CSV, JSON, NPY, Parquet and Arrow inputs are read for: 4 named features, 3
+/// outputs.
 pub const IRIS: &str = include_str!("../../fixtures/instmodel-keras/iris_mlp.json");
 
 /// Small models covering every instruction type: a plain dense chain, elementwise

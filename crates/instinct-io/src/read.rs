@@ -1,6 +1,6 @@
-//! Reading a model's input rows from CSV, JSON, JSON Lines and `.npy` files or standard input,
-//! in chunks of rows in the model's feature order ([`read_chunks`]) or all at once
-//! ([`read_rows`]). Every value must be a finite f32 unless `allow_nonfinite` is set; every bad
+//! Reading a model's input rows from CSV, JSON, JSON Lines, `.npy`, Parquet and Arrow IPC files or
+//! standard input, in chunks of rows in the model's feature order ([`read_chunks`]) or all at
+//! once ([`read_rows`]). Every value must be a finite f32 unless `allow_nonfinite` is set; every bad
 //! value is named by its row (1-based, as in the file) and its column (by name where the file or
 //! the model has one).
 
@@ -67,7 +67,10 @@ impl Input {
 /// the input's name.
 ///
 /// Every format is parsed as it is read, so the reader holds a chunk of rows and a buffer of
-/// 256 KiB, not the file; CSV also has a few blocks of 1 MiB of text out to its parsing threads.
+/// 256 KiB, not the file; CSV also has a few blocks of 1 MiB of text out to its parsing threads,
+/// and Parquet a row group's used columns. The exceptions hold the input whole: a Fortran-order
+/// `.npy` file, and from a pipe a Parquet file or an Arrow IPC *file* (their index is at their
+/// end; the Arrow stream layout is read as it comes).
 pub fn read_chunks(
     input: &Input,
     format: DataFormat,
