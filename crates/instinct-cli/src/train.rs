@@ -25,7 +25,7 @@ fn read(path: &Path) -> Outcome<Table> {
     })?;
     // A name twice would make one column shadow the other (or the target a feature as well).
     let mut seen = std::collections::HashSet::new();
-    if let Some(twice) = table.columns.iter().find(|c| !seen.insert(c.as_str())) {
+    if let Some(twice) = table.names.iter().find(|c| !seen.insert(c.as_str())) {
         return Err(Failure::invalid(anyhow!(
             "{}: the header names column {twice:?} more than once; rename one",
             path.display()
@@ -51,9 +51,11 @@ pub fn run(o: &Options) -> Outcome {
             let hidden: Vec<String> = o.hidden.iter().map(usize::to_string).collect();
             Failure::unreadable(anyhow!("--hidden {}: {m}", hidden.join(",")))
         }
-        TrainError::Data(m) if m.contains("feature name") => {
-            Failure::invalid(anyhow!("{}: {m}", o.data.display()))
-        }
+        // The data sets' errors name the line and column; the file is added here.
+        TrainError::Data(m) => match (m.strip_prefix("test set: "), &o.test) {
+            (Some(m), Some(test)) => Failure::invalid(anyhow!("{}: {m}", test.display())),
+            _ => Failure::invalid(anyhow!("{}: {m}", o.data.display())),
+        },
         e => Failure::invalid(e),
     })?;
     let classify = prepared.task == recipe::Task::Classify;
@@ -63,9 +65,8 @@ pub fn run(o: &Options) -> Outcome {
     let _ = match &prepared.train.classes {
         Some(c) => writeln!(
             err,
-            "classify: {rows} rows, {shape} ({}); classes in output order: {}",
+            "classify: {rows} rows, {shape} ({}); classes in output order: {c}",
             o.activation,
-            c.iter().map(f32::to_string).collect::<Vec<_>>().join(", ")
         ),
         None => writeln!(err, "regress: {rows} rows, {shape} ({})", o.activation),
     };

@@ -1009,6 +1009,105 @@ fn train_writes_a_valid_classifier_that_predicts_probabilities() {
     }
 }
 
+/// `fixtures/data/iris_{part}.csv` with the class numbers 0, 1, 2 written as species names.
+fn iris_with_species(dir: &TempDir, part: &str) -> String {
+    let text = std::fs::read_to_string(fixture(&format!("data/iris_{part}.csv"))).unwrap();
+    let mut lines = text.lines();
+    let mut out = format!(
+        "{},species\n",
+        lines.next().unwrap().rsplit_once(',').unwrap().0
+    );
+    for line in lines {
+        let (features, class) = line.rsplit_once(',').unwrap();
+        let name = ["setosa", "versicolor", "virginica"][class.parse::<f32>().unwrap() as usize];
+        out.push_str(&format!("{features},{name}\n"));
+    }
+    dir.write(&format!("iris_{part}_species.csv"), &out)
+}
+
+#[test]
+fn train_on_a_text_target_stores_the_classes_and_labels_by_them() {
+    let dir = TempDir::new("train-text");
+    let (train, test) = (
+        iris_with_species(&dir, "train"),
+        iris_with_species(&dir, "test"),
+    );
+    let out = dir.path("species.json");
+    let run = check(
+        &[
+            "train", "--data", &train, "--target", "species", "--test", &test, "--hidden", "16",
+            "--epochs", "80", "--out", &out,
+        ],
+        0,
+        "classes in output order: setosa, versicolor, virginica",
+    );
+    let labels = &json(&std::fs::read_to_string(&out).unwrap())["labels"];
+    assert_eq!(
+        labels,
+        &serde_json::json!(["setosa", "versicolor", "virginica"])
+    );
+    let inspected = check(&["inspect", &out], 0, "").stdout;
+    assert!(
+        inspected.contains("class labels   setosa, versicolor, virginica"),
+        "{inspected}"
+    );
+    // The species column is not a feature of the model: predict ignores it, --keep copies it.
+    let labelled = check(
+        &[
+            "predict",
+            &out,
+            "-i",
+            &test,
+            "--keep",
+            "species",
+            "--label",
+            "-o",
+            "-",
+            "--output-format",
+            "csv",
+        ],
+        0,
+        "",
+    )
+    .stdout;
+    let mut lines = labelled.lines();
+    assert_eq!(
+        lines.next(),
+        Some("species,label,setosa,versicolor,virginica")
+    );
+    let mut right = 0;
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        let p: Vec<f32> = cells[2..].iter().map(|c| c.parse().unwrap()).collect();
+        let best = (0..3).fold(0, |b, c| if p[c] > p[b] { c } else { b });
+        assert_eq!(
+            cells[1],
+            ["setosa", "versicolor", "virginica"][best],
+            "{line}"
+        );
+        right += usize::from(cells[0] == cells[1]);
+    }
+    // The labels predict gives are the ones train scored the test set by.
+    let accuracy = format!("test accuracy {:.4} (30 rows)", right as f32 / 30.0);
+    assert!(run.stderr.contains(&accuracy), "{accuracy}: {}", run.stderr);
+    // A regression on text is refused before training, naming the first cell that is text.
+    check(
+        &[
+            "train",
+            "--data",
+            &train,
+            "--target",
+            "species",
+            "--task",
+            "regress",
+            "--out",
+            &dir.path("never.json"),
+        ],
+        1,
+        "iris_train_species.csv: line 2, column \"species\": \"",
+    );
+}
+
 #[test]
 fn train_with_leaky_relu_writes_the_format_extension() {
     let dir = TempDir::new("train-leaky");

@@ -1,70 +1,12 @@
-//! Data for training: a numeric CSV read into a [`Table`], turned into a [`Dataset`] (features,
-//! and class indices or target values), and the [`Standardizer`] fitted on the training rows.
+//! Data for training: a CSV read into a [`Table`], turned into a [`Dataset`] (features, and
+//! class indices or target values), and the [`Standardizer`] fitted on the training rows.
 
 use crate::error::TrainError;
 use crate::tensor::Tensor;
-use std::path::Path;
+use instinct_format::ClassLabel;
+use std::fmt;
 
-/// A CSV of numbers: the header's column names and the rows.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Table {
-    /// Column names, from the header.
-    pub columns: Vec<String>,
-    /// Rows, each as long as `columns`.
-    pub rows: Vec<Vec<f32>>,
-}
-
-impl Table {
-    /// Reads a CSV with a header row; every cell must be a number.
-    pub fn read_csv(path: &Path) -> Result<Table, TrainError> {
-        let fail = |what: String| TrainError::Data(format!("{}: {what}", path.display()));
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .trim(csv::Trim::All)
-            .from_path(path)
-            .map_err(|e| TrainError::Io {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
-        let columns: Vec<String> = reader
-            .headers()
-            .map_err(|e| fail(e.to_string()))?
-            .iter()
-            .map(str::to_string)
-            .collect();
-        if columns.is_empty() || columns.iter().all(String::is_empty) {
-            return Err(fail("no header row".to_string()));
-        }
-        let mut rows = Vec::new();
-        for (r, record) in reader.records().enumerate() {
-            // Line 1 is the header.
-            let line = r + 2;
-            let record = record.map_err(|e| fail(format!("line {line}: {e}")))?;
-            if record.len() != columns.len() {
-                return Err(fail(format!(
-                    "line {line} has {} cells, the header {}",
-                    record.len(),
-                    columns.len()
-                )));
-            }
-            let row = record
-                .iter()
-                .zip(&columns)
-                .map(|(cell, column)| match cell.parse::<f32>() {
-                    Ok(v) if v.is_finite() => Ok(v),
-                    _ => Err(fail(format!(
-                        "line {line}, column {column:?}: {cell:?} is not a finite number"
-                    ))),
-                })
-                .collect::<Result<Vec<f32>, _>>()?;
-            rows.push(row);
-        }
-        if rows.is_empty() {
-            return Err(fail("no data rows".to_string()));
-        }
-        Ok(Table { columns, rows })
-    }
-}
+pub use crate::table::{Column, Table};
 
 /// What a network learns to predict.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,6 +40,96 @@ impl Targets {
     }
 }
 
+/// The classes of a classifier, in the order of its outputs: distinct numbers in ascending
+/// order, or distinct texts in the order of their bytes (as scikit-learn's `classes_`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Classes {
+    /// From a target column of numbers.
+    Numbers(Vec<f32>),
+    /// From a target column of text.
+    Text(Vec<String>),
+}
+
+impl Classes {
+    /// The distinct values of `column`, sorted.
+    pub fn of(column: &Column) -> Classes {
+        match column {
+            Column::Numbers(v) => {
+                let mut c = v.clone();
+                c.sort_by(f32::total_cmp);
+                c.dedup();
+                Classes::Numbers(c)
+            }
+            Column::Text(v) => {
+                let mut c = v.clone();
+                c.sort();
+                c.dedup();
+                Classes::Text(c)
+            }
+        }
+    }
+
+    /// Number of classes.
+    pub fn len(&self) -> usize {
+        match self {
+            Classes::Numbers(c) => c.len(),
+            Classes::Text(c) => c.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The index of the class of `column`'s cell `row`. A cell of text matches a class
+    /// number it reads as, and a number matches a class text that is its shortest form
+    /// (`2` matches `"2"`).
+    fn index(&self, column: &Column, row: usize) -> Option<usize> {
+        match (self, column) {
+            (Classes::Numbers(c), Column::Numbers(v)) => c.iter().position(|x| *x == v[row]),
+            (Classes::Text(c), Column::Text(v)) => c.iter().position(|x| *x == v[row]),
+            (Classes::Numbers(c), Column::Text(v)) => {
+                let n = v[row].parse::<f32>().ok()?;
+                c.iter().position(|x| *x == n)
+            }
+            (Classes::Text(c), Column::Numbers(v)) => {
+                let n = v[row].to_string();
+                c.iter().position(|x| *x == n)
+            }
+        }
+    }
+
+    /// The labels a model stores: a whole number as an integer, any other number as its
+    /// shortest text, a text as it is.
+    pub fn labels(&self) -> Vec<ClassLabel> {
+        match self {
+            Classes::Numbers(c) => c
+                .iter()
+                .map(|&c| {
+                    if c.fract() == 0.0 && c.abs() < 1e15 {
+                        ClassLabel::Int(c as i64)
+                    } else {
+                        ClassLabel::Text(c.to_string())
+                    }
+                })
+                .collect(),
+            Classes::Text(c) => c.iter().cloned().map(ClassLabel::Text).collect(),
+        }
+    }
+}
+
+/// The classes separated by commas: `0, 1, 2` or `setosa, versicolor, virginica`.
+impl fmt::Display for Classes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let texts: Vec<String> = match self {
+            Classes::Numbers(c) => c.iter().map(f32::to_string).collect(),
+            Classes::Text(c) => c.clone(),
+        };
+        f.write_str(&texts.join(", "))
+    }
+}
+
 /// Features and targets, one row per sample.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
@@ -107,80 +139,93 @@ pub struct Dataset {
     pub features: Tensor,
     /// The targets.
     pub targets: Targets,
-    /// For classification, the class labels in ascending order (index `i` is class `i`).
-    pub classes: Option<Vec<f32>>,
+    /// For classification, the classes (index `i` is class `i`).
+    pub classes: Option<Classes>,
 }
 
 impl Dataset {
-    /// Column `target` of `table` as the target, every other column a feature. For
-    /// classification the classes are the distinct target values in ascending order, or
-    /// `classes` when given (from a training set, for its test set).
+    /// Column `target` of `table` as the target, every other column a feature (each must be
+    /// numbers). For classification the classes are the target's distinct values sorted
+    /// ([`Classes::of`]), or `classes` when given (from a training set, for its test set);
+    /// regression needs a target of numbers.
     pub fn from_table(
         table: &Table,
         target: &str,
         classify: bool,
-        classes: Option<&[f32]>,
+        classes: Option<&Classes>,
     ) -> Result<Dataset, TrainError> {
-        let Some(t) = table.columns.iter().position(|c| c == target) else {
+        let Some(t) = table.names.iter().position(|c| c == target) else {
             return Err(TrainError::Data(format!(
                 "no column {target:?}; the columns are {}",
-                table.columns.join(", ")
+                table.names.join(", ")
             )));
         };
-        if table.columns.len() < 2 {
+        if table.names.len() < 2 {
             return Err(TrainError::Data(format!(
                 "column {target:?} is the only column: no features"
             )));
         }
-        let feature_names: Vec<String> = table
-            .columns
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != t)
-            .map(|(_, c)| c.clone())
-            .collect();
-        let mut data = Vec::with_capacity(table.rows.len() * feature_names.len());
-        for row in &table.rows {
-            data.extend(
-                row.iter()
-                    .enumerate()
-                    .filter(|(i, _)| *i != t)
-                    .map(|(_, v)| *v),
-            );
+        let rows = table.rows();
+        let mut feature_names = Vec::with_capacity(table.names.len() - 1);
+        let mut feature_columns = Vec::with_capacity(table.names.len() - 1);
+        for (i, (name, column)) in table.names.iter().zip(&table.columns).enumerate() {
+            if i == t {
+                continue;
+            }
+            match column {
+                Column::Numbers(v) => feature_columns.push(v),
+                Column::Text(_) => return Err(not_a_number(column, name, "")),
+            }
+            feature_names.push(name.clone());
         }
-        let features = Tensor::new(&[table.rows.len(), feature_names.len()], data)?;
-        let values: Vec<f32> = table.rows.iter().map(|r| r[t]).collect();
+        let mut data = Vec::with_capacity(rows * feature_names.len());
+        for r in 0..rows {
+            data.extend(feature_columns.iter().map(|c| c[r]));
+        }
+        let features = Tensor::new(&[rows, feature_names.len()], data)?;
+        let column = &table.columns[t];
         if !classify {
+            let Column::Numbers(values) = column else {
+                return Err(not_a_number(
+                    column,
+                    target,
+                    "; a regression target must be numbers",
+                ));
+            };
             return Ok(Dataset {
                 feature_names,
                 features,
-                targets: Targets::Values(values),
+                targets: Targets::Values(values.clone()),
                 classes: None,
             });
         }
-        let classes: Vec<f32> = match classes {
-            Some(c) => c.to_vec(),
+        if let Column::Text(cells) = column
+            && let Some(r) = cells.iter().position(String::is_empty)
+        {
+            return Err(TrainError::Data(format!(
+                "line {}, column {target:?}: the class is empty; every row needs one",
+                r + 2
+            )));
+        }
+        let classes = match classes {
+            Some(c) => c.clone(),
             None => {
-                let mut c = values.clone();
-                c.sort_by(f32::total_cmp);
-                c.dedup();
+                let c = Classes::of(column);
                 if c.len() < 2 {
                     return Err(TrainError::Data(format!(
-                        "column {target:?} has one class only ({}); classification needs two or more",
-                        c.first().copied().unwrap_or(0.0)
+                        "column {target:?} has one class only ({c}); classification needs two or more"
                     )));
                 }
                 c
             }
         };
-        let labels = values
-            .iter()
-            .enumerate()
-            .map(|(r, v)| {
-                classes.iter().position(|c| c == v).ok_or_else(|| {
+        let labels = (0..rows)
+            .map(|r| {
+                classes.index(column, r).ok_or_else(|| {
                     TrainError::Data(format!(
-                        "row {}: class {v} of column {target:?} is not among the training classes {classes:?}",
-                        r + 1
+                        "line {}: class {} of column {target:?} is not among the training classes ({classes})",
+                        r + 2,
+                        cell_text(column, r)
                     ))
                 })
             })
@@ -217,6 +262,24 @@ impl Dataset {
             classes: self.classes.clone(),
         }
     }
+}
+
+/// Cell `row` of `column` as the user wrote it (a number in its shortest form).
+fn cell_text(column: &Column, row: usize) -> String {
+    match column {
+        Column::Numbers(v) => v[row].to_string(),
+        Column::Text(v) => format!("{:?}", v[row]),
+    }
+}
+
+/// The error for a column of text where numbers are needed, naming its first cell that is not
+/// one (line 1 is the header).
+fn not_a_number(column: &Column, name: &str, why: &str) -> TrainError {
+    let (row, cell) = column.first_non_number().unwrap_or((0, ""));
+    TrainError::Data(format!(
+        "line {}, column {name:?}: {cell:?} is not a finite number{why}",
+        row + 2
+    ))
 }
 
 /// Per-feature standardisation `(x − mean) / std`, fitted on training rows; a constant feature

@@ -69,6 +69,7 @@ pub mod recipe;
 mod rng;
 mod saved;
 mod spatial;
+mod table;
 mod tape;
 mod tensor;
 mod train;

@@ -7,10 +7,8 @@
 //! ```
 //! use instinct_train::data::Table;
 //! use instinct_train::recipe::{MlpRecipe, Prepared};
-//! let table = Table {
-//!     columns: vec!["x".into(), "target".into()],
-//!     rows: (0..40).map(|i| vec![i as f32 / 10.0, (i % 2) as f32]).collect(),
-//! };
+//! let rows: Vec<Vec<f32>> = (0..40).map(|i| vec![i as f32 / 10.0, (i % 2) as f32]).collect();
+//! let table = Table::from_rows(vec!["x".into(), "target".into()], &rows)?;
 //! let recipe = MlpRecipe { hidden: vec![8], epochs: 5, ..MlpRecipe::new("target") };
 //! let prepared = Prepared::new(&recipe, &table, None)?;
 //! let trained = prepared.fit(&recipe, &mut |_| {})?;
@@ -19,7 +17,7 @@
 //! ```
 
 use crate::cpu::CpuBackend;
-use crate::data::{Dataset, Standardizer, Table, Targets};
+use crate::data::{Classes, Column, Dataset, Standardizer, Table, Targets};
 use crate::error::TrainError;
 use crate::export::{ExportSpec, Head, export};
 use crate::nn::{Init, Sequential};
@@ -38,22 +36,6 @@ use instinct_format::Activation;
 use instinct_format::{Limits, ModelInfo};
 use std::sync::Arc;
 use std::time::Instant;
-
-/// A class's label: the whole number it is (as classes almost always are), else its shortest
-/// text.
-fn class_labels(classes: &[f32]) -> Vec<instinct_format::ClassLabel> {
-    use instinct_format::ClassLabel;
-    classes
-        .iter()
-        .map(|&c| {
-            if c.fract() == 0.0 && c.abs() < 1e15 {
-                ClassLabel::Int(c as i64)
-            } else {
-                ClassLabel::Text(c.to_string())
-            }
-        })
-        .collect()
-}
 
 /// Targets that are whole numbers with at most this many distinct values are classes.
 pub const MAX_GUESSED_CLASSES: usize = 20;
@@ -127,11 +109,13 @@ impl MlpRecipe {
     }
 }
 
-/// Classification when the target column holds at most [`MAX_GUESSED_CLASSES`] distinct whole
-/// numbers; `None` when there is no such column.
+/// Classification when the target column holds text, or at most [`MAX_GUESSED_CLASSES`]
+/// distinct whole numbers; `None` when there is no such column.
 pub fn guess_task(table: &Table, target: &str) -> Option<Task> {
-    let t = table.columns.iter().position(|c| c == target)?;
-    let mut values: Vec<f32> = table.rows.iter().map(|r| r[t]).collect();
+    let Column::Numbers(values) = table.column(target)? else {
+        return Some(Task::Classify);
+    };
+    let mut values = values.clone();
     values.sort_by(f32::total_cmp);
     values.dedup();
     let whole = values.iter().all(|v| v.fract() == 0.0);
@@ -239,7 +223,7 @@ impl Prepared {
         let train = Dataset::from_table(table, &recipe.target, classify, None)?;
         let test = match test {
             Some(t) => Some(
-                Dataset::from_table(t, &recipe.target, classify, train.classes.as_deref())
+                Dataset::from_table(t, &recipe.target, classify, train.classes.as_ref())
                     .map_err(|e| TrainError::Data(format!("test set: {e}")))?,
             ),
             None => None,
@@ -390,7 +374,7 @@ impl Prepared {
         )?;
         // The classes name the probability columns, as scikit-learn's `classes_` does.
         if classify {
-            info.labels = self.train.classes.as_deref().map(class_labels);
+            info.labels = self.train.classes.as_ref().map(Classes::labels);
         }
         Ok(Trained {
             info,

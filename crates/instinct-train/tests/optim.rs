@@ -2,7 +2,7 @@
 //! the training loop's promises: the same seed gives the same network, early stopping keeps the
 //! best epoch, an export imported back computes the same outputs.
 
-use instinct_train::data::{Dataset, Targets};
+use instinct_train::data::{Classes, Dataset, Targets};
 use instinct_train::export::{ExportSpec, Head, export};
 use instinct_train::import::import;
 use instinct_train::nn::Sequential;
@@ -178,7 +178,7 @@ fn toy(rows: usize, seed: u64) -> Dataset {
         feature_names: vec!["a".into(), "b".into()],
         features: Tensor::new(&[rows, 2], x).unwrap(),
         targets: Targets::Classes(labels),
-        classes: Some(vec![0.0, 1.0]),
+        classes: Some(Classes::Numbers(vec![0.0, 1.0])),
     }
 }
 
@@ -245,7 +245,7 @@ fn an_exported_network_imports_back_to_the_same_outputs() {
     let labels: Vec<usize> = (0..32).map(|i| i % 3).collect();
     let data = Dataset {
         targets: Targets::Classes(labels),
-        classes: Some(vec![0.0, 1.0, 2.0]),
+        classes: Some(Classes::Numbers(vec![0.0, 1.0, 2.0])),
         ..data
     };
     fit(

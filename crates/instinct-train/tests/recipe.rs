@@ -6,10 +6,8 @@ use instinct_train::data::Table;
 use instinct_train::recipe::{MlpRecipe, Prepared, Task, TestScore, guess_task};
 
 fn table(columns: &[&str], rows: usize, f: impl Fn(usize) -> Vec<f32>) -> Table {
-    Table {
-        columns: columns.iter().map(|c| c.to_string()).collect(),
-        rows: (0..rows).map(f).collect(),
-    }
+    let rows: Vec<Vec<f32>> = (0..rows).map(f).collect();
+    Table::from_rows(columns.iter().map(|c| c.to_string()).collect(), &rows).unwrap()
 }
 
 #[test]

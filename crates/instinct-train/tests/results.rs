@@ -26,8 +26,7 @@ fn split(name: &str) -> Split {
         Table::read_csv(&path).unwrap()
     };
     let train = Dataset::from_table(&read("train"), "target", true, None).unwrap();
-    let test =
-        Dataset::from_table(&read("test"), "target", true, train.classes.as_deref()).unwrap();
+    let test = Dataset::from_table(&read("test"), "target", true, train.classes.as_ref()).unwrap();
     let scaler = Standardizer::fit(&train.features);
     let scaled = Dataset {
         features: scaler.apply(&train.features),
