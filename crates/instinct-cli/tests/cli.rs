@@ -1652,7 +1652,7 @@ fn parquet_and_arrow_written_by_pyarrow_give_the_csv_outputs() {
 fn label_equals_what_scikit_learn_predicts_for_converted_classifiers() {
     let dir = TempDir::new("labels");
     let onnx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/onnx");
-    let mut checked = 0;
+    let (mut checked, mut texts) = (0, 0);
     for entry in std::fs::read_dir(&onnx).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_str().unwrap().to_string();
@@ -1660,15 +1660,25 @@ fn label_equals_what_scikit_learn_predicts_for_converted_classifiers() {
             continue;
         };
         let expected = json(&std::fs::read_to_string(&path).unwrap());
-        // skl2onnx's label output is ONNX Runtime's, which equals scikit-learn's predict().
-        let Some(want) = expected["outputs"].get("output_label") else {
+        // scikit-learn's predict() where the generator stored it, else skl2onnx's label output
+        // (`output_label`, or `label` with zipmap off: ONNX Runtime's, which equals predict());
+        // integer classes as integers, text as text.
+        let Some(want) = expected.get("predict").cloned().or_else(|| {
+            let outputs = &expected["outputs"];
+            let rows = outputs.get("output_label").or(outputs.get("label"))?;
+            let rows = rows.as_array()?;
+            Some(rows.iter().map(|row| row[0].clone()).collect())
+        }) else {
             continue;
         };
-        let want: Vec<i64> = want
+        let want: Vec<Value> = want
             .as_array()
             .unwrap()
             .iter()
-            .map(|row| row[0].as_f64().unwrap() as i64)
+            .map(|label| match label.as_f64() {
+                Some(n) => Value::from(n as i64),
+                None => label.clone(),
+            })
             .collect();
         let model = dir.path(&format!("{stem}.json"));
         check(
@@ -1703,7 +1713,8 @@ fn label_equals_what_scikit_learn_predicts_for_converted_classifiers() {
         )
         .stdout;
         let rows: Vec<Value> = out.lines().map(json).collect();
-        let got: Vec<i64> = rows.iter().map(|r| r["label"].as_i64().unwrap()).collect();
+        texts += usize::from(want.iter().any(Value::is_string));
+        let got: Vec<Value> = rows.iter().map(|r| r["label"].clone()).collect();
         assert_eq!(got, want, "{stem}");
         for row in &rows {
             // The best class is the label, and its probability is the largest output.
@@ -1711,13 +1722,16 @@ fn label_equals_what_scikit_learn_predicts_for_converted_classifiers() {
             let p1 = row["probability_1"].as_f64().unwrap();
             let p2 = row["probability_2"].as_f64().unwrap();
             assert!(p1 >= p2, "{stem}: {row}");
-            let label = row["label"].as_i64().unwrap();
-            let column = format!("{label}");
+            let column = match &row["label"] {
+                Value::String(text) => text.clone(),
+                number => number.to_string(),
+            };
             assert_eq!(row[&column].as_f64(), Some(p1), "{stem}: {row}");
         }
         checked += 1;
     }
-    assert!(checked >= 10, "only {checked} classifiers with labels");
+    assert!(checked >= 23, "only {checked} classifiers with labels");
+    assert!(texts >= 5, "only {texts} classifiers with text labels");
     // A .npy output has no room for the label column, and says so by its name.
     let classifier = dir.path("skl_mlp_classifier_relu_2.json");
     let inputs = dir.path("inputs.json");

@@ -46,10 +46,21 @@ fn attribute_labels(node: &NodeProto, ints: &str, strings: &str) -> Option<Vec<C
     Some(a.strings.iter().map(|s| text_label(s)).collect())
 }
 
-/// Labels from a 1-D int64 or string tensor.
+/// Labels from a 1-D int32, int64 or string tensor. skl2onnx writes int32 classes when
+/// scikit-learn's `classes_` are whole floats (a target read as `0.0, 1.0, 2.0`), and casts the
+/// picked one to int64 after.
 fn tensor_labels(tensor: &TensorProto) -> Option<Vec<ClassLabel>> {
+    const INT32: i32 = 6;
     const INT64: i32 = 7;
     const STRING: i32 = 8;
+    let raw = |width: usize, value: fn(&[u8]) -> i64| {
+        let raw = tensor.raw_data.as_deref()?;
+        (raw.len() % width == 0).then(|| {
+            raw.chunks_exact(width)
+                .map(|b| ClassLabel::Int(value(b)))
+                .collect()
+        })
+    };
     match tensor.data_type? {
         INT64 if !tensor.int64_data.is_empty() => Some(
             tensor
@@ -58,14 +69,17 @@ fn tensor_labels(tensor: &TensorProto) -> Option<Vec<ClassLabel>> {
                 .map(|&i| ClassLabel::Int(i))
                 .collect(),
         ),
-        INT64 => {
-            let raw = tensor.raw_data.as_deref()?;
-            (raw.len() % 8 == 0).then(|| {
-                raw.chunks_exact(8)
-                    .map(|b| ClassLabel::Int(i64::from_le_bytes(b.try_into().unwrap_or_default())))
-                    .collect()
-            })
-        }
+        INT64 => raw(8, |b| i64::from_le_bytes(b.try_into().unwrap_or_default())),
+        INT32 if !tensor.int32_data.is_empty() => Some(
+            tensor
+                .int32_data
+                .iter()
+                .map(|&i| ClassLabel::Int(i.into()))
+                .collect(),
+        ),
+        INT32 => raw(4, |b| {
+            i32::from_le_bytes(b.try_into().unwrap_or_default()).into()
+        }),
         STRING if !tensor.string_data.is_empty() => {
             Some(tensor.string_data.iter().map(|s| text_label(s)).collect())
         }
@@ -163,5 +177,23 @@ mod tests {
             class_labels(&raw, 2),
             Some(vec![ClassLabel::Int(3), ClassLabel::Int(-1)])
         );
+        // int32, as skl2onnx writes classes that were whole floats: packed, and raw.
+        let ints = Some(vec![
+            ClassLabel::Int(0),
+            ClassLabel::Int(1),
+            ClassLabel::Int(2),
+        ]);
+        let packed = classes(TensorProto {
+            data_type: Some(6),
+            int32_data: vec![0, 1, 2],
+            ..Default::default()
+        });
+        assert_eq!(class_labels(&packed, 3), ints);
+        let raw = classes(TensorProto {
+            data_type: Some(6),
+            raw_data: Some([0i32, 1, 2].iter().flat_map(|i| i.to_le_bytes()).collect()),
+            ..Default::default()
+        });
+        assert_eq!(class_labels(&raw, 3), ints);
     }
 }
