@@ -8,6 +8,7 @@ pub mod chunk;
 pub mod columns;
 pub mod error;
 pub mod format;
+mod guard;
 pub mod npy;
 pub mod pipeline;
 pub mod read;

@@ -1,4 +1,4 @@
-//! A strict reader of 2-D numeric arrays in NumPy's `.npy` format (versions 1.0, 2.0 and 3.0)
+//! A reader of 2-D numeric arrays in NumPy's `.npy` format (versions 1.0, 2.0 and 3.0)
 //! and a writer of `<f4` ones.
 //!
 //! The reader takes what `numpy.load` reads as a 2-D array of floats (`f2`, `f4`, `f8`),
@@ -7,13 +7,14 @@
 //! Anything else is refused with a message saying what was found: another dtype or rank, a header
 //! that is not the dict numpy writes, a data section shorter or longer than the shape says.
 //!
-//! The header dict is parsed by `npyz`, behind three guards that its parser lacks (each found by
-//! trying it, npyz 0.9.1): the header length is read and capped here (npyz allocates whatever a
-//! version 2 file claims, up to 4 GiB, before reading it); brackets may nest at most
-//! 8 deep (its Python-literal parser takes time exponential in the depth, and
-//! recurses without a stack guard); the shape's product is checked here (npyz's is unchecked).
-//! The data are converted here, a block at a time, from any of the dtypes above to `f32`, which
-//! npyz does not do (it reads each value as its own type).
+//! The header dict is parsed by `npyz`, behind guards for what its parser does on hostile
+//! headers (each found by trying it, npyz 0.9.1): the header length is read and capped here
+//! (npyz allocates whatever a version 2 file claims, up to 4 GiB, before reading it); a header
+//! may hold at most 3 opening brackets (its Python-literal parser takes time exponential in the
+//! nesting depth, and recurses without a stack guard); its product of the shape is unchecked, so
+//! it runs under a panic guard and the reader checks the shape itself. The data are converted
+//! here, a block at a time, from any of the dtypes above to `f32`, which npyz does not do (it
+//! reads each value as its own type).
 mod error;
 
 pub use error::NpyError;
@@ -83,9 +84,9 @@ pub fn read(bytes: &[u8]) -> Result<Matrix, NpyError> {
 /// data as it comes in blocks of 64 KiB: the reader holds the `f32` values and one
 /// block, never the file.
 ///
-/// The file must be exactly what numpy writes: the magic and a version of 1.0, 2.0 or 3.0, a
-/// header dict with the keys `descr`, `fortran_order` and `shape` and nothing else, padded with
-/// spaces and ending in a newline, then `rows × cols × itemsize` bytes of data and no more.
+/// The file must be what numpy writes: the magic and a version of 1.0, 2.0 or 3.0, a header
+/// dict (parsed by npyz) with the keys `descr`, `fortran_order` and `shape`, then
+/// `rows × cols × itemsize` bytes of data and no more.
 /// Anything else is refused with a message saying what is wrong; no input makes this panic, and
 /// nothing is allocated before the shape is checked against `length`. A reader that ends before
 /// `length` bytes, or goes on after it, is refused too.
@@ -190,10 +191,13 @@ impl<R: Read> ArrayReader<R> {
                 "the .npy header (format {major}.0) is not valid UTF-8 (numpy writes ASCII)"
             ));
         }
-        check_nesting(&raw_header)?;
+        check_brackets(&raw_header)?;
         let data_start = 8 + length_bytes + header_len;
         let whole: Vec<u8> = [&preamble[..], &length_field, &raw_header].concat();
-        let header = npyz::NpyHeader::from_reader(&whole[..]).map_err(|e| {
+        // npyz multiplies the shape unchecked (a panic where overflow checks are on): guarded.
+        let parsed = crate::guard::guarded(|| npyz::NpyHeader::from_reader(&whole[..]))
+            .map_err(|why| NpyError(format!("malformed .npy header: npyz failed on it ({why})")))?;
+        let header = parsed.map_err(|e| {
             // A parse error spans lines and quotes the header: one line, cut short.
             let words: Vec<String> = e
                 .to_string()
@@ -520,28 +524,24 @@ fn f64_of(b: [u8; 8], big_endian: bool) -> f64 {
     f64::from_bits(u64_of(b, big_endian))
 }
 
-/// The most brackets (of any kind, in strings too) a header may nest: numpy's header of a 2-D
-/// array nests 2 (the dict and the shape), a datetime dtype 3. npyz's parser takes time
-/// exponential in the depth (20 levels: seconds) and recurses once per level.
-const MAX_NESTING: usize = 8;
+/// The most opening brackets (of any kind, in strings too) a header may hold: numpy's header
+/// of a 2-D array holds 2 (the dict and the shape), with a datetime dtype 3. Counting every
+/// opening bracket bounds the nesting depth however the brackets are quoted or closed; npyz's
+/// parser takes time exponential in that depth (20 levels: seconds; 4 around 10,000 bytes:
+/// 0.5 s) and recurses once per level.
+const MAX_BRACKETS: usize = 3;
 
-/// Refuses a header whose brackets nest deeper than [`MAX_NESTING`], before npyz parses it.
-fn check_nesting(header: &[u8]) -> Result<(), NpyError> {
-    let (mut depth, mut deepest) = (0usize, 0usize);
-    for &b in header {
-        match b {
-            b'(' | b'[' | b'{' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    if deepest > MAX_NESTING {
+/// Refuses a header of more than [`MAX_BRACKETS`] opening brackets, before npyz parses it.
+fn check_brackets(header: &[u8]) -> Result<(), NpyError> {
+    let count = header
+        .iter()
+        .filter(|&&b| matches!(b, b'(' | b'[' | b'{'))
+        .count();
+    if count > MAX_BRACKETS {
         return fail(format!(
-            "malformed .npy header: its brackets nest {deepest} deep, more than {MAX_NESTING} \
-             (numpy's header of a 2-D array nests 2)"
+            "malformed .npy header: it holds {count} opening brackets, more than {MAX_BRACKETS} \
+             (numpy's header of a 2-D numeric array holds 2; a structured dtype, refused anyway, \
+             adds more)"
         ));
     }
     Ok(())
@@ -1032,22 +1032,35 @@ mod tests {
     }
 
     #[test]
-    fn deep_nesting_is_refused_before_it_is_parsed() {
+    fn headers_of_many_brackets_are_refused_before_they_are_parsed() {
         // npyz's parser takes seconds at 20 levels and overflows the stack at thousands.
-        for depth in [9, 20, 4000] {
+        for depth in [3, 20, 4000] {
             let shape = format!("{}1{}", "(".repeat(depth), ")".repeat(depth));
             check_err(
                 &file(&dict("<f4", &shape), &[0; 4]),
-                &format!("its brackets nest {} deep", depth + 1),
+                &format!("it holds {} opening brackets", depth + 1),
             );
         }
-        // Brackets inside strings count too: the check never underestimates.
-        check_err(
-            &file(&dict("<f4[[[[[[[[", "(1, 1)"), &[0; 4]),
-            "more than 8",
+        // Closing brackets in strings do not hide the opening ones: 30 levels of `(')',`.
+        let hidden = format!(
+            "{{'descr': '<f4', 'fortran_order': False, 'shape': {}",
+            "(')',".repeat(30)
         );
-        // A datetime dtype nests 3 deep: past this check, refused for its type.
+        check_err(&file(&hidden, &[0; 4]), "it holds 31 opening brackets");
+        check_err(&file(&dict("<f4[[", "(1, 1)"), &[0; 4]), "more than 3");
+        // A datetime dtype holds 3: past this check, refused for its type.
         check_err(&file(&dict("<M8[s]", "(1, 1)"), &[0; 8]), "(datetimes)");
+    }
+
+    #[test]
+    fn a_long_header_of_the_most_brackets_allowed_is_refused() {
+        // The most brackets allowed, nested around the longest header allowed (its parse time
+        // is measured by the fuzzer's slow-input check, not here).
+        let digits = "9".repeat(9_900);
+        check_err(
+            &file(&format!("{{{{{{{{{digits}"), &[]),
+            "malformed .npy header",
+        );
     }
 
     #[test]
@@ -1090,7 +1103,7 @@ mod tests {
                 "{'descr': [('a', '<f4'), ('b', '<i4')], 'fortran_order': False, 'shape': (1,), }",
                 &[0; 8],
             ),
-            "dtype [('a', '<f4'), ('b', '<i4'), ] is a structured dtype",
+            "a structured dtype, refused anyway",
         );
         check_err(
             &file(&dict("|b1", "(1, 3)"), &[0, 1, 255]),

@@ -14,16 +14,7 @@ use arrow_array::types::{
 };
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{ArrowError, DataType, Schema};
-use std::cell::Cell;
 use std::io::{BufRead, Read, Seek, SeekFrom};
-use std::panic::AssertUnwindSafe;
-use std::sync::Once;
-
-thread_local! {
-    /// Set while this thread runs a third-party decoder under [`guarded`]: its panics are
-    /// turned into errors, so they are not printed either.
-    static DECODING: Cell<bool> = const { Cell::new(false) };
-}
 
 /// Runs `read`, which drives arrow-rs's Parquet or IPC decoder, turning a panic of the decoder
 /// on malformed bytes (arrow-rs does not promise it never panics on them) into an `Unreadable`
@@ -32,24 +23,7 @@ pub(super) fn guarded(
     format: &str,
     read: impl FnOnce() -> Result<usize, DataError>,
 ) -> Result<usize, DataError> {
-    static QUIET_HOOK: Once = Once::new();
-    QUIET_HOOK.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !DECODING.with(Cell::get) {
-                previous(info);
-            }
-        }));
-    });
-    let was = DECODING.with(|d| d.replace(true));
-    let result = std::panic::catch_unwind(AssertUnwindSafe(read));
-    DECODING.with(|d| d.set(was));
-    result.unwrap_or_else(|panic| {
-        let why = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "no message".into());
+    crate::guard::guarded(read).unwrap_or_else(|why| {
         Err(DataError::unreadable(format!(
             "not a readable {format} file: the decoder failed on its bytes ({why})"
         )))
