@@ -82,20 +82,23 @@ impl Classes {
         self.len() == 0
     }
 
-    /// The index of the class of `column`'s cell `row`. A cell of text matches a class
-    /// number it reads as, and a number matches a class text that is its shortest form
-    /// (`2` matches `"2"`).
+    /// The index of the class of `column`'s cell `row`. Between numbers and text, a number
+    /// matches a text that reads as the same number (`2` matches `"2"` and `"2.0"`), the
+    /// text written the same way first.
     fn index(&self, column: &Column, row: usize) -> Option<usize> {
+        let same_number = |text: &str, n: f32| text.parse::<f32>().is_ok_and(|t| t == n);
         match (self, column) {
             (Classes::Numbers(c), Column::Numbers(v)) => c.iter().position(|x| *x == v[row]),
             (Classes::Text(c), Column::Text(v)) => c.iter().position(|x| *x == v[row]),
             (Classes::Numbers(c), Column::Text(v)) => {
-                let n = v[row].parse::<f32>().ok()?;
-                c.iter().position(|x| *x == n)
+                c.iter().position(|&x| same_number(&v[row], x))
             }
             (Classes::Text(c), Column::Numbers(v)) => {
-                let n = v[row].to_string();
-                c.iter().position(|x| *x == n)
+                let n = v[row];
+                let shortest = n.to_string();
+                c.iter()
+                    .position(|x| *x == shortest)
+                    .or_else(|| c.iter().position(|x| same_number(x, n)))
             }
         }
     }
@@ -174,7 +177,7 @@ impl Dataset {
             }
             match column {
                 Column::Numbers(v) => feature_columns.push(v),
-                Column::Text(_) => return Err(not_a_number(column, name, "")),
+                Column::Text(_) => return Err(not_a_number(table, i, "")),
             }
             feature_names.push(name.clone());
         }
@@ -187,8 +190,8 @@ impl Dataset {
         if !classify {
             let Column::Numbers(values) = column else {
                 return Err(not_a_number(
-                    column,
-                    target,
+                    table,
+                    t,
                     "; a regression target must be numbers",
                 ));
             };
@@ -204,7 +207,7 @@ impl Dataset {
         {
             return Err(TrainError::Data(format!(
                 "line {}, column {target:?}: the class is empty; every row needs one",
-                r + 2
+                table.line(r)
             )));
         }
         let classes = match classes {
@@ -224,7 +227,7 @@ impl Dataset {
                 classes.index(column, r).ok_or_else(|| {
                     TrainError::Data(format!(
                         "line {}: class {} of column {target:?} is not among the training classes ({classes})",
-                        r + 2,
+                        table.line(r),
                         cell_text(column, r)
                     ))
                 })
@@ -272,13 +275,14 @@ fn cell_text(column: &Column, row: usize) -> String {
     }
 }
 
-/// The error for a column of text where numbers are needed, naming its first cell that is not
-/// one (line 1 is the header).
-fn not_a_number(column: &Column, name: &str, why: &str) -> TrainError {
-    let (row, cell) = column.first_non_number().unwrap_or((0, ""));
+/// The error for column `c` of `table`, text where numbers are needed, naming its first cell
+/// that is not one.
+fn not_a_number(table: &Table, c: usize, why: &str) -> TrainError {
+    let name = &table.names[c];
+    let (row, cell) = table.columns[c].first_non_number().unwrap_or((0, ""));
     TrainError::Data(format!(
         "line {}, column {name:?}: {cell:?} is not a finite number{why}",
-        row + 2
+        table.line(row)
     ))
 }
 

@@ -109,11 +109,22 @@ impl MlpRecipe {
     }
 }
 
-/// Classification when the target column holds text, or at most [`MAX_GUESSED_CLASSES`]
-/// distinct whole numbers; `None` when there is no such column.
+/// Classification when the target column holds at most [`MAX_GUESSED_CLASSES`] distinct whole
+/// numbers, or text (class names); `None` when there is no such column. A column of text whose
+/// cells are mostly numbers is taken for numbers with a few bad cells (`NA`, `?`, empty):
+/// regression, which refuses the first of them by line, rather than a classifier that would
+/// make them classes.
 pub fn guess_task(table: &Table, target: &str) -> Option<Task> {
-    let Column::Numbers(values) = table.column(target)? else {
-        return Some(Task::Classify);
+    let values = match table.column(target)? {
+        Column::Numbers(values) => values,
+        Column::Text(cells) => {
+            let numbers = cells.iter().filter(|c| c.parse::<f32>().is_ok()).count();
+            return Some(if numbers * 2 > cells.len() {
+                Task::Regress
+            } else {
+                Task::Classify
+            });
+        }
     };
     let mut values = values.clone();
     values.sort_by(f32::total_cmp);

@@ -53,6 +53,10 @@ pub struct Table {
     pub names: Vec<String>,
     /// The columns, one per name.
     pub columns: Vec<Column>,
+    /// The line of the file each data row starts on (line 1 is the header), for messages: a
+    /// quoted cell may span lines. (A row after blank lines is given the first blank line, as
+    /// the csv crate reports it.)
+    pub lines: Vec<u64>,
 }
 
 impl Table {
@@ -81,7 +85,17 @@ impl Table {
         let columns = (0..names.len())
             .map(|c| Column::Numbers(rows.iter().map(|r| r[c]).collect()))
             .collect();
-        Ok(Table { names, columns })
+        let lines = (2..).take(rows.len()).collect();
+        Ok(Table {
+            names,
+            columns,
+            lines,
+        })
+    }
+
+    /// The line of the file data row `row` (from 0) starts on.
+    pub fn line(&self, row: usize) -> u64 {
+        self.lines.get(row).copied().unwrap_or(row as u64 + 2)
     }
 
     /// Number of data rows.
@@ -101,14 +115,22 @@ impl Table {
     /// a target column of text holds class labels).
     ///
     /// The file is read twice when it has a text column: once for the numbers, once for the
-    /// text columns' cells, so that a numeric column is never held as text.
+    /// text columns' cells, so that a numeric column is never held as text. A file whose size
+    /// or modification time changes in between is refused.
     pub fn read_csv(path: &Path) -> Result<Table, TrainError> {
         let fail = |what: String| TrainError::Data(format!("{}: {what}", path.display()));
+        let stamp = || {
+            let m = std::fs::metadata(path).ok()?;
+            Some((m.len(), m.modified().ok()?))
+        };
+        let before = stamp();
         let mut names = Vec::new();
         let mut numbers: Vec<Vec<f32>> = Vec::new();
+        let mut lines = Vec::new();
         // Per column, whether some cell is not a number.
         let mut is_text: Vec<bool> = Vec::new();
-        for_each_record(path, &mut names, |record| {
+        for_each_record(path, &mut names, |line, record| {
+            lines.push(line);
             if numbers.is_empty() {
                 numbers = vec![Vec::new(); record.len()];
                 is_text = vec![false; record.len()];
@@ -133,7 +155,7 @@ impl Table {
             if !text && let Some(r) = column.iter().position(|v| !v.is_finite()) {
                 return Err(fail(format!(
                     "line {}, column {name:?}: {:?} is not a finite number",
-                    r + 2,
+                    lines[r],
                     column[r].to_string()
                 )));
             }
@@ -142,14 +164,14 @@ impl Table {
             is_text.iter().map(|&t| t.then(Vec::new)).collect();
         if cells.iter().any(Option::is_some) {
             let mut again = Vec::new();
-            for_each_record(path, &mut again, |record| {
+            for_each_record(path, &mut again, |_, record| {
                 for (cell, column) in record.iter().zip(&mut cells) {
                     if let Some(column) = column {
                         column.push(cell.to_string());
                     }
                 }
             })?;
-            if again != names {
+            if again != names || stamp() != before {
                 return Err(fail("the file changed while it was read".to_string()));
             }
         }
@@ -161,16 +183,21 @@ impl Table {
         if columns.iter().any(|c| c.len() != columns[0].len()) {
             return Err(fail("the file changed while it was read".to_string()));
         }
-        Ok(Table { names, columns })
+        Ok(Table {
+            names,
+            columns,
+            lines,
+        })
     }
 }
 
-/// Calls `each(record)` for every data record of the CSV at `path` (line 1 is the
-/// header, whose names go to `names`), refusing a record whose length is not the header's.
+/// Calls `each(line, record)` for every data record of the CSV at `path`, `line` being the line
+/// the record starts on (line 1 is the header, whose names go to `names`), refusing a record
+/// whose length is not the header's.
 fn for_each_record(
     path: &Path,
     names: &mut Vec<String>,
-    mut each: impl FnMut(&csv::StringRecord),
+    mut each: impl FnMut(u64, &csv::StringRecord),
 ) -> Result<(), TrainError> {
     let fail = |what: String| TrainError::Data(format!("{}: {what}", path.display()));
     let mut reader = csv::ReaderBuilder::new()
@@ -188,14 +215,18 @@ fn for_each_record(
         .map(str::to_string)
         .collect();
     let mut record = csv::StringRecord::new();
-    let mut line = 1;
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => return Ok(()),
             Ok(true) => {}
-            Err(e) => return Err(fail(format!("line {}: {e}", line + 1))),
+            Err(e) => {
+                let at = e
+                    .position()
+                    .map_or_else(String::new, |p| format!("line {}: ", p.line()));
+                return Err(fail(format!("{at}{e}")));
+            }
         }
-        line += 1;
+        let line = record.position().map_or(0, csv::Position::line);
         if record.len() != names.len() {
             return Err(fail(format!(
                 "line {line} has {} cells, the header {}",
@@ -203,6 +234,6 @@ fn for_each_record(
                 names.len()
             )));
         }
-        each(&record);
+        each(line, &record);
     }
 }

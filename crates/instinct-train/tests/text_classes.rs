@@ -60,6 +60,33 @@ fn a_column_with_any_text_is_kept_as_written_the_others_are_numbers() {
 }
 
 #[test]
+fn messages_name_the_line_a_row_starts_on() {
+    // A quoted cell over two lines moves the rows after it.
+    let csv = Csv::new("lines", "x,y\n1,\"a\nb\"\n2,c\nx,d\n");
+    let table = csv.read().unwrap();
+    assert_eq!(table.lines, [2, 4, 5]);
+    let m = data_error(Dataset::from_table(&table, "y", true, None));
+    assert!(m.contains("line 5, column \"x\": \"x\""), "{m}");
+}
+
+#[test]
+fn a_mostly_numeric_target_with_a_bad_cell_is_guessed_a_regression() {
+    let mut text = String::from("x,y\n");
+    for i in 0..30 {
+        let y = if i == 17 {
+            "NA".to_string()
+        } else {
+            format!("{}", i % 3)
+        };
+        text.push_str(&format!("{i},{y}\n"));
+    }
+    let table = Csv::new("na", &text).read().unwrap();
+    assert_eq!(guess_task(&table, "y"), Some(Task::Regress));
+    let m = data_error(Prepared::new(&MlpRecipe::new("y"), &table, None));
+    assert!(m.contains("line 19, column \"y\": \"NA\""), "{m}");
+}
+
+#[test]
 fn a_number_that_is_not_finite_is_an_error_not_text() {
     let csv = Csv::new("nan", "x,y\n1,0\nNaN,1\n");
     let m = data_error(csv.read());
@@ -142,6 +169,18 @@ fn a_test_set_is_matched_to_the_training_classes() {
     let numbers = Csv::new("numbers", "x,y\n5,2\n6,1\n").read().unwrap();
     let test = Dataset::from_table(&numbers, "y", true, Some(&classes)).unwrap();
     assert_eq!(test.targets, Targets::Classes(vec![1, 0]));
+    // Text classes written "1.0", "x" match the number 1; numbers match text " 2.0"-style cells.
+    let written = Csv::new("written", "x,y\n1,1.0\n2,x\n").read().unwrap();
+    let classes = Dataset::from_table(&written, "y", true, None)
+        .unwrap()
+        .classes
+        .unwrap();
+    let test = Dataset::from_table(&numbers, "y", true, Some(&classes));
+    let m = data_error(test);
+    assert!(m.contains("line 2: class 2"), "{m}");
+    let ones = Csv::new("ones", "x,y\n5,1\n").read().unwrap();
+    let test = Dataset::from_table(&ones, "y", true, Some(&classes)).unwrap();
+    assert_eq!(test.targets, Targets::Classes(vec![0]));
 }
 
 #[test]
