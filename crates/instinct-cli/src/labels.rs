@@ -62,18 +62,16 @@ impl Labeller {
     }
 
     /// The added columns for `rows` rows of outputs (`values`, one per class each): the label
-    /// of the largest output (the first of equals, as numpy's `argmax`; NaN is never the
-    /// largest; null when every output is NaN), then the `k` largest with their values.
+    /// of the largest output, then the `k` largest with their values, in the order of
+    /// [`instinct::labels::rank_classes`] (the first of equals, as numpy's `argmax`; NaN is
+    /// never the largest; null when every output is NaN).
     pub fn columns(&self, values: &[f32], rows: usize) -> Vec<KeptColumn> {
         let classes = self.labels.len();
         let mut label = Vec::with_capacity(if self.label { rows } else { 0 });
         let mut top: Vec<Vec<Value>> = vec![Vec::with_capacity(rows); 2 * self.top_k];
         let mut order: Vec<usize> = Vec::with_capacity(classes);
         for row in values.chunks_exact(classes.max(1)).take(rows) {
-            order.clear();
-            order.extend((0..classes).filter(|&c| !row[c].is_nan()));
-            // Stable: equal values keep the lower class first.
-            order.sort_by(|&a, &b| row[b].total_cmp(&row[a]));
+            instinct::labels::rank_classes(row, &mut order);
             if self.label {
                 label.push(order.first().map_or(Value::Null, |&c| self.value_of(c)));
             }

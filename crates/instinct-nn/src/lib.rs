@@ -63,6 +63,7 @@ pub use runner::{RunError, Runner};
 
 mod choice;
 mod engines;
+pub mod labels;
 mod model;
 mod runner;
 

@@ -108,6 +108,29 @@ impl Model {
         self.info().labels.as_deref()
     }
 
+    /// The class label of the largest of one sample's outputs (`outputs`, as `predict`
+    /// returns them): what scikit-learn's `predict()` gives. `None` when the model has no
+    /// labels, or every output is NaN. See [`labels::best_class`](crate::labels::best_class).
+    ///
+    /// ```
+    /// use instinct::Model;
+    /// use instinct::format::ClassLabel;
+    /// let model = Model::from_json_str(r#"{
+    ///     "features": ["x"], "buffer_sizes": [1, 2],
+    ///     "instructions": [{"type": "DOT", "input": 0, "output": 1, "weights": 0,
+    ///                       "activation": "SOFTMAX"}],
+    ///     "weights": [[[1.0], [-1.0]]], "bias": [[0.0, 0.0]],
+    ///     "labels": ["yes", "no"]
+    /// }"#)?;
+    /// let yes = model.predict(&[2.0])?;
+    /// assert_eq!(model.label_of(&yes), Some(&ClassLabel::Text("yes".into())));
+    /// assert_eq!(model.label_of(&model.predict(&[-2.0])?), Some(&ClassLabel::Text("no".into())));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn label_of(&self, outputs: &[f32]) -> Option<&instinct_format::ClassLabel> {
+        self.labels()?.get(crate::labels::best_class(outputs)?)
+    }
+
     /// Number of input values per sample.
     #[inline]
     pub fn feature_size(&self) -> usize {
