@@ -196,7 +196,11 @@ fn text_is_refused_where_numbers_are_needed() {
         task: Some(Task::Regress),
         ..MlpRecipe::new("y")
     };
-    data_error(Prepared::new(&recipe, &target, None));
+    let m = data_error(Prepared::new(&recipe, &target, None));
+    assert!(
+        m.contains("\"low\" is not a finite number; a regression target"),
+        "{m}"
+    );
     let empty = Csv::new("empty", "a,y\n1,cat\n2,\n3,dog\n").read().unwrap();
     let m = data_error(Dataset::from_table(&empty, "y", true, None));
     assert!(m.contains("line 3, column \"y\""), "{m}");
