@@ -186,9 +186,7 @@ fn read_columnar_file(
             let size = file.metadata().map_or(0, |m| m.len());
             let io = |e| DataError::unreadable(format!("{e}"));
             let shared = std::sync::Arc::new(file.try_clone().map_err(io)?);
-            let rows = columnar::guarded("Parquet", || {
-                columnar::read_parquet(file, shared, columns, options, emit)
-            })?;
+            let rows = columnar::read_parquet(file, shared, columns, options, emit)?;
             bytes_read.fetch_add(size, Ordering::Relaxed);
             Ok(rows)
         }
@@ -198,9 +196,7 @@ fn read_columnar_file(
                 bytes_read,
             };
             let reader = BufReader::with_capacity(READ_BUFFER, file);
-            columnar::guarded("Arrow IPC", || {
-                columnar::read_arrow_seekable(reader, columns, options, emit)
-            })
+            columnar::read_arrow_seekable(reader, columns, options, emit)
         }
         _ => not_columnar(format),
     }
@@ -246,14 +242,12 @@ fn read_columnar_stream(
                 .map_err(|e| DataError::unreadable(format!("{e}")))?;
             let bytes = bytes::Bytes::from(bytes);
             let shared = std::sync::Arc::new(bytes.clone());
-            columnar::guarded("Parquet", || {
-                columnar::read_parquet(bytes, shared, columns, options, emit)
-            })
+            columnar::read_parquet(bytes, shared, columns, options, emit)
         }
         #[cfg(feature = "arrow")]
-        DataFormat::Arrow | DataFormat::ArrowStream => columnar::guarded("Arrow IPC", || {
+        DataFormat::Arrow | DataFormat::ArrowStream => {
             columnar::read_arrow_unseekable(reader, columns, options, emit)
-        }),
+        }
         _ => {
             drop((reader, columns, options, emit));
             not_columnar(format)

@@ -321,7 +321,7 @@ fn hostile_bytes_are_refused_as_unreadable() {
     let good = parquet_bytes(&batches(500));
     let arrow = ipc_file(&batches(500));
     let stream = ipc_stream(&batches(500));
-    let mut cases: Vec<(DataFormat, Vec<u8>)> = vec![
+    let hand_written: Vec<(DataFormat, Vec<u8>)> = vec![
         (DataFormat::Parquet, Vec::new()),
         (DataFormat::Parquet, b"PAR1".to_vec()),
         (DataFormat::Parquet, good[..good.len() / 2].to_vec()),
@@ -331,6 +331,13 @@ fn hostile_bytes_are_refused_as_unreadable() {
         (DataFormat::Arrow, b"ARROW1\0\0garbage".to_vec()),
         (DataFormat::Arrow, vec![0xff; 64]),
     ];
+    for (format, bytes) in &hand_written {
+        let e = read_bytes(bytes, *format, &model_columns(&[]), ReadOptions::default())
+            .expect_err("refused");
+        assert_eq!(e.kind, DataErrorKind::Unreadable, "{}", e.message);
+        assert!(e.message.contains("not a readable"), "{}", e.message);
+    }
+    let mut cases = hand_written;
     // Bytes flipped in the middle of each layout.
     for (format, bytes) in [
         (DataFormat::Parquet, &good),

@@ -16,14 +16,12 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{ArrowError, DataType, Schema};
 use std::io::{BufRead, Read, Seek, SeekFrom};
 
-/// Runs `read`, which drives arrow-rs's Parquet or IPC decoder, turning a panic of the decoder
+/// Runs `decode`, a call into arrow-rs's Parquet or IPC decoder, turning a panic of the decoder
 /// on malformed bytes (arrow-rs does not promise it never panics on them) into an `Unreadable`
-/// error, without printing it.
-pub(super) fn guarded(
-    format: &str,
-    read: impl FnOnce() -> Result<usize, DataError>,
-) -> Result<usize, DataError> {
-    crate::guard::guarded(read).unwrap_or_else(|why| {
+/// error, without printing it. Only arrow-rs's calls run under it: a panic of instinct's own
+/// code is a bug and stays one.
+fn decoded<T>(format: &str, decode: impl FnOnce() -> Result<T, DataError>) -> Result<T, DataError> {
+    crate::guard::guarded(decode).unwrap_or_else(|why| {
         Err(DataError::unreadable(format!(
             "not a readable {format} file: the decoder failed on its bytes ({why})"
         )))
@@ -42,8 +40,10 @@ pub(super) fn read_arrow_seekable<R: BufRead + Seek>(
     emit: Emit,
 ) -> Result<usize, DataError> {
     if is_arrow_file(&mut reader)? {
-        check_file_index(&mut reader)?;
-        let file = arrow_ipc::reader::FileReader::try_new(reader, None).map_err(malformed)?;
+        decoded("Arrow IPC", || check_file_index(&mut reader))?;
+        let file = decoded("Arrow IPC", || {
+            arrow_ipc::reader::FileReader::try_new(reader, None).map_err(malformed)
+        })?;
         read_batches(
             "Arrow IPC",
             &file.schema(),
@@ -83,7 +83,9 @@ fn read_arrow_stream<R: BufRead>(
     options: ReadOptions,
     emit: Emit,
 ) -> Result<usize, DataError> {
-    let stream = arrow_ipc::reader::StreamReader::try_new(reader, None).map_err(malformed)?;
+    let stream = decoded("Arrow IPC", || {
+        arrow_ipc::reader::StreamReader::try_new(reader, None).map_err(malformed)
+    })?;
     read_batches(
         "Arrow IPC",
         &stream.schema(),
@@ -169,21 +171,26 @@ pub(super) fn read_parquet<T: parquet::file::reader::ChunkReader + 'static>(
 ) -> Result<usize, DataError> {
     use parquet::arrow::ProjectionMask;
     use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
-    let metadata =
-        ArrowReaderMetadata::load(shared.as_ref(), Default::default()).map_err(parquet_error)?;
+    let metadata = decoded("Parquet", || {
+        ArrowReaderMetadata::load(shared.as_ref(), Default::default()).map_err(parquet_error)
+    })?;
     let schema = metadata.schema().clone();
     let names = column_names(&schema);
     let matched = match_columns(&names, columns)?;
     let used = used_columns(&matched.features, &matched.kept);
-    check_dictionaries(shared, metadata.metadata(), &used)?;
-    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(source, metadata);
-    let mask = ProjectionMask::roots(builder.parquet_schema(), used.iter().copied());
+    decoded("Parquet", || {
+        check_dictionaries(shared, metadata.metadata(), &used)
+    })?;
     let width = columns.size.max(1);
-    let reader = builder
-        .with_projection(mask)
-        .with_batch_size(rows_per_chunk(width, options.chunk_rows))
-        .build()
-        .map_err(parquet_error)?;
+    let reader = decoded("Parquet", || {
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(source, metadata);
+        let mask = ProjectionMask::roots(builder.parquet_schema(), used.iter().copied());
+        builder
+            .with_projection(mask)
+            .with_batch_size(rows_per_chunk(width, options.chunk_rows))
+            .build()
+            .map_err(parquet_error)
+    })?;
     read_batches(
         "Parquet",
         &schema,
@@ -310,7 +317,9 @@ fn read_batches(
     let mut chunker = Chunker::new(emit, width, chunk_rows, Vec::new());
     // Small batches (an IPC stream of a few rows each) are gathered into chunks.
     let mut pending = Pending::new(plan.kept.len());
-    for batch in batches {
+    let mut batches = batches;
+    // Each batch is decoded under the guard; converting it is instinct's own work.
+    while let Some(batch) = decoded(layout, || Ok(batches.next()))? {
         let batch = batch.map_err(|e| {
             DataError::unreadable(format!("not a readable {layout} file: a record batch: {e}"))
         })?;
