@@ -233,7 +233,7 @@ fn missing_text_and_null_columns_are_refused_by_name_and_row() {
         ),
     ])
     .unwrap();
-    let bytes = ipc_stream(&[gaps]);
+    let bytes = ipc_stream(std::slice::from_ref(&gaps));
     // The first bad value in row order is named, whatever its column and the chunk size.
     for chunk_rows in [None, Some(16)] {
         let options = ReadOptions {
@@ -249,6 +249,25 @@ fn missing_text_and_null_columns_are_refused_by_name_and_row() {
             e.message
         );
     }
+    // Within one column too: a NaN at row 5 of b comes before its null at row 42.
+    let mut columns = gaps.columns().to_vec();
+    columns[1] = Arc::new(Float64Array::from_iter(
+        (0..100).map(|r| if r == 5 { Some(f64::NAN) } else { with_gaps(r) }),
+    ));
+    let nan_first = RecordBatch::try_new(gaps.schema(), columns).unwrap();
+    let e = read_bytes(
+        &ipc_stream(&[nan_first]),
+        DataFormat::Arrow,
+        &model_columns(&[]),
+        ReadOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        e.message
+            .contains("row 6, column 2 (\"b\"): NaN is not a finite number"),
+        "{}",
+        e.message
+    );
     let lenient = ReadOptions {
         allow_nonfinite: true,
         ..ReadOptions::default()

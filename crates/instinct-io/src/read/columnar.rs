@@ -498,6 +498,14 @@ fn fill_column(
                 .map(|&v| v as f32))
         };
     }
+    // The first bad value of the column is refused: out of f32's range, missing, or not
+    // finite, whichever comes first (on one row, in that order).
+    let mut first_bad: Option<(usize, String)> = None;
+    let mut bad = |r: usize, why: String| {
+        if first_bad.as_ref().is_none_or(|(b, _)| r < *b) {
+            first_bad = Some((r, why));
+        }
+    };
     match array.data_type() {
         DataType::Float32 => primitive!(Float32Type),
         DataType::Float64 => {
@@ -508,10 +516,10 @@ fn fill_column(
                 .enumerate()
                 .find(|&(r, &v)| v.is_finite() && !(v as f32).is_finite() && !array.is_null(r));
             if let Some((r, v)) = overflow {
-                return Err((
+                bad(
                     r,
                     format!("{v} is outside the range of 32-bit floats (±3.4028235e38)"),
-                ));
+                );
             }
             put(&mut values.iter().map(|&v| v as f32));
         }
@@ -545,32 +553,30 @@ fn fill_column(
         DataType::Null => {}
         other => return Err((0, format!("holds {other} values, not numbers"))),
     }
-    if let Some(nulls) = array.logical_nulls()
-        && nulls.null_count() > 0
-    {
-        if !allow_nonfinite {
-            let r = (0..array.len()).find(|&r| nulls.is_null(r)).unwrap_or(0);
-            return Err((r, format!("the value is missing (null); {ALLOW_HINT}")));
+    let nulls = array.logical_nulls().filter(|n| n.null_count() > 0);
+    if let Some(nulls) = &nulls {
+        if !allow_nonfinite && let Some(r) = (0..array.len()).find(|&r| nulls.is_null(r)) {
+            bad(r, format!("the value is missing (null); {ALLOW_HINT}"));
         }
         for r in (0..array.len()).filter(|&r| nulls.is_null(r)) {
             out[r * width + j] = f32::NAN;
         }
     }
     if !allow_nonfinite {
-        let bad = out
+        // A null row's NaN was refused as missing above.
+        let is_null = |r: usize| nulls.as_ref().is_some_and(|n| n.is_null(r));
+        let non_finite = out
             .iter()
             .skip(j)
             .step_by(width)
-            .position(|v| !v.is_finite());
-        if let Some(r) = bad {
-            return Err((
-                r,
-                format!(
-                    "{} is not a finite number; {ALLOW_HINT}",
-                    out[r * width + j]
-                ),
-            ));
+            .enumerate()
+            .find(|&(r, v)| !v.is_finite() && !is_null(r));
+        if let Some((r, &v)) = non_finite {
+            bad(r, format!("{v} is not a finite number; {ALLOW_HINT}"));
         }
     }
-    Ok(())
+    match first_bad {
+        Some(refused) => Err(refused),
+        None => Ok(()),
+    }
 }
