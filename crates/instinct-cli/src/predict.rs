@@ -47,7 +47,7 @@ pub struct Options {
     pub label: bool,
     /// Add the K most probable classes as `label_1`, `probability_1`, … `label_K`,
     /// `probability_K`.
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub top_k: Option<usize>,
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N", value_parser = parse_threads)]
@@ -139,6 +139,12 @@ pub fn run(o: &Options) -> Outcome {
             if out_columns.kept.contains(&name) {
                 return Err(Failure::invalid(anyhow!(
                     "--keep {name}: the label columns take that name"
+                )));
+            }
+            if out_columns.outputs.contains(&name) {
+                return Err(Failure::invalid(anyhow!(
+                    "--label/--top-k: the model has an output named {name:?}, the name of a \
+                     label column; the output columns would share a name"
                 )));
             }
             out_columns.kept.push(name);

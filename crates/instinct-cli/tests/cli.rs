@@ -1007,6 +1007,21 @@ fn train_writes_a_valid_classifier_that_predicts_probabilities() {
             "{line}"
         );
     }
+    // A label column may not share a name with an output; --top-k needs at least one class.
+    let mut named = json(&std::fs::read_to_string(&out).unwrap());
+    named["output_names"] = serde_json::json!(["label", "b", "c"]);
+    let named = dir.write("named.json", named.to_string());
+    let iris = fixture("data/iris_test.csv");
+    check(
+        &["predict", &named, "-i", &iris, "--label"],
+        1,
+        "the model has an output named \"label\"",
+    );
+    check(
+        &["predict", &out, "-i", &iris, "--top-k", "0"],
+        2,
+        "--top-k",
+    );
 }
 
 /// `fixtures/data/iris_{part}.csv` with the class numbers 0, 1, 2 written as species names.
@@ -1693,7 +1708,12 @@ fn label_equals_what_scikit_learn_predicts_for_converted_classifiers() {
             "",
         );
         let inspected = check(&["inspect", &model], 0, "").stdout;
+        // inspect prints the line for every model: with labels, not "none".
         assert!(inspected.contains("class labels"), "{inspected}");
+        assert!(
+            !inspected.contains("not a labelled classifier"),
+            "{inspected}"
+        );
         let inputs = dir.write("inputs.json", expected["inputs"].to_string());
         let out = check(
             &[

@@ -1,6 +1,7 @@
 //! A classifier's outputs read as its classes: the classes of a row ranked by output, the way
 //! `instinct predict --label`/`--top-k` and [`Model::label_of`](crate::Model::label_of) name
-//! them (numpy's `argmax`: the first of equal outputs wins; a NaN output never does).
+//! them (numpy's `nanargmax`: the first of equal outputs wins, a NaN output never does; where
+//! every output is NaN there is no class, where numpy would raise).
 
 use std::cmp::Ordering;
 

@@ -110,7 +110,7 @@ impl Model {
 
     /// The class label of the largest of one sample's outputs (`outputs`, as `predict`
     /// returns them): what scikit-learn's `predict()` gives. `None` when the model has no
-    /// labels, or every output is NaN. See [`labels::best_class`](crate::labels::best_class).
+    /// labels, `outputs` is not one value per label, or every output is NaN. See [`labels::best_class`](crate::labels::best_class).
     ///
     /// ```
     /// use instinct::Model;
@@ -128,7 +128,12 @@ impl Model {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn label_of(&self, outputs: &[f32]) -> Option<&instinct_format::ClassLabel> {
-        self.labels()?.get(crate::labels::best_class(outputs)?)
+        let labels = self.labels()?;
+        // One sample's outputs, one per class: anything else has no one label.
+        if outputs.len() != labels.len() {
+            return None;
+        }
+        labels.get(crate::labels::best_class(outputs)?)
     }
 
     /// Number of input values per sample.
