@@ -10,6 +10,8 @@ use serde_json::Value;
 /// The label columns asked for, and the model's labels they are taken from.
 pub struct Labeller {
     labels: Vec<ClassLabel>,
+    /// Whether every label is an integer.
+    all_integers: bool,
     /// Write the most probable class's label as `label`.
     label: bool,
     /// Write the `k` most probable classes as `label_i`, `probability_i`.
@@ -18,7 +20,8 @@ pub struct Labeller {
 
 impl Labeller {
     /// The labeller for `--label` and `--top-k`, `None` when neither was asked for; a model
-    /// without class labels, or a `k` of 0 or above the class count, is a usage error.
+    /// without class labels, or a `k` above the class count, is a usage error (clap refuses
+    /// a `k` of 0).
     pub fn new(
         labels: Option<&[ClassLabel]>,
         label: bool,
@@ -42,6 +45,7 @@ impl Labeller {
             )));
         }
         Ok(Some(Labeller {
+            all_integers: labels.iter().all(|l| matches!(l, ClassLabel::Int(_))),
             labels: labels.to_vec(),
             label,
             top_k,
@@ -63,7 +67,7 @@ impl Labeller {
 
     /// The added columns for `rows` rows of outputs (`values`, one per class each): the label
     /// of the largest output, then the `k` largest with their values, in the order of
-    /// [`instinct::labels::rank_classes`] (the first of equals, as numpy's `argmax`; NaN is
+    /// [`instinct::labels::rank_classes`] (the first of equals, as numpy's `nanargmax`; NaN is
     /// never the largest; null when every output is NaN).
     pub fn columns(&self, values: &[f32], rows: usize) -> Vec<KeptColumn> {
         let classes = self.labels.len();
@@ -92,10 +96,12 @@ impl Labeller {
         columns
     }
 
+    /// Class `class`'s label as a cell: an integer when every label is one, else text (a
+    /// column of one type, whichever classes a chunk's rows pick).
     fn value_of(&self, class: usize) -> Value {
         match &self.labels[class] {
-            ClassLabel::Int(i) => Value::from(*i),
-            ClassLabel::Text(t) => Value::String(t.clone()),
+            ClassLabel::Int(i) if self.all_integers => Value::from(*i),
+            label => Value::String(label.to_string()),
         }
     }
 }
@@ -136,8 +142,9 @@ mod tests {
             KeptColumn::Json(v) => serde_json::to_string(v).unwrap(),
             other => panic!("{other:?}"),
         };
-        assert_eq!(json(&columns[0]), r#"[7,"cat",null]"#);
-        assert_eq!(json(&columns[1]), r#"[7,"cat",null]"#);
+        // Mixed labels are all text, so the column has one type whichever rows a chunk holds.
+        assert_eq!(json(&columns[0]), r#"["7","cat",null]"#);
+        assert_eq!(json(&columns[1]), r#"["7","cat",null]"#);
         assert_eq!(json(&columns[2]), "[0.7,0.4,null]");
         assert_eq!(json(&columns[3]), r#"["dog","dog",null]"#);
         assert_eq!(json(&columns[4]), "[0.2,0.4,null]");

@@ -172,7 +172,7 @@ fn record_batch(
     let mut arrays: Vec<ArrayRef> = Vec::with_capacity(columns.kept.len() + width);
     for (j, kept) in chunk.kept.iter().enumerate() {
         let wanted = schema.as_ref().map(|s| s.field(j).data_type().clone());
-        arrays.push(kept_array(kept, &columns.kept[j], wanted)?);
+        arrays.push(kept_array(kept, &columns.kept[j], wanted, chunk.first_row)?);
     }
     for o in 0..width {
         let column: Vec<f32> = chunk
@@ -205,11 +205,13 @@ fn record_batch(
 
 /// A kept column as an Arrow array: Arrow columns as they are; CSV text as strings; JSON values
 /// as Int64, Float64, Boolean or strings by what the first chunk holds (`wanted` is the type
-/// chosen then), other values (arrays, objects) as their JSON text.
+/// chosen then; strings when it holds only nulls), other values (arrays, objects) as their
+/// JSON text. `first_row` is the chunk's first row in the input, for messages.
 fn kept_array(
     kept: &KeptColumn,
     name: &str,
     wanted: Option<DataType>,
+    first_row: usize,
 ) -> std::io::Result<ArrayRef> {
     let array: ArrayRef = match kept {
         KeptColumn::Arrow(array) => array.clone(),
@@ -218,9 +220,9 @@ fn kept_array(
             let data_type = wanted.clone().unwrap_or_else(|| json_type(cells));
             json_array(cells, &data_type).map_err(|(r, value)| {
                 io_error(format!(
-                    "kept column {name:?} holds {value} in a row after its first rows made it a \
-                     {data_type} column (row {} of a chunk)",
-                    r + 1
+                    "kept column {name:?} holds {value} at row {}, after its first rows made it a \
+                     {data_type} column",
+                    first_row + r + 1
                 ))
             })?
         }
@@ -234,11 +236,12 @@ fn kept_array(
     }
 }
 
-/// The Arrow type for a column of JSON values.
+/// The Arrow type for a column of JSON values: a column of nulls is strings, which take
+/// whatever later rows hold.
 fn json_type(cells: &[Value]) -> DataType {
     let present = || cells.iter().filter(|v| !v.is_null());
     if present().next().is_none() {
-        DataType::Null
+        DataType::Utf8
     } else if present().all(|v| v.is_i64()) {
         DataType::Int64
     } else if present().all(Value::is_number) {
