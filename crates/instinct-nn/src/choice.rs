@@ -123,12 +123,14 @@ impl Model {
     /// `Some(0)` is [`RunError::ZeroThreads`]). `Auto` picks a static net when the model's
     /// dense chain has a compiled shape, else the batch engine, and says why in
     /// [`Runner::describe`]; a forced engine that cannot run the model is
-    /// [`RunError::NotApplicable`] (or [`RunError::Unavailable`]) saying why.
+    /// [`RunError::NotApplicable`] (or [`RunError::Unavailable`]) saying why. The runner owns
+    /// what it runs (it shares the compiled model), so it can be kept, sent to threads and
+    /// reused for every call.
     pub fn runner(
         &self,
         choice: EngineChoice,
         threads: Option<usize>,
-    ) -> Result<Box<dyn Runner + '_>, RunError> {
+    ) -> Result<Box<dyn Runner>, RunError> {
         let threads = match threads {
             Some(0) => return Err(RunError::ZeroThreads),
             Some(n) => n,
@@ -167,12 +169,12 @@ impl Model {
 }
 
 #[cfg(feature = "gpu")]
-fn gpu_runner(model: &Model) -> Result<Box<dyn Runner + '_>, RunError> {
+fn gpu_runner(model: &Model) -> Result<Box<dyn Runner>, RunError> {
     Ok(Box::new(gpu::GpuRunner::new(model)?))
 }
 
 #[cfg(not(feature = "gpu"))]
-fn gpu_runner(_: &Model) -> Result<Box<dyn Runner + '_>, RunError> {
+fn gpu_runner(_: &Model) -> Result<Box<dyn Runner>, RunError> {
     Err(RunError::Unavailable {
         engine: "gpu",
         why: "this build of instinct has no GPU runtime (the `gpu` feature)".into(),

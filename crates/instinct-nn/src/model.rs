@@ -5,6 +5,7 @@ use instinct_cpu::{Interpreter, ParallelOutput, PredictConfig, PredictError};
 use instinct_format::{FormatError, Limits, ModelInfo};
 use instinct_validate::{Diagnostics, Layout, ValidModel};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Why a model could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -17,9 +18,16 @@ pub enum LoadError {
     Invalid(#[from] Diagnostics),
 }
 
-/// A validated, compiled model ready to run on the CPU. `Send + Sync`.
+/// A validated, compiled model ready to run on the CPU. `Send + Sync`; a clone shares the
+/// compiled model (it is reference-counted), so engines made from a model own what they run.
 #[derive(Debug, Clone)]
 pub struct Model {
+    compiled: Arc<Compiled>,
+}
+
+/// What a [`Model`] shares between its clones.
+#[derive(Debug)]
+struct Compiled {
     valid: ValidModel,
     interpreter: Interpreter,
 }
@@ -54,31 +62,33 @@ impl Model {
         let valid = instinct_validate::validate_owned(info, limits)?;
         let interpreter = Interpreter::new(&valid);
         instinct_cpu::check_validation_data(&valid, &interpreter)?;
-        Ok(Model { valid, interpreter })
+        Ok(Model {
+            compiled: Arc::new(Compiled { valid, interpreter }),
+        })
     }
 
     /// The model description.
     #[inline]
     pub fn info(&self) -> &ModelInfo {
-        self.valid.info()
+        self.compiled.valid.info()
     }
 
     /// The validated model (to build other executors from).
     #[inline]
     pub fn valid(&self) -> &ValidModel {
-        &self.valid
+        &self.compiled.valid
     }
 
     /// Buffer offsets, input and output spans.
     #[inline]
     pub fn layout(&self) -> &Layout {
-        self.valid.layout()
+        self.compiled.valid.layout()
     }
 
     /// The per-sample CPU interpreter.
     #[inline]
     pub fn interpreter(&self) -> &Interpreter {
-        &self.interpreter
+        &self.compiled.interpreter
     }
 
     /// One name per input value (`b[3]` expands to `b[0]`, `b[1]`, `b[2]`), when the model has
@@ -139,31 +149,31 @@ impl Model {
     /// Number of input values per sample.
     #[inline]
     pub fn feature_size(&self) -> usize {
-        self.interpreter.feature_size()
+        self.compiled.interpreter.feature_size()
     }
 
     /// Number of output values per sample.
     #[inline]
     pub fn output_size(&self) -> usize {
-        self.interpreter.output_size()
+        self.compiled.interpreter.output_size()
     }
 
     /// Values of unified memory one sample needs.
     #[inline]
     pub fn required_memory(&self) -> usize {
-        self.interpreter.required_memory()
+        self.compiled.interpreter.required_memory()
     }
 
     /// Runs one sample. See [`Interpreter::predict`].
     #[inline]
     pub fn predict(&self, input: &[f32]) -> Result<Vec<f32>, PredictError> {
-        self.interpreter.predict(input)
+        self.compiled.interpreter.predict(input)
     }
 
     /// The last output value of one sample. See [`Interpreter::predict_single`].
     #[inline]
     pub fn predict_single(&self, input: &[f32]) -> Result<f32, PredictError> {
-        self.interpreter.predict_single(input)
+        self.compiled.interpreter.predict_single(input)
     }
 
     /// Runs one sample without allocating. See [`Interpreter::predict_into`].
@@ -174,19 +184,21 @@ impl Model {
         memory: &mut [f32],
         output: &mut [f32],
     ) -> Result<(), PredictError> {
-        self.interpreter.predict_into(input, memory, output)
+        self.compiled
+            .interpreter
+            .predict_into(input, memory, output)
     }
 
     /// Runs one sample in caller-owned memory. See [`Interpreter::predict_with_buffer`].
     #[inline]
     pub fn predict_with_buffer(&self, memory: &mut [f32]) -> Result<(), PredictError> {
-        self.interpreter.predict_with_buffer(memory)
+        self.compiled.interpreter.predict_with_buffer(memory)
     }
 
     /// Output value `index` in unified memory. See [`Interpreter::get_output`].
     #[inline]
     pub fn get_output(&self, memory: &[f32], index: usize) -> Result<f32, PredictError> {
-        self.interpreter.get_output(memory, index)
+        self.compiled.interpreter.get_output(memory, index)
     }
 
     /// Many samples over several threads. See [`Interpreter::predict_parallel`].
@@ -195,6 +207,6 @@ impl Model {
         inputs: &[f32],
         config: PredictConfig,
     ) -> Result<ParallelOutput, PredictError> {
-        self.interpreter.predict_parallel(inputs, config)
+        self.compiled.interpreter.predict_parallel(inputs, config)
     }
 }

@@ -7,22 +7,22 @@ use crate::runner::{RunError, Runner, check_lengths};
 use instinct_cpu::{Mlp2, Mlp3, PredictConfig, StaticError, StaticNet};
 
 /// The interpreter (`per_sample`) or the batch engine on a model.
-pub(crate) struct LibraryRunner<'m> {
-    model: &'m Model,
+pub(crate) struct LibraryRunner {
+    model: Model,
     config: PredictConfig,
     per_sample: bool,
     reason: String,
 }
 
-impl<'m> LibraryRunner<'m> {
+impl LibraryRunner {
     pub(crate) fn new(
-        model: &'m Model,
+        model: &Model,
         per_sample: bool,
         threads: usize,
         reason: String,
-    ) -> LibraryRunner<'m> {
+    ) -> LibraryRunner {
         LibraryRunner {
-            model,
+            model: model.clone(),
             config: PredictConfig::new()
                 .with_per_sample(per_sample)
                 .with_threads(threads),
@@ -32,7 +32,7 @@ impl<'m> LibraryRunner<'m> {
     }
 }
 
-impl Runner for LibraryRunner<'_> {
+impl Runner for LibraryRunner {
     fn name(&self) -> &'static str {
         if self.per_sample { "interp" } else { "batch" }
     }
@@ -54,7 +54,7 @@ impl Runner for LibraryRunner<'_> {
         // Either way each thread fills a tile of samples' memories (per sample, it runs them
         // one after another).
         let scratch = self.model.interpreter().batch_scratch_bytes();
-        weight_bytes(self.model) + scratch * self.threads()
+        weight_bytes(&self.model) + scratch * self.threads()
     }
 
     fn feature_size(&self) -> usize {
