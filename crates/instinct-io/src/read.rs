@@ -92,10 +92,56 @@ pub fn read_chunks_counting(
     emit: &mut dyn FnMut(Chunk) -> Result<(), DataError>,
 ) -> Result<usize, DataError> {
     format.check_built()?;
-    // The receiver's errors are its own: they pass through without the input's name.
+    passing_emit_errors(emit, |forward| {
+        open_and_read(input, format, columns, options, bytes_read, forward)
+    })
+}
+
+/// Reads rows for `columns` from Arrow record batches already in memory (handed over through
+/// the Arrow C data interface, or made by the caller), whose columns are `schema`'s; `name`
+/// stands for the data at the start of every message. Otherwise as [`read_chunks`]: columns
+/// matched by name, each value converted to f32 and checked, chunks of
+/// [`ReadOptions::chunk_rows`] handed to `emit` (large batches sliced, small ones gathered).
+///
+/// ```
+/// use arrow_array::{Float64Array, Int32Array, RecordBatch};
+/// use instinct_io::{Columns, ReadOptions, read::read_record_batches};
+/// use std::sync::Arc;
+///
+/// let batch = RecordBatch::try_from_iter([
+///     ("id", Arc::new(Int32Array::from(vec![7, 8])) as _),
+///     ("x", Arc::new(Float64Array::from(vec![0.5, 1.5])) as _),
+/// ])?;
+/// let columns = Columns::new(1, Some(vec!["x".into()]));
+/// let mut rows = Vec::new();
+/// let read = read_record_batches("the table", &batch.schema(), [Ok(batch)].into_iter(),
+///     &columns, ReadOptions::default(), &mut |chunk| { rows.extend(chunk.values); Ok(()) })?;
+/// assert_eq!((read, rows), (2, vec![0.5, 1.5]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(feature = "arrow")]
+pub fn read_record_batches(
+    name: &str,
+    schema: &arrow_schema::Schema,
+    batches: impl Iterator<Item = Result<arrow_array::RecordBatch, arrow_schema::ArrowError>>,
+    columns: &Columns,
+    options: ReadOptions,
+    emit: &mut dyn FnMut(Chunk) -> Result<(), DataError>,
+) -> Result<usize, DataError> {
+    passing_emit_errors(emit, |forward| {
+        columnar::read_in_memory(schema, batches, columns, options, forward).map_err(|e| e.at(name))
+    })
+}
+
+/// Runs `read` with `emit`: an error `emit` returned is the receiver's own, and passes through
+/// as it is (without the input's name `read` puts on its own errors).
+fn passing_emit_errors(
+    emit: Emit,
+    read: impl FnOnce(Emit) -> Result<usize, DataError>,
+) -> Result<usize, DataError> {
     let mut emitted: Option<DataError> = None;
     let mut forward = |chunk: Chunk| emit(chunk).inspect_err(|e| emitted = Some(e.clone()));
-    let result = open_and_read(input, format, columns, options, bytes_read, &mut forward);
+    let result = read(&mut forward);
     match (result, emitted) {
         (Err(_), Some(e)) => Err(e),
         (result, _) => result,

@@ -190,6 +190,75 @@ fn every_layout_reads_the_same_rows_by_name_in_chunks() {
 }
 
 #[test]
+fn batches_in_memory_read_as_the_files_do() {
+    let expected: Vec<f32> = (0..ROWS).flat_map(expected_row).collect();
+    let batches = batches(7);
+    let schema = batches[0].schema();
+    let options = ReadOptions {
+        chunk_rows: Some(256),
+        ..ReadOptions::default()
+    };
+    let mut values = Vec::new();
+    let mut sizes = Vec::new();
+    let rows = instinct_io::read::read_record_batches(
+        "the table",
+        &schema,
+        batches.into_iter().map(Ok),
+        &model_columns(&[]),
+        options,
+        &mut |chunk| {
+            sizes.push(chunk.rows);
+            values.extend(chunk.values);
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert_eq!(rows, ROWS);
+    assert_eq!(values, expected);
+    // Small batches are gathered into chunks of 256 rows.
+    assert_eq!(sizes, [256, 256, 256, 232]);
+
+    // A null is named by its row and column, after the name given for the data.
+    let with_null = RecordBatch::try_from_iter([
+        (
+            "a",
+            Arc::new(Int32Array::from(vec![Some(1), None])) as ArrayRef,
+        ),
+        (
+            "b",
+            Arc::new(Float64Array::from(vec![1.0, 2.0])) as ArrayRef,
+        ),
+        (
+            "flag",
+            Arc::new(BooleanArray::from(vec![true, false])) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let read = |batch: &RecordBatch,
+                emit: &mut dyn FnMut(Chunk) -> Result<(), instinct_io::DataError>| {
+        instinct_io::read::read_record_batches(
+            "the table",
+            &batch.schema(),
+            [Ok(batch.clone())].into_iter(),
+            &model_columns(&[]),
+            ReadOptions::default(),
+            emit,
+        )
+    };
+    let e = read(&with_null, &mut |_| Ok(())).unwrap_err();
+    assert_eq!(e.kind, DataErrorKind::Invalid);
+    assert!(
+        e.to_string()
+            .starts_with("the table: row 2, column 1 (\"a\"): the value is missing (null)"),
+        "{e}"
+    );
+    // The receiver's own error passes through as it is.
+    let fine = table(0..3);
+    let e = read(&fine, &mut |_| Err(instinct_io::DataError::invalid("full"))).unwrap_err();
+    assert_eq!(e.to_string(), "full");
+}
+
+#[test]
 fn missing_text_and_null_columns_are_refused_by_name_and_row() {
     let bytes = parquet_bytes(&batches(500));
     let wide = Columns {

@@ -97,6 +97,17 @@ fn read_arrow_stream<R: BufRead>(
     )
 }
 
+/// Reads Arrow record batches already in memory: see [`super::read_record_batches`].
+pub(super) fn read_in_memory(
+    schema: &Schema,
+    batches: impl Iterator<Item = Result<RecordBatch, ArrowError>>,
+    columns: &Columns,
+    options: ReadOptions,
+    emit: Emit,
+) -> Result<usize, DataError> {
+    read_batches("Arrow", schema, None, batches, columns, options, emit)
+}
+
 /// Whether `reader` starts with the Arrow IPC file layout's magic bytes (it is not consumed).
 fn is_arrow_file(reader: &mut impl BufRead) -> Result<bool, DataError> {
     let start = reader
