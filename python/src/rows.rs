@@ -1,0 +1,265 @@
+//! numpy rows in and out: a C-contiguous float32 array is read where it lies; anything else
+//! numbers (other floats, integers, booleans, Fortran order, strides, pandas DataFrames — whose
+//! columns are matched by name — lists) is converted to float32 first, never misread; other
+//! dtypes are refused. Outputs go to a new float32 array or to the caller's `out=`.
+
+use numpy::npyffi;
+use numpy::prelude::*;
+use numpy::{PyArray2, PyReadonlyArray2, PyUntypedArray};
+use pyo3::exceptions::PyValueError;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyList;
+
+/// A model's rows, as float32 values in C order.
+pub(crate) struct Rows<'py> {
+    /// The values (the caller's own array when it already was float32 in C order).
+    pub array: PyReadonlyArray2<'py, f32>,
+    /// The array the values were converted from, if they were (for messages on its values).
+    pub converted_from: Option<Bound<'py, PyUntypedArray>>,
+}
+
+impl Rows<'_> {
+    /// Number of rows.
+    pub fn count(&self) -> usize {
+        self.array.shape()[0]
+    }
+}
+
+/// Whether numpy says `array`'s data is aligned for its type (an unaligned `&[f32]` would be
+/// undefined behaviour).
+fn is_aligned(array: &Bound<'_, PyUntypedArray>) -> bool {
+    // SAFETY: `array` is a live numpy array; its flags are plain data.
+    unsafe { (*array.as_array_ptr()).flags & npyffi::NPY_ARRAY_ALIGNED != 0 }
+}
+
+/// `numpy.ascontiguousarray`, looked up once.
+fn ascontiguousarray(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    static FUNCTION: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    FUNCTION
+        .get_or_try_init(py, || {
+            Ok::<_, PyErr>(py.import("numpy")?.getattr("ascontiguousarray")?.unbind())
+        })
+        .map(|f| f.bind(py))
+}
+
+/// `x` as rows of `features` values for a model whose inputs are named `names` (if they are).
+pub(crate) fn rows<'py>(
+    x: &Bound<'py, PyAny>,
+    features: usize,
+    names: Option<&[String]>,
+) -> PyResult<Rows<'py>> {
+    // The fast path: float32 in C order, read where it lies.
+    if let Ok(array) = x.cast::<PyArray2<f32>>()
+        && array.is_c_contiguous()
+        && is_aligned(array.as_untyped())
+    {
+        let rows = Rows {
+            array: array.try_readonly().map_err(borrow_error)?,
+            converted_from: None,
+        };
+        check_width(rows.array.shape(), features, names)?;
+        return Ok(rows);
+    }
+    let py = x.py();
+    let array = match x.cast::<PyUntypedArray>() {
+        Ok(array) => array.clone(),
+        Err(_) => from_array_like(x, names)?,
+    };
+    let shape = array.shape().to_vec();
+    if shape.len() != 2 {
+        return Err(PyValueError::new_err(match shape.as_slice() {
+            [n] => format!(
+                "x is 1-D (shape ({n},)); predict takes a 2-D array of rows: x.reshape(1, -1) \
+                 for one row, x.reshape(-1, 1) for one feature"
+            ),
+            _ => format!(
+                "x has {} dimensions (shape {shape:?}); predict takes a 2-D array of rows",
+                shape.len()
+            ),
+        }));
+    }
+    let dtype = array.dtype();
+    if !matches!(dtype.kind(), b'f' | b'i' | b'u' | b'b') {
+        return Err(PyValueError::new_err(format!(
+            "x has dtype {}, not numbers: predict takes float32 (read without a copy), other \
+             floats, integers or booleans{}",
+            dtype.str()?,
+            if dtype.kind() == b'O' {
+                " (an object array: a column of text, or missing values such as pd.NA?)"
+            } else {
+                ""
+            }
+        )));
+    }
+    check_width(&shape, features, names)?;
+    let float32 = numpy::dtype::<f32>(py);
+    let converted = ascontiguousarray(py)?.call1((&array, float32))?;
+    let converted = converted.cast_into::<PyArray2<f32>>()?;
+    Ok(Rows {
+        array: converted.try_readonly().map_err(borrow_error)?,
+        converted_from: Some(array),
+    })
+}
+
+/// An array from something that is not a numpy array: a pandas DataFrame (its columns matched
+/// to the model's feature names when it names its columns), a list, anything numpy takes.
+fn from_array_like<'py>(
+    x: &Bound<'py, PyAny>,
+    names: Option<&[String]>,
+) -> PyResult<Bound<'py, PyUntypedArray>> {
+    let py = x.py();
+    let mut x = x.clone();
+    if let Some(names) = names
+        && x.hasattr(intern!(py, "columns"))?
+        && x.hasattr(intern!(py, "to_numpy"))?
+    {
+        let columns: Vec<Bound<'py, PyAny>> = x
+            .getattr(intern!(py, "columns"))?
+            .try_iter()?
+            .collect::<PyResult<_>>()?;
+        let labels: Option<Vec<String>> = columns.iter().map(|c| c.extract().ok()).collect();
+        // Columns named by text are matched by name; unnamed ones (0, 1, …) are in order.
+        if let Some(labels) = labels.filter(|l| !l.is_empty()) {
+            let missing: Vec<&String> = names.iter().filter(|n| !labels.contains(n)).collect();
+            if !missing.is_empty() {
+                return Err(PyValueError::new_err(format!(
+                    "the DataFrame has no column {} (its columns: {})",
+                    quoted(missing.iter().copied()),
+                    quoted(labels.iter().take(20))
+                )));
+            }
+            if labels.as_slice() != names {
+                x = x.get_item(PyList::new(py, names)?)?;
+            }
+        }
+        let array = x.call_method0(intern!(py, "to_numpy"))?;
+        return Ok(array.cast_into::<PyUntypedArray>()?);
+    }
+    let asarray = py.import("numpy")?.getattr("asarray")?;
+    Ok(asarray.call1((x,))?.cast_into::<PyUntypedArray>()?)
+}
+
+/// `names` quoted and joined, for messages.
+fn quoted<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    names
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Refuses rows that are not `features` values wide.
+fn check_width(shape: &[usize], features: usize, names: Option<&[String]>) -> PyResult<()> {
+    if shape[1] == features {
+        return Ok(());
+    }
+    let named = match names {
+        Some(names) if names.len() <= 20 => format!(" ({})", quoted(names.iter())),
+        _ => String::new(),
+    };
+    Err(PyValueError::new_err(format!(
+        "x has {} columns; the model takes {features} feature{}{named}",
+        shape[1],
+        if features == 1 { "" } else { "s" }
+    )))
+}
+
+/// The first value of `values` (rows of `width`) that is not finite, as (row, column).
+pub(crate) fn first_nonfinite(values: &[f32], width: usize) -> Option<(usize, usize)> {
+    // Checked a block at a time: the common case (all finite) is one vectorised pass.
+    const BLOCK: usize = 4096;
+    for (b, block) in values.chunks(BLOCK).enumerate() {
+        if block.iter().fold(true, |ok, v| ok & v.is_finite()) {
+            continue;
+        }
+        let i = b * BLOCK + block.iter().position(|v| !v.is_finite()).unwrap_or(0);
+        return Some((i / width.max(1), i % width.max(1)));
+    }
+    None
+}
+
+/// The error for the non-finite value at `(row, column)` of `rows`.
+pub(crate) fn nonfinite_error(
+    rows: &Rows<'_>,
+    (row, column): (usize, usize),
+    names: Option<&[String]>,
+) -> PyErr {
+    let value = rows.array.as_slice().map_or(f32::NAN, |values| {
+        values[row * rows.array.shape()[1] + column]
+    });
+    let name = names
+        .and_then(|n| n.get(column))
+        .map(|n| format!(" (feature {n:?})"))
+        .unwrap_or_default();
+    // A finite value of a wider type beyond float32's range became an infinity.
+    let original = rows.converted_from.as_ref().and_then(|a| {
+        let v: f64 = a.get_item((row, column)).ok()?.extract().ok()?;
+        v.is_finite().then_some(v)
+    });
+    let why = match original {
+        Some(v) => format!("{v} is outside the range of float32 (±3.4028235e38)"),
+        None => format!(
+            "{} is not a finite number; pass allow_nonfinite=True to let NaN and infinities through",
+            python_float(value)
+        ),
+    };
+    PyValueError::new_err(format!("x[{row}, {column}]{name}: {why}"))
+}
+
+/// `v` as Python prints a float: `nan`, `inf`, `-inf`.
+fn python_float(v: f32) -> String {
+    if v.is_nan() {
+        "nan".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "inf" } else { "-inf" }.into()
+    } else {
+        v.to_string()
+    }
+}
+
+/// Where the outputs go: `out`, checked, or a new array of `rows × outputs`.
+pub(crate) fn outputs<'py>(
+    py: Python<'py>,
+    out: Option<&Bound<'py, PyAny>>,
+    rows: usize,
+    outputs: usize,
+) -> PyResult<Bound<'py, PyArray2<f32>>> {
+    let Some(out) = out else {
+        // SAFETY: every value is written before the array is returned (an error drops it).
+        return Ok(unsafe { PyArray2::<f32>::new(py, [rows, outputs], false) });
+    };
+    let wrong = || {
+        let given = out
+            .cast::<PyUntypedArray>()
+            .map(|a| {
+                let dtype = a.dtype().str().map(|s| s.to_string()).unwrap_or_default();
+                let order = if a.is_c_contiguous() {
+                    ""
+                } else {
+                    ", not C-contiguous"
+                };
+                format!("dtype {dtype}, shape {:?}{order}", a.shape())
+            })
+            .unwrap_or_else(|_| "not a numpy array".into());
+        PyValueError::new_err(format!(
+            "out must be a C-contiguous float32 array of shape ({rows}, {outputs}); it is {given}"
+        ))
+    };
+    let array = out.cast::<PyArray2<f32>>().map_err(|_| wrong())?;
+    if array.shape() != [rows, outputs]
+        || !array.is_c_contiguous()
+        || !is_aligned(array.as_untyped())
+    {
+        return Err(wrong());
+    }
+    Ok(array.clone())
+}
+
+/// numpy's refusal to lend an array: read-only `out`, or `out` sharing memory with `x`.
+pub(crate) fn borrow_error(e: numpy::BorrowError) -> PyErr {
+    PyValueError::new_err(match e {
+        numpy::BorrowError::NotWriteable => "out is read-only".to_string(),
+        _ => "out shares memory with x (or with another call's arrays in use)".to_string(),
+    })
+}
