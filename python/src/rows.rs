@@ -16,7 +16,7 @@ use pyo3::types::PyList;
 pub(crate) struct Rows<'py> {
     /// The values (the caller's own array when it already was float32 in C order).
     pub array: PyReadonlyArray2<'py, f32>,
-    /// The array the values were converted from, if they were (for messages on its values).
+    /// The array the values were converted from, if they were (to name its values).
     pub converted_from: Option<Bound<'py, PyUntypedArray>>,
 }
 
@@ -95,12 +95,60 @@ pub(crate) fn rows<'py>(
     }
     check_width(&shape, features, names)?;
     let float32 = numpy::dtype::<f32>(py);
-    let converted = ascontiguousarray(py)?.call1((&array, float32))?;
+    // float64 beyond float32's range becomes an infinity: numpy's warning is replaced by the
+    // error below, which names the value.
+    let wide_floats = dtype.kind() == b'f' && dtype.itemsize() > 4;
+    let converted = if wide_floats {
+        let numpy = py.import("numpy")?;
+        let kwargs = pyo3::types::PyDict::new(py);
+        kwargs.set_item("over", "ignore")?;
+        let quiet = numpy.getattr("errstate")?.call((), Some(&kwargs))?;
+        quiet.call_method0("__enter__")?;
+        let converted = ascontiguousarray(py)?.call1((&array, float32));
+        quiet.call_method1("__exit__", (py.None(), py.None(), py.None()))?;
+        converted?
+    } else {
+        ascontiguousarray(py)?.call1((&array, float32))?
+    };
     let converted = converted.cast_into::<PyArray2<f32>>()?;
-    Ok(Rows {
+    let rows = Rows {
         array: converted.try_readonly().map_err(borrow_error)?,
         converted_from: Some(array),
-    })
+    };
+    if wide_floats {
+        check_range(&rows, names)?;
+    }
+    Ok(rows)
+}
+
+/// Refuses a finite value of a wider float type that became an infinity in float32 (whether
+/// or not non-finite values are allowed, as instinct's file readers do).
+fn check_range(rows: &Rows<'_>, names: Option<&[String]>) -> PyResult<()> {
+    let (Ok(values), Some(original)) = (rows.array.as_slice(), &rows.converted_from) else {
+        return Ok(());
+    };
+    let width = rows.array.shape()[1].max(1);
+    for (i, _) in values.iter().enumerate().filter(|(_, v)| v.is_infinite()) {
+        let (row, column) = (i / width, i % width);
+        let value = original.get_item((row, column))?;
+        let finite: f64 = value.extract()?;
+        if finite.is_finite() {
+            return Err(PyValueError::new_err(format!(
+                "x[{row}, {column}]{}: {} is outside the range of float32 (±3.4028235e38)",
+                feature_name(names, column),
+                pyo3::types::PyFloat::new(value.py(), finite).repr()?
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// ` (feature "name")` for column `column`, when the features are named.
+fn feature_name(names: Option<&[String]>, column: usize) -> String {
+    names
+        .and_then(|n| n.get(column))
+        .map(|n| format!(" (feature {n:?})"))
+        .unwrap_or_default()
 }
 
 /// An array from something that is not a numpy array: a pandas DataFrame (its columns matched
@@ -188,23 +236,14 @@ pub(crate) fn nonfinite_error(
     let value = rows.array.as_slice().map_or(f32::NAN, |values| {
         values[row * rows.array.shape()[1] + column]
     });
-    let name = names
-        .and_then(|n| n.get(column))
-        .map(|n| format!(" (feature {n:?})"))
-        .unwrap_or_default();
-    // A finite value of a wider type beyond float32's range became an infinity.
-    let original = rows.converted_from.as_ref().and_then(|a| {
-        let v: f64 = a.get_item((row, column)).ok()?.extract().ok()?;
-        v.is_finite().then_some(v)
-    });
-    let why = match original {
-        Some(v) => format!("{v} is outside the range of float32 (±3.4028235e38)"),
-        None => format!(
-            "{} is not a finite number; pass allow_nonfinite=True to let NaN and infinities through",
-            python_float(value)
-        ),
-    };
-    PyValueError::new_err(format!("x[{row}, {column}]{name}: {why}"))
+    let why = format!(
+        "{} is not a finite number; pass allow_nonfinite=True to let NaN and infinities through",
+        python_float(value)
+    );
+    PyValueError::new_err(format!(
+        "x[{row}, {column}]{}: {why}",
+        feature_name(names, column)
+    ))
 }
 
 /// `v` as Python prints a float: `nan`, `inf`, `-inf`.
