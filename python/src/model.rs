@@ -3,7 +3,7 @@
 //! model's JSON.
 
 use crate::errors::run_error;
-use crate::rows::{borrow_error, first_nonfinite, nonfinite_error, outputs, rows};
+use crate::rows::{first_nonfinite, nonfinite_error, outputs, rows, writable};
 use instinct::format::ClassLabel;
 use instinct::{EngineChoice, Model, Runner};
 use numpy::prelude::*;
@@ -62,7 +62,11 @@ impl PyModel {
                 )));
             }
         };
-        let choice: EngineChoice = engine.parse().map_err(PyValueError::new_err)?;
+        let choice: EngineChoice = if engine == "auto" {
+            EngineChoice::Auto
+        } else {
+            engine.parse().map_err(PyValueError::new_err)?
+        };
         if choice == EngineChoice::Auto && threads.is_none() {
             if let Some(runner) = self.default_runner.get() {
                 return Ok(runner.clone());
@@ -111,14 +115,9 @@ impl PyModel {
         let rows = rows(x, self.model.feature_size(), names)?;
         let count = rows.count();
         let output_array = outputs(py, out, count, self.model.output_size())?;
-        let mut output = output_array.try_readwrite().map_err(borrow_error)?;
-        let inputs = rows
-            .array
-            .as_slice()
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let results = output
-            .as_slice_mut()
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let inputs = rows.values();
+        // SAFETY: `output_array` is written only through `results`, during this call.
+        let results = unsafe { writable(&output_array, inputs) }?;
         let width = self.model.feature_size();
         let mut run = move || -> Result<(), Failure> {
             if !allow_nonfinite && let Some(at) = first_nonfinite(inputs, width) {
@@ -134,10 +133,7 @@ impl PyModel {
             run()
         };
         match done {
-            Ok(()) => {
-                drop(output);
-                Ok(output_array)
-            }
+            Ok(()) => Ok(output_array),
             Err(Failure::NonFinite(at)) => Err(nonfinite_error(&rows, at, names)),
             Err(Failure::Run(e)) => Err(run_error(e)),
         }
@@ -193,8 +189,8 @@ impl PyModel {
             ));
         };
         let outputs = self.predict_array(x, threads, engine, None, allow_nonfinite)?;
-        let readonly = outputs.readonly();
-        let values = readonly.as_slice()?;
+        // SAFETY: a new C-contiguous array that only this call holds.
+        let values = unsafe { outputs.as_slice() }?;
         let width = labels.len().max(1);
         let mut best = Vec::with_capacity(values.len() / width);
         for (r, row) in values.chunks_exact(width).enumerate() {

@@ -2,10 +2,15 @@
 //! numbers (other floats, integers, booleans, Fortran order, strides, pandas DataFrames — whose
 //! columns are matched by name — lists) is converted to float32 first, never misread; other
 //! dtypes are refused. Outputs go to a new float32 array or to the caller's `out=`.
+//!
+//! The arrays are read and written through slices taken under the GIL, without numpy's
+//! borrow registry (it cost more than the rest of a one-row call): `out` is checked here to be
+//! writeable and not to overlap the input. As with every numpy extension that releases the GIL,
+//! another Python thread writing into the same arrays during a call races with it.
 
 use numpy::npyffi;
 use numpy::prelude::*;
-use numpy::{PyArray2, PyReadonlyArray2, PyUntypedArray};
+use numpy::{PyArray2, PyUntypedArray};
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -14,8 +19,9 @@ use pyo3::types::PyList;
 
 /// A model's rows, as float32 values in C order.
 pub(crate) struct Rows<'py> {
-    /// The values (the caller's own array when it already was float32 in C order).
-    pub array: PyReadonlyArray2<'py, f32>,
+    /// The values (the caller's own array when it already was float32 in C order): C-contiguous
+    /// and aligned.
+    pub array: Bound<'py, PyArray2<f32>>,
     /// The array the values were converted from, if they were (to name its values).
     pub converted_from: Option<Bound<'py, PyUntypedArray>>,
 }
@@ -24,6 +30,13 @@ impl Rows<'_> {
     /// Number of rows.
     pub fn count(&self) -> usize {
         self.array.shape()[0]
+    }
+
+    /// The values, row after row.
+    pub fn values(&self) -> &[f32] {
+        // SAFETY: the array is C-contiguous and aligned (checked, or made so), and lives as long
+        // as `self`; see the module's note on other threads.
+        unsafe { self.array.as_slice() }.unwrap_or(&[])
     }
 }
 
@@ -56,7 +69,7 @@ pub(crate) fn rows<'py>(
         && is_aligned(array.as_untyped())
     {
         let rows = Rows {
-            array: array.try_readonly().map_err(borrow_error)?,
+            array: array.clone(),
             converted_from: None,
         };
         check_width(rows.array.shape(), features, names)?;
@@ -112,7 +125,7 @@ pub(crate) fn rows<'py>(
     };
     let converted = converted.cast_into::<PyArray2<f32>>()?;
     let rows = Rows {
-        array: converted.try_readonly().map_err(borrow_error)?,
+        array: converted,
         converted_from: Some(array),
     };
     if wide_floats {
@@ -124,7 +137,7 @@ pub(crate) fn rows<'py>(
 /// Refuses a finite value of a wider float type that became an infinity in float32 (whether
 /// or not non-finite values are allowed, as instinct's file readers do).
 fn check_range(rows: &Rows<'_>, names: Option<&[String]>) -> PyResult<()> {
-    let (Ok(values), Some(original)) = (rows.array.as_slice(), &rows.converted_from) else {
+    let (values, Some(original)) = (rows.values(), &rows.converted_from) else {
         return Ok(());
     };
     let width = rows.array.shape()[1].max(1);
@@ -233,9 +246,12 @@ pub(crate) fn nonfinite_error(
     (row, column): (usize, usize),
     names: Option<&[String]>,
 ) -> PyErr {
-    let value = rows.array.as_slice().map_or(f32::NAN, |values| {
-        values[row * rows.array.shape()[1] + column]
-    });
+    let width = rows.array.shape()[1];
+    let value = rows
+        .values()
+        .get(row * width + column)
+        .copied()
+        .unwrap_or(f32::NAN);
     let why = format!(
         "{} is not a finite number; pass allow_nonfinite=True to let NaN and infinities through",
         python_float(value)
@@ -295,10 +311,33 @@ pub(crate) fn outputs<'py>(
     Ok(array.clone())
 }
 
-/// numpy's refusal to lend an array: read-only `out`, or `out` sharing memory with `x`.
-pub(crate) fn borrow_error(e: numpy::BorrowError) -> PyErr {
-    PyValueError::new_err(match e {
-        numpy::BorrowError::NotWriteable => "out is read-only".to_string(),
-        _ => "out shares memory with x (or with another call's arrays in use)".to_string(),
-    })
+/// `out`'s values to write, refused when `out` is read-only or overlaps `input`.
+///
+/// # Safety
+/// No other reference to `out`'s values may live while the slice does (numpy's arrays are
+/// shared objects: the borrow is the caller's promise, not the type system's).
+#[allow(clippy::mut_from_ref)]
+pub(crate) unsafe fn writable<'a>(
+    out: &'a Bound<'_, PyArray2<f32>>,
+    input: &[f32],
+) -> PyResult<&'a mut [f32]> {
+    // SAFETY: `out` is a live numpy array; its flags are plain data.
+    let writeable = unsafe { (*out.as_array_ptr()).flags & npyffi::NPY_ARRAY_WRITEABLE != 0 };
+    if !writeable {
+        return Err(PyValueError::new_err("out is read-only"));
+    }
+    // SAFETY: `out` is C-contiguous and aligned (checked in `outputs`, or new).
+    let values = unsafe { out.as_slice_mut() }.map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let (start, end) = (
+        values.as_ptr() as usize,
+        values.as_ptr() as usize + values.len() * 4,
+    );
+    let (from, to) = (
+        input.as_ptr() as usize,
+        input.as_ptr() as usize + input.len() * 4,
+    );
+    if !values.is_empty() && !input.is_empty() && start < to && from < end {
+        return Err(PyValueError::new_err("out shares memory with x"));
+    }
+    Ok(values)
 }
