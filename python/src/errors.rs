@@ -5,7 +5,9 @@
 use instinct::format::FormatError;
 use instinct::onnx::OnnxError;
 use instinct::{Diagnostics, LoadError, RunError};
-use pyo3::exceptions::{PyMemoryError, PyOSError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{
+    PyIsADirectoryError, PyMemoryError, PyOSError, PyRuntimeError, PyValueError,
+};
 use pyo3::prelude::*;
 use serde_json::{Value, json};
 
@@ -61,9 +63,19 @@ pub(crate) fn model_error(py: Python<'_>, message: String, diagnostics: &[Value]
 /// An `OSError` for `source` on `path`: `FileNotFoundError`, `PermissionError`, … by its errno.
 pub(crate) fn os_error(path: &std::path::Path, source: &std::io::Error) -> PyErr {
     let path = path.display().to_string();
+    // Python adds the errno itself: "[Errno 2] No such file or directory: 'x.json'".
+    let text = source.to_string();
+    let text = text
+        .split(" (os error")
+        .next()
+        .unwrap_or_default()
+        .to_string();
     match source.raw_os_error() {
-        Some(code) => PyOSError::new_err((code, source.to_string(), path)),
-        None => PyOSError::new_err(format!("{path}: {source}")),
+        Some(code) => PyOSError::new_err((code, text, path)),
+        None if source.kind() == std::io::ErrorKind::IsADirectory => {
+            PyIsADirectoryError::new_err(format!("{path}: {text}"))
+        }
+        None => PyOSError::new_err(format!("{path}: {text}")),
     }
 }
 

@@ -85,8 +85,10 @@ def test_unreadable_and_malformed_files(tmp_path):
         instinct.load(tmp_path / "missing.json")
     with pytest.raises(FileNotFoundError):
         instinct.validate(tmp_path / "missing.json")
-    with pytest.raises(OSError):
-        instinct.load(tmp_path)  # a directory
+    with pytest.raises(IsADirectoryError):
+        instinct.load(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"^\[Errno 2\] No such file or directory: "):
+        instinct.convert(tmp_path / "missing.onnx")
     garbage = tmp_path / "garbage.json"
     garbage.write_text("{\"features\": [")
     with pytest.raises(instinct.ModelError) as raised:

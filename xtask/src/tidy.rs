@@ -109,6 +109,8 @@ mod tests {
         ("instinct-nn", "instinct-onnx", "normal"),
         ("instinct-cli", "instinct-nn", "normal"),
         ("instinct-cli", "instinct-io", "normal"),
+        ("instinct-python", "instinct-nn", "normal"),
+        ("instinct-python", "instinct-io", "normal"),
         ("instinct-io", "instinct-format", "normal"),
         ("instinct-io", "instinct-workcount", "dev"),
         ("instinct-conformance", "instinct-nn", "normal"),
@@ -208,6 +210,8 @@ mod tests {
         "instinct-workcount",
         "instinct-benches",
         "instinct-fuzz",
+        // Distributed as the Python package instinct-nn (pyproject.toml), not as a crate.
+        "instinct-python",
         "xtask",
     ];
 

@@ -78,7 +78,10 @@ pub fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, FormatError> {
     let file = std::fs::File::open(path).map_err(io)?;
     let meta = file.metadata().map_err(io)?;
     if meta.is_dir() {
-        return Err(io(std::io::Error::other("is a directory")));
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            "is a directory",
+        )));
     }
     if meta.len() > max {
         return Err(FormatError::FileTooLarge {

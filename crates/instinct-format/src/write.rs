@@ -93,7 +93,12 @@ fn destination(path: &Path) -> std::io::Result<Destination> {
     // `metadata` follows links the way the kernel does, /proc's descriptor links included, so it
     // says what a write to `path` would reach.
     let existing = match std::fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => return Err(std::io::Error::other("is a directory")),
+        Ok(meta) if meta.is_dir() => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::IsADirectory,
+                "is a directory",
+            ));
+        }
         Ok(meta) => Some(meta),
         // A new file, a dangling link or a missing directory: the link is resolved below, and a
         // missing directory fails when the temporary file is created there, naming the path.

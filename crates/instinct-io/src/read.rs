@@ -175,7 +175,10 @@ fn open_and_read(
             let file = File::open(path).map_err(io)?;
             let meta = file.metadata().map_err(io)?;
             if meta.is_dir() {
-                return Err(io(std::io::Error::other("is a directory")));
+                return Err(io(std::io::Error::new(
+                    std::io::ErrorKind::IsADirectory,
+                    "is a directory",
+                )));
             }
             // A FIFO's or device's length says nothing: its end is checked as it comes.
             let length = meta.is_file().then_some(meta.len());
