@@ -64,7 +64,8 @@ class Model:
         keep: Optional[List[str]] = None,
         allow_nonfinite: bool = False,
     ) -> Any:
-        """Predicts an Arrow table, record batch or stream (columns matched by feature name);
+        """Predicts an Arrow table, record batch or stream: columns matched by feature name
+        (others ignored; for a model without feature names, the columns not kept, in order);
         a pyarrow.Table of the `keep` columns, then one float32 column per output."""
     def describe(self, threads: Optional[int] = None, engine: str = "auto") -> str:
         """The engine that `engine` and `threads` choose, and why."""

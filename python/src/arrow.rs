@@ -24,6 +24,8 @@ pub(crate) fn predict_arrow<'py>(
     allow_nonfinite: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = data.py();
+    // The result is a pyarrow.Table: without pyarrow, say so before any work.
+    py.import("pyarrow")?;
     let runner = model.runner(engine, threads)?;
     let (schema, batches) = import(data)?;
     let keep = keep.unwrap_or_default();
@@ -55,7 +57,7 @@ pub(crate) fn predict_arrow<'py>(
             &columns,
             options,
             &mut |chunk: Chunk| {
-                let mut values = vec![0.0f32; chunk.rows * outputs];
+                let mut values = zeroed(chunk.rows.saturating_mul(outputs))?;
                 runner
                     .run_into(chunk.rows, &chunk.values, &mut values)
                     .map_err(|e| {
@@ -147,15 +149,24 @@ fn output_batch(
         }
     }
     for j in 0..outputs {
-        let column: Float32Array = values
-            .iter()
-            .skip(j)
-            .step_by(outputs.max(1))
-            .copied()
-            .collect();
-        columns.push(Arc::new(column));
+        let mut column = Vec::new();
+        column.try_reserve_exact(chunk.rows).map_err(|_| {
+            ArrowError::MemoryError(format!("not enough memory for {} values", chunk.rows))
+        })?;
+        column.extend(values.iter().skip(j).step_by(outputs.max(1)).copied());
+        columns.push(Arc::new(Float32Array::from(column)));
     }
     RecordBatch::try_new(schema.clone(), columns)
+}
+
+/// `len` zeros, or instinct-io's error saying memory ran out.
+fn zeroed(len: usize) -> Result<Vec<f32>, DataError> {
+    let mut values = Vec::new();
+    values
+        .try_reserve_exact(len)
+        .map_err(|_| DataError::unreadable(format!("not enough memory for {len} output values")))?;
+    values.resize(len, 0.0);
+    Ok(values)
 }
 
 /// instinct-io's error as a Python exception: bad values and missing columns are the

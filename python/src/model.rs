@@ -17,6 +17,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// more than the work (about 0.1 µs against a few µs of arithmetic).
 const DETACH_WORK: usize = 1 << 15;
 
+/// More threads than this is surely a mistake, and spawning them could exhaust the system (as
+/// the command line's `--threads`).
+const MAX_THREADS: i64 = 1024;
+
 /// An engine made for a model, with the choice and thread count it was made for.
 type CachedRunner = (EngineChoice, Option<usize>, Arc<dyn Runner>);
 
@@ -55,10 +59,10 @@ impl PyModel {
     pub(crate) fn runner(&self, engine: &str, threads: Option<i64>) -> PyResult<Arc<dyn Runner>> {
         let threads = match threads {
             None => None,
-            Some(n) if n >= 1 => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+            Some(n @ 1..=MAX_THREADS) => Some(n as usize),
             Some(n) => {
                 return Err(PyValueError::new_err(format!(
-                    "threads={n}: ask for at least 1, or None for every core"
+                    "threads={n}: ask for 1 to {MAX_THREADS} threads, or None for every core"
                 )));
             }
         };
@@ -115,7 +119,7 @@ impl PyModel {
         let rows = rows(x, self.model.feature_size(), names)?;
         let count = rows.count();
         let output_array = outputs(py, out, count, self.model.output_size())?;
-        let inputs = rows.values();
+        let inputs = rows.values()?;
         // SAFETY: `output_array` is written only through `results`, during this call.
         let results = unsafe { writable(&output_array, inputs) }?;
         let width = self.model.feature_size();
@@ -226,7 +230,8 @@ impl PyModel {
 
     /// Predicts an Arrow table or record batch (pyarrow's, or anything with
     /// `__arrow_c_stream__` / `__arrow_c_array__`): its columns are matched to the features
-    /// by name (others ignored), and a `pyarrow.Table` of float32 output columns comes back,
+    /// by name (others ignored; for a model without feature names, the columns not kept are
+    /// its features, in order), and a `pyarrow.Table` of float32 output columns comes back,
     /// after the `keep` columns copied through.
     #[pyo3(signature = (data, threads=None, engine="auto", *, keep=None, allow_nonfinite=false))]
     fn predict_arrow<'py>(

@@ -15,6 +15,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
+use pyo3::type_object::PyTypeInfo;
 use pyo3::types::PyList;
 
 /// A model's rows, as float32 values in C order.
@@ -33,10 +34,10 @@ impl Rows<'_> {
     }
 
     /// The values, row after row.
-    pub fn values(&self) -> &[f32] {
+    pub fn values(&self) -> PyResult<&[f32]> {
         // SAFETY: the array is C-contiguous and aligned (checked, or made so), and lives as long
         // as `self`; see the module's note on other threads.
-        unsafe { self.array.as_slice() }.unwrap_or(&[])
+        unsafe { self.array.as_slice() }.map_err(|e| PyValueError::new_err(e.to_string()))
     }
 }
 
@@ -45,6 +46,13 @@ impl Rows<'_> {
 fn is_aligned(array: &Bound<'_, PyUntypedArray>) -> bool {
     // SAFETY: `array` is a live numpy array; its flags are plain data.
     unsafe { (*array.as_array_ptr()).flags & npyffi::NPY_ARRAY_ALIGNED != 0 }
+}
+
+/// Whether `x` is a `numpy.ma.MaskedArray`.
+fn is_masked(x: &Bound<'_, PyAny>) -> PyResult<bool> {
+    static MASKED: PyOnceLock<Py<pyo3::types::PyType>> = PyOnceLock::new();
+    let masked = MASKED.import(x.py(), "numpy.ma", "MaskedArray")?;
+    x.is_instance(masked)
 }
 
 /// `numpy.ascontiguousarray`, looked up once.
@@ -63,6 +71,14 @@ pub(crate) fn rows<'py>(
     features: usize,
     names: Option<&[String]>,
 ) -> PyResult<Rows<'py>> {
+    let py = x.py();
+    // A masked array's masked cells hold arbitrary values: its data alone would misread it.
+    if !x.get_type().is(PyUntypedArray::type_object(py)) && is_masked(x)? {
+        return Err(PyValueError::new_err(
+            "x is a masked array: fill its masked values first (x.filled(np.nan) with \
+             allow_nonfinite=True, or a value of your choice)",
+        ));
+    }
     // The fast path: float32 in C order, read where it lies.
     if let Ok(array) = x.cast::<PyArray2<f32>>()
         && array.is_c_contiguous()
@@ -75,7 +91,6 @@ pub(crate) fn rows<'py>(
         check_width(rows.array.shape(), features, names)?;
         return Ok(rows);
     }
-    let py = x.py();
     let array = match x.cast::<PyUntypedArray>() {
         Ok(array) => array.clone(),
         Err(_) => from_array_like(x, names)?,
@@ -123,7 +138,15 @@ pub(crate) fn rows<'py>(
     } else {
         ascontiguousarray(py)?.call1((&array, float32))?
     };
-    let converted = converted.cast_into::<PyArray2<f32>>()?;
+    let mut converted = converted.cast_into::<PyArray2<f32>>()?;
+    // numpy hands back a float32 C-order array as it is, aligned or not: copy an unaligned one.
+    if !is_aligned(converted.as_untyped()) {
+        converted = py
+            .import("numpy")?
+            .getattr("copy")?
+            .call1((converted,))?
+            .cast_into::<PyArray2<f32>>()?;
+    }
     let rows = Rows {
         array: converted,
         converted_from: Some(array),
@@ -137,7 +160,7 @@ pub(crate) fn rows<'py>(
 /// Refuses a finite value of a wider float type that became an infinity in float32 (whether
 /// or not non-finite values are allowed, as instinct's file readers do).
 fn check_range(rows: &Rows<'_>, names: Option<&[String]>) -> PyResult<()> {
-    let (values, Some(original)) = (rows.values(), &rows.converted_from) else {
+    let (values, Some(original)) = (rows.values()?, &rows.converted_from) else {
         return Ok(());
     };
     let width = rows.array.shape()[1].max(1);
@@ -249,7 +272,8 @@ pub(crate) fn nonfinite_error(
     let width = rows.array.shape()[1];
     let value = rows
         .values()
-        .get(row * width + column)
+        .ok()
+        .and_then(|v| v.get(row * width + column))
         .copied()
         .unwrap_or(f32::NAN);
     let why = format!(
@@ -281,8 +305,7 @@ pub(crate) fn outputs<'py>(
     outputs: usize,
 ) -> PyResult<Bound<'py, PyArray2<f32>>> {
     let Some(out) = out else {
-        // SAFETY: every value is written before the array is returned (an error drops it).
-        return Ok(unsafe { PyArray2::<f32>::new(py, [rows, outputs], false) });
+        return zeros(py, rows, outputs);
     };
     let wrong = || {
         let given = out
@@ -294,11 +317,16 @@ pub(crate) fn outputs<'py>(
                 } else {
                     ", not C-contiguous"
                 };
-                format!("dtype {dtype}, shape {:?}{order}", a.shape())
+                let aligned = if is_aligned(a) { "" } else { ", not aligned" };
+                let shape: Vec<String> = a.shape().iter().map(usize::to_string).collect();
+                format!(
+                    "dtype {dtype}, shape ({}){order}{aligned}",
+                    shape.join(", ")
+                )
             })
             .unwrap_or_else(|_| "not a numpy array".into());
         PyValueError::new_err(format!(
-            "out must be a C-contiguous float32 array of shape ({rows}, {outputs}); it is {given}"
+            "out must be an aligned, C-contiguous float32 array of shape ({rows}, {outputs}); it is {given}"
         ))
     };
     let array = out.cast::<PyArray2<f32>>().map_err(|_| wrong())?;
@@ -309,6 +337,26 @@ pub(crate) fn outputs<'py>(
         return Err(wrong());
     }
     Ok(array.clone())
+}
+
+/// A new float32 array of `rows × outputs` zeros; numpy's `MemoryError` (or its refusal of an
+/// impossible shape) when it cannot be made.
+fn zeros(py: Python<'_>, rows: usize, outputs: usize) -> PyResult<Bound<'_, PyArray2<f32>>> {
+    let too_big = || {
+        pyo3::exceptions::PyMemoryError::new_err(format!(
+            "not enough memory for {rows} × {outputs} output values"
+        ))
+    };
+    let mut dims = [
+        npyffi::npy_intp::try_from(rows).map_err(|_| too_big())?,
+        npyffi::npy_intp::try_from(outputs).map_err(|_| too_big())?,
+    ];
+    // SAFETY: numpy's own constructor (as `PyArray::zeros` calls it), with its NULL checked.
+    unsafe {
+        let descr = numpy::dtype::<f32>(py).into_dtype_ptr();
+        let ptr = numpy::PY_ARRAY_API.PyArray_Zeros(py, 2, dims.as_mut_ptr(), descr, 0);
+        Ok(Bound::from_owned_ptr_or_err(py, ptr)?.cast_into_unchecked())
+    }
 }
 
 /// `out`'s values to write, refused when `out` is read-only or overlaps `input`.

@@ -2,6 +2,7 @@
 converted and checked as instinct's Parquet reader does, a pyarrow.Table back."""
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -83,3 +84,19 @@ def test_empty_tables_give_empty_outputs(wide):
     _, data = table(model, rows=0)
     result = model.predict_arrow(data)
     assert result.num_rows == 0 and result.column_names == model.output_names
+
+
+def test_dictionary_and_decimal_columns_read_as_their_values(tiny):
+    import decimal
+    model, _ = tiny
+    frame = pd.DataFrame({"a": pd.Categorical([1.5, -2.0, 1.5]), "b": [0.25, 0.5, 1.0]})
+    data = pa.Table.from_pandas(frame)
+    assert pa.types.is_dictionary(data.schema.field("a").type)
+    expected = model.predict(np.array([[1.5, 0.25], [-2.0, 0.5], [1.5, 1.0]], dtype=np.float32))
+    np.testing.assert_array_equal(model.predict_arrow(data).column(0).to_numpy(),
+                                  expected[:, 0])
+    decimals = pa.table({"a": pa.array([decimal.Decimal("1.50"), decimal.Decimal("-2.00"),
+                                        decimal.Decimal("1.50")], pa.decimal128(5, 2)),
+                         "b": pa.array([0.25, 0.5, 1.0])})
+    np.testing.assert_array_equal(model.predict_arrow(decimals).column(0).to_numpy(),
+                                  expected[:, 0])

@@ -46,6 +46,10 @@ def test_bad_choices_are_errors(wide):
         model.predict(x, threads=0)
     with pytest.raises(ValueError, match="threads=-2"):
         model.predict(x, threads=-2)
+    with pytest.raises(ValueError, match="threads=100000: ask for 1 to 1024"):
+        model.predict(x, threads=100_000)
+    with pytest.raises(OverflowError):
+        model.predict(x, threads=2**70)
     with pytest.raises(ValueError, match="static engine does not apply"):
         model.predict(x, engine="static")
     with pytest.raises(RuntimeError, match="gpu engine is unavailable"):

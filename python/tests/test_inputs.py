@@ -120,3 +120,19 @@ def test_out_may_not_alias_the_input():
     x = np.ones((4, 3), dtype=np.float32)
     with pytest.raises(ValueError, match="shares memory"):
         model.predict(x, out=x)
+
+
+def test_unaligned_and_masked_arrays(wide):
+    model, _ = wide
+    x = rows()
+    raw = np.zeros(x.nbytes + 1, dtype=np.uint8)
+    unaligned = np.frombuffer(raw.data, dtype=np.float32, count=x.size, offset=1)
+    unaligned = unaligned.reshape(x.shape)
+    assert not unaligned.flags.aligned
+    raw[1:] = x.view(np.uint8).ravel()
+    np.testing.assert_array_equal(model.predict(unaligned), model.predict(x))
+    masked = np.ma.masked_array(x, mask=np.zeros_like(x, dtype=bool))
+    with pytest.raises(ValueError, match="masked array"):
+        model.predict(masked)
+    # Big-endian floats are converted, not misread.
+    np.testing.assert_array_equal(model.predict(x.astype(">f4")), model.predict(x))

@@ -252,6 +252,31 @@ fn batches_in_memory_read_as_the_files_do() {
             .starts_with("the table: row 2, column 1 (\"a\"): the value is missing (null)"),
         "{e}"
     );
+    // Dictionary-encoded numbers and other decimal widths are read as their values.
+    let keys = arrow_array::Int8Array::from(vec![1, 0, 1]);
+    let dictionary =
+        arrow_array::DictionaryArray::try_new(keys, Arc::new(Float64Array::from(vec![-1.5, 2.25])))
+            .unwrap();
+    let decimals = arrow_array::Decimal64Array::from(vec![125, -50, 0])
+        .with_precision_and_scale(10, 2)
+        .unwrap();
+    let encoded = RecordBatch::try_from_iter([
+        ("a", Arc::new(dictionary) as ArrayRef),
+        ("b", Arc::new(decimals) as ArrayRef),
+        (
+            "flag",
+            Arc::new(BooleanArray::from(vec![true, false, true])) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let mut values = Vec::new();
+    read(&encoded, &mut |chunk| {
+        values.extend(chunk.values);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(values, [2.25, 1.25, 1.0, -1.5, -0.5, 0.0, 2.25, 0.0, 1.0]);
+
     // The receiver's own error passes through as it is.
     let fine = table(0..3);
     let e = read(&fine, &mut |_| Err(instinct_io::DataError::invalid("full"))).unwrap_err();

@@ -366,9 +366,12 @@ fn is_numeric(data_type: &DataType) -> bool {
             | UInt32
             | UInt64
             | Boolean
+            | Decimal32(..)
+            | Decimal64(..)
             | Decimal128(..)
+            | Decimal256(..)
             | Null
-    )
+    ) || matches!(data_type, Dictionary(_, values) if is_numeric(values))
 }
 
 /// Where the columns a model uses are, and how strictly they are read.
@@ -495,6 +498,19 @@ fn fill_column(
     width: usize,
     allow_nonfinite: bool,
 ) -> Result<(), (usize, String)> {
+    // Dictionary-encoded numbers (pandas categoricals, Parquet dictionaries) and the other
+    // decimal widths are read through arrow-cast's float64 conversion.
+    if matches!(
+        array.data_type(),
+        DataType::Dictionary(..)
+            | DataType::Decimal32(..)
+            | DataType::Decimal64(..)
+            | DataType::Decimal256(..)
+    ) {
+        let wide = arrow_cast::cast(array, &DataType::Float64)
+            .map_err(|e| (0, format!("cannot be read as numbers: {e}")))?;
+        return fill_column(&wide, out, j, width, allow_nonfinite);
+    }
     let mut put = |values: &mut dyn Iterator<Item = f32>| {
         for (slot, v) in out.iter_mut().skip(j).step_by(width).zip(values) {
             *slot = v;
