@@ -1,5 +1,5 @@
 //! The native module `instinct._instinct` of the Python package `instinct-nn` (imported as
-//! `instinct`): loading, converting and validating models, and [`model::PyModel`], which
+//! `instinct`): loading, converting and validating models, and `Model` (`model.rs`), which
 //! predicts numpy arrays and Arrow data. See docs/PYTHON.md.
 
 mod arrow;
