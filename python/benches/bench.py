@@ -34,20 +34,33 @@ TINY = os.path.join(MODELS, "tiny_2_7_relu_1")
 SEED = os.path.join(MODELS, "seed_250_300_200")
 
 
-def per_call(statement, namespace, calls, repeats):
-    """Median seconds per call of `statement` over `repeats` timings of `calls` calls."""
-    timer = timeit.Timer(statement, globals=namespace)
-    return statistics.median(timer.repeat(repeats, calls)) / calls
+def per_call(statement, namespace, calls):
+    """Seconds per call of `statement`, over `calls` calls."""
+    return timeit.Timer(statement, globals=namespace).timeit(calls) / calls
 
 
-def median_seconds(run, repeats):
-    run()  # warm-up
-    times = []
+def seconds(run):
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def interleaved(measures, repeats):
+    """Each of `measures` (name -> function giving a number) measured `repeats` times, in turn,
+    so that the machine's slow spells (it is shared) fall on all of them alike: name -> the
+    list of measurements."""
+    for measure in measures.values():
+        measure()  # warm-up
+    results = {name: [] for name in measures}
     for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, measure in measures.items():
+            results[name].append(measure())
+    return results
+
+
+def median_ratio(numerators, denominators):
+    """The median of the ratios of measurements taken side by side."""
+    return statistics.median(n / d for n, d in zip(numerators, denominators))
 
 
 def single_row(repeats):
@@ -64,9 +77,12 @@ def single_row(repeats):
     np.testing.assert_allclose(session.run(None, feeds)[0], model.predict(x), rtol=1e-5)
     namespace = {"predict": model.predict, "x": x, "out": out, "run": session.run,
                  "feeds": feeds}
-    ours = per_call("predict(x)", namespace, 200_000, repeats)
-    ours_out = per_call("predict(x, out=out)", namespace, 200_000, repeats)
-    theirs = per_call("run(None, feeds)", namespace, 20_000, repeats)
+    times = interleaved({
+        "ours": lambda: per_call("predict(x)", namespace, 50_000),
+        "ours_out": lambda: per_call("predict(x, out=out)", namespace, 50_000),
+        "theirs": lambda: per_call("run(None, feeds)", namespace, 5_000),
+    }, repeats)
+    ours, ours_out, theirs = (statistics.median(times[k]) for k in ("ours", "ours_out", "theirs"))
     return {
         "model": "tiny_2_7_relu_1 (2→7→1)",
         "engine": model.describe().split(":")[0],
@@ -74,8 +90,8 @@ def single_row(repeats):
         "instinct_predict_out_ns": ours_out * 1e9,
         "onnxruntime_run_ns": theirs * 1e9,
         "onnxruntime_version": ort.__version__,
-        "speedup": theirs / ours,
-        "speedup_out": theirs / ours_out,
+        "speedup": median_ratio(times["theirs"], times["ours"]),
+        "speedup_out": median_ratio(times["theirs"], times["ours_out"]),
     }
 
 
@@ -84,22 +100,27 @@ def batch(cli, rows, threads, repeats):
     x = np.random.default_rng(42).uniform(-1, 1, size=(rows, model.feature_count))
     x = x.astype(np.float32)
     out = np.empty((rows, model.output_count), dtype=np.float32)
-    seconds = median_seconds(lambda: model.predict(x, threads=threads, out=out), repeats)
     command = [cli, "bench", SEED + ".json", "--samples", str(rows), "--json"]
     if threads is not None:
         command += ["--threads", str(threads)]
-    measured = json.loads(subprocess.run(command, check=True, capture_output=True,
-                                         text=True).stdout)
-    ours = rows / seconds
+
+    def cli_rate():
+        result = subprocess.run(command, check=True, capture_output=True, text=True)
+        return json.loads(result.stdout)["samples_per_sec"]
+
+    rates = interleaved({
+        "python": lambda: rows / seconds(lambda: model.predict(x, threads=threads, out=out)),
+        "cli": cli_rate,
+    }, repeats)
     return {
         "model": "seed_250_300_200 (250→300→200)",
         "rows": rows,
         "threads": threads or os.cpu_count(),
         "engine": model.describe(threads=threads).split(":")[0],
-        "python_rows_per_sec": ours,
-        "cli_rows_per_sec": measured["samples_per_sec"],
-        "cli_command": measured["command"],
-        "ratio": ours / measured["samples_per_sec"],
+        "python_rows_per_sec": statistics.median(rates["python"]),
+        "cli_rows_per_sec": statistics.median(rates["cli"]),
+        "cli_command": " ".join(["instinct"] + command[1:]),
+        "ratio": median_ratio(rates["python"], rates["cli"]),
     }
 
 
@@ -124,14 +145,14 @@ def two_threads(rows, repeats):
         for w in workers:
             w.join()
 
-    serial_s = median_seconds(serial, repeats)
-    parallel_s = median_seconds(parallel, repeats)
+    times = interleaved({"serial": lambda: seconds(serial),
+                         "parallel": lambda: seconds(parallel)}, repeats)
     return {
         "model": "seed_250_300_200",
         "rows_per_thread": rows,
-        "serial_seconds": serial_s,
-        "two_threads_seconds": parallel_s,
-        "ratio": parallel_s / serial_s,
+        "serial_seconds": statistics.median(times["serial"]),
+        "two_threads_seconds": statistics.median(times["parallel"]),
+        "ratio": median_ratio(times["parallel"], times["serial"]),
     }
 
 
@@ -140,7 +161,7 @@ def main():
     parser.add_argument("--instinct", default=os.path.join(ROOT, "target", "release", "instinct"),
                         help="the CLI binary, for `instinct bench`")
     parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     if not (os.path.exists(TINY + ".onnx") and os.path.exists(SEED + ".json")):
@@ -149,8 +170,8 @@ def main():
 
     results = {
         "single_row": single_row(args.repeats),
-        "batch_all_cores": batch(args.instinct, args.rows, None, args.repeats),
-        "batch_one_thread": batch(args.instinct, args.rows, 1, args.repeats),
+        "batch_all_cores": batch(args.instinct, args.rows, None, max(3, args.repeats // 2)),
+        "batch_one_thread": batch(args.instinct, args.rows, 1, max(3, args.repeats // 2)),
         "two_threads": two_threads(args.rows // 4, args.repeats),
         "cpu_count": os.cpu_count(),
         "python": sys.version.split()[0],
@@ -160,7 +181,8 @@ def main():
         print(json.dumps(results, indent=2))
         return
     one = results["single_row"]
-    print(f"one row, {one['model']}, engine {one['engine']} (median of {args.repeats}):")
+    print(f"one row, {one['model']}, engine {one['engine']} (medians of {args.repeats}, "
+          "interleaved; ratios are medians of side-by-side ratios):")
     print(f"  instinct predict(x)          {one['instinct_predict_ns']:8.0f} ns")
     print(f"  instinct predict(x, out=out) {one['instinct_predict_out_ns']:8.0f} ns")
     print(f"  onnxruntime {one['onnxruntime_version']} run   {one['onnxruntime_run_ns']:8.0f} ns"

@@ -80,9 +80,18 @@ fn ci() -> Result<()> {
         "warnings",
     ])?;
     cargo(&["test", "--workspace"])?;
-    // Broken intra-doc links and other rustdoc warnings fail CI too.
+    // Broken intra-doc links and other rustdoc warnings fail CI too. The Python extension's
+    // API is documented for Python (its .pyi and docs/PYTHON.md), not by rustdoc; documenting
+    // it would build pyo3 and numpy once more only to check comments clippy already reads.
     cargo_with(
-        &["doc", "--workspace", "--no-deps", "--quiet"],
+        &[
+            "doc",
+            "--workspace",
+            "--exclude",
+            "instinct-python",
+            "--no-deps",
+            "--quiet",
+        ],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
     conformance()
