@@ -1,18 +1,20 @@
 //! `Model.predict_arrow`: Arrow data in over the C data interface (the PyCapsule protocol:
 //! pyarrow tables, record batches and readers, polars, DuckDB…), columns matched by name and
-//! converted by instinct-io's columnar reader, outputs back as a `pyarrow.Table`. No value
+//! converted by instinct-io's columnar reader, outputs made into record batches by its
+//! writer's `record_batch`, back as a `pyarrow.Table`. No value
 //! becomes a Python object; the GIL is released while batches are read and predicted.
 
 use crate::errors::run_error;
 use crate::model::PyModel;
-use arrow_array::{ArrayRef, Float32Array, RecordBatch, RecordBatchIterator, RecordBatchReader};
+use arrow_array::{RecordBatch, RecordBatchIterator, RecordBatchReader, new_empty_array};
 use arrow_pyarrow::{FromPyArrow, IntoPyArrow};
-use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
-use instinct_io::{Chunk, Columns, DataError, DataErrorKind, KeptColumn, ReadOptions};
+use arrow_schema::{ArrowError, Schema, SchemaRef};
+use instinct_io::{
+    Chunk, Columns, DataError, DataErrorKind, KeptColumn, OutputColumns, ReadOptions,
+};
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use std::sync::Arc;
 
 /// Predicts `data` (see `Model.predict_arrow`).
 pub(crate) fn predict_arrow<'py>(
@@ -45,8 +47,10 @@ pub(crate) fn predict_arrow<'py>(
             "keep names {clash:?}, which the outputs are called too"
         )));
     }
-    let out_schema = output_schema(&schema, &keep, &output_names)?;
-    let outputs = model.model.output_size();
+    let output_columns = OutputColumns {
+        kept: keep.clone(),
+        outputs: output_names,
+    };
     let mut results: Vec<RecordBatch> = Vec::new();
     let mut failed: Option<instinct::RunError> = None;
     let read = py.detach(|| {
@@ -57,18 +61,19 @@ pub(crate) fn predict_arrow<'py>(
             &columns,
             options,
             &mut |chunk: Chunk| {
-                let mut values = zeroed(chunk.rows.saturating_mul(outputs))?;
-                runner
-                    .run_into(chunk.rows, &chunk.values, &mut values)
-                    .map_err(|e| {
-                        let message = e.to_string();
-                        failed = Some(e);
-                        DataError::invalid(message)
-                    })?;
-                results.push(
-                    output_batch(&out_schema, chunk, &values, outputs)
-                        .map_err(|e| DataError::unreadable(e.to_string()))?,
-                );
+                let outputs = runner.run(chunk.rows, &chunk.values).map_err(|e| {
+                    let message = e.to_string();
+                    failed = Some(e);
+                    DataError::invalid(message)
+                })?;
+                let chunk = Chunk {
+                    values: outputs,
+                    ..chunk
+                };
+                let first = results.first().map(RecordBatch::schema);
+                let batch = instinct_io::write::record_batch(&chunk, &output_columns, first)
+                    .map_err(|e| DataError::unreadable(e.to_string()))?;
+                results.push(batch);
                 Ok(())
             },
         )
@@ -77,6 +82,10 @@ pub(crate) fn predict_arrow<'py>(
         return Err(run_error(e));
     }
     read.map_err(data_error)?;
+    let out_schema = match results.first() {
+        Some(batch) => batch.schema(),
+        None => empty_schema(&schema, &output_columns)?,
+    };
     let reader: Box<dyn RecordBatchReader + Send> = Box::new(RecordBatchIterator::new(
         results.into_iter().map(Ok),
         out_schema,
@@ -112,61 +121,24 @@ fn import(
     )))
 }
 
-/// The output schema: the kept columns with their input types, then a float32 column per
-/// output.
-fn output_schema(input: &Schema, keep: &[String], outputs: &[String]) -> PyResult<SchemaRef> {
-    let mut fields: Vec<Field> = Vec::with_capacity(keep.len() + outputs.len());
-    for name in keep {
-        // A name the input lacks is named by the reader, with the others missing.
-        if let Ok(field) = input.field_with_name(name) {
-            fields.push(field.clone());
-        }
+/// The output schema of data without rows: the kept columns with their input types.
+fn empty_schema(input: &Schema, columns: &OutputColumns) -> PyResult<SchemaRef> {
+    let mut kept = Vec::with_capacity(columns.kept.len());
+    for name in &columns.kept {
+        let field = input
+            .field_with_name(name)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        kept.push(KeptColumn::Arrow(new_empty_array(field.data_type())));
     }
-    fields.extend(
-        outputs
-            .iter()
-            .map(|name| Field::new(name, DataType::Float32, false)),
-    );
-    Ok(Arc::new(Schema::new(fields)))
-}
-
-/// The record batch of one chunk's kept columns and outputs (`values`, rows of `outputs`).
-fn output_batch(
-    schema: &SchemaRef,
-    chunk: Chunk,
-    values: &[f32],
-    outputs: usize,
-) -> Result<RecordBatch, ArrowError> {
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
-    for kept in chunk.kept {
-        match kept {
-            KeptColumn::Arrow(array) => columns.push(array),
-            other => {
-                return Err(ArrowError::InvalidArgumentError(format!(
-                    "a kept column arrived as {other:?}"
-                )));
-            }
-        }
-    }
-    for j in 0..outputs {
-        let mut column = Vec::new();
-        column.try_reserve_exact(chunk.rows).map_err(|_| {
-            ArrowError::MemoryError(format!("not enough memory for {} values", chunk.rows))
-        })?;
-        column.extend(values.iter().skip(j).step_by(outputs.max(1)).copied());
-        columns.push(Arc::new(Float32Array::from(column)));
-    }
-    RecordBatch::try_new(schema.clone(), columns)
-}
-
-/// `len` zeros, or instinct-io's error saying memory ran out.
-fn zeroed(len: usize) -> Result<Vec<f32>, DataError> {
-    let mut values = Vec::new();
-    values
-        .try_reserve_exact(len)
-        .map_err(|_| DataError::unreadable(format!("not enough memory for {len} output values")))?;
-    values.resize(len, 0.0);
-    Ok(values)
+    let empty = Chunk {
+        first_row: 0,
+        rows: 0,
+        values: Vec::new(),
+        kept,
+    };
+    let batch = instinct_io::write::record_batch(&empty, columns, None)
+        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    Ok(batch.schema())
 }
 
 /// instinct-io's error as a Python exception: bad values and missing columns are the

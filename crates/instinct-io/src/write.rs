@@ -11,6 +11,8 @@ use std::io::{Read, Seek, Write};
 
 #[cfg(feature = "arrow")]
 mod columnar;
+#[cfg(feature = "arrow")]
+pub use columnar::record_batch;
 
 /// Writes rows in one format into `out`, chunk after chunk; [`finish`](RowWriter::finish)
 /// closes the document.

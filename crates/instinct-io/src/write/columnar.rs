@@ -161,9 +161,11 @@ impl Sink {
     }
 }
 
-/// The chunk as a record batch: kept columns first, then a Float32 column per output. With a
-/// `schema` (the first batch's), the kept columns are made to its types.
-fn record_batch(
+/// The chunk as a record batch: kept columns first, then a Float32 column per output (the
+/// chunk's `values` being the outputs, `columns.outputs.len()` a row). With a `schema` (the
+/// first batch's), the kept columns are made to its types, and a kept column of another type is
+/// an error naming it.
+pub fn record_batch(
     chunk: &Chunk,
     columns: &OutputColumns,
     schema: Option<SchemaRef>,
