@@ -100,12 +100,31 @@ impl PyModel {
     }
 
     /// Whether a call of `rows` rows is worth releasing the GIL for.
-    pub(crate) fn worth_detaching(&self, rows: usize) -> bool {
+    fn worth_detaching(&self, rows: usize) -> bool {
         rows.saturating_mul(self.work_per_row) >= DETACH_WORK
     }
+}
 
-    /// Predicts `x` into `out` (or a new array); the float32 outputs.
-    fn predict_array<'py>(
+/// Why a prediction stopped, told apart once the GIL is back.
+enum Failure {
+    NonFinite((usize, usize)),
+    Run(instinct::RunError),
+}
+
+/// A label as a Python object: an int or a str.
+fn label_object<'py>(py: Python<'py>, label: &ClassLabel) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match label {
+        ClassLabel::Int(i) => i.into_pyobject(py)?.into_any(),
+        ClassLabel::Text(t) => t.into_pyobject(py)?.into_any(),
+    })
+}
+
+#[pymethods]
+impl PyModel {
+    /// Predicts the rows of `x` (a 2-D array of numbers, one row per sample) and returns a
+    /// float32 array of one row of outputs per sample.
+    #[pyo3(signature = (x, threads=None, engine="auto", *, out=None, allow_nonfinite=false))]
+    fn predict<'py>(
         &self,
         x: &Bound<'py, PyAny>,
         threads: Option<i64>,
@@ -142,37 +161,6 @@ impl PyModel {
             Err(Failure::Run(e)) => Err(run_error(e)),
         }
     }
-}
-
-/// Why a prediction stopped, told apart once the GIL is back.
-enum Failure {
-    NonFinite((usize, usize)),
-    Run(instinct::RunError),
-}
-
-/// A label as a Python object: an int or a str.
-fn label_object<'py>(py: Python<'py>, label: &ClassLabel) -> PyResult<Bound<'py, PyAny>> {
-    Ok(match label {
-        ClassLabel::Int(i) => i.into_pyobject(py)?.into_any(),
-        ClassLabel::Text(t) => t.into_pyobject(py)?.into_any(),
-    })
-}
-
-#[pymethods]
-impl PyModel {
-    /// Predicts the rows of `x` (a 2-D array of numbers, one row per sample) and returns a
-    /// float32 array of one row of outputs per sample.
-    #[pyo3(signature = (x, threads=None, engine="auto", *, out=None, allow_nonfinite=false))]
-    fn predict<'py>(
-        &self,
-        x: &Bound<'py, PyAny>,
-        threads: Option<i64>,
-        engine: &str,
-        out: Option<&Bound<'py, PyAny>>,
-        allow_nonfinite: bool,
-    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        self.predict_array(x, threads, engine, out, allow_nonfinite)
-    }
 
     /// The class label of each row of `x`: the label of its largest output (the first of
     /// equals; NaN never wins), as scikit-learn's `predict()` gives. An int64 array for
@@ -192,7 +180,7 @@ impl PyModel {
                  classification target; instinct.convert keeps a scikit-learn classifier's)",
             ));
         };
-        let outputs = self.predict_array(x, threads, engine, None, allow_nonfinite)?;
+        let outputs = self.predict(x, threads, engine, None, allow_nonfinite)?;
         // SAFETY: a new C-contiguous array that only this call holds.
         let values = unsafe { outputs.as_slice() }?;
         let width = labels.len().max(1);
