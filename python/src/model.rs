@@ -5,7 +5,7 @@
 use crate::errors::run_error;
 use crate::rows::{first_nonfinite, nonfinite_error, outputs, rows, writable};
 use instinct::format::ClassLabel;
-use instinct::{EngineChoice, Model, Runner};
+use instinct::{EngineChoice, MAX_THREADS, Model, Runner};
 use numpy::prelude::*;
 use numpy::{PyArray1, PyArray2};
 use pyo3::exceptions::PyValueError;
@@ -16,10 +16,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// Below this many multiply-adds a call keeps the GIL: releasing and taking it back costs
 /// more than the work (about 0.1 µs against a few µs of arithmetic).
 const DETACH_WORK: usize = 1 << 15;
-
-/// More threads than this is surely a mistake, and spawning them could exhaust the system (as
-/// the command line's `--threads`).
-const MAX_THREADS: i64 = 1024;
 
 /// An engine made for a model, with the choice and thread count it was made for.
 type CachedRunner = (EngineChoice, Option<usize>, Arc<dyn Runner>);
@@ -59,7 +55,7 @@ impl PyModel {
     pub(crate) fn runner(&self, engine: &str, threads: Option<i64>) -> PyResult<Arc<dyn Runner>> {
         let threads = match threads {
             None => None,
-            Some(n @ 1..=MAX_THREADS) => Some(n as usize),
+            Some(n) if (1..=MAX_THREADS as i64).contains(&n) => Some(n as usize),
             Some(n) => {
                 return Err(PyValueError::new_err(format!(
                     "threads={n}: ask for 1 to {MAX_THREADS} threads, or None for every core"

@@ -1,9 +1,9 @@
 //! The values of command-line options that clap cannot check alone: thread counts, sample
 //! counts, rates, fractions and data formats, each refused with what it must be.
 
-/// More threads than this is surely a typo, and spawning them could fail (which `std` answers
-/// with a panic), so it is refused up front.
-const MAX_THREADS: usize = 1024;
+// More threads than instinct::MAX_THREADS is surely a typo, and spawning them could fail, so
+// it is refused up front.
+use instinct::MAX_THREADS;
 
 pub(crate) fn parse_threads(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {

@@ -26,6 +26,11 @@ use crate::model::Model;
 use crate::runner::{RunError, Runner};
 use instinct_cpu::PredictConfig;
 
+/// The most worker threads a caller should ask for: more is surely a mistake, and spawning them
+/// could exhaust the system. The command line's `--threads` and the Python package's
+/// `threads=` refuse more.
+pub const MAX_THREADS: usize = 1024;
+
 /// Which engine runs a model: the only enum that chooses one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -46,7 +46,7 @@ pub use instinct_validate as validate;
 #[cfg(feature = "wgsl")]
 pub use instinct_wgsl as wgsl;
 
-pub use choice::EngineChoice;
+pub use choice::{EngineChoice, MAX_THREADS};
 pub use engines::batched::BatchedRunner;
 pub use engines::cpu::{STATIC_SHAPES, static_net_note};
 pub use instinct_cpu::{
