@@ -10,6 +10,7 @@ mod copy;
 pub mod dot;
 pub mod fast;
 pub mod gemm;
+pub mod int8;
 pub mod interleaved;
 pub mod packed;
 pub mod simd;
