@@ -20,6 +20,7 @@ mod instruction;
 mod json;
 mod limits;
 mod model;
+mod quantization;
 mod write;
 
 pub use builder::{ModelBuilder, from_logistic_regression};
@@ -30,4 +31,8 @@ pub use instruction::{Instruction, ReadField, WriteKind};
 pub use json::read_limited;
 pub use limits::Limits;
 pub use model::{ClassLabel, IdMap, ModelInfo, ValidationData};
+pub use quantization::{
+    ActivationMode, ExpectedError, INT8_SCHEME, Int8Values, KeptSlot, MAX_INT8_INPUTS,
+    Quantization, QuantizedSlot,
+};
 pub use write::{write_atomically, write_atomically_with};

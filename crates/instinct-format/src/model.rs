@@ -1,6 +1,7 @@
 //! `ModelInfo`, the whole JSON document, and its parts `ValidationData` and `IdMap`.
 
 use crate::instruction::Instruction;
+use crate::quantization::{Quantization, QuantizedSlot};
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -39,6 +40,9 @@ pub struct ModelInfo {
     /// class), as scikit-learn's `classes_`: strings or integers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Vec<ClassLabel>>,
+    /// Extension: weight slots stored as int8 (docs/QUANTIZATION.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantization: Option<Quantization>,
 }
 
 /// A class label: text or an integer, as the classifier was trained with.
@@ -166,6 +170,14 @@ impl ModelInfo {
     /// The maps, or an empty slice when the key is absent.
     pub fn maps(&self) -> &[IdMap] {
         self.maps.as_deref().unwrap_or(&[])
+    }
+
+    /// The quantised form of weight slot `slot`, when the model has one (the first, if a
+    /// broken file lists the slot twice).
+    pub fn quantized_slot(&self, slot: usize) -> Option<&QuantizedSlot> {
+        self.quantization
+            .as_ref()
+            .and_then(|q| q.slots.iter().find(|s| s.slot == slot))
     }
 }
 

@@ -64,7 +64,8 @@ pub enum ChainStep {
 /// The steps of a sequential model: one input buffer, every instruction either a DOT reading
 /// the current buffer (whose output becomes current) or an in-place ADD/MUL/CLIP/ACTIVATION on
 /// it, and the output buffer current at the end. Otherwise the index and type of the first
-/// instruction that breaks the sequence. Each step comes with its instruction index.
+/// instruction that breaks the sequence. Each step comes with its instruction index. A DOT over
+/// a quantised slot breaks it too: the engines that specialise these shapes run f32 weights.
 fn sequential(model: &ValidModel) -> Result<Vec<(usize, ChainStep)>, NotAChain> {
     let (info, layout) = (model.info(), model.layout());
     let mut current = 0usize;
@@ -77,7 +78,7 @@ fn sequential(model: &ValidModel) -> Result<Vec<(usize, ChainStep)>, NotAChain> 
                 output,
                 weights,
                 activation,
-            } if *input == current => {
+            } if *input == current && info.quantized_slot(*weights).is_none() => {
                 let layer = ChainLayer {
                     slot: *weights,
                     activation: *activation,
@@ -109,10 +110,13 @@ fn sequential(model: &ValidModel) -> Result<Vec<(usize, ChainStep)>, NotAChain> 
         match step {
             Some(step) => steps.push((index, step)),
             None => {
-                return Err(NotAChain {
-                    index,
-                    kind: ins.type_name().to_string(),
-                });
+                let kind = match ins {
+                    Instruction::Dot { weights, .. } if info.quantized_slot(*weights).is_some() => {
+                        format!("DOT over int8 slot {weights}")
+                    }
+                    _ => ins.type_name().to_string(),
+                };
+                return Err(NotAChain { index, kind });
             }
         }
     }

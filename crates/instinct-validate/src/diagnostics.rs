@@ -487,6 +487,88 @@ pub enum DiagnosticKind {
         /// `Limits::max_validation_cost`.
         max: usize,
     },
+    /// `quantization.scheme` is not one this version runs.
+    #[error("quantization scheme {scheme:?} is not known (this version runs \"int8\")")]
+    UnknownQuantizationScheme {
+        /// The scheme as written.
+        scheme: String,
+    },
+    /// A quantised slot names a weight slot that does not exist.
+    #[error("quantized slot {slot} does not exist (the model has {slots} weight slots)")]
+    QuantizedSlotOutOfRange {
+        /// The slot as written.
+        slot: usize,
+        /// Number of weight slots.
+        slots: usize,
+    },
+    /// A weight slot is quantised twice.
+    #[error("weight slot {slot} is quantized more than once")]
+    QuantizedSlotRepeated {
+        /// The slot.
+        slot: usize,
+    },
+    /// A quantised slot's entry in `weights` is not `[]`.
+    #[error(
+        "weight slot {slot} is quantized, so its `weights` entry must be [] (it has {rows} rows)"
+    )]
+    QuantizedSlotHasWeights {
+        /// The slot.
+        slot: usize,
+        /// Rows found in `weights`.
+        rows: usize,
+    },
+    /// A quantised slot's values or scales disagree with its shape.
+    #[error("quantized slot {slot} has {actual} {what} but {outputs} × {inputs} needs {expected}")]
+    QuantizedShapeMismatch {
+        /// The slot.
+        slot: usize,
+        /// `values` or `scales`.
+        what: String,
+        /// Count found.
+        actual: usize,
+        /// Count needed.
+        expected: usize,
+        /// Declared outputs.
+        outputs: usize,
+        /// Declared inputs.
+        inputs: usize,
+    },
+    /// A scale is not a finite positive number.
+    #[error("{value} is not a usable scale (it must be finite and positive)")]
+    InvalidQuantizationScale {
+        /// The value.
+        value: f32,
+    },
+    /// A slot's input range does not match the activation mode.
+    #[error("{mode} quantization {}", if *.mode == "static" { "needs input_scale and input_zero_point on every slot" } else { "takes no input_scale or input_zero_point" })]
+    InputRangeMismatch {
+        /// `static` or `dynamic`.
+        mode: String,
+    },
+    /// A quantised layer reads more inputs than exact `i32` sums allow.
+    #[error(
+        "quantized slot {slot} reads {inputs} inputs, more than the {max} whose int8 sums stay exact"
+    )]
+    QuantizedLayerTooWide {
+        /// The slot.
+        slot: usize,
+        /// Its inputs.
+        inputs: usize,
+        /// The largest allowed.
+        max: usize,
+    },
+    /// An instruction other than DOT uses a quantised slot.
+    #[error(
+        "instruction {instruction} ({instruction_type}) uses quantized slot {slot}; only DOT runs int8 weights"
+    )]
+    QuantizedSlotNotDot {
+        /// The slot.
+        slot: usize,
+        /// The instruction.
+        instruction: usize,
+        /// Its type.
+        instruction_type: String,
+    },
     /// More problems of one kind than are listed one by one.
     #[error("{count} more problems of kind {of}")]
     MoreProblems {

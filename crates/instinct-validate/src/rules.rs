@@ -28,6 +28,7 @@ pub(crate) fn check(
     check_map_keys(info, &mut r);
     check_validation_data(info, feature_size, &mut r);
     check_output_naming(info, &mut r);
+    check_quantization(info, &mut r);
     let instructions_ok = info.instructions.len() <= limits.max_instructions
         && check_operand_elements(info, limits, &mut r);
     let indices_ok = instructions_ok && check_instructions(info, &mut r);
@@ -206,13 +207,18 @@ fn check_counts_and_limits(info: &ModelInfo, limits: &Limits, r: &mut Report) {
         );
     }
     for (slot, (rows, bias)) in info.weights.iter().zip(&info.bias).enumerate() {
-        if rows.len() != bias.len() {
+        // A quantised slot's rows are its declared outputs (its `weights` entry is `[]`).
+        let rows = match info.quantized_slot(slot) {
+            Some(q) if rows.is_empty() => q.outputs,
+            _ => rows.len(),
+        };
+        if rows != bias.len() {
             r.push(
                 format!("bias[{slot}]"),
                 K::BiasRowsMismatch {
                     slot,
                     bias_len: bias.len(),
-                    rows: rows.len(),
+                    rows,
                 },
             );
         }
@@ -499,13 +505,108 @@ fn check_validation_data(info: &ModelInfo, feature_size: Option<usize>, r: &mut 
     }
 }
 
-/// Elements of all weight slots (without biases), saturating.
+/// Elements of all weight slots (without biases), saturating; a quantised slot counts its
+/// values.
 fn weight_elements(info: &ModelInfo) -> usize {
+    let quantized = info
+        .quantization
+        .iter()
+        .flat_map(|q| &q.slots)
+        .map(|s| s.values.0.len().saturating_add(s.scales.len()));
     info.weights
         .iter()
         .flatten()
         .map(Vec::len)
+        .chain(quantized)
         .fold(0usize, usize::saturating_add)
+}
+
+/// The `quantization` extension: a known scheme, slots that exist once each with `[]` in
+/// `weights`, values and scales that fit their shape, usable scales, input ranges exactly
+/// when static, and inner sizes whose int8 sums stay exact. (Shapes against the DOTs that use
+/// a slot are checked with each instruction.)
+fn check_quantization(info: &ModelInfo, r: &mut Report) {
+    use instinct_format::{ActivationMode, INT8_SCHEME, MAX_INT8_INPUTS};
+    let Some(q) = &info.quantization else {
+        return;
+    };
+    if q.scheme != INT8_SCHEME {
+        r.push(
+            "quantization.scheme",
+            K::UnknownQuantizationScheme {
+                scheme: q.scheme.clone(),
+            },
+        );
+    }
+    let mut seen = vec![false; info.weights.len()];
+    for (i, s) in q.slots.iter().enumerate() {
+        let at = |field: &str| format!("quantization.slots[{i}].{field}");
+        match seen.get_mut(s.slot) {
+            None => r.push(
+                at("slot"),
+                K::QuantizedSlotOutOfRange {
+                    slot: s.slot,
+                    slots: info.weights.len(),
+                },
+            ),
+            Some(true) => r.push(at("slot"), K::QuantizedSlotRepeated { slot: s.slot }),
+            Some(first) => {
+                *first = true;
+                let rows = info.weights[s.slot].len();
+                if rows != 0 {
+                    r.push(
+                        format!("weights[{}]", s.slot),
+                        K::QuantizedSlotHasWeights { slot: s.slot, rows },
+                    );
+                }
+            }
+        }
+        let shape = |what: &str, actual: usize, expected: usize| K::QuantizedShapeMismatch {
+            slot: s.slot,
+            what: what.into(),
+            actual,
+            expected,
+            outputs: s.outputs,
+            inputs: s.inputs,
+        };
+        let expected = s.outputs.saturating_mul(s.inputs);
+        if s.values.0.len() != expected {
+            r.push(at("values"), shape("values", s.values.0.len(), expected));
+        }
+        if s.scales.len() != s.outputs {
+            r.push(at("scales"), shape("scales", s.scales.len(), s.outputs));
+        }
+        let bad = |v: f32| !(v.is_finite() && v > 0.0);
+        if let Some((j, &value)) = s.scales.iter().enumerate().find(|(_, v)| bad(**v)) {
+            r.push(
+                at(&format!("scales[{j}]")),
+                K::InvalidQuantizationScale { value },
+            );
+        }
+        if let Some(value) = s.input_scale.filter(|v| bad(*v)) {
+            r.push(at("input_scale"), K::InvalidQuantizationScale { value });
+        }
+        let ranged = (s.input_scale.is_some(), s.input_zero_point.is_some());
+        let wanted = q.activations == ActivationMode::Static;
+        if ranged != (wanted, wanted) {
+            r.push(
+                at("input_scale"),
+                K::InputRangeMismatch {
+                    mode: q.activations.name().into(),
+                },
+            );
+        }
+        if s.inputs > MAX_INT8_INPUTS {
+            r.push(
+                at("inputs"),
+                K::QuantizedLayerTooWide {
+                    slot: s.slot,
+                    inputs: s.inputs,
+                    max: MAX_INT8_INPUTS,
+                },
+            );
+        }
+    }
 }
 
 /// Checking `validation_data` runs every row through the model; bound that work by

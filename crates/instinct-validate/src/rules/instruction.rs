@@ -151,6 +151,16 @@ fn check_shapes(info: &ModelInfo, n: usize, ins: &Instruction, r: &mut Report) {
             // An empty key is fine (the reference's dot of length 0 gives 0); an empty output
             // would be a zero-row matrix.
             check_not_empty(info, n, &[("output", *output)], r);
+            if info.quantized_slot(*weights).is_some() {
+                r.push(
+                    at("weights"),
+                    K::QuantizedSlotNotDot {
+                        slot: *weights,
+                        instruction: n,
+                        instruction_type: name.clone(),
+                    },
+                );
+            }
             check_affine(info, n, *weights, sz(*output), *key, r);
         }
         Instruction::Copy {
@@ -356,6 +366,33 @@ fn check_affine(
     let (Some(w), Some(b)) = (info.weights.get(slot), info.bias.get(slot)) else {
         return; // reported as WeightSlotOutOfRange or SlotCountMismatch
     };
+    let cols = info.buffer_sizes[input];
+    if let Some(q) = info.quantized_slot(slot).filter(|_| w.is_empty()) {
+        if q.outputs != rows {
+            r.push(
+                format!("weights[{slot}]"),
+                K::WeightRowsMismatch {
+                    slot,
+                    rows: q.outputs,
+                    expected: rows,
+                    instruction: n,
+                },
+            );
+        }
+        if q.inputs != cols {
+            r.push(
+                format!("weights[{slot}]"),
+                K::WeightColumnsMismatch {
+                    columns: q.inputs,
+                    expected: cols,
+                    buffer: input,
+                    instruction: n,
+                    more: 0,
+                },
+            );
+        }
+        return; // the bias against the declared outputs: BiasRowsMismatch
+    }
     if w.len() != rows {
         r.push(
             format!("weights[{slot}]"),
@@ -367,7 +404,6 @@ fn check_affine(
             },
         );
     }
-    let cols = info.buffer_sizes[input];
     let mut bad = w.iter().enumerate().filter(|(_, row)| row.len() != cols);
     if let Some((row, first)) = bad.next() {
         r.push(
