@@ -11,6 +11,7 @@ mod parse;
 mod plot;
 mod predict;
 mod progress;
+mod quantize;
 mod train;
 mod train_options;
 mod validate;
@@ -97,6 +98,12 @@ enum Command {
         #[arg(long, short, value_name = "MODEL.json")]
         output: PathBuf,
     },
+    /// Quantize a model to int8: weights s8 with a scale per output, inputs u8 (per row at run
+    /// time, or calibrated static ranges), checked against the f32 model on calibration rows.
+    #[command(after_help = "Examples:
+  instinct quantize model.json --calibration train.csv -o model.q.json
+  instinct quantize model.json --calibration rows.parquet --activations static --method percentile -o model.q.json")]
+    Quantize(quantize::Options),
     /// Train a multilayer perceptron on a CSV and export it as a model. Classifiers output one
     /// probability per class, classes in ascending order of their label.
     Train(train::Options),
@@ -157,6 +164,7 @@ fn main() -> ExitCode {
             inputs_per_model,
         }),
         Command::Train(options) => train::run(&options),
+        Command::Quantize(options) => quantize::run(&options),
         Command::Convert { model, output } => convert::run(&model, &output),
         Command::Wgsl {
             model,

@@ -32,7 +32,7 @@ pub(crate) fn tile_rows(memory: usize) -> usize {
 
 thread_local! {
     /// Each thread's tile memory, kept between calls so a warm engine does not allocate.
-    static TILE: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    pub(crate) static TILE: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The rayon pool of the last thread count asked for. One pool at a time: asking for another
@@ -73,6 +73,10 @@ impl Plan {
                 Step::Attention {
                     key, output, slot, ..
                 } => (key, output, *slot),
+                Step::QuantizedDot { .. } => {
+                    self.run_quantized(step, tile, rows, total);
+                    continue;
+                }
                 other => {
                     for row in tile.chunks_exact_mut(total) {
                         self.run_step(other, row);
@@ -235,6 +239,10 @@ impl Interpreter {
             for (x, y) in inputs.chunks_exact(fs).zip(outputs.chunks_exact_mut(width)) {
                 chain.run(x, y);
             }
+            return;
+        }
+        if !per_sample && keep == self.plan().output && self.plan().int8_chain {
+            self.plan().run_int8_chain(rows, inputs, outputs);
             return;
         }
         TILE.with(|tile| {

@@ -55,6 +55,25 @@ impl Interpreter {
         Ok(output)
     }
 
+    /// Runs one sample and shows `seen` the input of every DOT (f32 or int8) as the DOT reads
+    /// it, with the DOT's weight slot: what a quantiser calibrates on. Returns the output.
+    pub fn observe_dot_inputs(
+        &self,
+        input: &[f32],
+        mut seen: impl FnMut(usize, &[f32]),
+    ) -> Result<Vec<f32>, PredictError> {
+        self.check_input(input)?;
+        let mut memory = vec![0.0; self.plan.memory];
+        self.plan.prepare(&mut memory, input);
+        for step in &self.plan.steps {
+            if let Some((slot, span)) = step.dot_input() {
+                seen(slot, &memory[span]);
+            }
+            self.plan.run_step(step, &mut memory);
+        }
+        Ok(memory[self.plan.output.clone()].to_vec())
+    }
+
     /// The last output value of one sample (instmodel parity: a single-output model's value).
     pub fn predict_single(&self, input: &[f32]) -> Result<f32, PredictError> {
         let output = self.predict(input)?;

@@ -21,9 +21,11 @@
 
 mod batch;
 mod error;
+mod int8_run;
 mod interpreter;
 mod parallel;
 mod plan;
+mod quantized;
 mod static_mlp;
 mod validation_data;
 

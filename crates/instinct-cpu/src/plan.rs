@@ -1,7 +1,9 @@
 //! `Plan`: a valid model compiled to steps with absolute offsets and flattened weights.
 
+use crate::quantized::QuantizedAffine;
 use instinct_format::{Activation, Instruction};
 use instinct_kernels::fast::Kind;
+use instinct_kernels::int8::{InputQuantization, Int8Weights};
 use instinct_kernels::small_chain::{LayerSpec, SmallChain, StageSpec};
 use instinct_kernels::{AffineKernel, PackedWeights};
 use instinct_validate::{ChainStep, ValidModel};
@@ -28,6 +30,14 @@ pub(crate) enum Step {
         kind: Kind,
         /// The per-sample kernel, level and activation resolved at plan time.
         kernel: AffineKernel,
+    },
+    /// A DOT over a quantised slot: the int8 product, then the activation over the output.
+    QuantizedDot {
+        input: Range<usize>,
+        output: Range<usize>,
+        /// Index into [`Plan::quantized`].
+        slot: usize,
+        kind: Kind,
     },
     Copy {
         input: Range<usize>,
@@ -100,6 +110,8 @@ pub(crate) enum Step {
 pub struct Plan {
     pub(crate) steps: Vec<Step>,
     pub(crate) slots: Vec<Affine>,
+    /// The quantised slots, `None` for an f32 slot.
+    pub(crate) quantized: Vec<Option<QuantizedAffine>>,
     pub(crate) parameters: Vec<Vec<f32>>,
     pub(crate) maps: Vec<HashMap<i32, Vec<f32>>>,
     pub(crate) feature_size: usize,
@@ -112,6 +124,9 @@ pub struct Plan {
     /// AVX-512 level: the whole model in registers, which the per-sample calls that need only
     /// the output use.
     pub(crate) chain: Option<SmallChain>,
+    /// Whether the model is a chain of int8 DOTs from input to output (see
+    /// [`Plan::int8_layers`]).
+    pub(crate) int8_chain: bool,
 }
 
 impl Plan {
@@ -136,12 +151,21 @@ impl Plan {
                         Some(kind) => (kind, None),
                         None => (Kind::Identity, *activation),
                     };
-                    steps.push(Step::Dot {
-                        input: span(*input),
-                        output: span(*output),
-                        slot: *weights,
-                        kind,
-                        kernel: AffineKernel::new(level, kind),
+                    steps.push(if info.quantized_slot(*weights).is_some() {
+                        Step::QuantizedDot {
+                            input: span(*input),
+                            output: span(*output),
+                            slot: *weights,
+                            kind,
+                        }
+                    } else {
+                        Step::Dot {
+                            input: span(*input),
+                            output: span(*output),
+                            slot: *weights,
+                            kind,
+                            kernel: AffineKernel::new(level, kind),
+                        }
                     });
                     match after {
                         Some(activation) => Step::Activation {
@@ -254,6 +278,22 @@ impl Plan {
                 }
             })
             .collect();
+        let quantized = (0..info.weights.len())
+            .map(|slot| {
+                let q = info.quantized_slot(slot)?;
+                let quant = match (q.input_scale, q.input_zero_point) {
+                    (Some(scale), Some(zero_point)) => {
+                        InputQuantization::Static { scale, zero_point }
+                    }
+                    _ => InputQuantization::Dynamic,
+                };
+                Some(QuantizedAffine {
+                    weights: Int8Weights::new(&q.values.0, &q.scales, q.outputs, q.inputs, level),
+                    bias: info.bias[slot].clone(),
+                    quant,
+                })
+            })
+            .collect();
         let maps = (0..info.maps().len())
             .map(|m| {
                 model
@@ -264,32 +304,39 @@ impl Plan {
             })
             .collect();
         let parameters = info.parameters();
-        // The register chain has no extension activations: a model with one runs step by step.
-        let chain = model.sequential().ok().and_then(|steps| {
-            let specs: Option<Vec<StageSpec<'_>>> = steps
-                .iter()
-                .map(|(_, step)| match *step {
-                    ChainStep::Dense(l) => Some(StageSpec::Dense(LayerSpec {
-                        rows: slots[l.slot].weights.rows(),
-                        bias: &slots[l.slot].bias,
-                        inputs: l.inputs,
-                        outputs: l.outputs,
-                        kind: kernel(l.activation)?,
-                    })),
-                    ChainStep::Add(p) => Some(StageSpec::Add(&parameters[p])),
-                    ChainStep::Mul(p) => Some(StageSpec::Mul(&parameters[p])),
-                    ChainStep::Clip { min, max } => Some(StageSpec::Clip {
-                        min: min.map(|p| parameters[p].as_slice()),
-                        max: max.map(|p| parameters[p].as_slice()),
-                    }),
-                    ChainStep::Activation(a) => Some(StageSpec::Activation(kernel(Some(a))?)),
-                })
-                .collect();
-            SmallChain::new(level, layout.feature_size, &specs?)
-        });
-        Plan {
+        // The register chain has no extension activations and no int8 layers: a model with
+        // either runs step by step.
+        let f32_only = info.quantization.is_none();
+        let chain = model
+            .sequential()
+            .ok()
+            .filter(|_| f32_only)
+            .and_then(|steps| {
+                let specs: Option<Vec<StageSpec<'_>>> = steps
+                    .iter()
+                    .map(|(_, step)| match *step {
+                        ChainStep::Dense(l) => Some(StageSpec::Dense(LayerSpec {
+                            rows: slots[l.slot].weights.rows(),
+                            bias: &slots[l.slot].bias,
+                            inputs: l.inputs,
+                            outputs: l.outputs,
+                            kind: kernel(l.activation)?,
+                        })),
+                        ChainStep::Add(p) => Some(StageSpec::Add(&parameters[p])),
+                        ChainStep::Mul(p) => Some(StageSpec::Mul(&parameters[p])),
+                        ChainStep::Clip { min, max } => Some(StageSpec::Clip {
+                            min: min.map(|p| parameters[p].as_slice()),
+                            max: max.map(|p| parameters[p].as_slice()),
+                        }),
+                        ChainStep::Activation(a) => Some(StageSpec::Activation(kernel(Some(a))?)),
+                    })
+                    .collect();
+                SmallChain::new(level, layout.feature_size, &specs?)
+            });
+        let mut plan = Plan {
             steps,
             slots,
+            quantized,
             parameters: info.parameters().to_vec(),
             maps,
             feature_size: layout.feature_size,
@@ -297,7 +344,10 @@ impl Plan {
             output: layout.output_span(),
             zero: ranges_to_zero(model),
             chain,
-        }
+            int8_chain: false,
+        };
+        plan.int8_chain = plan.is_int8_chain();
+        plan
     }
 
     /// Whether single samples whose output alone is asked for (`predict`, `predict_into`,
@@ -340,6 +390,7 @@ impl Plan {
                 let a = &self.slots[*slot];
                 kernel.run(&a.weights, &a.bias, x, y);
             }
+            Step::QuantizedDot { .. } => self.run_quantized(step, mem, 1, self.memory),
             Step::Copy {
                 input,
                 output_start,

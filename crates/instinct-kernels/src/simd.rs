@@ -71,6 +71,18 @@ impl Level {
     }
 }
 
+/// Whether the CPU has AVX-512 VNNI (`vpdpbusd`), which the int8 kernel of the AVX-512 level
+/// needs besides the level's features (detected once).
+pub fn has_avx512_vnni() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static VNNI: OnceLock<bool> = OnceLock::new();
+        *VNNI.get_or_init(|| std::is_x86_feature_detected!("avx512vnni"))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
 /// The level the kernels use: `INSTINCT_SIMD` if it names an available level, else the best
 /// available one. Decided on first use; afterwards one load (inlined into callers).
 #[inline]

@@ -51,21 +51,26 @@ pub enum EngineChoice {
     /// The GPU through wgpu (feature `gpu`): layer by layer for chains of dense layers, else
     /// one invocation per row or in steps.
     Gpu,
+    /// The int8 engine: the batch engine over a quantised model's int8 layers (AVX-512 VNNI,
+    /// AVX2 or portable kernels). `auto` picks it for a quantised model; an f32 model is
+    /// [`RunError::NotApplicable`] (`instinct quantize` or [`Model::quantize`] make one).
+    Int8,
 }
 
 impl EngineChoice {
     /// Every engine, `auto` first: what the conformance harness runs each case on.
-    pub const ALL: [EngineChoice; 6] = [
+    pub const ALL: [EngineChoice; 7] = [
         EngineChoice::Auto,
         EngineChoice::Interpreter,
         EngineChoice::Batch,
         EngineChoice::Static,
         EngineChoice::Batched,
         EngineChoice::Gpu,
+        EngineChoice::Int8,
     ];
 
     /// The name on the command line and in reports: `auto`, `interp`, `batch`, `static`,
-    /// `batched`, `gpu`.
+    /// `batched`, `gpu`, `int8`.
     pub fn name(self) -> &'static str {
         match self {
             EngineChoice::Auto => "auto",
@@ -74,6 +79,7 @@ impl EngineChoice {
             EngineChoice::Static => "static",
             EngineChoice::Batched => "batched",
             EngineChoice::Gpu => "gpu",
+            EngineChoice::Int8 => "int8",
         }
     }
 
@@ -95,6 +101,9 @@ impl EngineChoice {
             }
             EngineChoice::Gpu => {
                 "The GPU through wgpu: layer by layer for chains of dense layers, else one invocation per sample (adapter from `WGPU_BACKEND` and `INSTINCT_GPU_ADAPTER`; named on stderr)"
+            }
+            EngineChoice::Int8 => {
+                "The int8 engine for quantized models (`instinct quantize`): u8×s8 products with AVX-512 VNNI, AVX2 or portable kernels, in tiles; auto picks it for a quantized model"
             }
         }
     }
@@ -141,7 +150,38 @@ impl Model {
             Some(n) => n,
             None => PredictConfig::new().threads(),
         };
+        if let Some(kernel) = self.int8_kernel() {
+            return match choice {
+                EngineChoice::Auto | EngineChoice::Int8 | EngineChoice::Batch => {
+                    let (asked, name) = match choice {
+                        EngineChoice::Auto => ("int8 (asked auto)", "int8"),
+                        EngineChoice::Batch => ("batch", "batch"),
+                        _ => ("int8", "int8"),
+                    };
+                    let why = format!(
+                        "{asked}: the batch engine over the model's int8 layers ({kernel} kernel)"
+                    );
+                    Ok(Box::new(
+                        cpu::LibraryRunner::new(self, false, threads, why).named(name),
+                    ))
+                }
+                EngineChoice::Interpreter => Ok(Box::new(cpu::LibraryRunner::new(
+                    self,
+                    true,
+                    threads,
+                    format!("interp: the per-sample interpreter, int8 layers ({kernel} kernel)"),
+                ))),
+                other => Err(RunError::NotApplicable {
+                    engine: other.name(),
+                    why: "the model is quantized (int8 weights); this engine runs f32 weights only (auto, int8, batch and interp run it)".into(),
+                }),
+            };
+        }
         match choice {
+            EngineChoice::Int8 => Err(RunError::NotApplicable {
+                engine: "int8",
+                why: "the model has f32 weights: `instinct quantize` (or Model::quantize) writes an int8 model from it".into(),
+            }),
             EngineChoice::Auto => Ok(
                 match cpu::StaticRunner::new(self, threads, "static (asked auto)") {
                     Ok(net) => Box::new(net),

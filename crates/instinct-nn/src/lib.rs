@@ -38,6 +38,7 @@ pub use instinct_kernels as kernels;
 /// ONNX import (feature `onnx`).
 #[cfg(feature = "onnx")]
 pub use instinct_onnx as onnx;
+pub use instinct_quant as quant;
 /// Training (feature `train`).
 #[cfg(feature = "train")]
 pub use instinct_train as train;
@@ -57,6 +58,7 @@ pub use instinct_format::{
     Activation, FormatError, IdMap, Instruction, Limits, ModelBuilder, ModelInfo, ValidationData,
     from_logistic_regression,
 };
+pub use instinct_quant::{QuantizeError, QuantizeOptions, QuantizeReport, RangeMethod};
 pub use instinct_validate::{Diagnostic, DiagnosticKind, Diagnostics, Layout, ValidModel};
 pub use model::{LoadError, Model};
 pub use runner::{RunError, Runner};

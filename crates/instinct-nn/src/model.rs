@@ -33,6 +33,48 @@ struct Compiled {
 }
 
 impl Model {
+    /// Whether the model's DOTs run int8 weights (a `quantization` section: `instinct
+    /// quantize`, [`Model::quantize`]).
+    pub fn is_quantized(&self) -> bool {
+        self.info().quantization.is_some()
+    }
+
+    /// The int8 kernel this process runs the model's quantised layers with (`avx512-vnni`,
+    /// `avx2`, `portable`), or `None` for an f32 model.
+    pub fn int8_kernel(&self) -> Option<&'static str> {
+        self.interpreter().plan().int8_kernel().map(|k| k.name())
+    }
+
+    /// This model with its DOTs quantised to int8 (see [`instinct_quant::quantize`]), checked
+    /// against this model on `rows` (`n × feature_size` calibration inputs), with the report.
+    ///
+    /// ```
+    /// use instinct::{Model, QuantizeOptions};
+    /// let model = Model::from_json_str(r#"{
+    ///     "feature_size": 2, "buffer_sizes": [2, 3, 1],
+    ///     "instructions": [{"type": "DOT", "input": 0, "output": 1, "weights": 0, "activation": "RELU"},
+    ///                      {"type": "DOT", "input": 1, "output": 2, "weights": 1}],
+    ///     "weights": [[[1.0, 2.0], [-1.0, 0.5], [0.25, 0.25]], [[0.5, -0.5, 1.0]]],
+    ///     "bias": [[0.0, 0.1, 0.2], [0.0]]
+    /// }"#)?;
+    /// let rows: Vec<f32> = (0..400).map(|i| ((i * 37) % 100) as f32 / 50.0 - 1.0).collect();
+    /// let (int8, report) = model.quantize(&rows, &QuantizeOptions::default())?;
+    /// assert!(int8.is_quantized() && report.quantized_slots() == 2);
+    /// let (a, b) = (model.predict(&[0.5, -0.25])?, int8.predict(&[0.5, -0.25])?);
+    /// assert!((a[0] - b[0]).abs() < 0.02);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn quantize(
+        &self,
+        rows: &[f32],
+        options: &instinct_quant::QuantizeOptions,
+    ) -> Result<(Model, instinct_quant::QuantizeReport), instinct_quant::QuantizeError> {
+        let (info, report) = instinct_quant::quantize(self.valid(), rows, options)?;
+        let model = Model::compile(info, &Limits::default())
+            .map_err(instinct_quant::QuantizeError::Invalid)?;
+        Ok((model, report))
+    }
+
     /// Loads a model file with the default [`Limits`].
     pub fn load(path: impl AsRef<Path>) -> Result<Model, LoadError> {
         Model::load_with_limits(path, &Limits::default())
@@ -59,6 +101,11 @@ impl Model {
     /// Validates (with explicit limits) and compiles a model description, then checks its
     /// `validation_data`.
     pub fn from_info_with_limits(info: ModelInfo, limits: &Limits) -> Result<Model, LoadError> {
+        Ok(Model::compile(info, limits)?)
+    }
+
+    /// Validates, compiles and checks `validation_data`.
+    fn compile(info: ModelInfo, limits: &Limits) -> Result<Model, Diagnostics> {
         let valid = instinct_validate::validate_owned(info, limits)?;
         let interpreter = Interpreter::new(&valid);
         instinct_cpu::check_validation_data(&valid, &interpreter)?;

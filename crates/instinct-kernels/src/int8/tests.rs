@@ -2,17 +2,18 @@
 //! and the quantisation rules.
 
 use super::*;
+use crate::fast::Kind;
 use crate::simd::Level;
 use proptest::prelude::*;
 
-/// Every kernel this CPU can run.
-fn kernels() -> Vec<Int8Kernel> {
-    let mut all: Vec<Int8Kernel> = Level::available()
-        .into_iter()
-        .map(Int8Kernel::for_level)
-        .collect();
-    all.dedup();
-    all
+/// Every level this CPU can run (each has its kernel).
+fn kernels() -> Vec<Level> {
+    Level::available()
+}
+
+/// Activations to fuse: every kind.
+fn kinds() -> impl Strategy<Value = Kind> {
+    proptest::sample::select(Kind::ALL.to_vec())
 }
 
 /// Values for a row: mostly ordinary, with the edges a row can hold when asked for.
@@ -29,9 +30,10 @@ fn value() -> impl Strategy<Value = f32> {
     ]
 }
 
-/// Runs a tile through `kernel` in memory filled with NaN around the operands, and checks each
-/// row against [`affine_reference`] bit for bit and that nothing outside the outputs changed.
-fn check(kernel: Int8Kernel, case: &Case) -> Result<(), TestCaseError> {
+/// Runs a tile through the kernel of `level` in memory filled with NaN around the operands,
+/// and checks each row against [`affine_reference`] bit for bit and that nothing outside the
+/// outputs changed; and the same rows between separate buffers.
+fn check(level: Level, case: &Case) -> Result<(), TestCaseError> {
     let Case {
         shape: (m, n, k),
         lhs_first,
@@ -40,8 +42,9 @@ fn check(kernel: Int8Kernel, case: &Case) -> Result<(), TestCaseError> {
         bias,
         rows,
         quant,
+        kind,
     } = case;
-    let (m, n, k, lhs_first, quant) = (*m, *n, *k, *lhs_first, *quant);
+    let (m, n, k, lhs_first, quant, kind) = (*m, *n, *k, *lhs_first, *quant, *kind);
     let (lhs, dst) = if lhs_first {
         (1, 1 + k + 2)
     } else {
@@ -53,8 +56,15 @@ fn check(kernel: Int8Kernel, case: &Case) -> Result<(), TestCaseError> {
         mem[r * stride + lhs..][..k].copy_from_slice(&rows[r * k..][..k]);
     }
     let before = mem.clone();
-    let w = Int8Weights::new(values, scales, n, k, kernel);
-    let reference = Int8Weights::new(values, scales, n, k, Int8Kernel::Portable);
+    let w = Int8Weights::new(values, scales, n, k, level);
+    let kernel = w.kernel();
+    let reference = Int8Weights::new(values, scales, n, k, Level::Scalar);
+    let layer = Int8Layer {
+        weights: &w,
+        bias,
+        quant,
+        kind,
+    };
     let p = TileProduct {
         m,
         n,
@@ -63,10 +73,40 @@ fn check(kernel: Int8Kernel, case: &Case) -> Result<(), TestCaseError> {
         dst,
         row_stride: stride,
     };
-    prop_assert!(int8_tile_product(&mut mem, &w, bias, quant, p));
+    prop_assert!(int8_tile_product(&mut mem, layer, p));
+    // The same rows between separate buffers, packed.
+    let mut apart = vec![f32::NAN; m * n];
+    let from = RowSpan {
+        offset: 0,
+        stride: k,
+    };
+    let to = RowSpan {
+        offset: 0,
+        stride: n,
+    };
+    prop_assert!(int8_product(layer, m, rows, from, &mut apart, to));
     for r in 0..m {
         let mut want = vec![0.0f32; n];
-        affine_reference(&reference, bias, quant, &rows[r * k..][..k], &mut want);
+        affine_reference(
+            &reference,
+            bias,
+            quant,
+            kind,
+            w.level(),
+            &rows[r * k..][..k],
+            &mut want,
+        );
+        let same = apart[r * n..][..n]
+            .iter()
+            .zip(&want)
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        prop_assert!(
+            same,
+            "{:?} {:?}: separate buffers differ in row {}",
+            kernel,
+            kind,
+            r
+        );
         for c in 0..stride {
             let (got, was) = (mem[r * stride + c], before[r * stride + c]);
             if (dst..dst + n).contains(&c) {
@@ -74,8 +114,9 @@ fn check(kernel: Int8Kernel, case: &Case) -> Result<(), TestCaseError> {
                 prop_assert_eq!(
                     got.to_bits(),
                     want.to_bits(),
-                    "{:?} {}×{}×{} row {} output {}: {} vs {}",
+                    "{:?} {:?} {}×{}×{} row {} output {}: {} vs {}",
                     kernel,
+                    kind,
                     m,
                     n,
                     k,
@@ -102,6 +143,7 @@ struct Case {
     bias: Vec<f32>,
     rows: Vec<f32>,
     quant: InputQuantization,
+    kind: Kind,
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -116,8 +158,9 @@ fn case() -> impl Strategy<Value = Case> {
                 1 => (1e-3f32..0.5, any::<u8>())
                     .prop_map(|(scale, zero_point)| InputQuantization::Static { scale, zero_point }),
             ],
+            kinds(),
         )
-            .prop_map(move |(values, scales, bias, rows, quant)| Case {
+            .prop_map(move |(values, scales, bias, rows, quant, kind)| Case {
                 shape: (m, n, k),
                 lhs_first,
                 values,
@@ -125,6 +168,7 @@ fn case() -> impl Strategy<Value = Case> {
                 bias,
                 rows,
                 quant,
+                kind,
             })
     })
 }
@@ -176,6 +220,7 @@ fn the_seed_shape_matches_on_every_kernel() {
                 bias: bias.to_vec(),
                 rows: rows.to_vec(),
                 quant,
+                kind: Kind::Sigmoid,
             };
             check(kernel, &case).unwrap();
         }
@@ -190,10 +235,11 @@ fn the_int8_layer_is_close_to_the_f32_layer() {
     let data = crate::test_support::values(n * k + k, 5);
     let (w, x) = (&data[..n * k], &data[n * k..]);
     let (values, scales) = quantize_weights(w, n, k);
-    let weights = Int8Weights::new(&values, &scales, n, k, Int8Kernel::Portable);
+    let weights = Int8Weights::new(&values, &scales, n, k, Level::Scalar);
     let bias = vec![0.25f32; n];
     let mut y = vec![0.0f32; n];
-    affine_reference(&weights, &bias, InputQuantization::Dynamic, x, &mut y);
+    let (dynamic, identity) = (InputQuantization::Dynamic, Kind::Identity);
+    affine_reference(&weights, &bias, dynamic, identity, Level::Scalar, x, &mut y);
     let s = RowScale::of(InputQuantization::Dynamic, x);
     for j in 0..n {
         let row = &w[j * k..][..k];
@@ -219,8 +265,8 @@ fn a_zero_row_gives_the_bias_and_weights_quantise_symmetrically() {
     let (values, scales) = quantize_weights(&[0.5, -1.0, 0.25, 0.0, 0.0, 0.0], 2, 3);
     assert_eq!(values, [64, -127, 32, 0, 0, 0]);
     assert_eq!(scales, [1.0 / 127.0, 1.0]);
-    for kernel in kernels() {
-        let w = Int8Weights::new(&values, &scales, 2, 3, kernel);
+    for level in kernels() {
+        let w = Int8Weights::new(&values, &scales, 2, 3, level);
         let mut mem = [0.0f32, -0.0, 0.0, 9.0, 9.0];
         let p = TileProduct {
             m: 1,
@@ -230,56 +276,70 @@ fn a_zero_row_gives_the_bias_and_weights_quantise_symmetrically() {
             dst: 3,
             row_stride: 5,
         };
-        assert!(int8_tile_product(
-            &mut mem,
-            &w,
-            &[0.5, -2.0],
-            InputQuantization::Dynamic,
-            p
-        ));
-        assert_eq!(mem[3..], [0.5, -2.0], "{kernel:?}");
+        let layer = Int8Layer {
+            weights: &w,
+            bias: &[0.5, -2.0],
+            quant: InputQuantization::Dynamic,
+            kind: Kind::Identity,
+        };
+        assert!(int8_tile_product(&mut mem, layer, p));
+        assert_eq!(mem[3..], [0.5, -2.0], "{level:?}");
     }
 }
 
 #[test]
 fn refuses_mismatched_shapes() {
-    let w = Int8Weights::new(&[1; 6], &[1.0; 2], 2, 3, Int8Kernel::Portable);
+    let w = Int8Weights::new(&[1; 6], &[1.0; 2], 2, 3, Level::Scalar);
+    let layer = |bias| Int8Layer {
+        weights: &w,
+        bias,
+        quant: InputQuantization::Dynamic,
+        kind: Kind::Relu,
+    };
+    let tile = |k| TileProduct {
+        m: 1,
+        n: 2,
+        k,
+        lhs: 0,
+        dst: 3,
+        row_stride: 5,
+    };
     let mut mem = [0.0f32; 10];
-    let p = TileProduct {
-        m: 1,
-        n: 2,
-        k: 2,
-        lhs: 0,
-        dst: 3,
-        row_stride: 5,
+    assert!(!int8_tile_product(&mut mem, layer(&[0.0; 2]), tile(2)));
+    assert!(!int8_tile_product(&mut mem, layer(&[0.0; 1]), tile(3)));
+    assert!(int8_tile_product(&mut mem, layer(&[0.0; 2]), tile(3)));
+    // Rows past the end of either slice.
+    let from = RowSpan {
+        offset: 0,
+        stride: 3,
     };
-    assert!(!int8_tile_product(
-        &mut mem,
-        &w,
-        &[0.0; 2],
-        InputQuantization::Dynamic,
-        p
-    ));
-    let p = TileProduct {
-        m: 1,
-        n: 2,
-        k: 3,
-        lhs: 0,
-        dst: 3,
-        row_stride: 5,
+    let to = RowSpan {
+        offset: 0,
+        stride: 2,
     };
-    assert!(!int8_tile_product(
-        &mut mem,
-        &w,
-        &[0.0; 1],
-        InputQuantization::Dynamic,
-        p
+    let mut out = [0.0f32; 4];
+    assert!(!int8_product(
+        layer(&[0.0; 2]),
+        3,
+        &[0.0; 6],
+        from,
+        &mut out,
+        to
     ));
-    assert!(int8_tile_product(
-        &mut mem,
-        &w,
-        &[0.0; 2],
-        InputQuantization::Dynamic,
-        p
+    assert!(!int8_product(
+        layer(&[0.0; 2]),
+        3,
+        &[0.0; 9],
+        from,
+        &mut out,
+        to
+    ));
+    assert!(int8_product(
+        layer(&[0.0; 2]),
+        2,
+        &[0.0; 6],
+        from,
+        &mut out,
+        to
     ));
 }

@@ -1,49 +1,40 @@
 //! The x86 int8 kernels: AVX-512 VNNI (`vpdpbusd`: 64 `u8 × s8` products per instruction into
 //! sixteen `i32`) and AVX2 (`vpmaddwd` on values widened to `i16`: sixteen products into eight
-//! `i32`, exact, where `vpmaddubsw` would saturate). Both quantise each row of the tile into a
-//! scratch buffer first, then run a register-blocked product over weight panels and
-//! dequantise in registers; every `f32` step is the reference's, in its order.
+//! `i32`, exact, where `vpmaddubsw` would saturate). Both quantise each row into a scratch
+//! buffer first, then run a register-blocked product over weight panels; VNNI dequantises,
+//! adds the bias and applies the activation in registers. Every `f32` step is the
+//! reference's, in its order.
 
-use super::{InputQuantization, Int8Weights, RowScale, dequantize, quantize_value};
-use crate::gemm::TileProduct;
+use crate::fast::{Kind, activate_at, apply};
+use crate::int8::scheme::{InputQuantization, RowScale, dequantize, quantize_value};
+use crate::int8::weights::{Int8Layer, RowSpan};
+use crate::vector::F32x16;
 use std::arch::x86_64::*;
-use std::sync::OnceLock;
-
-/// Whether the CPU has AVX-512 VNNI (detected once).
-pub(super) fn has_vnni() -> bool {
-    static VNNI: OnceLock<bool> = OnceLock::new();
-    *VNNI.get_or_init(|| std::is_x86_feature_detected!("avx512vnni"))
-}
 
 /// Rows per VNNI block: 12 rows × 2 panels = 24 accumulators.
 const VNNI_ROWS: usize = 12;
 /// Rows per AVX2 block: 6 rows × 2 panels of 8 = 12 accumulators.
 const AVX2_ROWS: usize = 6;
 
-/// The VNNI tile product (see [`super::int8_tile_product`]).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn vnni_product(
-    mem: &mut [f32],
-    w: &Int8Weights,
-    quads: &[i8],
-    bias: &[f32],
+/// Quantises `rows` rows of `k` values at `from` into `bytes` (rows of `k` rounded up to 4
+/// bytes; the padding is never read against a non-zero weight) and their scales.
+pub(super) fn quantize_rows_vnni(
     quant: InputQuantization,
-    p: TileProduct,
+    rows: usize,
+    k: usize,
+    input: &[f32],
+    from: RowSpan,
     bytes: &mut Vec<u8>,
     scales: &mut Vec<RowScale>,
 ) {
-    let stride = p.k.div_ceil(4) * 4;
-    bytes.resize(p.m * stride, 0);
-    scales.clear();
-    for r in 0..p.m {
-        let x = &mem[r * p.row_stride + p.lhs..][..p.k];
-        // SAFETY: `vnni_product` is only reached with weights prepared for VNNI, which
-        // `Int8Kernel::for_level` chooses only when the CPU has AVX-512 (F, BW) and VNNI.
-        scales.push(unsafe { quantize_row_avx512(x, quant, &mut bytes[r * stride..][..p.k]) });
+    let stride = k.div_ceil(4) * 4;
+    bytes.resize(rows * stride, 0);
+    for r in 0..rows {
+        let x = &input[from.offset + r * from.stride..][..k];
+        // SAFETY: VNNI weights are only prepared (`Int8Kernel::for_level`) when the CPU has
+        // AVX-512 F, BW and VNNI.
+        scales.push(unsafe { quantize_row_avx512(x, quant, &mut bytes[r * stride..][..k]) });
     }
-    // SAFETY: as above for the features; `p` fits `mem` (checked by the caller), `bytes`
-    // holds `m` rows of `stride` bytes, `quads` the panels of `w`, `scales` one per row.
-    unsafe { vnni_gemm(mem, w, quads, bias, p, bytes, stride, scales) };
 }
 
 /// Quantises one row into `out` (`x.len()` bytes) and returns its scale.
@@ -97,97 +88,83 @@ unsafe fn quantize_row_avx512(x: &[f32], quant: InputQuantization, out: &mut [u8
     s
 }
 
-/// Dequantises one block row's 16 accumulators of panel `panel` and stores the first `cols`
-/// at `y`.
-///
-/// # Safety
-/// AVX-512 F; `y` has `cols ≤ 16` writable values; the panel is inside `w`'s padded sums and
-/// scales; `bias` holds the outputs `16·panel .. 16·panel + cols`.
-#[target_feature(enable = "avx512f")]
-#[inline]
-unsafe fn finish16(
-    acc: __m512i,
-    w: &Int8Weights,
-    bias: &[f32],
-    panel: usize,
-    cols: usize,
-    s: RowScale,
-    y: *mut f32,
+/// The VNNI product of the quantised rows with the panels into `output` at `to`, two panels
+/// (32 outputs) at a time. The common activations (ReLU, sigmoid, tanh) are applied in
+/// registers; the others by the slice kernel after, row by row (the same function on each
+/// lane, so the same values).
+pub(super) fn vnni_gemm(
+    layer: Int8Layer<'_>,
+    quads: &[i8],
+    rows: usize,
+    bytes: &[u8],
+    scales: &[RowScale],
+    output: &mut [f32],
+    to: RowSpan,
 ) {
-    let c0 = panel * 16;
-    let m: __mmask16 = if cols >= 16 {
-        0xffff
-    } else {
-        ((1u32 << cols) - 1) as u16
-    };
-    // SAFETY: the sums and scales are padded to whole panels; the mask keeps the bias load and
-    // the store inside their `cols` values.
-    unsafe {
-        let sums = _mm512_loadu_si512(w.column_sums.as_ptr().add(c0).cast());
-        let scale = _mm512_loadu_ps(w.padded_scales.as_ptr().add(c0));
-        let b = _mm512_maskz_loadu_ps(m, bias.as_ptr().add(c0));
-        let exact = _mm512_sub_epi32(
-            acc,
-            _mm512_mullo_epi32(_mm512_set1_epi32(s.zero_point), sums),
-        );
-        let step = _mm512_mul_ps(_mm512_set1_ps(s.scale), scale);
-        let y_ = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(exact), step), b);
-        _mm512_mask_storeu_ps(y, m, y_);
+    const RELU: u8 = Kind::Relu as u8;
+    const SIGMOID: u8 = Kind::Sigmoid as u8;
+    const TANH: u8 = Kind::Tanh as u8;
+    const IDENTITY: u8 = Kind::Identity as u8;
+    let args = (layer, quads, rows, bytes, scales);
+    match layer.kind {
+        Kind::Relu => vnni_gemm_kind::<RELU>(args, output, to),
+        Kind::Sigmoid => vnni_gemm_kind::<SIGMOID>(args, output, to),
+        Kind::Tanh => vnni_gemm_kind::<TANH>(args, output, to),
+        Kind::Identity => vnni_gemm_kind::<IDENTITY>(args, output, to),
+        kind => {
+            vnni_gemm_kind::<IDENTITY>(args, output, to);
+            let w = layer.weights;
+            for r in 0..rows {
+                let y = &mut output[to.offset + r * to.stride..][..w.n];
+                activate_at(w.level, kind, y, None);
+            }
+        }
     }
 }
 
-/// The product over the quantised rows, two panels (32 outputs) at a time.
-///
-/// # Safety
-/// AVX-512 F, BW and VNNI; `p` fits `mem`; `bytes` holds `p.m` rows of `stride` bytes;
-/// `quads` holds `ceil(n/16)` panels of `stride · 16` bytes; `scales` one per row.
-#[allow(clippy::too_many_arguments)]
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn vnni_gemm(
-    mem: &mut [f32],
-    w: &Int8Weights,
-    quads: &[i8],
-    bias: &[f32],
-    p: TileProduct,
-    bytes: &[u8],
-    stride: usize,
-    scales: &[RowScale],
+/// The quantised rows, their scales and the weights, as [`vnni_gemm_kind`] takes them.
+type VnniArgs<'a> = (Int8Layer<'a>, &'a [i8], usize, &'a [u8], &'a [RowScale]);
+
+/// [`vnni_gemm`] with activation code `K` applied in registers.
+fn vnni_gemm_kind<const K: u8>(
+    (layer, quads, rows, bytes, scales): VnniArgs<'_>,
+    output: &mut [f32],
+    to: RowSpan,
 ) {
-    let panels = p.n.div_ceil(16);
+    let w = layer.weights;
+    let stride = w.k.div_ceil(4) * 4;
+    let panels = w.n.div_ceil(16);
     let panel_bytes = stride * 16;
-    let base = mem.as_mut_ptr();
+    let base = output.as_mut_ptr();
     let mut panel = 0;
     while panel < panels {
         let two = panel + 1 < panels;
         let b = quads[panel * panel_bytes..].as_ptr();
         let mut row = 0;
-        while row < p.m {
-            let rows = (p.m - row).min(VNNI_ROWS);
-            let a = bytes[row * stride..].as_ptr();
+        while row < rows {
+            let count = (rows - row).min(VNNI_ROWS);
+            let block = Block {
+                a: bytes[row * stride..].as_ptr(),
+                stride,
+                b,
+                panel_bytes,
+                y: base.wrapping_add(to.offset + row * to.stride + panel * 16),
+                y_stride: to.stride,
+                panel,
+                scales: &scales[row..row + count],
+            };
             macro_rules! go {
                 ($r:literal, $two:literal) => {
-                    // SAFETY: rows `row..row + $r` are quantised and inside the tile; the
-                    // panels exist (`two` only when a second one does).
-                    unsafe {
-                        vnni_block::<$r, $two>(
-                            a,
-                            stride,
-                            b,
-                            panel_bytes,
-                            base,
-                            row,
-                            w,
-                            bias,
-                            panel,
-                            p,
-                            scales,
-                        )
-                    }
+                    // SAFETY: the caller checked that every row of `output` at `to` holds `n`
+                    // values; rows `row..row + count` are quantised in `bytes`; the panels
+                    // exist (`two` only when a second one does); the CPU has VNNI (the weights
+                    // were prepared for it).
+                    unsafe { vnni_block::<$r, $two, K>(&block, layer) }
                 };
             }
             macro_rules! rows {
                 ($two:literal) => {
-                    match rows {
+                    match count {
                         12 => go!(12, $two),
                         11 => go!(11, $two),
                         10 => go!(10, $two),
@@ -208,42 +185,53 @@ unsafe fn vnni_gemm(
             } else {
                 rows!(false)
             }
-            row += rows;
+            row += count;
         }
         panel += if two { 2 } else { 1 };
     }
 }
 
+/// Where one block of rows and panels reads and writes.
+struct Block<'s> {
+    /// Row 0 of the block's quantised rows.
+    a: *const u8,
+    /// Bytes per quantised row.
+    stride: usize,
+    /// The first panel.
+    b: *const i8,
+    /// Bytes per panel.
+    panel_bytes: usize,
+    /// Row 0's first output of the panel.
+    y: *mut f32,
+    /// Values between output rows.
+    y_stride: usize,
+    /// The first panel's index.
+    panel: usize,
+    /// The block's rows' scales.
+    scales: &'s [RowScale],
+}
+
 /// `R` rows × one or two panels: the sums over every group of four inputs, then the
-/// dequantisation into the rows' outputs.
+/// dequantisation, bias and activation into the rows' outputs.
 ///
 /// # Safety
-/// As [`vnni_gemm`], for rows `row..row + R` and panels `panel` (and `panel + 1` when `TWO`).
-#[allow(clippy::too_many_arguments)]
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+/// AVX-512 F, BW and VNNI; the block's pointers cover `R` rows and the panels (`panel + 1`
+/// too when `TWO`), and each output row holds the panels' outputs up to `n`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma")]
 #[inline]
-unsafe fn vnni_block<const R: usize, const TWO: bool>(
-    a: *const u8,
-    stride: usize,
-    b: *const i8,
-    panel_bytes: usize,
-    base: *mut f32,
-    row: usize,
-    w: &Int8Weights,
-    bias: &[f32],
-    panel: usize,
-    p: TileProduct,
-    scales: &[RowScale],
+unsafe fn vnni_block<const R: usize, const TWO: bool, const K: u8>(
+    block: &Block<'_>,
+    layer: Int8Layer<'_>,
 ) {
     let mut lo = [_mm512_setzero_si512(); R];
     let mut hi = [_mm512_setzero_si512(); R];
-    let groups = stride / 4;
-    for g in 0..groups {
+    let (a, b, stride) = (block.a, block.b, block.stride);
+    for g in 0..stride / 4 {
         // SAFETY: group `g < stride / 4` of each panel and of each row is inside the buffers.
         unsafe {
             let b0 = _mm512_loadu_si512(b.add(g * 64).cast());
             let b1 = if TWO {
-                _mm512_loadu_si512(b.add(panel_bytes + g * 64).cast())
+                _mm512_loadu_si512(b.add(block.panel_bytes + g * 64).cast())
             } else {
                 _mm512_setzero_si512()
             };
@@ -256,49 +244,87 @@ unsafe fn vnni_block<const R: usize, const TWO: bool>(
             }
         }
     }
-    let cols = |pn: usize| (p.n - (pn * 16).min(p.n)).min(16);
+    let n = layer.weights.n;
+    let cols = |panel: usize| (n - (panel * 16).min(n)).min(16);
     for r in 0..R {
-        let s = scales[row + r];
-        // SAFETY: row `row + r` is inside the tile; its outputs start at `dst`.
+        let s = block.scales[r];
+        // SAFETY: row `r`'s outputs start at `y + r · y_stride` and hold the panels' columns.
         unsafe {
-            let y = base.add((row + r) * p.row_stride + p.dst + panel * 16);
-            finish16(lo[r], w, bias, panel, cols(panel), s, y);
+            let y = block.y.add(r * block.y_stride);
+            finish16::<K>(lo[r], layer, block.panel, cols(block.panel), s, y);
             if TWO {
-                finish16(hi[r], w, bias, panel + 1, cols(panel + 1), s, y.add(16));
+                finish16::<K>(
+                    hi[r],
+                    layer,
+                    block.panel + 1,
+                    cols(block.panel + 1),
+                    s,
+                    y.add(16),
+                );
             }
         }
     }
 }
 
-/// The AVX2 tile product (see [`super::int8_tile_product`]).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn avx2_product(
-    mem: &mut [f32],
-    w: &Int8Weights,
-    pairs: &[i16],
-    bias: &[f32],
+/// Dequantises one row's 16 sums of panel `panel`, adds the bias, applies the activation
+/// and stores the first `cols` at `y`.
+///
+/// # Safety
+/// AVX-512 (F, VL, DQ, BW) and FMA; `y` has `cols ≤ 16` writable values; the panel is inside
+/// the weights' padded sums and scales; the bias holds the outputs `16·panel .. +cols`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+#[inline]
+unsafe fn finish16<const K: u8>(
+    acc: __m512i,
+    layer: Int8Layer<'_>,
+    panel: usize,
+    cols: usize,
+    s: RowScale,
+    y: *mut f32,
+) {
+    let (w, c0) = (layer.weights, panel * 16);
+    let m: __mmask16 = if cols >= 16 {
+        0xffff
+    } else {
+        ((1u32 << cols) - 1) as u16
+    };
+    // SAFETY: the sums and scales are padded to whole panels; the mask keeps the bias load and
+    // the store inside their `cols` values.
+    unsafe {
+        let sums = _mm512_loadu_si512(w.column_sums.as_ptr().add(c0).cast());
+        let scale = _mm512_loadu_ps(w.padded_scales.as_ptr().add(c0));
+        let bias = _mm512_maskz_loadu_ps(m, layer.bias.as_ptr().add(c0));
+        let zero = _mm512_set1_epi32(s.zero_point);
+        let exact = _mm512_sub_epi32(acc, _mm512_mullo_epi32(zero, sums));
+        let step = _mm512_mul_ps(_mm512_set1_ps(s.scale), scale);
+        let v = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(exact), step), bias);
+        _mm512_mask_storeu_ps(y, m, apply::<K, F32x16>(F32x16(v)).0);
+    }
+}
+
+/// Quantises `rows` rows for the AVX2 kernel: each row as `u16` values in little-endian
+/// bytes, `k` rounded up to pairs (a zero after an odd row).
+pub(super) fn quantize_rows_avx2(
     quant: InputQuantization,
-    p: TileProduct,
+    rows: usize,
+    k: usize,
+    input: &[f32],
+    from: RowSpan,
     bytes: &mut Vec<u8>,
     scales: &mut Vec<RowScale>,
 ) {
-    let count = p.k.div_ceil(2);
-    // Each row: `count` pairs of `u16`, as bytes.
-    let stride = count * 4;
-    bytes.resize(p.m * stride, 0);
-    scales.clear();
-    for r in 0..p.m {
-        let x = &mem[r * p.row_stride + p.lhs..][..p.k];
+    let stride = k.div_ceil(2) * 4;
+    bytes.resize(rows * stride, 0);
+    for r in 0..rows {
+        let x = &input[from.offset + r * from.stride..][..k];
         let out = &mut bytes[r * stride..][..stride];
-        // SAFETY: `avx2_product` is only reached with weights prepared for AVX2, which
-        // `Int8Kernel::for_level` chooses only when the CPU has AVX2 and FMA.
+        // SAFETY: AVX2 weights are only prepared (`Int8Kernel::for_level`) when the CPU has
+        // AVX2 and FMA.
         scales.push(unsafe { quantize_row_avx2(x, quant, out) });
     }
-    // SAFETY: as above for the features; the buffers are as `avx2_gemm` requires.
-    unsafe { avx2_gemm(mem, w, pairs, bias, p, bytes, stride, scales) };
 }
 
-/// Quantises one row into `out` as `u16` values (little-endian bytes, a zero past the row's
+/// Quantises one row into `out` as `u16` values (little-endian bytes, zeros past the row's
 /// end) and returns its scale.
 ///
 /// # Safety
@@ -356,35 +382,33 @@ unsafe fn quantize_row_avx2(x: &[f32], quant: InputQuantization, out: &mut [u8])
     s
 }
 
-/// The AVX2 product, two panels of eight outputs at a time, dequantised per value.
-///
-/// # Safety
-/// AVX2; `p` fits `mem`; `bytes` holds `p.m` rows of `stride` bytes; `pairs` holds
-/// `ceil(n/16) · 16 · stride / 4` values; `scales` one per row.
-#[allow(clippy::too_many_arguments)]
-#[target_feature(enable = "avx2")]
-unsafe fn avx2_gemm(
-    mem: &mut [f32],
-    w: &Int8Weights,
+/// The AVX2 product, two panels of eight outputs at a time, dequantised per value; then the
+/// activation per row with the weights' level.
+pub(super) fn avx2_gemm(
+    layer: Int8Layer<'_>,
     pairs: &[i16],
-    bias: &[f32],
-    p: TileProduct,
+    rows: usize,
     bytes: &[u8],
-    stride: usize,
     scales: &[RowScale],
+    output: &mut [f32],
+    to: RowSpan,
 ) {
-    let count = stride / 4;
+    let w = layer.weights;
+    let count = w.k.div_ceil(2);
+    let stride = count * 4;
     let panel_len = count * 16;
-    for pair in 0..p.n.div_ceil(16) {
+    for pair in 0..w.n.div_ceil(16) {
         let b = pairs[2 * pair * panel_len..].as_ptr();
         let mut row = 0;
-        while row < p.m {
-            let rows = (p.m - row).min(AVX2_ROWS);
+        while row < rows {
+            let block = (rows - row).min(AVX2_ROWS);
             let a = bytes[row * stride..].as_ptr();
             let mut acc = [[0i32; 16]; AVX2_ROWS];
-            // SAFETY: the rows and panels are inside the buffers (see above).
+            // SAFETY: the rows are quantised in `bytes` and both panels of the pair exist (the
+            // weights are padded to 16 outputs); the CPU has AVX2 (the weights were prepared
+            // for it).
             unsafe {
-                match rows {
+                match block {
                     6 => avx2_block::<6>(a, stride, b, panel_len, count, &mut acc),
                     5 => avx2_block::<5>(a, stride, b, panel_len, count, &mut acc),
                     4 => avx2_block::<4>(a, stride, b, panel_len, count, &mut acc),
@@ -394,17 +418,21 @@ unsafe fn avx2_gemm(
                 }
             }
             let c0 = pair * 16;
-            let cols = (p.n - c0).min(16);
-            for (r, sums) in acc.iter().enumerate().take(rows) {
+            let cols = (w.n - c0).min(16);
+            for (r, sums) in acc.iter().enumerate().take(block) {
                 let s = scales[row + r];
-                let y = &mut mem[(row + r) * p.row_stride + p.dst + c0..][..cols];
+                let y = &mut output[to.offset + (row + r) * to.stride + c0..][..cols];
                 for (c, out) in y.iter_mut().enumerate() {
                     let j = c0 + c;
-                    *out = dequantize(sums[c], w.column_sums[j], s, w.scales[j], bias[j]);
+                    *out = dequantize(sums[c], w.column_sums[j], s, w.scales[j], layer.bias[j]);
                 }
             }
-            row += rows;
+            row += block;
         }
+    }
+    for r in 0..rows {
+        let y = &mut output[to.offset + r * to.stride..][..w.n];
+        activate_at(w.level, layer.kind, y, None);
     }
 }
 

@@ -10,8 +10,8 @@ use instinct_cpu::{Mlp2, Mlp3, PredictConfig, StaticError, StaticNet};
 pub(crate) struct LibraryRunner {
     model: Model,
     config: PredictConfig,
-    per_sample: bool,
     reason: String,
+    name: &'static str,
 }
 
 impl LibraryRunner {
@@ -26,15 +26,21 @@ impl LibraryRunner {
             config: PredictConfig::new()
                 .with_per_sample(per_sample)
                 .with_threads(threads),
-            per_sample,
             reason,
+            name: if per_sample { "interp" } else { "batch" },
         }
+    }
+
+    /// The same runner under another name (`int8`).
+    pub(crate) fn named(mut self, name: &'static str) -> LibraryRunner {
+        self.name = name;
+        self
     }
 }
 
 impl Runner for LibraryRunner {
     fn name(&self) -> &'static str {
-        if self.per_sample { "interp" } else { "batch" }
+        self.name
     }
 
     fn describe(&self) -> String {
@@ -83,12 +89,19 @@ impl Runner for LibraryRunner {
     }
 }
 
-/// The weights and biases of the model, in bytes.
+/// The weights and biases of the model, in bytes (int8 values one byte each, their scales
+/// four).
 fn weight_bytes(model: &Model) -> usize {
     let info = model.info();
     let values: usize = info.weights.iter().flatten().map(Vec::len).sum::<usize>()
         + info.bias.iter().map(Vec::len).sum::<usize>();
-    values * std::mem::size_of::<f32>()
+    let int8: usize = info
+        .quantization
+        .iter()
+        .flat_map(|q| &q.slots)
+        .map(|s| s.values.0.len() + 4 * s.scales.len())
+        .sum();
+    values * std::mem::size_of::<f32>() + int8
 }
 
 /// Declares the static nets compiled into this library, and the function that builds the
