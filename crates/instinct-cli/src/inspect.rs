@@ -2,6 +2,7 @@
 //! memory per sample; also the summary that `validate` prints and the FLOP count `bench` uses.
 
 use crate::failure::{Outcome, load_model, print_stdout, to_json_text};
+use crate::inspect_int8::Int8Report;
 use instinct::{Activation, Instruction, Model, ModelInfo};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -65,8 +66,10 @@ pub struct Summary {
 /// because it is stored once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ParameterCounts {
-    /// Elements of all weight slots.
+    /// Elements of all weight slots (f32 and int8).
     pub weights: usize,
+    /// Of those, the int8 ones (the `quantization` extension).
+    pub int8_weights: usize,
     /// Elements of all bias vectors.
     pub bias: usize,
     /// Elements of all `parameters` vectors.
@@ -82,7 +85,13 @@ pub struct ParameterCounts {
 impl ParameterCounts {
     /// Counts the numbers stored in a model description.
     pub fn of(info: &ModelInfo) -> ParameterCounts {
-        let weights = info.weights.iter().flatten().map(Vec::len).sum();
+        let int8_weights: usize = info
+            .quantization
+            .iter()
+            .flat_map(|q| &q.slots)
+            .map(|s| s.values.0.len())
+            .sum();
+        let weights = info.weights.iter().flatten().map(Vec::len).sum::<usize>() + int8_weights;
         let bias = info.bias.iter().map(Vec::len).sum();
         let parameters = info.parameters().iter().map(Vec::len).sum();
         let map_entries = info.maps().iter().map(|m| m.len()).sum();
@@ -94,6 +103,7 @@ impl ParameterCounts {
             .sum();
         ParameterCounts {
             weights,
+            int8_weights,
             bias,
             parameters,
             map_entries,
@@ -152,8 +162,18 @@ impl Summary {
             (
                 "parameters",
                 format!(
-                    "{} (weights {}, bias {}, parameters {}, map entries {} with {} values)",
-                    c.total, c.weights, c.bias, c.parameters, c.map_entries, c.map_values
+                    "{} (weights {}{}, bias {}, parameters {}, map entries {} with {} values)",
+                    c.total,
+                    c.weights,
+                    if c.int8_weights > 0 {
+                        format!(" of which {} int8", c.int8_weights)
+                    } else {
+                        String::new()
+                    },
+                    c.bias,
+                    c.parameters,
+                    c.map_entries,
+                    c.map_values
                 ),
             ),
             ("FLOPs/sample", self.flops_per_sample.to_string()),
@@ -269,6 +289,9 @@ struct Report {
     features: Vec<FeatureRow>,
     buffers: Vec<BufferRow>,
     instructions: Vec<InstructionRow>,
+    /// The int8 layers and what the quantiser measured, for a quantised model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quantization: Option<Int8Report>,
 }
 
 #[derive(Debug, Serialize)]
@@ -318,6 +341,8 @@ struct SlotShape {
     slot: usize,
     rows: usize,
     cols: usize,
+    /// Stored as int8 (the `quantization` extension).
+    int8: bool,
 }
 
 impl Report {
@@ -392,15 +417,26 @@ impl Report {
                     ]),
                     _ => None,
                 },
-                weights: ins.weight_slot().map(|slot| SlotShape {
-                    slot,
-                    rows: info.weights.get(slot).map_or(0, Vec::len),
-                    cols: info
-                        .weights
-                        .get(slot)
-                        .and_then(|rows| rows.first())
-                        .map_or(0, Vec::len),
-                }),
+                weights: ins
+                    .weight_slot()
+                    .map(|slot| match info.quantized_slot(slot) {
+                        Some(q) => SlotShape {
+                            slot,
+                            rows: q.outputs,
+                            cols: q.inputs,
+                            int8: true,
+                        },
+                        None => SlotShape {
+                            slot,
+                            rows: info.weights.get(slot).map_or(0, Vec::len),
+                            cols: info
+                                .weights
+                                .get(slot)
+                                .and_then(|rows| rows.first())
+                                .map_or(0, Vec::len),
+                            int8: false,
+                        },
+                    }),
                 parameters: ins
                     .parameter_refs()
                     .into_iter()
@@ -423,6 +459,7 @@ impl Report {
             features,
             buffers,
             instructions,
+            quantization: Int8Report::of(model),
         }
     }
 
@@ -488,6 +525,9 @@ impl Report {
             text,
             "\nFLOPs: DOT and ATTENTION's map 2·rows·cols, SOFTMAX and LOG_SOFTMAX 3·n, other activations and element-wise ops n, copies 0"
         );
+        if let Some(q) = &self.quantization {
+            text.push_str(&q.to_text());
+        }
         text
     }
 }
@@ -515,7 +555,8 @@ impl InstructionRow {
         };
         let mut uses = Vec::new();
         if let Some(w) = &self.weights {
-            uses.push(format!("w{} {}×{}", w.slot, w.rows, w.cols));
+            let int8 = if w.int8 { " int8" } else { "" };
+            uses.push(format!("w{} {}×{}{int8}", w.slot, w.rows, w.cols));
         }
         for p in &self.parameters {
             let label = p.field.strip_prefix("parameters_").unwrap_or("");

@@ -5,6 +5,7 @@ mod convert;
 mod engine;
 mod failure;
 mod inspect;
+mod inspect_int8;
 mod labels;
 mod output;
 mod parse;

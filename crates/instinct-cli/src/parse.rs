@@ -1,5 +1,6 @@
 //! The values of command-line options that clap cannot check alone: thread counts, sample
-//! counts, rates, fractions and data formats, each refused with what it must be.
+//! counts, rates, fractions, error bounds, percentiles and data formats, each refused with what
+//! it must be.
 
 // More threads than instinct::MAX_THREADS is surely a typo, and spawning them could fail, so
 // it is refused up front.
@@ -48,4 +49,18 @@ pub(crate) fn parse_format(text: &str) -> Result<instinct_io::DataFormat, String
             .collect();
         format!("expected one of {}", names.join(", "))
     })
+}
+
+pub(crate) fn parse_error_bound(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if x >= 0.0 && x.is_finite() => Ok(x),
+        _ => Err("expected a finite number of at least 0".to_string()),
+    }
+}
+
+pub(crate) fn parse_percentile(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if p > 50.0 && p <= 100.0 => Ok(p),
+        _ => Err("expected a percentile above 50 and at most 100".to_string()),
+    }
 }

@@ -3,7 +3,7 @@
 //! of each layer's error and of the whole model's error against the f32 model.
 
 use crate::failure::{Failure, Outcome, load_model, print_stdout, to_json_text};
-use crate::parse::parse_format;
+use crate::parse::{parse_error_bound, parse_format, parse_percentile, parse_samples};
 use anyhow::anyhow;
 use instinct::format::ActivationMode;
 use instinct::{QuantizeError, QuantizeOptions, QuantizeReport, RangeMethod};
@@ -53,14 +53,14 @@ pub struct Options {
     #[arg(long, value_enum, default_value_t = MethodArg::Minmax)]
     pub method: MethodArg,
     /// With `--method percentile`: the percentile kept at the top (its mirror at the bottom).
-    #[arg(long, value_name = "P", default_value_t = 99.99)]
+    #[arg(long, value_name = "P", default_value_t = 99.99, value_parser = parse_percentile)]
     pub percentile: f64,
     /// A layer whose own relative error (RMS of int8 − f32 over RMS of f32, before its
     /// activation) exceeds this stays f32, with a note.
-    #[arg(long, value_name = "E", default_value_t = 0.05)]
+    #[arg(long, value_name = "E", default_value_t = 0.05, value_parser = parse_error_bound)]
     pub max_layer_error: f64,
     /// Calibration rows used at most (the first).
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = parse_samples)]
     pub rows: usize,
     /// Print the report as one JSON object on stdout.
     #[arg(long)]
@@ -189,8 +189,15 @@ fn print_report(
     if let Some(a) = e.argmax_agreement.filter(|a| *a < 0.99) {
         let _ = writeln!(
             err,
-            "note: the largest output differs from the f32 model's on {:.2}% of rows; check accuracy on test data (or try --activations dynamic)",
+            "note: the largest output differs from the f32 model's on {:.2}% of rows; if the model is a classifier, check its accuracy on test data",
             (1.0 - a) * 100.0
+        );
+    }
+    if e.nonfinite_rows > 0 {
+        let _ = writeln!(
+            err,
+            "note: on {} rows an output of one model is not finite where the other's differs (left out of the errors above)",
+            e.nonfinite_rows
         );
     }
     match report.validation_rows {

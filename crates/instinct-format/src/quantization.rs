@@ -74,10 +74,14 @@ pub struct ExpectedError {
     /// How static ranges were chosen (`"minmax"`, `"percentile"`), absent for dynamic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
-    /// Largest `|int8 − f32|` per output.
+    /// Largest `|int8 − f32|` per output, over the rows where both are finite (or equal).
     pub max_abs: Vec<f32>,
-    /// Mean `|int8 − f32|` per output.
+    /// Mean `|int8 − f32|` per output, over the same rows.
     pub mean_abs: Vec<f32>,
+    /// Rows where some output of one model is not finite and differs from the other's (left
+    /// out of the two above).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub nonfinite_rows: usize,
     /// Share of rows whose largest output is the same output in both models (more than one
     /// output only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -85,6 +89,10 @@ pub struct ExpectedError {
     /// Slots left in f32 by the quantiser, each with why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kept_f32: Vec<KeptSlot>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A slot the quantiser kept in f32.

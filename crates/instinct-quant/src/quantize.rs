@@ -307,20 +307,26 @@ fn expected_error(
     let outputs = int8_engine.output_size();
     let mut max_abs = vec![0.0f32; outputs];
     let mut sum_abs = vec![0.0f64; outputs];
-    let mut agree = 0usize;
+    let mut counted = vec![0usize; outputs];
+    let (mut agree, mut nonfinite) = (0usize, 0usize);
     for (q, f) in got
         .chunks_exact(outputs)
         .zip(calibration.outputs.chunks_exact(outputs))
     {
+        let mut finite = true;
         for (j, (a, b)) in q.iter().zip(f).enumerate() {
-            let d = (a - b).abs();
-            max_abs[j] = if d.is_nan() {
-                f32::NAN
+            // Equal values (infinities included) differ by 0; a pair with a NaN or one
+            // infinity has no finite difference and is counted apart.
+            let d = if a == b { 0.0 } else { (a - b).abs() };
+            if d.is_finite() {
+                max_abs[j] = max_abs[j].max(d);
+                sum_abs[j] += f64::from(d);
+                counted[j] += 1;
             } else {
-                max_abs[j].max(d)
-            };
-            sum_abs[j] += f64::from(d);
+                finite = false;
+            }
         }
+        nonfinite += usize::from(!finite);
         agree += usize::from(argmax(q) == argmax(f));
     }
     let n = calibration.rows.max(1) as f64;
@@ -329,7 +335,12 @@ fn expected_error(
         method: (options.activations == ActivationMode::Static)
             .then(|| options.method.name().to_string()),
         max_abs,
-        mean_abs: sum_abs.iter().map(|s| (s / n) as f32).collect(),
+        mean_abs: sum_abs
+            .iter()
+            .zip(&counted)
+            .map(|(s, c)| (s / (*c).max(1) as f64) as f32)
+            .collect(),
+        nonfinite_rows: nonfinite,
         argmax_agreement: (outputs > 1).then(|| agree as f64 / n),
         kept_f32: layers
             .iter()

@@ -40,7 +40,8 @@ pub(crate) fn revalidate_rows(
                 clear &= clear_of_edges(x, RowScale::of(q, x));
             }
         })?;
-        if clear {
+        // The load-time check never matches NaN: such a row checks nothing.
+        if clear && !output.iter().any(|v| v.is_nan()) {
             kept.inputs.push(input.clone());
             kept.expected_outputs.push(output);
         }

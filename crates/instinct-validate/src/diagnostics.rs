@@ -534,7 +534,9 @@ pub enum DiagnosticKind {
         inputs: usize,
     },
     /// A scale is not a finite positive number.
-    #[error("{value} is not a usable scale (it must be finite and positive)")]
+    #[error(
+        "{value} is not a usable scale (it must be finite and positive, an input scale with a finite reciprocal)"
+    )]
     InvalidQuantizationScale {
         /// The value.
         value: f32,

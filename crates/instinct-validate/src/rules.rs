@@ -583,7 +583,8 @@ fn check_quantization(info: &ModelInfo, r: &mut Report) {
                 K::InvalidQuantizationScale { value },
             );
         }
-        if let Some(value) = s.input_scale.filter(|v| bad(*v)) {
+        // The kernels multiply by the reciprocal of an input scale: it must be finite too.
+        if let Some(value) = s.input_scale.filter(|v| bad(*v) || !(1.0 / v).is_finite()) {
             r.push(at("input_scale"), K::InvalidQuantizationScale { value });
         }
         let ranged = (s.input_scale.is_some(), s.input_zero_point.is_some());

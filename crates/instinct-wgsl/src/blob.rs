@@ -185,11 +185,14 @@ fn bits(values: &[f32]) -> impl Iterator<Item = u32> + '_ {
 }
 
 impl GpuModel {
-    /// The blob of a validated model. Fails only on size: a compute buffer over
-    /// [`MAX_COMPUTE_BUFFER`] values or a blob over `u32::MAX` words.
+    /// The blob of a validated model. Fails on size (a compute buffer over
+    /// [`MAX_COMPUTE_BUFFER`] values or a blob over `u32::MAX` words) and on a quantised model.
     pub fn from_model(model: &ValidModel) -> Result<GpuModel, BlobError> {
         let info = model.info();
         let layout = model.layout();
+        if info.quantization.is_some() {
+            return Err(BlobError::Quantized);
+        }
         if layout.total > MAX_COMPUTE_BUFFER {
             return Err(BlobError::ComputeBufferTooLarge {
                 required: layout.total,

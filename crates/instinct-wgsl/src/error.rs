@@ -14,6 +14,10 @@ pub enum BlobError {
         /// The limit.
         max: usize,
     },
+    /// The model's DOTs run int8 weights (the `quantization` extension), which the GPU forms do
+    /// not carry.
+    #[error("the model is quantized (int8 weights); the GPU shaders run f32 models only")]
+    Quantized,
     /// A position would not fit a 32-bit word.
     #[error("the blob would need {words} words, more than 32-bit offsets can address")]
     TooLarge {

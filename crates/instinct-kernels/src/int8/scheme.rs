@@ -35,15 +35,20 @@ pub struct RowScale {
 impl RowScale {
     /// The scale of a row whose smallest and largest values are `min` and `max` (NaN ignored:
     /// pass `f32::INFINITY`, `f32::NEG_INFINITY` for an empty row). The range always contains
-    /// 0, so zero is represented exactly; an all-zero row gets scale 0 (every value quantises
-    /// to 0 and the row's products are exactly 0).
+    /// 0, so zero is represented exactly. A row too small to scale (an all-zero row, or a
+    /// range below about 1e-36, whose step has no finite reciprocal) gets scale and inverse 0:
+    /// every finite value quantises to 0 and the row's products are exactly 0. A row with an
+    /// infinity (or a range beyond the f32 range) has an infinite scale: its products are NaN.
     pub fn dynamic(min: f32, max: f32) -> RowScale {
         // Comparisons, not `min`/`max`: a range of zeros is `+0 − +0`, whatever the signs of
         // the zeros in the row, so every kernel gets the same scale (and the same signed zero).
         let lo = if min < 0.0 { min } else { 0.0 };
         let hi = if max > 0.0 { max } else { 0.0 };
-        let scale = (hi - lo) / 255.0;
-        let inverse = 1.0 / scale;
+        let mut scale = (hi - lo) / 255.0;
+        let mut inverse = 1.0 / scale;
+        if !inverse.is_finite() {
+            (scale, inverse) = (0.0, 0.0);
+        }
         RowScale {
             scale,
             inverse,
@@ -51,7 +56,8 @@ impl RowScale {
         }
     }
 
-    /// A stored scale and zero point.
+    /// A stored scale and zero point (validation makes sure the scale is positive and its
+    /// reciprocal finite).
     pub fn fixed(scale: f32, zero_point: u8) -> RowScale {
         RowScale {
             scale,

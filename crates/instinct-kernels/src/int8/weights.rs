@@ -202,16 +202,17 @@ pub struct RowSpan {
 }
 
 impl RowSpan {
-    /// Whether `rows` rows of `width` values lie inside `len` values.
+    /// Whether `rows` rows of `width` values lie inside `len` values without overlapping.
     pub(crate) fn fits(self, rows: usize, width: usize, len: usize) -> bool {
         if rows == 0 {
             return true;
         }
-        (rows - 1)
-            .checked_mul(self.stride)
-            .and_then(|a| a.checked_add(self.offset))
-            .and_then(|a| a.checked_add(width))
-            .is_some_and(|end| end <= len)
+        (rows == 1 || self.stride >= width)
+            && (rows - 1)
+                .checked_mul(self.stride)
+                .and_then(|a| a.checked_add(self.offset))
+                .and_then(|a| a.checked_add(width))
+                .is_some_and(|end| end <= len)
     }
 }
 
