@@ -173,8 +173,9 @@ impl Report {
             out += "\n";
         }
         out += &format!(
-            "cells: max abs / max rel error against the oracle; tolerance {} (gpu, gpu-stepped: abs 1e-4 + rel 1e-4); wgsl-naga: shaders naga validated\n",
-            self.tolerance
+            "cells: max abs / max rel error against the oracle; tolerance {} (gpu, gpu-stepped: abs 1e-4 + rel 1e-4; int8_quantized: {}); wgsl-naga: shaders naga validated\n",
+            self.tolerance,
+            crate::subject::INT8_TOLERANCE
         );
         for r in &self.rows {
             match &r.outcome {

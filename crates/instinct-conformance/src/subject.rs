@@ -171,6 +171,51 @@ impl Subject for BatchedSubject {
     }
 }
 
+/// The case's model quantised to int8 (`Model::quantize`, dynamic, calibrated on the case's
+/// own rows), run by the int8 engine on two threads and held to [`INT8_TOLERANCE`] against the
+/// f32 expectations. n/a for a model without a DOT of its own weight slot.
+pub struct Int8Subject;
+
+/// What the int8 engine is held to against f32 results: abs 0.1 + rel 0.05. Per-row u8 inputs
+/// and per-output s8 weights keep a layer within about 1% of its outputs' range; a few layers
+/// in a row add up, and a model of four inputs (iris) quantises coarsely: the largest error
+/// over the cases is 0.047 (docs/QUANTIZATION.md).
+pub const INT8_TOLERANCE: crate::tolerance::Tolerance = crate::tolerance::Tolerance::Close {
+    abs: 0.1,
+    rel: 0.05,
+};
+
+impl Subject for Int8Subject {
+    fn name(&self) -> &'static str {
+        "int8_quantized"
+    }
+    fn applies(&self, model: &Model) -> bool {
+        !model.is_quantized()
+            && model
+                .info()
+                .instructions
+                .iter()
+                .any(|i| matches!(i, instinct::Instruction::Dot { .. }))
+    }
+    fn run(&self, model: &Model, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f64>>, String> {
+        let rows: Vec<f32> = inputs.iter().flatten().copied().collect();
+        let (int8, _) = model
+            .quantize(&rows, &instinct::QuantizeOptions::default())
+            .map_err(|e| e.to_string())?;
+        let runner = int8
+            .runner(EngineChoice::Int8, Some(2))
+            .map_err(|e| e.to_string())?;
+        let flat = runner.run(inputs.len(), &rows).map_err(|e| e.to_string())?;
+        Ok(flat
+            .chunks(int8.output_size().max(1))
+            .map(|r| widen(r.to_vec()))
+            .collect())
+    }
+    fn tolerance(&self) -> Option<crate::tolerance::Tolerance> {
+        Some(INT8_TOLERANCE)
+    }
+}
+
 /// The f64 reference interpreter of this crate.
 pub struct ReferenceF64Subject;
 
@@ -194,6 +239,7 @@ pub fn all_subjects() -> Vec<Box<dyn Subject>> {
     for choice in EngineChoice::ALL {
         subjects.push(Box::new(EngineSubject::new(choice)));
     }
+    subjects.push(Box::new(Int8Subject));
     subjects.push(Box::new(ReferenceF64Subject));
     subjects.push(Box::new(WgslNagaSubject));
     subjects.push(Box::new(GpuSteppedSubject::new()));
