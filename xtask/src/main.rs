@@ -16,7 +16,9 @@ commands:
   conformance  every case in fixtures/conformance through every backend; fails on any violation
   fixtures     regenerate fixtures/conformance/keras_* from fixtures/instmodel-keras (the bless step)
   bench        the peer benchmarks in one run: instinct and instmodel_inference (cargo bench), then
-               ONNX Runtime on the same models when python3 can import onnxruntime and onnx";
+               ONNX Runtime on the same models when python3 can import onnxruntime and onnx (f32 at
+               batches of 1024 and 8192), and benches/int8_peers.py (int8 and f32 against ONNX
+               Runtime's int8) when it can also import instinct";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -135,15 +137,34 @@ fn bench() -> Result<()> {
         Ok(())
     };
     run(&["benches/make_models.py", "--onnx"])?;
+    // ONNX Runtime's f32 at its fastest batch size here (1024) and at 8192.
     for threads in ["1", "2"] {
-        run(&[
-            "benches/onnxruntime_bench.py",
-            "benches/models/seed_250_300_200.onnx",
-            "--threads",
-            threads,
-        ])?;
+        for batch in ["1024", "8192"] {
+            run(&[
+                "benches/onnxruntime_bench.py",
+                "benches/models/seed_250_300_200.onnx",
+                "--threads",
+                threads,
+                "--batch",
+                batch,
+            ])?;
+        }
     }
     run(&["benches/batched_numpy.py"])?;
+    // int8 and f32 against ONNX Runtime's int8 configurations, through instinct's Python
+    // package in the same interleaved harness.
+    let has_package = Command::new(&python)
+        .args(["-c", "import instinct"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_package {
+        eprintln!(
+            "int8 peers skipped: `{python} -c 'import instinct'` fails (pip install ./python into that venv)"
+        );
+        return Ok(());
+    }
+    cargo(&["build", "--release", "--package", "instinct-cli"])?;
+    run(&["benches/int8_peers.py", "--instinct", "target/release/instinct"])?;
     Ok(())
 }
 
