@@ -56,6 +56,25 @@ fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>, PredictError> {
     Ok(p)
 }
 
+/// Rows per chunk of work: the tile's, or fewer so that the threads (at most one per tile)
+/// get equal shares, a whole number of chunks each in multiples of 8 rows, when the batch is
+/// only a few tiles long. Every row's result is the same whatever chunk it is in.
+fn balanced_rows(tile: usize, samples: usize, threads: usize) -> usize {
+    let tiles = samples.div_ceil(tile.max(1));
+    // Never more threads than tiles (a pool as large as the work, no larger).
+    let threads = threads.min(tiles);
+    if threads <= 1 {
+        return tile;
+    }
+    let chunks = tiles.next_multiple_of(threads);
+    let rows = samples.div_ceil(chunks);
+    if rows >= 8 {
+        rows.next_multiple_of(8).min(tile)
+    } else {
+        tile
+    }
+}
+
 impl Plan {
     /// Runs the samples of one tile. `tile` holds `rows` memory rows of `self.memory` values,
     /// each with its input in place and zeros after it.
@@ -202,7 +221,11 @@ impl Interpreter {
         let (fs, width) = (self.feature_size(), keep.len());
         // Samples go in tiles for both engines (the per-sample engine then runs each row of a
         // tile on its own), so the work list is per tile, never per sample.
-        let rows = tile_rows(self.required_memory());
+        let rows = balanced_rows(
+            tile_rows(self.required_memory()),
+            inputs.len() / fs.max(1),
+            threads,
+        );
         let per_sample = config.per_sample();
         let work =
             |(ins, outs): (&[f32], &mut [f32])| self.run_chunk(per_sample, ins, outs, keep.clone());
@@ -241,8 +264,8 @@ impl Interpreter {
             }
             return;
         }
-        if !per_sample && keep == self.plan().output && self.plan().int8_chain {
-            self.plan().run_int8_chain(rows, inputs, outputs);
+        if !per_sample && keep == self.plan().output && self.plan().dot_chain {
+            self.plan().run_dot_chain(rows, inputs, outputs);
             return;
         }
         TILE.with(|tile| {

@@ -20,6 +20,7 @@
 //! ```
 
 mod batch;
+mod chain;
 mod error;
 mod int8_run;
 mod interpreter;

@@ -124,9 +124,9 @@ pub struct Plan {
     /// AVX-512 level: the whole model in registers, which the per-sample calls that need only
     /// the output use.
     pub(crate) chain: Option<SmallChain>,
-    /// Whether the model is a chain of int8 DOTs from input to output (see
-    /// [`Plan::int8_layers`]).
-    pub(crate) int8_chain: bool,
+    /// Whether the model is a chain of DOTs the batch engine runs from the caller's rows to
+    /// the caller's outputs (`chain.rs`).
+    pub(crate) dot_chain: bool,
 }
 
 impl Plan {
@@ -344,9 +344,9 @@ impl Plan {
             output: layout.output_span(),
             zero: ranges_to_zero(model),
             chain,
-            int8_chain: false,
+            dot_chain: false,
         };
-        plan.int8_chain = plan.is_int8_chain();
+        plan.dot_chain = plan.is_dot_chain(level);
         plan
     }
 

@@ -42,6 +42,30 @@ impl TileProduct {
     }
 }
 
+/// Where rows lie in a slice: row `r` starts at `offset + r · stride`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowSpan {
+    /// Start of row 0.
+    pub offset: usize,
+    /// Distance between rows.
+    pub stride: usize,
+}
+
+impl RowSpan {
+    /// Whether `rows` rows of `width` values lie inside `len` values without overlapping.
+    pub fn fits(self, rows: usize, width: usize, len: usize) -> bool {
+        if rows == 0 {
+            return true;
+        }
+        (rows == 1 || self.stride >= width)
+            && (rows - 1)
+                .checked_mul(self.stride)
+                .and_then(|a| a.checked_add(self.offset))
+                .and_then(|a| a.checked_add(width))
+                .is_some_and(|end| end <= len)
+    }
+}
+
 /// `dst = lhs · rhsᵀ` inside `mem` (bias and activation are the caller's), with sgemm.
 ///
 /// Returns `false` without touching `mem` when the shape does not [fit](TileProduct::fits).

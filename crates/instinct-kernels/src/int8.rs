@@ -29,10 +29,11 @@ mod weights;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
+pub use crate::gemm::RowSpan;
 use scheme::dequantize;
 pub use scheme::{InputQuantization, MAX_INT8_INPUTS, RowScale, quantize_value, quantize_weights};
 use weights::Panels;
-pub use weights::{Int8Kernel, Int8Layer, Int8Weights, RowSpan};
+pub use weights::{Int8Kernel, Int8Layer, Int8Weights};
 
 /// The definition: one row `x` (`k` values) through the layer into `y` (`n` values): the
 /// exact int8 sums, the dequantisation and the bias, then `kind` with `level`'s slice kernel

@@ -24,9 +24,12 @@ pub mod vector;
 pub use activation::Activation;
 pub use copy::copy_short;
 pub use dot::dot;
-pub use gemm::{Layout, TileProduct, gemm, matmul_nt, tile_product, tile_product_reference};
+pub use gemm::{
+    Layout, RowSpan, TileProduct, gemm, matmul_nt, tile_product, tile_product_reference,
+};
 pub use packed::{
-    AffineKernel, PackedWeights, packed_affine, packed_affine_at, packed_tile_product,
+    AffineKernel, PackedWeights, packed_affine, packed_affine_at, packed_layer, packed_tile_layer,
+    packed_tile_product,
 };
 pub use small_chain::SmallChain;
 pub use ulp::{float_key, from_float_key, ulp_distance};

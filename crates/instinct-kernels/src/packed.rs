@@ -76,6 +76,96 @@ pub fn packed_tile_product(mem: &mut [f32], w: &PackedWeights, p: TileProduct) -
     crate::gemm::tile_product(mem, &w.rows, p)
 }
 
+/// Whether [`packed_layer`] and [`packed_tile_layer`] fuse `kind` (ReLU, sigmoid, tanh or
+/// none) at `level`: only the AVX-512 kernel does, and only these activations.
+pub fn fuses(level: Level, kind: Kind) -> bool {
+    level == Level::Avx512
+        && Level::Avx512.is_available()
+        && matches!(
+            kind,
+            Kind::Identity | Kind::Relu | Kind::Sigmoid | Kind::Tanh
+        )
+}
+
+/// One dense layer over `rows` rows with the bias and the activation fused into the tile
+/// kernel's stores: `output row = act(input row · Wᵀ + bias)`, the input rows at `from` in
+/// `input`, the output rows at `to` in `output`. The same values as
+/// [`packed_tile_product`] followed by [`crate::fast::activate`] with the bias, without the
+/// pass over the outputs. Returns `false` without writing when [`fuses`] does not hold for
+/// the process's level, or a shape disagrees with the weights or a row would fall outside its
+/// slice.
+#[allow(clippy::too_many_arguments)]
+pub fn packed_layer(
+    w: &PackedWeights,
+    bias: &[f32],
+    kind: Kind,
+    rows: usize,
+    input: &[f32],
+    from: crate::gemm::RowSpan,
+    output: &mut [f32],
+    to: crate::gemm::RowSpan,
+) -> bool {
+    if !fuses(crate::simd::level(), kind)
+        || bias.len() != w.n
+        || !from.fits(rows, w.k, input.len())
+        || !to.fits(rows, w.n, output.len())
+    {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `fuses` checked the CPU has AVX-512; both spans were checked to hold their rows
+    // inside their slices, which are distinct (one shared, one mutable borrow).
+    unsafe {
+        avx512::layer(
+            input.as_ptr().add(from.offset),
+            from.stride,
+            output.as_mut_ptr().add(to.offset),
+            to.stride,
+            rows,
+            w,
+            bias,
+            kind,
+        );
+    }
+    true
+}
+
+/// [`packed_layer`] inside one buffer of sample rows (see [`TileProduct`]): the operand and
+/// the result are different columns of the same rows.
+pub fn packed_tile_layer(
+    mem: &mut [f32],
+    w: &PackedWeights,
+    bias: &[f32],
+    kind: Kind,
+    p: TileProduct,
+) -> bool {
+    if !fuses(crate::simd::level(), kind)
+        || bias.len() != w.n
+        || p.n != w.n
+        || p.k != w.k
+        || !p.fits(mem.len(), w.rows.len())
+    {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `fuses` checked the CPU has AVX-512; `fits` checked that every row of the
+    // operand and of the result lies inside `mem` and that their columns are disjoint.
+    unsafe {
+        let base = mem.as_mut_ptr();
+        avx512::layer(
+            base.add(p.lhs),
+            p.row_stride,
+            base.add(p.dst),
+            p.row_stride,
+            p.m,
+            w,
+            bias,
+            kind,
+        );
+    }
+    true
+}
+
 /// [`packed_affine_at`] with the level and the activation resolved once, so that a plan that
 /// stores one per dense layer calls straight into the right compiled kernel for every sample.
 #[derive(Clone, Copy)]
@@ -283,6 +373,154 @@ mod avx512 {
         }
     }
 
+    /// `rows` rows from `a` (`a_stride` apart) through the layer into `c` (`c_stride` apart),
+    /// the bias added and the activation applied before the stores.
+    ///
+    /// # Safety
+    /// AVX-512F and FMA; `a` points at `rows` rows of `w.k` readable values, `c` at `rows` rows
+    /// of `w.n` writable values, not overlapping `a`'s; `bias` holds `w.n` values.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
+    pub(super) unsafe fn layer(
+        a: *const f32,
+        a_stride: usize,
+        c: *mut f32,
+        c_stride: usize,
+        rows: usize,
+        w: &PackedWeights,
+        bias: &[f32],
+        kind: Kind,
+    ) {
+        // SAFETY: passed on as the caller promised.
+        unsafe {
+            match kind {
+                Kind::Relu => {
+                    layer_kind::<{ Kind::Relu as u8 }>(a, a_stride, c, c_stride, rows, w, bias)
+                }
+                Kind::Sigmoid => {
+                    layer_kind::<{ Kind::Sigmoid as u8 }>(a, a_stride, c, c_stride, rows, w, bias)
+                }
+                Kind::Tanh => {
+                    layer_kind::<{ Kind::Tanh as u8 }>(a, a_stride, c, c_stride, rows, w, bias)
+                }
+                _ => {
+                    layer_kind::<{ Kind::Identity as u8 }>(a, a_stride, c, c_stride, rows, w, bias)
+                }
+            }
+        }
+    }
+
+    /// [`layer`] with activation code `K`.
+    ///
+    /// # Safety
+    /// As [`layer`].
+    #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
+    unsafe fn layer_kind<const K: u8>(
+        a: *const f32,
+        a_stride: usize,
+        c: *mut f32,
+        c_stride: usize,
+        rows: usize,
+        w: &PackedWeights,
+        bias: &[f32],
+    ) {
+        for panel in 0..w.n.div_ceil(NR) {
+            let b = w.panels[panel * NR * w.k..].as_ptr();
+            let cols = (w.n - panel * NR).min(NR);
+            let bias = bias[panel * NR..].as_ptr();
+            let mut row = 0;
+            while row < rows {
+                let count = (rows - row).min(MR);
+                let at = Fused {
+                    a: a.wrapping_add(row * a_stride),
+                    a_stride,
+                    b,
+                    c: c.wrapping_add(row * c_stride + panel * NR),
+                    c_stride,
+                    k: w.k,
+                    cols,
+                    bias,
+                };
+                // SAFETY: rows `row..row + count` are inside both operands; the panel's
+                // columns are inside each output row and the bias.
+                unsafe {
+                    macro_rules! rows {
+                        ($two:literal) => {
+                            match count {
+                                6 => fused::<6, $two, K>(&at),
+                                5 => fused::<5, $two, K>(&at),
+                                4 => fused::<4, $two, K>(&at),
+                                3 => fused::<3, $two, K>(&at),
+                                2 => fused::<2, $two, K>(&at),
+                                _ => fused::<1, $two, K>(&at),
+                            }
+                        };
+                    }
+                    if cols > 16 { rows!(true) } else { rows!(false) }
+                }
+                row += count;
+            }
+        }
+    }
+
+    /// Where one block of the fused kernel reads and writes.
+    struct Fused {
+        a: *const f32,
+        a_stride: usize,
+        b: *const f32,
+        c: *mut f32,
+        c_stride: usize,
+        k: usize,
+        cols: usize,
+        bias: *const f32,
+    }
+
+    /// [`kernel`] with separate operand and result strides and the bias and activation `K`
+    /// applied before the stores.
+    ///
+    /// # Safety
+    /// As [`kernel`] for `R` rows at `at`; `at.bias` holds `at.cols` values.
+    #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
+    #[inline]
+    unsafe fn fused<const R: usize, const TWO: bool, const K: u8>(at: &Fused) {
+        let mut lo = [_mm512_setzero_ps(); R];
+        let mut hi = [_mm512_setzero_ps(); R];
+        for kk in 0..at.k {
+            // SAFETY: `kk < k`, so both loads stay inside the panel and each `a` read inside its row.
+            unsafe {
+                let b0 = _mm512_loadu_ps(at.b.add(kk * NR));
+                let b1 = if TWO {
+                    _mm512_loadu_ps(at.b.add(kk * NR + 16))
+                } else {
+                    _mm512_setzero_ps()
+                };
+                for r in 0..R {
+                    let x = _mm512_set1_ps(*at.a.add(r * at.a_stride + kk));
+                    lo[r] = _mm512_fmadd_ps(x, b0, lo[r]);
+                    if TWO {
+                        hi[r] = _mm512_fmadd_ps(x, b1, hi[r]);
+                    }
+                }
+            }
+        }
+        let (mask_lo, mask_hi) = (lanes(at.cols), lanes(at.cols.saturating_sub(16)));
+        // SAFETY: the masks keep the bias loads and the stores inside the panel's `cols`
+        // values (an empty mask's address may lie past the end: `wrapping_add`, no access).
+        unsafe {
+            let bias_lo = _mm512_maskz_loadu_ps(mask_lo, at.bias);
+            let bias_hi = _mm512_maskz_loadu_ps(mask_hi, at.bias.wrapping_add(16));
+            for r in 0..R {
+                let y = at.c.add(r * at.c_stride);
+                let v = fast::apply::<K, F32x16>(F32x16(_mm512_add_ps(lo[r], bias_lo)));
+                _mm512_mask_storeu_ps(y, mask_lo, v.0);
+                if TWO {
+                    let v = fast::apply::<K, F32x16>(F32x16(_mm512_add_ps(hi[r], bias_hi)));
+                    _mm512_mask_storeu_ps(y.wrapping_add(16), mask_hi, v.0);
+                }
+            }
+        }
+    }
+
     /// `R` rows × 32 columns: `c[r][j] = Σ_kk a[r][kk] · b[kk][j]`, storing the first `cols`;
     /// without `TWO` only the lower 16 columns are computed (for `cols ≤ 16`).
     ///
@@ -395,6 +633,73 @@ mod tests {
                         let ok = (got - want).abs() <= 1e-5 + 1e-5 * want.abs();
                         assert!(ok, "{level:?} {kind:?} {n}×{k} output {o}: {got} vs {want}");
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_fused_layer_is_the_product_then_the_activation_bit_for_bit() {
+        use crate::gemm::RowSpan;
+        let level = crate::simd::level();
+        for ((m, n, k), (lhs, dst, stride)) in crate::test_support::AWKWARD_TILES {
+            let mem: Vec<f32> = crate::test_support::values(m * stride, 5);
+            let weights = crate::test_support::values(n * k, 6);
+            let bias = crate::test_support::values(n, 8);
+            let w = PackedWeights::new(&weights, n, k);
+            for kind in [
+                Kind::Identity,
+                Kind::Relu,
+                Kind::Sigmoid,
+                Kind::Tanh,
+                Kind::Exp,
+            ] {
+                let p = TileProduct {
+                    m,
+                    n,
+                    k,
+                    lhs,
+                    dst,
+                    row_stride: stride,
+                };
+                let mut fused = mem.clone();
+                if !packed_tile_layer(&mut fused, &w, &bias, kind, p) {
+                    assert!(!fuses(level, kind), "{kind:?} {m}x{n}x{k}");
+                    continue;
+                }
+                let mut two_steps = mem.clone();
+                assert!(packed_tile_product(&mut two_steps, &w, p));
+                for row in two_steps.chunks_exact_mut(stride) {
+                    crate::fast::activate_at(level, kind, &mut row[dst..dst + n], Some(&bias));
+                }
+                let same = fused
+                    .iter()
+                    .zip(&two_steps)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "{kind:?} {m}x{n}x{k}: fused and two steps differ");
+                // Between separate buffers, packed rows.
+                let input: Vec<f32> = (0..m)
+                    .flat_map(|r| mem[r * stride + lhs..][..k].to_vec())
+                    .collect();
+                let mut out = vec![f32::NAN; m * n];
+                let (from, to) = (
+                    RowSpan {
+                        offset: 0,
+                        stride: k,
+                    },
+                    RowSpan {
+                        offset: 0,
+                        stride: n,
+                    },
+                );
+                assert!(packed_layer(&w, &bias, kind, m, &input, from, &mut out, to));
+                for r in 0..m {
+                    let want = &two_steps[r * stride + dst..][..n];
+                    let same = out[r * n..][..n]
+                        .iter()
+                        .zip(want)
+                        .all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(same, "{kind:?} {m}x{n}x{k}: row {r} between buffers");
                 }
             }
         }

@@ -192,30 +192,6 @@ impl Int8Weights {
     }
 }
 
-/// Where rows lie in a slice: row `r` starts at `offset + r · stride`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RowSpan {
-    /// Start of row 0.
-    pub offset: usize,
-    /// Distance between rows.
-    pub stride: usize,
-}
-
-impl RowSpan {
-    /// Whether `rows` rows of `width` values lie inside `len` values without overlapping.
-    pub(crate) fn fits(self, rows: usize, width: usize, len: usize) -> bool {
-        if rows == 0 {
-            return true;
-        }
-        (rows == 1 || self.stride >= width)
-            && (rows - 1)
-                .checked_mul(self.stride)
-                .and_then(|a| a.checked_add(self.offset))
-                .and_then(|a| a.checked_add(width))
-                .is_some_and(|end| end <= len)
-    }
-}
-
 /// One int8 layer's parts, as the kernels take them.
 #[derive(Debug, Clone, Copy)]
 pub struct Int8Layer<'a> {

@@ -6,8 +6,9 @@
 //! reference's, in its order.
 
 use crate::fast::{Kind, activate_at, apply};
+use crate::gemm::RowSpan;
 use crate::int8::scheme::{InputQuantization, RowScale, dequantize, quantize_value};
-use crate::int8::weights::{Int8Layer, RowSpan};
+use crate::int8::weights::Int8Layer;
 use crate::vector::F32x16;
 use std::arch::x86_64::*;
 
@@ -56,8 +57,24 @@ unsafe fn quantize_row_avx512(x: &[f32], quant: InputQuantization, out: &mut [u8
         InputQuantization::Dynamic => {
             // Lanes past the row load as 0, which the range contains anyway; `vminps(x, acc)`
             // keeps `acc` when `x` is NaN, as the reference's `min` ignores NaN.
-            let (mut lo, mut hi) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+            // Two accumulators of each, so consecutive blocks do not wait on one another.
+            let zero = _mm512_setzero_ps();
+            let (mut lo, mut hi, mut lo2, mut hi2) = (zero, zero, zero, zero);
             let mut i = 0;
+            while i + 32 <= k {
+                // SAFETY: `i + 32 ≤ k`: both loads are inside `x`.
+                let (v, w) = unsafe {
+                    (
+                        _mm512_loadu_ps(x.as_ptr().add(i)),
+                        _mm512_loadu_ps(x.as_ptr().add(i + 16)),
+                    )
+                };
+                lo = _mm512_min_ps(v, lo);
+                hi = _mm512_max_ps(v, hi);
+                lo2 = _mm512_min_ps(w, lo2);
+                hi2 = _mm512_max_ps(w, hi2);
+                i += 32;
+            }
             while i < k {
                 // SAFETY: the mask keeps the load inside `x[i..k]`.
                 let v = unsafe { _mm512_maskz_loadu_ps(mask(i), x.as_ptr().add(i)) };
@@ -65,6 +82,10 @@ unsafe fn quantize_row_avx512(x: &[f32], quant: InputQuantization, out: &mut [u8
                 hi = _mm512_max_ps(v, hi);
                 i += 16;
             }
+            // Neither accumulator holds a NaN (a NaN load keeps the accumulator), so the order
+            // of these combinations cannot change the result.
+            lo = _mm512_min_ps(lo, lo2);
+            hi = _mm512_max_ps(hi, hi2);
             RowScale::dynamic(_mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi))
         }
         InputQuantization::Static { scale, zero_point } => RowScale::fixed(scale, zero_point),
