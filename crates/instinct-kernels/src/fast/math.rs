@@ -73,10 +73,18 @@ pub fn exp<V: Vector>(x: V) -> V {
     V::select(x.is_nan(), x, v)
 }
 
-/// `1 / (1 + e^-x)` with the fast [`exp`].
+/// `1 / (1 + e^-x)` with the fast exponential. `e^-x` is only needed on `[-87, 88]`: above
+/// 87, `1 + e^-x` rounds to 1 whatever tiny value `e^-x` has, so the clamp changes nothing;
+/// from -88.72 to -88 the result is `1 / (1 + e^88)`, about 6e-39 (subnormal, as the exact
+/// values there are), and below -88.72, where `e^-x` overflows, 0 as before. On that range
+/// [`exp`]'s two-step scaling and special cases are not needed, which saves a third of its
+/// work.
 #[inline(always)]
 pub fn sigmoid<V: Vector>(x: V) -> V {
-    k::<V>(1.0).div(k::<V>(1.0).add(exp(x.mul(k(-1.0)))))
+    let e = exp_in_range(x.mul(k(-1.0)).clamp(-87.0, 88.0));
+    let s = k::<V>(1.0).div(k::<V>(1.0).add(e));
+    let s = V::select(x.lt(k(-EXP_MAX)), k(0.0), s);
+    V::select(x.is_nan(), x, s)
 }
 
 /// `tanh(x)`: a polynomial for `|x| ≤ 0.625`, `1 - 2/(e^2|x| + 1)` beyond, with the sign of `x`.
