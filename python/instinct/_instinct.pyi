@@ -43,7 +43,7 @@ class Model:
         float32 in C order is read without a copy; other numbers (float64, Fortran order,
         strides, integers, booleans, a pandas DataFrame matched by column name) are converted
         first. `out` is a preallocated C-contiguous float32 array of shape (rows, outputs) to
-        write into. `engine` is one of auto, interp, batch, static, batched, gpu; `threads`
+        write into. `engine` is one of auto, interp, batch, static, batched, gpu, int8; `threads`
         None uses every core. NaN or infinities raise ValueError unless `allow_nonfinite`.
         """
     def predict_label(
