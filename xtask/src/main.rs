@@ -164,7 +164,11 @@ fn bench() -> Result<()> {
         return Ok(());
     }
     cargo(&["build", "--release", "--package", "instinct-cli"])?;
-    run(&["benches/int8_peers.py", "--instinct", "target/release/instinct"])?;
+    run(&[
+        "benches/int8_peers.py",
+        "--instinct",
+        "target/release/instinct",
+    ])?;
     Ok(())
 }
 
