@@ -124,7 +124,15 @@ pub fn run(o: &Options) -> Outcome {
         .save(&o.output)
         .map_err(|e| Failure::unreadable(anyhow!("{}: {e}", o.output.display())))?;
     let sizes = (file_size(&o.model), file_size(&o.output));
-    print_report(&report, &options, seen.min(wanted), &o.output, sizes);
+    let names = model.output_names();
+    print_report(
+        &report,
+        &options,
+        seen.min(wanted),
+        &o.output,
+        sizes,
+        &names,
+    );
     if o.json {
         print_stdout(&to_json_text(&json_report(&report))?)?;
     }
@@ -142,6 +150,7 @@ fn print_report(
     rows: usize,
     output: &std::path::Path,
     (f32_bytes, int8_bytes): (u64, u64),
+    names: &[String],
 ) {
     let mut err = std::io::stderr().lock();
     let mode = match options.activations {
@@ -186,6 +195,9 @@ fn print_report(
             .map(|a| format!("; largest output agrees on {:.2}% of rows", a * 100.0))
             .unwrap_or_default()
     );
+    drop(err);
+    print_per_output(report, names);
+    let mut err = std::io::stderr().lock();
     if let Some(a) = e.argmax_agreement.filter(|a| *a < 0.99) {
         let _ = writeln!(
             err,
@@ -220,6 +232,20 @@ fn print_report(
         "wrote {}: {int8_bytes} bytes (the f32 model: {f32_bytes})",
         output.display()
     );
+}
+
+/// Each output's largest and mean error, for a model of at most 16 outputs (the JSON report
+/// has them for any model).
+fn print_per_output(report: &QuantizeReport, names: &[String]) {
+    let e = &report.expected;
+    if e.max_abs.len() > 16 {
+        let _ = writeln!(std::io::stderr(), "(each output's error: --json)");
+        return;
+    }
+    let mut err = std::io::stderr().lock();
+    for ((name, max), mean) in names.iter().zip(&e.max_abs).zip(&e.mean_abs) {
+        let _ = writeln!(err, "  {name}: max |int8 − f32| {max:.6}, mean {mean:.6}");
+    }
 }
 
 /// The report as JSON.

@@ -1903,3 +1903,146 @@ fn kept_columns_come_first_and_columns_match_by_name_in_every_format() {
         "cannot hold the columns \"id\" beside the outputs",
     );
 }
+
+#[test]
+fn quantize_writes_an_int8_model_that_every_command_takes() {
+    let dir = TempDir::new("quantize");
+    let f32_model = fixture("int8/trained_digits.json");
+    let out = dir.path("digits.int8");
+    let calibration = fixture("data/digits_train.csv");
+    // Columns are matched to the model's features by name; the target column is not one.
+    let run = check(
+        &[
+            "quantize",
+            &f32_model,
+            "--calibration",
+            &calibration,
+            "-o",
+            &out,
+            "--json",
+        ],
+        0,
+        "",
+    );
+    assert!(
+        run.stderr.contains("quantized 3 of 3 dense layers"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("largest output agrees on"),
+        "{}",
+        run.stderr
+    );
+    let report = json(&run.stdout);
+    assert_eq!(report["layers"].as_array().unwrap().len(), 3);
+    assert_eq!(report["expected_error"]["rows"], 1437);
+    // A file named anything is recognised by its content.
+    check(&["validate", &out], 0, "");
+    let inspect = check(&["inspect", &out], 0, "").stdout;
+    assert!(
+        inspect.contains("int8 layers") && inspect.contains("expected error"),
+        "{inspect}"
+    );
+    let scores = dir.path("scores.csv");
+    let test = fixture("data/digits_test.csv");
+    check(
+        &[
+            "predict", &out, "-i", &test, "-o", &scores, "--keep", "target", "--label",
+        ],
+        0,
+        "",
+    );
+    let text = std::fs::read_to_string(&scores).unwrap();
+    let right = text
+        .lines()
+        .skip(1)
+        .filter(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            cells[0].parse::<f32>().unwrap() == cells[1].parse::<f32>().unwrap()
+        })
+        .count();
+    assert!(right as f32 / 360.0 >= 0.96, "{right} of 360 right");
+    // Static ranges with a percentile.
+    let out_static = dir.path("digits.static.json");
+    let run = check(
+        &[
+            "quantize",
+            &f32_model,
+            "--calibration",
+            &calibration,
+            "-o",
+            &out_static,
+            "--activations",
+            "static",
+            "--method",
+            "percentile",
+            "--percentile",
+            "99.9",
+        ],
+        0,
+        "",
+    );
+    assert!(run.stderr.contains("percentile ranges"), "{}", run.stderr);
+}
+
+#[test]
+fn quantize_refuses_what_it_cannot_do() {
+    let dir = TempDir::new("quantize-refusals");
+    let int8 = fixture("int8/trained_digits.q.json");
+    let calibration = fixture("data/digits_train.csv");
+    let out = dir.path("again.json");
+    check(
+        &["quantize", &int8, "--calibration", &calibration, "-o", &out],
+        1,
+        "quantized already",
+    );
+    let f32_model = fixture("int8/trained_digits.json");
+    let missing = dir.path("missing.csv");
+    check(
+        &[
+            "quantize",
+            &f32_model,
+            "--calibration",
+            &missing,
+            "-o",
+            &out,
+        ],
+        2,
+        "missing.csv",
+    );
+    check(
+        &[
+            "quantize",
+            &f32_model,
+            "--calibration",
+            &calibration,
+            "-o",
+            &out,
+            "--percentile",
+            "20",
+        ],
+        2,
+        "percentile",
+    );
+    check(
+        &[
+            "quantize",
+            &f32_model,
+            "--calibration",
+            &calibration,
+            "-o",
+            &out,
+            "--max-layer-error=-1",
+        ],
+        2,
+        "at least 0",
+    );
+    assert!(!Path::new(&out).exists(), "a refused run writes nothing");
+    check(&["bench", &int8, "--engine", "static"], 1, "quantized");
+    check(
+        &["bench", &f32_model, "--engine", "int8"],
+        1,
+        "instinct quantize",
+    );
+}
