@@ -44,8 +44,8 @@ impl Plan {
             }
             for (i, step) in self.steps.iter().enumerate() {
                 // The shapes were validated and the rows counted by the caller, so every call
-                // fits; the plan checked the activations fuse.
-                let _ = match (i, i == last) {
+                // fits; the plan checked the activations fuse (`Plan::runs_as_dot_chain`).
+                let ran = match (i, i == last) {
                     (0, true) => self.layer_between(step, rows, inputs, fs, outputs, 0, width),
                     (0, false) => {
                         let to = step_output(step).start;
@@ -57,6 +57,10 @@ impl Plan {
                     }
                     _ => self.layer_in_tile(step, rows, &mut tile, total),
                 };
+                debug_assert!(
+                    ran,
+                    "chain layer {i} did not fit: the plan's checks missed it"
+                );
             }
         });
     }

@@ -350,6 +350,13 @@ impl Plan {
         plan
     }
 
+    /// Whether the batch engine runs the model as a chain of DOTs straight from the caller's
+    /// rows to the caller's outputs (`chain.rs`): every DOT int8, or f32 with an activation the
+    /// AVX-512 tile kernel fuses, each reading the one before.
+    pub fn runs_as_dot_chain(&self) -> bool {
+        self.dot_chain
+    }
+
     /// Whether single samples whose output alone is asked for (`predict`, `predict_into`,
     /// `predict_single`) run as a register chain: the model is sequential (DOTs, and in-place
     /// ADD/MUL/CLIP/ACTIVATION on the current buffer), every buffer after the input at most 32

@@ -42,6 +42,10 @@ fn the_chain_gives_the_tile_paths_bits() {
         }
         let info = b.build().unwrap();
         let m = Interpreter::new(&instinct_validate::validate(&info, &Limits::default()).unwrap());
+        // The chain path is taken where the fused kernel exists; elsewhere both calls below
+        // take the tile path and agree trivially.
+        let avx512 = instinct_kernels::simd::level() == instinct_kernels::simd::Level::Avx512;
+        assert_eq!(m.plan().runs_as_dot_chain(), avx512, "{sizes:?}");
         let n = 1000;
         let x = values(n * sizes[0], 17);
         for threads in [1, 2] {
