@@ -104,14 +104,7 @@ impl Plan {
                 }
             };
             let affine = &self.slots[slot];
-            let product = TileProduct {
-                m: rows,
-                n: output.len(),
-                k: input.len(),
-                lhs: input.start,
-                dst: output.start,
-                row_stride: total,
-            };
+            let product = TileProduct::between(rows, input.clone(), output.clone(), total);
             if !packed_tile_product(tile, &affine.weights, product) {
                 // Validation keeps these buffers apart, so this is unreachable; the per-sample
                 // step is still the right answer if it ever were.

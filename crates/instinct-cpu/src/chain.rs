@@ -102,14 +102,7 @@ impl Plan {
     /// One layer between two buffers of the tile's rows.
     fn layer_in_tile(&self, step: &Step, rows: usize, tile: &mut [f32], total: usize) -> bool {
         let (input, output) = (step_input(step), step_output(step));
-        let product = TileProduct {
-            m: rows,
-            n: output.len(),
-            k: input.len(),
-            lhs: input.start,
-            dst: output.start,
-            row_stride: total,
-        };
+        let product = TileProduct::between(rows, input.clone(), output.clone(), total);
         match step {
             Step::QuantizedDot { slot, kind, .. } => match &self.quantized[*slot] {
                 Some(q) => int8_tile_product(tile, q.layer(*kind), product),

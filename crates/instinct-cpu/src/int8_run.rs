@@ -35,14 +35,7 @@ impl Plan {
         let Some(q) = &self.quantized[*slot] else {
             return; // the plan makes this step only for quantised slots
         };
-        let product = TileProduct {
-            m: rows,
-            n: output.len(),
-            k: input.len(),
-            lhs: input.start,
-            dst: output.start,
-            row_stride: stride,
-        };
+        let product = TileProduct::between(rows, input.clone(), output.clone(), stride);
         // Validation keeps the buffers apart and the shapes equal, so the product fits.
         let fits = int8_tile_product(mem, q.layer(*kind), product);
         debug_assert!(fits, "validation guarantees the int8 product's shape");

@@ -25,6 +25,24 @@ pub struct TileProduct {
 }
 
 impl TileProduct {
+    /// The product of `rows` rows of `stride` values from the columns `input` into the
+    /// columns `output` (a layer's input and output buffers in a tile of sample memories).
+    pub fn between(
+        rows: usize,
+        input: std::ops::Range<usize>,
+        output: std::ops::Range<usize>,
+        stride: usize,
+    ) -> TileProduct {
+        TileProduct {
+            m: rows,
+            n: output.len(),
+            k: input.len(),
+            lhs: input.start,
+            dst: output.start,
+            row_stride: stride,
+        }
+    }
+
     /// Whether the operands fit in `len` values of memory and do not overlap.
     pub fn fits(&self, len: usize, rhs_len: usize) -> bool {
         let (lhs_end, dst_end) = (
