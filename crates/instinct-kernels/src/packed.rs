@@ -274,7 +274,7 @@ mod avx512 {
     use super::{MR, NR, PackedWeights};
     use crate::fast::{self, Kind};
     use crate::gemm::TileProduct;
-    use crate::vector::{F32x16, accumulate_dense, first_lanes as lanes};
+    use crate::vector::{F32x8, F32x16, Lanes, accumulate_dense, first_lanes as lanes};
     use std::arch::x86_64::*;
 
     /// `y = act(W·x + b)` for activation `K`, with the signature of [`super::AffineFn`].
@@ -428,9 +428,12 @@ mod avx512 {
             let b = w.panels[panel * NR * w.k..].as_ptr();
             let cols = (w.n - panel * NR).min(NR);
             let bias = bias[panel * NR..].as_ptr();
+            // One register a row (at most 16 columns) takes twice the rows, so that twelve
+            // sums hide the latency of the multiply-adds, as the twelve of a full panel do.
+            let group = if cols > 16 { MR } else { 2 * MR };
             let mut row = 0;
             while row < rows {
-                let count = (rows - row).min(MR);
+                let count = (rows - row).min(group);
                 let at = Fused {
                     a: a.wrapping_add(row * a_stride),
                     a_stride,
@@ -441,24 +444,43 @@ mod avx512 {
                     cols,
                     bias,
                 };
+                if panel == 0 {
+                    // The first panel meets the rows first, often straight from memory (a
+                    // caller's large batch): ask for the next group's while this one runs.
+                    let next = (row + count)..(row + count + group).min(rows);
+                    prefetch_rows(a, a_stride, next, w.k);
+                }
                 // SAFETY: rows `row..row + count` are inside both operands; the panel's
                 // columns are inside each output row and the bias.
                 unsafe {
                     macro_rules! rows {
-                        ($two:literal) => {
+                        ($two:literal, $v:ty, $($r:literal)*) => {
                             match count {
-                                6 => fused::<6, $two, K>(&at),
-                                5 => fused::<5, $two, K>(&at),
-                                4 => fused::<4, $two, K>(&at),
-                                3 => fused::<3, $two, K>(&at),
-                                2 => fused::<2, $two, K>(&at),
-                                _ => fused::<1, $two, K>(&at),
+                                $($r => fused::<$r, $two, K, $v>(&at),)*
+                                _ => fused::<1, $two, K, $v>(&at),
                             }
                         };
                     }
-                    if cols > 16 { rows!(true) } else { rows!(false) }
+                    match cols {
+                        17.. => rows!(true, F32x16, 6 5 4 3 2),
+                        9..=16 => rows!(false, F32x16, 12 11 10 9 8 7 6 5 4 3 2),
+                        _ => rows!(false, F32x8, 12 11 10 9 8 7 6 5 4 3 2),
+                    }
                 }
                 row += count;
+            }
+        }
+    }
+
+    /// Asks for rows `rows` of `a` (`k` values each, `stride` apart) to be brought into the
+    /// second-level cache. A hint only: no address is read, so any is sound.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    fn prefetch_rows(a: *const f32, stride: usize, rows: std::ops::Range<usize>, k: usize) {
+        for r in rows {
+            let row = a.wrapping_add(r * stride);
+            for at in (0..k).step_by(16) {
+                _mm_prefetch::<_MM_HINT_T1>(row.wrapping_add(at).cast::<i8>());
             }
         }
     }
@@ -476,46 +498,69 @@ mod avx512 {
     }
 
     /// [`kernel`] with separate operand and result strides and the bias and activation `K`
-    /// applied before the stores.
+    /// applied before the stores, in registers `V`: two of sixteen lanes (`TWO`, for more
+    /// than 16 columns), one of sixteen (9 to 16) or one of eight (at most 8: a last panel of
+    /// 8 columns, as 200 = 6·32 + 8 ends, costs half a sixteen-lane one). The sums are the
+    /// same whatever the width: each lane adds its column's products in the order of `kk`.
     ///
     /// # Safety
-    /// As [`kernel`] for `R` rows at `at`; `at.bias` holds `at.cols` values.
+    /// As [`kernel`] for `R` rows at `at`; `at.bias` holds `at.cols` values; `at.cols ≤
+    /// V::LANES` when not `TWO`, and `V` is [`F32x16`] when `TWO`.
     #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
     #[inline]
-    unsafe fn fused<const R: usize, const TWO: bool, const K: u8>(at: &Fused) {
-        let mut lo = [_mm512_setzero_ps(); R];
-        let mut hi = [_mm512_setzero_ps(); R];
+    unsafe fn fused<const R: usize, const TWO: bool, const K: u8, V: Lanes>(at: &Fused) {
+        let zero = V::splat(0.0);
+        let mut lo = [zero; R];
+        let mut hi = [zero; R];
         for kk in 0..at.k {
             // SAFETY: `kk < k`, so both loads stay inside the panel and each `a` read inside its row.
             unsafe {
-                let b0 = _mm512_loadu_ps(at.b.add(kk * NR));
+                let b0 = V::load(at.b.add(kk * NR));
                 let b1 = if TWO {
-                    _mm512_loadu_ps(at.b.add(kk * NR + 16))
+                    V::load(at.b.add(kk * NR + V::LANES))
                 } else {
-                    _mm512_setzero_ps()
+                    zero
                 };
                 for r in 0..R {
-                    let x = _mm512_set1_ps(*at.a.add(r * at.a_stride + kk));
-                    lo[r] = _mm512_fmadd_ps(x, b0, lo[r]);
+                    let x = V::splat(*at.a.add(r * at.a_stride + kk));
+                    lo[r] = x.mul_add(b0, lo[r]);
                     if TWO {
-                        hi[r] = _mm512_fmadd_ps(x, b1, hi[r]);
+                        hi[r] = x.mul_add(b1, hi[r]);
                     }
                 }
             }
         }
-        let (mask_lo, mask_hi) = (lanes(at.cols), lanes(at.cols.saturating_sub(16)));
-        // SAFETY: the masks keep the bias loads and the stores inside the panel's `cols`
-        // values (an empty mask's address may lie past the end: `wrapping_add`, no access).
+        let lo_cols = at.cols.min(V::LANES);
+        let hi_cols = at.cols - lo_cols;
+        // SAFETY: `lo_cols` and `hi_cols` split the panel's `cols` values, so the bias loads
+        // and the row stores below stay inside them.
         unsafe {
-            let bias_lo = _mm512_maskz_loadu_ps(mask_lo, at.bias);
-            let bias_hi = _mm512_maskz_loadu_ps(mask_hi, at.bias.wrapping_add(16));
+            let load = |p: *const f32, n: usize| {
+                if n == V::LANES {
+                    V::load(p)
+                } else {
+                    V::load_first(p, n)
+                }
+            };
+            let bias_lo = load(at.bias, lo_cols);
+            let bias_hi = if TWO {
+                load(at.bias.add(V::LANES), hi_cols)
+            } else {
+                zero
+            };
+            let store = |v: V, p: *mut f32, n: usize| {
+                let v = fast::apply::<K, V>(v);
+                if n == V::LANES {
+                    v.store(p)
+                } else {
+                    v.store_first(p, n)
+                }
+            };
             for r in 0..R {
                 let y = at.c.add(r * at.c_stride);
-                let v = fast::apply::<K, F32x16>(F32x16(_mm512_add_ps(lo[r], bias_lo)));
-                _mm512_mask_storeu_ps(y, mask_lo, v.0);
+                store(lo[r].add(bias_lo), y, lo_cols);
                 if TWO {
-                    let v = fast::apply::<K, F32x16>(F32x16(_mm512_add_ps(hi[r], bias_hi)));
-                    _mm512_mask_storeu_ps(y.wrapping_add(16), mask_hi, v.0);
+                    store(hi[r].add(bias_hi), y.add(V::LANES), hi_cols);
                 }
             }
         }
