@@ -2,11 +2,13 @@
 //! every one int8, or f32 with an activation the AVX-512 tile kernel fuses): the batch engine
 //! runs it layer by layer straight from the caller's rows to the caller's outputs, with only
 //! the layers between in its tile, and no pass over the outputs for the bias or the
-//! activation. The values are the tile path's, bit for bit.
+//! activation. A chain of int8 layers only goes to the kernel whole ([`int8_chain`]), which
+//! keeps the values between the layers in its own buffers. The values are the tile path's,
+//! bit for bit.
 
 use crate::batch::TILE;
 use crate::plan::{Plan, Step};
-use instinct_kernels::int8::{int8_product, int8_tile_product};
+use instinct_kernels::int8::{Int8Layer, int8_chain, int8_product, int8_tile_product};
 use instinct_kernels::packed::fuses;
 use instinct_kernels::{RowSpan, TileProduct, packed_layer, packed_tile_layer};
 
@@ -36,6 +38,17 @@ impl Plan {
     /// plan's memory, each buffer at its own offset).
     pub(crate) fn run_dot_chain(&self, rows: usize, inputs: &[f32], outputs: &mut [f32]) {
         let (fs, width, total) = (self.feature_size, self.output.len(), self.memory);
+        if let Some(layers) = self.int8_layers() {
+            // Every layer int8: the kernel runs the chain, with the values between the layers
+            // in its own buffers (quantised in registers where it can).
+            let span = |stride| RowSpan { offset: 0, stride };
+            let ran = int8_chain(&layers, rows, inputs, span(fs), outputs, span(width));
+            debug_assert!(
+                ran,
+                "the int8 chain did not fit: the plan's checks missed it"
+            );
+            return;
+        }
         let last = self.steps.len() - 1;
         TILE.with(|tile| {
             let mut tile = tile.borrow_mut();
@@ -63,6 +76,19 @@ impl Plan {
                 );
             }
         });
+    }
+
+    /// The layers of a chain whose every step is an int8 DOT, in order; `None` when one is not.
+    fn int8_layers(&self) -> Option<Vec<Int8Layer<'_>>> {
+        self.steps
+            .iter()
+            .map(|step| match step {
+                Step::QuantizedDot { slot, kind, .. } => {
+                    self.quantized[*slot].as_ref().map(|q| q.layer(*kind))
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// One layer from rows of `input` (`from_stride` apart, starting at its start) into rows

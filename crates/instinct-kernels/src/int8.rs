@@ -63,9 +63,12 @@ pub fn affine_reference(
     crate::fast::activate_at(level, kind, y, None);
 }
 
+/// Quantised rows (in the layout of the weights' kernel) and their scales.
+type Quantised = (Vec<u8>, Vec<RowScale>);
+
 thread_local! {
     /// Each thread's quantised rows and their scales, kept between calls.
-    static SCRATCH: RefCell<(Vec<u8>, Vec<RowScale>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    static SCRATCH: RefCell<Quantised> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
 /// `rows` rows of `input` (at `from`, `k` values each) through the layer into `output` (at
@@ -91,6 +94,97 @@ pub fn int8_product(
         multiply(layer, rows, scratch, output, to);
     });
     true
+}
+
+thread_local! {
+    /// Each thread's buffers between the layers of [`int8_chain`]: the next layer's quantised
+    /// rows and scales, and a layer's `f32` outputs where they are not quantised in registers.
+    static BETWEEN: RefCell<(Quantised, Vec<f32>)> =
+        const { RefCell::new(((Vec::new(), Vec::new()), Vec::new())) };
+}
+
+/// Several layers in a row, each reading the one before, over `rows` rows from `input` (at
+/// `from`) to `output` (at `to`): the values of [`int8_product`] layer after layer, bit for
+/// bit. Where the VNNI kernel runs and the next layer's inputs have a fixed scale, a layer's
+/// outputs are quantised for it in registers and never stored as `f32` (the values are the
+/// same: the same operations on the same lanes). Returns `false` without writing when there
+/// is no layer, a layer's inputs are not the previous one's outputs, a shape disagrees with
+/// its weights, or a row would fall outside its slice.
+pub fn int8_chain(
+    layers: &[Int8Layer<'_>],
+    rows: usize,
+    input: &[f32],
+    from: RowSpan,
+    output: &mut [f32],
+    to: RowSpan,
+) -> bool {
+    let (Some(first), Some(last)) = (layers.first(), layers.last()) else {
+        return false;
+    };
+    let chained = layers.windows(2).all(|p| p[0].weights.n == p[1].weights.k);
+    let biased = layers.iter().all(|l| l.bias.len() == l.weights.n);
+    if !chained
+        || !biased
+        || !from.fits(rows, first.weights.k, input.len())
+        || !to.fits(rows, last.weights.n, output.len())
+    {
+        return false;
+    }
+    SCRATCH.with(|scratch| {
+        BETWEEN.with(|between| {
+            let current = &mut *scratch.borrow_mut();
+            let (next, floats) = &mut *between.borrow_mut();
+            quantize_rows(*first, rows, input, from, current);
+            for pair in layers.windows(2) {
+                let (layer, following) = (pair[0], pair[1]);
+                if !requantize(layer, following, rows, current, next) {
+                    let n = layer.weights.n;
+                    let span = RowSpan {
+                        offset: 0,
+                        stride: n,
+                    };
+                    floats.resize(rows * n, 0.0);
+                    multiply(layer, rows, current, floats, span);
+                    quantize_rows(following, rows, floats, span, next);
+                }
+                std::mem::swap(current, next);
+            }
+            multiply(*last, rows, current, output, to);
+        })
+    });
+    true
+}
+
+/// `layer` over the quantised rows in `current` into `next`, quantised for `following` in
+/// registers, when the kernel can: VNNI for both, an activation it applies in registers, and
+/// a fixed scale for `following`'s inputs. Returns `false` (nothing written) otherwise.
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+fn requantize(
+    layer: Int8Layer<'_>,
+    following: Int8Layer<'_>,
+    rows: usize,
+    (bytes, scales): &Quantised,
+    (next_bytes, next_scales): &mut Quantised,
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if let (Panels::Quads(quads), Panels::Quads(_), InputQuantization::Static { scale, zero_point }) = (
+        &layer.weights.panels,
+        &following.weights.panels,
+        following.quant,
+    ) && x86::vnni_fuses(layer.kind)
+    {
+        let next = RowScale::fixed(scale, zero_point);
+        // The layout `quantize_rows` gives the following layer: rows of its inputs rounded
+        // up to groups of four bytes.
+        let stride = layer.weights.n.div_ceil(4) * 4;
+        next_bytes.resize(rows * stride, 0);
+        next_scales.clear();
+        next_scales.resize(rows, next);
+        let quantised = (bytes.as_slice(), scales.as_slice());
+        x86::vnni_gemm_requantized(layer, quads, rows, quantised, next_bytes, stride, next);
+        return true;
+    }
+    false
 }
 
 /// [`int8_product`] inside one buffer of sample rows (see [`TileProduct`]): the rows are
@@ -122,7 +216,7 @@ fn quantize_rows(
     rows: usize,
     input: &[f32],
     from: RowSpan,
-    (bytes, scales): &mut (Vec<u8>, Vec<RowScale>),
+    (bytes, scales): &mut Quantised,
 ) {
     let k = layer.weights.k;
     scales.clear();
@@ -153,7 +247,7 @@ fn quantize_rows(
 fn multiply(
     layer: Int8Layer<'_>,
     rows: usize,
-    (bytes, scales): &(Vec<u8>, Vec<RowScale>),
+    (bytes, scales): &Quantised,
     output: &mut [f32],
     to: RowSpan,
 ) {

@@ -83,9 +83,20 @@ fn a_quantised_model_is_close_to_its_f32_model_and_says_so() {
 
 #[test]
 fn every_engine_that_runs_it_gives_the_same_bits_whatever_the_batch() {
-    let (int8, _) = model()
-        .quantize(&calibration(), &QuantizeOptions::default())
-        .unwrap();
+    // Static inputs too: the batch engine then quantises the values between the layers in
+    // registers (AVX-512 VNNI), where the per-sample engine stores and requantises them.
+    for activations in [ActivationMode::Dynamic, ActivationMode::Static] {
+        let options = QuantizeOptions {
+            activations,
+            ..QuantizeOptions::default()
+        };
+        let (int8, _) = model().quantize(&calibration(), &options).unwrap();
+        same_bits_whatever_the_batch(&int8);
+    }
+}
+
+/// [`every_engine_that_runs_it_gives_the_same_bits_whatever_the_batch`] for one model.
+fn same_bits_whatever_the_batch(int8: &Model) {
     let n = 301;
     let x = values(40 * n, 9);
     let auto = int8.runner(EngineChoice::Auto, Some(1)).unwrap();

@@ -147,7 +147,7 @@ struct Case {
 }
 
 fn case() -> impl Strategy<Value = Case> {
-    (1usize..30, 1usize..70, 0usize..70, any::<bool>()).prop_flat_map(|(m, n, k, lhs_first)| {
+    (1usize..30, 1usize..70, 0usize..150, any::<bool>()).prop_flat_map(|(m, n, k, lhs_first)| {
         (
             proptest::collection::vec(-127i8..=127, n * k),
             proptest::collection::vec(1e-4f32..1.0, n),
@@ -342,4 +342,119 @@ fn refuses_mismatched_shapes() {
         &mut out,
         to
     ));
+}
+
+/// One layer of a random chain: values, scales, bias, input quantisation, activation.
+type ChainLayer = (Vec<i8>, Vec<f32>, Vec<f32>, InputQuantization, Kind);
+
+/// Rows, the widths (inputs, then each layer's outputs) and the layers of a chain of two or
+/// three; half the layers take fixed input scales and most activations fuse in registers, so
+/// that outputs quantised in registers come up often.
+fn chain() -> impl Strategy<Value = (usize, Vec<usize>, Vec<ChainLayer>, Vec<f32>)> {
+    (1usize..20, proptest::collection::vec(1usize..50, 3..=4)).prop_flat_map(|(m, widths)| {
+        let layers: Vec<_> = widths
+            .windows(2)
+            .map(|pair| {
+                let (k, n) = (pair[0], pair[1]);
+                (
+                    proptest::collection::vec(-127i8..=127, n * k),
+                    proptest::collection::vec(1e-3f32..0.2, n),
+                    proptest::collection::vec(-2.0f32..2.0, n),
+                    prop_oneof![
+                        Just(InputQuantization::Dynamic),
+                        (1e-3f32..0.5, any::<u8>()).prop_map(|(scale, zero_point)| {
+                            InputQuantization::Static { scale, zero_point }
+                        }),
+                    ],
+                    prop_oneof![
+                        3 => proptest::sample::select(vec![
+                            Kind::Relu,
+                            Kind::Sigmoid,
+                            Kind::Tanh,
+                            Kind::Identity,
+                        ]),
+                        1 => kinds(),
+                    ],
+                )
+            })
+            .collect();
+        let rows = proptest::collection::vec(value(), m * widths[0]);
+        (Just(m), Just(widths), layers, rows)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn a_chain_is_its_layers_one_after_another_bit_for_bit(
+        (m, widths, layers, rows) in chain()
+    ) {
+        for level in kernels() {
+            let weights: Vec<Int8Weights> = layers
+                .iter()
+                .zip(widths.windows(2))
+                .map(|((values, scales, ..), pair)| {
+                    Int8Weights::new(values, scales, pair[1], pair[0], level)
+                })
+                .collect();
+            let chain: Vec<Int8Layer<'_>> = layers
+                .iter()
+                .zip(&weights)
+                .map(|((_, _, bias, quant, kind), weights)| Int8Layer {
+                    weights,
+                    bias,
+                    quant: *quant,
+                    kind: *kind,
+                })
+                .collect();
+            let span = |stride| RowSpan { offset: 0, stride };
+            let mut step = rows.clone();
+            for (layer, pair) in chain.iter().zip(widths.windows(2)) {
+                let mut out = vec![f32::NAN; m * pair[1]];
+                prop_assert!(int8_product(*layer, m, &step, span(pair[0]), &mut out, span(pair[1])));
+                step = out;
+            }
+            // Into the middle of wider rows, to check nothing around the outputs changes.
+            let n = *widths.last().unwrap();
+            let mut out = vec![f32::NAN; m * (n + 3)];
+            let to = RowSpan { offset: 1, stride: n + 3 };
+            prop_assert!(int8_chain(&chain, m, &rows, span(widths[0]), &mut out, to));
+            for r in 0..m {
+                let row = &out[r * (n + 3)..][..n + 3];
+                prop_assert!(row[0].is_nan() && row[n + 1].is_nan() && row[n + 2].is_nan());
+                let same = row[1..=n]
+                    .iter()
+                    .zip(&step[r * n..][..n])
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                prop_assert!(same, "{:?}, row {}: {:?} against {:?}", level, r, &row[1..=n], &step[r * n..][..n]);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_chain_refuses_layers_that_do_not_meet() {
+    let a = Int8Weights::new(&[1; 6], &[1.0; 2], 2, 3, Level::Scalar);
+    let b = Int8Weights::new(&[1; 3], &[1.0; 1], 1, 3, Level::Scalar);
+    let layer = |weights, bias| Int8Layer {
+        weights,
+        bias,
+        quant: InputQuantization::Dynamic,
+        kind: Kind::Identity,
+    };
+    let span = |stride| RowSpan { offset: 0, stride };
+    let mut out = [0.0f32; 1];
+    // 3 → 2 then a layer of 3 inputs: the second does not read the first.
+    let chain = [layer(&a, &[0.0; 2][..]), layer(&b, &[0.0][..])];
+    assert!(!int8_chain(
+        &chain,
+        1,
+        &[1.0; 3],
+        span(3),
+        &mut out,
+        span(1)
+    ));
+    assert!(!int8_chain(&[], 1, &[1.0; 3], span(3), &mut out, span(1)));
+    assert_eq!(out, [0.0], "nothing written");
 }

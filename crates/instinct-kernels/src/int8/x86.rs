@@ -90,14 +90,7 @@ unsafe fn quantize_row_avx512(x: &[f32], quant: InputQuantization, out: &mut [u8
         }
         InputQuantization::Static { scale, zero_point } => RowScale::fixed(scale, zero_point),
     };
-    let (inverse, zero) = (_mm512_set1_ps(s.inverse), _mm512_set1_epi32(s.zero_point));
-    let (low, high) = (_mm512_set1_ps(-256.0), _mm512_set1_ps(256.0));
-    let (none, top) = (_mm512_setzero_si512(), _mm512_set1_epi32(255));
-    let quantize = |v: __m512| {
-        let v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(v, inverse), low), high);
-        let q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zero);
-        _mm512_min_epi32(_mm512_max_epi32(q, none), top)
-    };
+    let quantize = |v: __m512| quantize16(v, s);
     // Whole blocks of 16 narrow in a register and store 16 bytes at once (a narrowing store
     // to memory is slow on some cores); the tail is masked.
     let mut i = 0;
@@ -133,23 +126,76 @@ pub(super) fn vnni_gemm(
     output: &mut [f32],
     to: RowSpan,
 ) {
+    let args = (layer, quads, rows, bytes, scales);
+    let out = Out {
+        at: output.as_mut_ptr().wrapping_add(to.offset).cast(),
+        stride: to.stride * 4,
+        next: RowScale::fixed(1.0, 0),
+    };
+    if !vnni_fuses(layer.kind) {
+        // SAFETY: as below, with the identity in registers.
+        unsafe { vnni_gemm_kind::<{ Kind::Identity as u8 }, false>(args, out) };
+        let w = layer.weights;
+        for r in 0..rows {
+            let y = &mut output[to.offset + r * to.stride..][..w.n];
+            activate_at(w.level, layer.kind, y, None);
+        }
+        return;
+    }
+    // SAFETY: the caller checked that every row of `output` at `to` holds `n` values.
+    unsafe { vnni_gemm_fused::<false>(args, out) }
+}
+
+/// The activations [`vnni_block`] applies in registers; the others go through the slice
+/// kernel afterwards (the same function on each lane, so the same values).
+pub(super) fn vnni_fuses(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Relu | Kind::Sigmoid | Kind::Tanh | Kind::Identity
+    )
+}
+
+/// [`vnni_gemm`] quantising its outputs in registers for a next layer whose inputs have the
+/// fixed scale `next`, into `out` (rows of `out_stride` bytes) instead of storing them as
+/// `f32`: the bytes the next layer's [`quantize_rows_vnni`] would make of them, without the
+/// pass over the values. The layer's activation is one [`vnni_fuses`].
+pub(super) fn vnni_gemm_requantized(
+    layer: Int8Layer<'_>,
+    quads: &[i8],
+    rows: usize,
+    (bytes, scales): (&[u8], &[RowScale]),
+    out: &mut [u8],
+    out_stride: usize,
+    next: RowScale,
+) {
+    assert!(vnni_fuses(layer.kind) && out_stride >= layer.weights.n);
+    assert!(rows == 0 || out.len() >= (rows - 1) * out_stride + layer.weights.n);
+    let args = (layer, quads, rows, bytes, scales);
+    let out = Out {
+        at: out.as_mut_ptr(),
+        stride: out_stride,
+        next,
+    };
+    // SAFETY: checked above: every row of `out` holds the layer's `n` bytes.
+    unsafe { vnni_gemm_fused::<true>(args, out) }
+}
+
+/// [`vnni_gemm_kind`] with the layer's activation, which [`vnni_fuses`].
+///
+/// # Safety
+/// As [`vnni_gemm_kind`].
+unsafe fn vnni_gemm_fused<const Q: bool>(args: VnniArgs<'_>, out: Out) {
     const RELU: u8 = Kind::Relu as u8;
     const SIGMOID: u8 = Kind::Sigmoid as u8;
     const TANH: u8 = Kind::Tanh as u8;
     const IDENTITY: u8 = Kind::Identity as u8;
-    let args = (layer, quads, rows, bytes, scales);
-    match layer.kind {
-        Kind::Relu => vnni_gemm_kind::<RELU>(args, output, to),
-        Kind::Sigmoid => vnni_gemm_kind::<SIGMOID>(args, output, to),
-        Kind::Tanh => vnni_gemm_kind::<TANH>(args, output, to),
-        Kind::Identity => vnni_gemm_kind::<IDENTITY>(args, output, to),
-        kind => {
-            vnni_gemm_kind::<IDENTITY>(args, output, to);
-            let w = layer.weights;
-            for r in 0..rows {
-                let y = &mut output[to.offset + r * to.stride..][..w.n];
-                activate_at(w.level, kind, y, None);
-            }
+    // SAFETY: as the caller promises.
+    unsafe {
+        match args.0.kind {
+            Kind::Relu => vnni_gemm_kind::<RELU, Q>(args, out),
+            Kind::Sigmoid => vnni_gemm_kind::<SIGMOID, Q>(args, out),
+            Kind::Tanh => vnni_gemm_kind::<TANH, Q>(args, out),
+            _ => vnni_gemm_kind::<IDENTITY, Q>(args, out),
         }
     }
 }
@@ -157,17 +203,29 @@ pub(super) fn vnni_gemm(
 /// The quantised rows, their scales and the weights, as [`vnni_gemm_kind`] takes them.
 type VnniArgs<'a> = (Int8Layer<'a>, &'a [i8], usize, &'a [u8], &'a [RowScale]);
 
-/// [`vnni_gemm`] with activation code `K` applied in registers.
-fn vnni_gemm_kind<const K: u8>(
+/// Where a layer's results go: row 0's first output at `at`, rows `stride` bytes apart;
+/// `f32` values, or (`Q`) bytes quantised with `next`.
+#[derive(Clone, Copy)]
+struct Out {
+    at: *mut u8,
+    stride: usize,
+    next: RowScale,
+}
+
+/// [`vnni_gemm`] with activation code `K` applied in registers, the results stored as `f32`
+/// or (`Q`) quantised bytes.
+///
+/// # Safety
+/// Each of the `rows` rows at `out` holds the layer's `n` results (`f32` or bytes).
+unsafe fn vnni_gemm_kind<const K: u8, const Q: bool>(
     (layer, quads, rows, bytes, scales): VnniArgs<'_>,
-    output: &mut [f32],
-    to: RowSpan,
+    out: Out,
 ) {
     let w = layer.weights;
     let stride = w.k.div_ceil(4) * 4;
     let panels = w.n.div_ceil(16);
     let panel_bytes = stride * 16;
-    let base = output.as_mut_ptr();
+    let size = if Q { 1 } else { 4 };
     let mut panel = 0;
     while panel < panels {
         let two = panel + 1 < panels;
@@ -180,18 +238,20 @@ fn vnni_gemm_kind<const K: u8>(
                 stride,
                 b,
                 panel_bytes,
-                y: base.wrapping_add(to.offset + row * to.stride + panel * 16),
-                y_stride: to.stride,
+                out: Out {
+                    at: out.at.wrapping_add(row * out.stride + panel * 16 * size),
+                    ..out
+                },
                 panel,
                 scales: &scales[row..row + count],
             };
             macro_rules! go {
                 ($r:literal, $two:literal) => {
-                    // SAFETY: the caller checked that every row of `output` at `to` holds `n`
-                    // values; rows `row..row + count` are quantised in `bytes`; the panels
-                    // exist (`two` only when a second one does); the CPU has VNNI (the weights
-                    // were prepared for it).
-                    unsafe { vnni_block::<$r, $two, K>(&block, layer) }
+                    // SAFETY: the caller checked that every row at `out` holds `n` results;
+                    // rows `row..row + count` are quantised in `bytes`; the panels exist
+                    // (`two` only when a second one does); the CPU has VNNI (the weights were
+                    // prepared for it).
+                    unsafe { vnni_block::<$r, $two, K, Q>(&block, layer) }
                 };
             }
             macro_rules! rows {
@@ -233,10 +293,8 @@ struct Block<'s> {
     b: *const i8,
     /// Bytes per panel.
     panel_bytes: usize,
-    /// Row 0's first output of the panel.
-    y: *mut f32,
-    /// Values between output rows.
-    y_stride: usize,
+    /// Row 0's first result of the panel, and where the rows' results go.
+    out: Out,
     /// The first panel's index.
     panel: usize,
     /// The block's rows' scales.
@@ -251,7 +309,7 @@ struct Block<'s> {
 /// too when `TWO`), and each output row holds the panels' outputs up to `n`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma")]
 #[inline]
-unsafe fn vnni_block<const R: usize, const TWO: bool, const K: u8>(
+unsafe fn vnni_block<const R: usize, const TWO: bool, const K: u8, const Q: bool>(
     block: &Block<'_>,
     layer: Int8Layer<'_>,
 ) {
@@ -280,39 +338,38 @@ unsafe fn vnni_block<const R: usize, const TWO: bool, const K: u8>(
     let cols = |panel: usize| (n - (panel * 16).min(n)).min(16);
     for r in 0..R {
         let s = block.scales[r];
-        // SAFETY: row `r`'s outputs start at `y + r · y_stride` and hold the panels' columns.
+        // SAFETY: row `r`'s results start at `out.at + r · out.stride` and hold the panels'
+        // columns.
         unsafe {
-            let y = block.y.add(r * block.y_stride);
-            finish16::<K>(lo[r], layer, block.panel, cols(block.panel), s, y);
+            let y = block.out.at.add(r * block.out.stride);
+            let next = block.out.next;
+            finish16::<K, Q>(lo[r], layer, block.panel, cols(block.panel), s, y, next);
             if TWO {
-                finish16::<K>(
-                    hi[r],
-                    layer,
-                    block.panel + 1,
-                    cols(block.panel + 1),
-                    s,
-                    y.add(16),
-                );
+                let y = y.add(if Q { 16 } else { 64 });
+                let panel = block.panel + 1;
+                finish16::<K, Q>(hi[r], layer, panel, cols(panel), s, y, next);
             }
         }
     }
 }
 
 /// Dequantises one row's 16 sums of panel `panel`, adds the bias, applies the activation
-/// and stores the first `cols` at `y`.
+/// and stores the first `cols` at `y`: as `f32`, or (`Q`) quantised with `next` into bytes,
+/// the bytes [`quantize_row_avx512`] makes of the values.
 ///
 /// # Safety
-/// AVX-512 (F, VL, DQ, BW) and FMA; `y` has `cols ≤ 16` writable values; the panel is inside
-/// the weights' padded sums and scales; the bias holds the outputs `16·panel .. +cols`.
+/// AVX-512 (F, VL, DQ, BW) and FMA; `y` has `cols ≤ 16` writable results; the panel is
+/// inside the weights' padded sums and scales; the bias holds the outputs `16·panel .. +cols`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
 #[inline]
-unsafe fn finish16<const K: u8>(
+unsafe fn finish16<const K: u8, const Q: bool>(
     acc: __m512i,
     layer: Int8Layer<'_>,
     panel: usize,
     cols: usize,
     s: RowScale,
-    y: *mut f32,
+    y: *mut u8,
+    next: RowScale,
 ) {
     let (w, c0) = (layer.weights, panel * 16);
     let m: __mmask16 = if cols >= 16 {
@@ -330,8 +387,29 @@ unsafe fn finish16<const K: u8>(
         let exact = _mm512_sub_epi32(acc, _mm512_mullo_epi32(zero, sums));
         let step = _mm512_mul_ps(_mm512_set1_ps(s.scale), scale);
         let v = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(exact), step), bias);
-        _mm512_mask_storeu_ps(y, m, apply::<K, F32x16>(F32x16(v)).0);
+        let v = apply::<K, F32x16>(F32x16(v)).0;
+        if Q {
+            _mm512_mask_cvtepi32_storeu_epi8(y.cast(), m, quantize16(v, next));
+        } else {
+            _mm512_mask_storeu_ps(y.cast(), m, v);
+        }
     }
+}
+
+/// Sixteen values quantised with `s` (as `i32` in `0..=255`): [`quantize_value`] on each lane.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn quantize16(v: __m512, s: RowScale) -> __m512i {
+    let (low, high) = (_mm512_set1_ps(-256.0), _mm512_set1_ps(256.0));
+    let v = _mm512_min_ps(
+        _mm512_max_ps(_mm512_mul_ps(v, _mm512_set1_ps(s.inverse)), low),
+        high,
+    );
+    let q = _mm512_add_epi32(_mm512_cvtps_epi32(v), _mm512_set1_epi32(s.zero_point));
+    _mm512_min_epi32(
+        _mm512_max_epi32(q, _mm512_setzero_si512()),
+        _mm512_set1_epi32(255),
+    )
 }
 
 /// Quantises `rows` rows for the AVX2 kernel: each row as `u16` values in little-endian
