@@ -83,17 +83,7 @@ pub fn int8_product(
     output: &mut [f32],
     to: RowSpan,
 ) -> bool {
-    let (k, n) = (layer.weights.k, layer.weights.n);
-    if layer.bias.len() != n || !from.fits(rows, k, input.len()) || !to.fits(rows, n, output.len())
-    {
-        return false;
-    }
-    SCRATCH.with(|scratch| {
-        let scratch = &mut *scratch.borrow_mut();
-        quantize_rows(layer, rows, input, from, scratch);
-        multiply(layer, rows, scratch, output, to);
-    });
-    true
+    int8_chain(&[layer], rows, input, from, output, to)
 }
 
 thread_local! {
