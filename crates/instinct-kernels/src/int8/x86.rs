@@ -9,7 +9,7 @@ use crate::fast::{Kind, activate_at, apply};
 use crate::gemm::RowSpan;
 use crate::int8::scheme::{InputQuantization, RowScale, dequantize, quantize_value};
 use crate::int8::weights::Int8Layer;
-use crate::vector::F32x16;
+use crate::vector::{F32x8, F32x16};
 use std::arch::x86_64::*;
 
 /// Rows per VNNI block: 12 rows × 2 panels = 24 accumulators.
@@ -246,36 +246,44 @@ unsafe fn vnni_gemm_kind<const K: u8, const Q: bool>(
                 scales: &scales[row..row + count],
             };
             macro_rules! go {
-                ($r:literal, $two:literal) => {
+                (wide, $two:literal, $r:literal) => {
                     // SAFETY: the caller checked that every row at `out` holds `n` results;
                     // rows `row..row + count` are quantised in `bytes`; the panels exist
                     // (`two` only when a second one does); the CPU has VNNI (the weights were
                     // prepared for it).
                     unsafe { vnni_block::<$r, $two, K, Q>(&block, layer) }
                 };
+                (narrow, $two:literal, $r:literal) => {
+                    // SAFETY: as above, for a last panel of at most 8 outputs.
+                    unsafe { vnni_block8::<$r, K, Q>(&block, layer) }
+                };
             }
             macro_rules! rows {
-                ($two:literal) => {
+                ($width:ident, $two:literal) => {
                     match count {
-                        12 => go!(12, $two),
-                        11 => go!(11, $two),
-                        10 => go!(10, $two),
-                        9 => go!(9, $two),
-                        8 => go!(8, $two),
-                        7 => go!(7, $two),
-                        6 => go!(6, $two),
-                        5 => go!(5, $two),
-                        4 => go!(4, $two),
-                        3 => go!(3, $two),
-                        2 => go!(2, $two),
-                        _ => go!(1, $two),
+                        12 => go!($width, $two, 12),
+                        11 => go!($width, $two, 11),
+                        10 => go!($width, $two, 10),
+                        9 => go!($width, $two, 9),
+                        8 => go!($width, $two, 8),
+                        7 => go!($width, $two, 7),
+                        6 => go!($width, $two, 6),
+                        5 => go!($width, $two, 5),
+                        4 => go!($width, $two, 4),
+                        3 => go!($width, $two, 3),
+                        2 => go!($width, $two, 2),
+                        _ => go!($width, $two, 1),
                     }
                 };
             }
+            // A last panel of at most 8 outputs (200 = 12·16 + 8) runs in 256-bit registers:
+            // half the work of a 512-bit one, the same sums.
             if two {
-                rows!(true)
+                rows!(wide, true)
+            } else if w.n - panel * 16 <= 8 {
+                rows!(narrow, false)
             } else {
-                rows!(false)
+                rows!(wide, false)
             }
             row += count;
         }
@@ -351,6 +359,100 @@ unsafe fn vnni_block<const R: usize, const TWO: bool, const K: u8, const Q: bool
             }
         }
     }
+}
+
+/// [`vnni_block`] for a last panel of at most 8 outputs, in 256-bit registers: the panel's
+/// first 32 bytes of each group are those outputs' weights.
+///
+/// # Safety
+/// As [`vnni_block`] without `TWO`; the panel has at most 8 outputs.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma")]
+#[inline]
+unsafe fn vnni_block8<const R: usize, const K: u8, const Q: bool>(
+    block: &Block<'_>,
+    layer: Int8Layer<'_>,
+) {
+    let mut acc = [_mm256_setzero_si256(); R];
+    let (a, b, stride) = (block.a, block.b, block.stride);
+    for g in 0..stride / 4 {
+        // SAFETY: group `g < stride / 4` of the panel and of each row is inside the buffers.
+        unsafe {
+            let b0 = _mm256_loadu_si256(b.add(g * 64).cast());
+            for (r, sums) in acc.iter_mut().enumerate() {
+                let x = _mm256_set1_epi32(a.add(r * stride + g * 4).cast::<i32>().read_unaligned());
+                *sums = _mm256_dpbusd_epi32(*sums, x, b0);
+            }
+        }
+    }
+    let cols = layer.weights.n - block.panel * 16;
+    for (r, &sums) in acc.iter().enumerate() {
+        // SAFETY: row `r`'s results start at `out.at + r · out.stride` and hold the panel's
+        // `cols` columns.
+        unsafe {
+            let y = block.out.at.add(r * block.out.stride);
+            finish8::<K, Q>(
+                sums,
+                layer,
+                block.panel,
+                cols,
+                block.scales[r],
+                y,
+                block.out.next,
+            );
+        }
+    }
+}
+
+/// [`finish16`] for the first `cols ≤ 8` outputs of panel `panel`, in 256-bit registers.
+///
+/// # Safety
+/// As [`finish16`], with `cols ≤ 8`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+#[inline]
+unsafe fn finish8<const K: u8, const Q: bool>(
+    acc: __m256i,
+    layer: Int8Layer<'_>,
+    panel: usize,
+    cols: usize,
+    s: RowScale,
+    y: *mut u8,
+    next: RowScale,
+) {
+    let (w, c0) = (layer.weights, panel * 16);
+    let m = ((1u32 << cols) - 1) as __mmask8;
+    // SAFETY: the sums and scales are padded to whole panels of 16; the mask keeps the bias
+    // load and the store inside their `cols` values.
+    unsafe {
+        let sums = _mm256_loadu_si256(w.column_sums.as_ptr().add(c0).cast());
+        let scale = _mm256_loadu_ps(w.padded_scales.as_ptr().add(c0));
+        let bias = _mm256_maskz_loadu_ps(m, layer.bias.as_ptr().add(c0));
+        let zero = _mm256_set1_epi32(s.zero_point);
+        let exact = _mm256_sub_epi32(acc, _mm256_mullo_epi32(zero, sums));
+        let step = _mm256_mul_ps(_mm256_set1_ps(s.scale), scale);
+        let v = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(exact), step), bias);
+        let v = apply::<K, F32x8>(F32x8(v)).0;
+        if Q {
+            _mm256_mask_cvtepi32_storeu_epi8(y.cast(), m, quantize8(v, next));
+        } else {
+            _mm256_mask_storeu_ps(y.cast(), m, v);
+        }
+    }
+}
+
+/// [`quantize16`] on eight values.
+#[target_feature(enable = "avx512f,avx512vl,avx2")]
+#[inline]
+fn quantize8(v: __m256, s: RowScale) -> __m256i {
+    let (low, high) = (_mm256_set1_ps(-256.0), _mm256_set1_ps(256.0));
+    let v = _mm256_min_ps(
+        _mm256_max_ps(_mm256_mul_ps(v, _mm256_set1_ps(s.inverse)), low),
+        high,
+    );
+    let q = _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_set1_epi32(s.zero_point));
+    _mm256_min_epi32(
+        _mm256_max_epi32(q, _mm256_setzero_si256()),
+        _mm256_set1_epi32(255),
+    )
 }
 
 /// Dequantises one row's 16 sums of panel `panel`, adds the bias, applies the activation
