@@ -1999,45 +1999,17 @@ fn quantize_refuses_what_it_cannot_do() {
     );
     let f32_model = fixture("int8/trained_digits.json");
     let missing = dir.path("missing.csv");
-    check(
-        &[
-            "quantize",
-            &f32_model,
-            "--calibration",
-            &missing,
-            "-o",
-            &out,
-        ],
-        2,
-        "missing.csv",
-    );
-    check(
-        &[
-            "quantize",
-            &f32_model,
-            "--calibration",
-            &calibration,
-            "-o",
-            &out,
-            "--percentile",
-            "20",
-        ],
-        2,
-        "percentile",
-    );
-    check(
-        &[
-            "quantize",
-            &f32_model,
-            "--calibration",
-            &calibration,
-            "-o",
-            &out,
-            "--max-layer-error=-1",
-        ],
-        2,
-        "at least 0",
-    );
+    // (calibration rows, options after the output, exit code, what stderr names)
+    let refusals: [(&str, &[&str], i32, &str); 3] = [
+        (&missing, &[], 2, "missing.csv"),
+        (&calibration, &["--percentile", "20"], 2, "percentile"),
+        (&calibration, &["--max-layer-error=-1"], 2, "at least 0"),
+    ];
+    for (rows, options, code, names) in refusals {
+        let mut args = vec!["quantize", &f32_model, "--calibration", rows, "-o", &out];
+        args.extend_from_slice(options);
+        check(&args, code, names);
+    }
     assert!(!Path::new(&out).exists(), "a refused run writes nothing");
     check(&["bench", &int8, "--engine", "static"], 1, "quantized");
     check(
