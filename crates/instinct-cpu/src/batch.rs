@@ -257,8 +257,11 @@ impl Interpreter {
             }
             return;
         }
-        if !per_sample && keep == self.plan().output && self.plan().dot_chain {
-            self.plan().run_dot_chain(rows, inputs, outputs);
+        if !per_sample
+            && keep == self.plan().output
+            && self.plan().dot_chain
+            && self.plan().run_dot_chain(rows, inputs, outputs)
+        {
             return;
         }
         TILE.with(|tile| {

@@ -35,8 +35,10 @@ impl Plan {
 
     /// Runs a chain over `rows` rows: the first layer reads `inputs` where they are, the last
     /// writes `outputs`, and the layers between go through this thread's tile (rows of the
-    /// plan's memory, each buffer at its own offset).
-    pub(crate) fn run_dot_chain(&self, rows: usize, inputs: &[f32], outputs: &mut [f32]) {
+    /// plan's memory, each buffer at its own offset). Returns `false` when a layer did not fit,
+    /// which the plan's checks rule out (a debug build stops there); the caller then runs the
+    /// rows through the tile path, which overwrites whatever was written.
+    pub(crate) fn run_dot_chain(&self, rows: usize, inputs: &[f32], outputs: &mut [f32]) -> bool {
         let (fs, width, total) = (self.feature_size, self.output.len(), self.memory);
         if let Some(layers) = self.int8_layers() {
             // Every layer int8: the kernel runs the chain, with the values between the layers
@@ -47,7 +49,7 @@ impl Plan {
                 ran,
                 "the int8 chain did not fit: the plan's checks missed it"
             );
-            return;
+            return ran;
         }
         let last = self.steps.len() - 1;
         TILE.with(|tile| {
@@ -74,8 +76,12 @@ impl Plan {
                     ran,
                     "chain layer {i} did not fit: the plan's checks missed it"
                 );
+                if !ran {
+                    return false;
+                }
             }
-        });
+            true
+        })
     }
 
     /// The layers of a chain whose every step is an int8 DOT, in order; `None` when one is not.
